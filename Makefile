@@ -1,0 +1,69 @@
+# DAGR — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/dagr
+DEMO_PERSONS ?= 2000
+
+.PHONY: run test lint format install venv messages migrate demo serve test-sqlite test-postgres \
+        test-browser system-deps browser-deps clean bench-demo
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: system-deps $(STAMP) messages
+
+# gettext compiles the Latvian/English translations; apt-get only when it is missing.
+system-deps:
+	@command -v msgfmt >/dev/null || { echo "Installing gettext (apt-get)…"; \
+	  (apt-get update -qq && apt-get install -y -qq gettext) >/dev/null; }
+
+browser-deps:
+	@test -x /usr/bin/chromium || { echo "Installing Debian chromium (apt-get)…"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; }
+
+messages: $(STAMP)
+	@$(BIN)/dagr compilemessages --ignore '.venv' -v 0
+
+migrate: install
+	$(BIN)/dagr migrate --noinput -v 0
+
+demo: migrate
+	$(BIN)/dagr demo --persons $(DEMO_PERSONS)
+
+run: demo
+	$(BIN)/dagr serve
+
+test: install browser-deps lint test-sqlite test-postgres
+
+test-sqlite: install
+	@echo "== test suite on SQLite"
+	$(BIN)/pytest -p no:cacheprovider
+
+test-postgres: install
+	@echo "== test suite on PostgreSQL ($(PG_URL))"
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)'.rsplit('/',1)[0]+'/postgres', connect_timeout=3).close()" 2>/dev/null; then \
+	  DATABASE_URL=$(PG_URL) $(BIN)/pytest -p no:cacheprovider -m "not browser"; \
+	elif [ "$$CI" = "true" ]; then echo "PostgreSQL is not reachable at $(PG_URL) and CI=true: failing."; exit 1; \
+	else echo "SKIPPED: PostgreSQL is not reachable at $(PG_URL); the suite ran on SQLite only."; fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench-demo: migrate
+	$(BIN)/python bench/demo_generate.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,81 @@
+"""The REST API: one NinjaAPI that mounts every app's router and maps domain errors once to
+RFC 9457 problem+json with a stable ``code``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from dagr.core.errors import DomainError
+from dagr.core.problems import problem_response
+
+api = NinjaAPI(
+    title="DAGR API",
+    version="1",
+    description=(
+        "Datu izplatīšanas un pārvaldības platforma — national data distribution platform. "
+        "Errors are RFC 9457 problem+json documents with a stable `code`."
+    ),
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    extra: dict[str, Any] = dict(exc.extra)
+    if exc.errors:
+        extra["errors"] = exc.errors
+    return problem_response(
+        request,
+        status=exc.status,
+        code=exc.code,
+        title=str(exc.title),
+        detail=str(exc.message),
+        **extra,
+    )
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    return problem_response(
+        request,
+        status=422,
+        code="invalid_request",
+        title=_("The request is not valid"),
+        errors=[
+            {"location": ".".join(str(p) for p in e.get("loc", [])), "message": e.get("msg", "")}
+            for e in exc.errors
+        ],
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return problem_response(
+        request, status=401, code="not_authenticated", title=_("Authentication is required")
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return problem_response(
+        request, status=exc.status_code, code=f"http_{exc.status_code}", title=str(exc.message)
+    )
+
+
+def mount_routers() -> None:
+    """Each app that offers API endpoints exposes ``router`` in its ``api`` module."""
+    from dagr.catalog.api import router as catalog_router
+    from dagr.portal.api import router as system_router
+
+    api.add_router("/", system_router)
+    api.add_router("/catalog", catalog_router)
+
+
+mount_routers()

@@ -1,0 +1,18 @@
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog, set_language
+
+from config.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("accounts/", include("dagr.accounts.urls")),
+    path("catalog/", include("dagr.catalog.urls")),
+    path("", include("dagr.portal.urls")),
+]
+
+handler400 = "dagr.portal.views.error_400"
+handler403 = "dagr.portal.views.error_403"
+handler404 = "dagr.portal.views.error_404"
+handler500 = "dagr.portal.views.error_500"

@@ -1,0 +1,56 @@
+"""``dagr worker``: the database-backed task worker (django-tasks-db) plus a heartbeat row that
+``/healthz`` reads to tell whether background work is being processed."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from typing import Any
+
+from django.db import close_old_connections, connection
+from django.utils import timezone
+from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
+
+from dagr.core.models import WorkerHeartbeat
+
+HEARTBEAT_INTERVAL_S = 5.0
+logger = logging.getLogger(__name__)
+
+
+def _beat(worker_id: str, started_at: Any, stop: threading.Event) -> None:
+    hostname = socket.gethostname()
+    while not stop.is_set():
+        try:
+            close_old_connections()
+            WorkerHeartbeat.objects.update_or_create(
+                worker_id=worker_id,
+                defaults={
+                    "hostname": hostname,
+                    "pid": os.getpid(),
+                    "started_at": started_at,
+                    "last_seen": timezone.now(),
+                },
+            )
+        except Exception:
+            pass
+        stop.wait(HEARTBEAT_INTERVAL_S)
+    connection.close()
+
+
+class Command(DbWorkerCommand):
+    help = "Run the background worker (processes queued tasks) and report its heartbeat."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        worker_id = options.get("worker_id") or socket.gethostname()
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=_beat, args=(worker_id[:64], timezone.now(), stop), daemon=True
+        )
+        thread.start()
+        try:
+            super().handle(*args, **options)
+        finally:
+            stop.set()
+            WorkerHeartbeat.objects.filter(worker_id=worker_id[:64]).delete()

@@ -1,0 +1,38 @@
+"""RFC 9457 problem details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from django.http import HttpRequest, HttpResponse
+
+PROBLEM_TYPE_BASE = "https://dagr.gov.lv/problems/"
+
+
+def problem_response(
+    request: HttpRequest | None,
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    **extra: Any,
+) -> HttpResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "code": code,
+    }
+    if detail and detail != title:
+        body["detail"] = detail
+    if request is not None:
+        body["instance"] = request.path
+        request_id = getattr(request, "request_id", None)
+        if request_id:
+            body["request_id"] = request_id
+    body.update(extra)
+    return HttpResponse(
+        orjson.dumps(body, default=str), status=status, content_type="application/problem+json"
+    )

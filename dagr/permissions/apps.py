@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PermissionsConfig(AppConfig):
+    name = "dagr.permissions"
+    label = "permissions"

@@ -1,0 +1,129 @@
+"""Shared fixtures: real services (PostgreSQL, MariaDB, SMTP on loopback, headless Chromium).
+
+Outside CI a missing PostgreSQL/MariaDB skips the tests that need it, with a reason in the
+summary; under CI (``CI=true``) it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run from
+# such a thread unless told it is safe (it is: the loop only drives the browser).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip (laptop) or fail (CI) when a real service is not reachable."""
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError:
+        message = f"{name} is not reachable at {host}:{port}"
+        if IN_CI:
+            pytest.fail(f"{message} (CI=true: real services are required)")
+        pytest.skip(message)
+
+
+# --- passwords: Argon2 is deliberately slow; hash the shared test password once ---------------
+TEST_PASSWORD = "Parole-Test-2026!"
+_HASH_CACHE: dict[str, str] = {}
+
+
+def hashed_test_password() -> str:
+    from django.contrib.auth.hashers import make_password
+
+    if TEST_PASSWORD not in _HASH_CACHE:
+        _HASH_CACHE[TEST_PASSWORD] = make_password(TEST_PASSWORD)
+    return _HASH_CACHE[TEST_PASSWORD]
+
+
+# --- SMTP: a real SMTP server on loopback (aiosmtpd) -----------------------------------------
+
+
+@dataclass
+class Mailbox:
+    messages: list[Message] = field(default_factory=list)
+    envelopes: list[Any] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append(envelope)
+        self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Iterator[Mailbox]:
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=0)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = controller.server.sockets[0].getsockname()[1]
+    settings.EMAIL_USE_TLS = False
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+# --- Browser: Debian's Chromium driven by Playwright ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} is missing (make test installs Debian's chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="lv-LV", base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def assert_accessible(page: Any) -> None:
+    """Run axe-core (shipped inside axe-playwright-python) on the current page: no WCAG 2.1 A/AA
+    violations allowed."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(
+        page,
+        options={
+            "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}
+        },
+    )
+    violations = results.response.get("violations", [])
+    assert not violations, "\n".join(
+        f"{v['id']}: {v['help']} — {[n['target'] for n in v['nodes']][:3]}" for v in violations
+    )
