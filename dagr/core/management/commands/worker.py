@@ -33,8 +33,8 @@ def _beat(worker_id: str, started_at: Any, stop: threading.Event) -> None:
                     "last_seen": timezone.now(),
                 },
             )
-        except Exception:
-            pass
+        except Exception:  # a missed beat must never kill the worker
+            logger.warning("worker heartbeat could not be written", exc_info=True)
         stop.wait(HEARTBEAT_INTERVAL_S)
     connection.close()
 
