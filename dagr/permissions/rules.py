@@ -30,7 +30,7 @@ def is_portal_admin(actor: Any) -> bool:
 
 def institution_ids_with_role(actor: Any, *roles: str) -> set[int]:
     """Ids of institutions in which the actor holds any of ``roles`` (cached per actor object)."""
-    if not is_authenticated(actor):
+    if not is_authenticated(actor) or getattr(actor, "is_system", False):
         return set()
     cache: dict[str, list[tuple[int, str]]] = actor.__dict__.setdefault("_dagr_roles", {})
     if "all" not in cache:
