@@ -181,19 +181,30 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# --- E-mail ------------------------------------------------------------------------------------
-EMAIL_BACKEND = os.environ.get(
-    "DAGR_EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend"
-    if os.environ.get("DAGR_EMAIL_HOST")
-    else "django.core.mail.backends.filebased.EmailBackend",
-)
-EMAIL_FILE_PATH = VAR_DIR / "outbox"
-EMAIL_HOST = os.environ.get("DAGR_EMAIL_HOST", "127.0.0.1")
-EMAIL_PORT = int(os.environ.get("DAGR_EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("DAGR_EMAIL_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("DAGR_EMAIL_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("DAGR_EMAIL_TLS", False)
+# --- E-mail (Django 6.1 MAILERS) ----------------------------------------------------------------
+# With DAGR_EMAIL_HOST set, mail goes to that SMTP relay; without it (the embedded default) every
+# message is written to var/outbox/ so nothing is lost and nothing leaves the machine.
+if os.environ.get("DAGR_EMAIL_HOST"):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ["DAGR_EMAIL_HOST"],
+                "port": int(os.environ.get("DAGR_EMAIL_PORT", "25")),
+                "username": os.environ.get("DAGR_EMAIL_USER", ""),
+                "password": os.environ.get("DAGR_EMAIL_PASSWORD", ""),
+                "use_tls": env_bool("DAGR_EMAIL_TLS", False),
+                "timeout": 20,
+            },
+        }
+    }
+else:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(VAR_DIR / "outbox")},
+        }
+    }
 DEFAULT_FROM_EMAIL = os.environ.get("DAGR_EMAIL_FROM", "DAGR <noreply@dagr.example.lv>")
 
 # --- Uploads -----------------------------------------------------------------------------------

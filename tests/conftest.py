@@ -68,12 +68,22 @@ def smtp_server(settings: Any) -> Iterator[Mailbox]:
     from aiosmtpd.controller import Controller
 
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=0)
+    with socket.socket() as probe:  # aiosmtpd needs a concrete port for its start-up check
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.server.sockets[0].getsockname()[1]
-    settings.EMAIL_USE_TLS = False
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": "127.0.0.1",
+                "port": port,
+                "use_tls": False,
+                "timeout": 10,
+            },
+        }
+    }
     try:
         yield mailbox
     finally:
