@@ -72,10 +72,12 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def mount_routers() -> None:
     """Each app that offers API endpoints exposes ``router`` in its ``api`` module."""
     from dagr.catalog.api import router as catalog_router
+    from dagr.connections.api import router as connections_router
     from dagr.portal.api import router as system_router
 
     api.add_router("/", system_router)
     api.add_router("/catalog", catalog_router)
+    api.add_router("/", connections_router)
 
 
 mount_routers()

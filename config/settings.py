@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "dagr.audit",
     "dagr.accounts",
     "dagr.permissions",
+    "dagr.connections",
     "dagr.catalog",
     "dagr.records",
     "dagr.demo",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.db import models
 from django.db.models import QuerySet
 
 from dagr.accounts.models import Institution, Membership, User
@@ -91,6 +92,77 @@ def can_view_admin_audit(actor: Any) -> bool:
     return is_portal_admin(actor)
 
 
+def can_manage_some_users(actor: Any) -> bool:
+    """Administrators and signatory contact persons (of any institution) have a user list."""
+    return is_portal_admin(actor) or bool(institution_ids_with_role(actor, Role.SIGNATORY))
+
+
+def can_view_institution(actor: Any, institution: Institution) -> bool:
+    return can_manage_users_of(actor, institution)
+
+
+def can_view_user(actor: Any, user: User) -> bool:
+    """Oneself; an administrator anyone; a signatory the users with a role or an application in
+    an institution the signatory manages (to manage their roles there)."""
+    if not is_authenticated(actor):
+        return False
+    if is_portal_admin(actor) or getattr(actor, "pk", None) == user.pk:
+        return True
+    managed = institution_ids_with_role(actor, Role.SIGNATORY)
+    if not managed:
+        return False
+    return (
+        user.memberships.filter(institution_id__in=managed).exists()
+        or user.applications.filter(institution_id__in=managed).exists()
+    )
+
+
+def can_set_portal_admin(actor: Any) -> bool:
+    """Only an administrator makes (or unmakes) administrators: no escalation by signatories."""
+    return is_portal_admin(actor)
+
+
+def can_grant_role(actor: Any, user: User, institution: Institution) -> bool:
+    """Assign or withdraw a role in an institution: its signatory for its own people (users who
+    already have a role or an application there), an administrator for anyone."""
+    if is_portal_admin(actor):
+        return True
+    if not can_manage_users_of(actor, institution) or user.is_portal_admin:
+        return False
+    return (
+        user.memberships.filter(institution=institution).exists()
+        or user.applications.filter(institution=institution).exists()
+    )
+
+
+def can_decide_application(actor: Any, application: Any) -> bool:
+    """Approve or reject an application: the signatory of that institution or an administrator."""
+    return can_manage_users_of(actor, application.institution_id)
+
+
+def manageable_users(actor: Any) -> QuerySet[User]:
+    """Users the actor may see in the user list (see ``can_view_user``)."""
+    if is_portal_admin(actor):
+        return User.objects.all()
+    managed = institution_ids_with_role(actor, Role.SIGNATORY)
+    if not managed:
+        return User.objects.none()
+    return User.objects.filter(
+        models.Q(memberships__institution_id__in=managed)
+        | models.Q(applications__institution_id__in=managed)
+    ).distinct()
+
+
+def roles_allowed_for(institution: Institution) -> list[str]:
+    """Roles that make sense in an institution of this kind."""
+    roles = [Role.SIGNATORY.value]
+    if institution.is_provider:
+        roles.append(Role.PROVIDER.value)
+    if institution.is_recipient:
+        roles.append(Role.RECIPIENT.value)
+    return roles
+
+
 # --- datasets ----------------------------------------------------------------------------------
 
 
@@ -128,7 +200,33 @@ RULES: dict[str, Any] = {
     "manage_users_of": can_manage_users_of,
     "manage_user": can_manage_user,
     "view_admin_audit": can_view_admin_audit,
+    "manage_some_users": can_manage_some_users,
+    "view_institution": can_view_institution,
+    "view_user": can_view_user,
+    "set_portal_admin": can_set_portal_admin,
+    "decide_application": can_decide_application,
     "create_dataset_for": can_create_dataset_for,
     "edit_dataset": can_edit_dataset,
     "is_portal_admin": is_portal_admin,
 }
+
+
+# --- technical connections (API clients) -------------------------------------------------------
+
+
+def can_manage_connections_of(actor: Any, institution: Institution | int, kind: str) -> bool:
+    """Register, rotate and revoke an institution's technical connections of one kind: provider
+    systems by its data provider representatives, recipient systems by its data recipient
+    representatives; administrators for any."""
+    if is_portal_admin(actor):
+        return True
+    role = Role.PROVIDER if kind == "provider" else Role.RECIPIENT
+    return has_role(actor, institution, role)
+
+
+def connection_institutions(actor: Any) -> QuerySet[Institution]:
+    """Institutions whose connections the actor may see and manage (of at least one kind)."""
+    if is_portal_admin(actor):
+        return Institution.objects.all()
+    ids = institution_ids_with_role(actor, Role.PROVIDER, Role.RECIPIENT)
+    return Institution.objects.filter(pk__in=ids)

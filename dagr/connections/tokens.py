@@ -1,0 +1,135 @@
+"""Access tokens for technical connections: issued by the OAuth2 token endpoint (client
+credentials, RFC 6749 §4.4), verified on every API request WITHOUT a database query.
+
+- Tokens are JWTs (PyJWT) signed with HS256 under a key derived from ``SECRET_KEY``: every web
+  process can verify them locally in microseconds.
+- Revocation still bites: each process keeps a small map ``connection id → (active, institution
+  active, tokens_valid_after)`` refreshed from the database at most every
+  ``STATE_REFRESH_S`` seconds (one query for all connections, not one per request) and dropped
+  at once in the process that revoked. A revoked connection's tokens stop working within that
+  interval everywhere, immediately where it was revoked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import jwt
+from django.conf import settings
+
+ISSUER = "dagr"
+ALGORITHM = "HS256"
+STATE_REFRESH_S = 5.0
+LEEWAY_S = 5
+
+
+def _signing_key() -> bytes:
+    return hmac.new(settings.SECRET_KEY.encode(), b"dagr.access-token.v1", hashlib.sha256).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the verified content of an access token."""
+
+    connection_id: int
+    client_id: str
+    institution_id: int
+    kind: str
+    token_id: str
+    expires_at: int
+
+
+def token_encode(
+    *, connection_id: int, client_id: str, institution_id: int, kind: str, lifetime_s: int
+) -> tuple[str, int]:
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "sub": f"connection:{connection_id}",
+        "cid": client_id,
+        "ins": institution_id,
+        "knd": kind,
+        "iat": now,
+        "exp": now + lifetime_s,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, _signing_key(), algorithm=ALGORITHM), lifetime_s
+
+
+class _ConnectionStates:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded_at = 0.0
+        self._states: dict[int, tuple[bool, float]] = {}
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._loaded_at = 0.0
+
+    def get(self, connection_id: int) -> tuple[bool, float] | None:
+        if time.monotonic() - self._loaded_at > STATE_REFRESH_S:
+            self._reload()
+        return self._states.get(connection_id)
+
+    def _reload(self) -> None:
+        from .models import Connection
+
+        rows = Connection.objects.values_list(
+            "pk", "status", "institution__status", "tokens_valid_after"
+        )
+        states = {
+            pk: (
+                status == Connection.Status.ACTIVE and inst_status == "active",
+                valid_after.timestamp() if valid_after else 0.0,
+            )
+            for pk, status, inst_status, valid_after in rows
+        }
+        with self._lock:
+            self._states = states
+            self._loaded_at = time.monotonic()
+
+
+connection_states = _ConnectionStates()
+
+
+class InvalidToken(Exception):
+    pass
+
+
+def token_verify(token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            _signing_key(),
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            leeway=LEEWAY_S,
+            options={"require": ["exp", "iat", "sub", "jti"]},
+        )
+        connection_id = int(str(claims["sub"]).removeprefix("connection:"))
+    except (jwt.PyJWTError, ValueError, KeyError) as exc:
+        raise InvalidToken(str(exc)) from exc
+    state = connection_states.get(connection_id)
+    if state is None:
+        connection_states.invalidate()  # a connection created since the last refresh
+        state = connection_states.get(connection_id)
+    if state is None or not state[0] or claims["iat"] < int(state[1]):
+        raise InvalidToken("connection revoked or unknown")
+    return Principal(
+        connection_id=connection_id,
+        client_id=claims["cid"],
+        institution_id=int(claims["ins"]),
+        kind=claims["knd"],
+        token_id=claims["jti"],
+        expires_at=int(claims["exp"]),
+    )
+
+
+def utc_from_timestamp(value: int) -> datetime:
+    return datetime.fromtimestamp(value, tz=UTC)
