@@ -29,6 +29,7 @@ class WhoAmIOut(Schema):
     response=TokenOut,
     auth=None,
     summary="Obtain an access token (OAuth 2.0 client credentials)",
+    url_name="token",
     description=(
         "Public endpoint; the client authenticates in the request. RFC 6749 §4.4 with "
         "`client_secret_basic`, `client_secret_post`, or RFC 7523 `private_key_jwt` "

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from dagr.core.errors import DomainError, NotFound
+from dagr.permissions import rules
+from dagr.permissions.access import authenticated
+
+from . import selectors, services
+from .forms import CertificateForm, ConnectionCreateForm
+
+
+def _get(request: HttpRequest, pk: int):  # type: ignore[no-untyped-def]
+    try:
+        return selectors.connection_get_for(actor=request.user, pk=pk)
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from exc
+
+
+@authenticated
+def connection_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "connections/list.html",
+        {
+            "connections": selectors.connection_list_for(actor=request.user),
+            "can_create": rules.connection_institutions(request.user).exists(),
+        },
+    )
+
+
+@authenticated
+def connection_create(request: HttpRequest) -> HttpResponse:
+    institutions = rules.connection_institutions(request.user)
+    form = ConnectionCreateForm(
+        request.POST or None, request.FILES or None, institutions=institutions
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            connection, secret = services.connection_create(
+                actor=request.user,
+                institution=data["institution"],
+                name=data["name"],
+                kind=data["kind"],
+                auth_method=data["auth_method"],
+                certificate_pem=data["certificate"],
+                token_lifetime_s=data["token_lifetime_s"],
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc.message))
+        else:
+            return render(
+                request,
+                "connections/created.html",
+                {"connection": connection, "secret": secret},
+            )
+    return render(request, "connections/create.html", {"form": form})
+
+
+@authenticated
+def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = _get(request, pk)
+    return render(
+        request,
+        "connections/detail.html",
+        {"connection": connection, "certificate_form": CertificateForm()},
+    )
+
+
+@authenticated
+@require_POST
+def connection_rotate(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = _get(request, pk)
+    try:
+        secret = services.connection_rotate_secret(actor=request.user, connection=connection)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("connections:detail", pk=pk)
+    return render(request, "connections/created.html", {"connection": connection, "secret": secret})
+
+
+@authenticated
+@require_POST
+def connection_certificate(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = _get(request, pk)
+    form = CertificateForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.connection_set_certificate(
+                actor=request.user,
+                connection=connection,
+                certificate_pem=form.cleaned_data["certificate"],
+            )
+        except DomainError as exc:
+            form.add_error("certificate", str(exc.message))
+        else:
+            messages.success(request, _("The certificate was replaced."))
+            return redirect("connections:detail", pk=pk)
+    return render(
+        request, "connections/detail.html", {"connection": connection, "certificate_form": form}
+    )
+
+
+@authenticated
+@require_POST
+def connection_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = _get(request, pk)
+    services.connection_revoke(actor=request.user, connection=connection)
+    messages.success(request, _("The connection was revoked; its tokens no longer work."))
+    return redirect("connections:detail", pk=pk)
