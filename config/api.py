@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from dagr.core.errors import DomainError
+from dagr.core.errors import INVALID_REQUEST, DomainError, NotAuthenticated
 from dagr.core.problems import problem_response
 
 api = NinjaAPI(
@@ -47,7 +46,7 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
         request,
         status=422,
         code="invalid_request",
-        title=_("The request is not valid"),
+        title=str(INVALID_REQUEST),
         errors=[
             {"location": ".".join(str(p) for p in e.get("loc", [])), "message": e.get("msg", "")}
             for e in exc.errors
@@ -58,7 +57,7 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
 @api.exception_handler(AuthenticationError)
 def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return problem_response(
-        request, status=401, code="not_authenticated", title=_("Authentication is required")
+        request, status=401, code="not_authenticated", title=str(NotAuthenticated.title)
     )
 
 

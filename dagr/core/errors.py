@@ -11,6 +11,8 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+INVALID_REQUEST = _("The request is not valid")
+
 
 class DomainError(Exception):
     code: str = "error"

@@ -11,6 +11,7 @@ def test_home_page_is_latvian_accessible_and_switches_to_english(page):
     page.goto("/")
     assert page.locator("html").get_attribute("lang") == "lv"
     assert page.locator("h1").count() == 1
+    assert page.locator("h1").inner_text() == "Datu izplatīšanas un pārvaldības platforma"
     assert_accessible(page)
     page.get_by_role("button", name="English").click()
     page.wait_for_load_state()

@@ -1,0 +1,75 @@
+"""Fill empty msgstr entries of a .po file from a JSON dictionary {msgid: translation}.
+
+Used by developers when translating (``scripts/po_fill.py app.po lv.json``); prints the msgids
+still untranslated. Hand-written because it is twenty lines and needs no dependency.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+
+def _unquote(lines: list[str]) -> str:
+    return "".join(json.loads(line) for line in lines)
+
+
+def _quote(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def fill(po_path: str, translations: dict[str, str]) -> list[str]:
+    with open(po_path, encoding="utf-8") as handle:
+        text = handle.read()
+    blocks = text.split("\n\n")
+    missing: list[str] = []
+    out = []
+    for block in blocks:
+        lines = block.split("\n")
+        if not any(line.startswith("msgid ") for line in lines):
+            out.append(block)
+            continue
+        i = next(n for n, line in enumerate(lines) if line.startswith("msgid "))
+        j = next(n for n, line in enumerate(lines) if line.startswith("msgstr"))
+        msgid = _unquote([lines[i][6:], *lines[i + 1 : j]])
+        current = _unquote([lines[j][7:], *[ln for ln in lines[j + 1 :] if ln.startswith('"')]])
+        if msgid == "" or "msgid_plural" in block:
+            out.append(block)
+            continue
+        if msgid in translations:
+            current = translations[msgid]
+        if not current:
+            missing.append(msgid)
+        head = [ln for ln in lines[:i] if ln != "#, fuzzy" and not ln.startswith("#| ")]
+        head = [re.sub(r"^#, fuzzy, ", "#, ", ln) for ln in head]
+        out.append("\n".join([*head, *lines[i:j], f"msgstr {_quote(current)}"]))
+    with open(po_path, "w", encoding="utf-8") as handle:
+        handle.write("\n\n".join(out))
+    return missing
+
+
+def untranslated(po_path: str) -> list[str]:
+    """msgids with an empty or fuzzy translation (read-only)."""
+    with open(po_path, encoding="utf-8") as handle:
+        text = handle.read()
+    found = []
+    for block in text.split("\n\n"):
+        lines = block.split("\n")
+        if not any(line.startswith("msgid ") for line in lines) or "msgid_plural" in block:
+            continue
+        i = next(n for n, line in enumerate(lines) if line.startswith("msgid "))
+        j = next(n for n, line in enumerate(lines) if line.startswith("msgstr"))
+        msgid = _unquote([lines[i][6:], *lines[i + 1 : j]])
+        msgstr = _unquote([lines[j][7:], *[ln for ln in lines[j + 1 :] if ln.startswith('"')]])
+        fuzzy = any(ln.startswith("#,") and "fuzzy" in ln for ln in lines[:i])
+        if msgid and (not msgstr or fuzzy):
+            found.append(msgid)
+    return found
+
+
+if __name__ == "__main__":
+    with open(sys.argv[2], encoding="utf-8") as handle:
+        table = json.load(handle)
+    for msgid in fill(sys.argv[1], table):
+        sys.stdout.write(json.dumps(msgid, ensure_ascii=False) + "\n")
