@@ -21,6 +21,6 @@ def test_every_message_is_translated_to_latvian(po):
 
 
 def test_apps_with_templates_have_a_latvian_catalogue():
-    apps = {p.parts[-3] for p in ROOT.glob("dagr/*/templates")}
+    apps = {p.parts[-2] for p in ROOT.glob("dagr/*/templates")}
     with_catalogue = {p.parts[-5] for p in CATALOGUES}
     assert apps <= with_catalogue, apps - with_catalogue
