@@ -35,6 +35,14 @@ if not SECRET_KEY:
     from dagr.core.secrets import local_secret_key
 
     SECRET_KEY = local_secret_key(VAR_DIR)
+# Key of the keyed hashes of personal identifiers in the access audit ("who read person X").
+# Keep it stable for the lifetime of the audit; it is separate from SECRET_KEY so that key can
+# rotate.
+AUDIT_SUBJECT_KEY = os.environ.get("DAGR_AUDIT_KEY") or ""
+if not AUDIT_SUBJECT_KEY:
+    from dagr.core.secrets import local_secret_key
+
+    AUDIT_SUBJECT_KEY = local_secret_key(VAR_DIR, "audit_key")
 ALLOWED_HOSTS = env_list("DAGR_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DAGR_CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = os.environ.get("DAGR_SITE_URL", "http://127.0.0.1:8000")

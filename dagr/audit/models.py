@@ -35,3 +35,83 @@ class AdminEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.target_label}"
+
+
+class AccessEntry(models.Model):
+    """One data access (API call or portal view of records): who, what, outcome.
+
+    Entries are chained per writer *segment* (one per writing process):
+    ``entry_hash = SHA-256(prev_hash ‖ canonical content)`` and ``segment_seq`` counts 1, 2, 3…
+    so an edited, inserted or deleted entry breaks the chain (``dagr audit verify``). Segments
+    let several web processes write without a global lock.
+    """
+
+    class Outcome(models.TextChoices):
+        OK = "ok", _("served")
+        NOT_FOUND = "not_found", _("not found")
+        DENIED = "denied", _("denied")
+        INVALID = "invalid", _("invalid request")
+        ERROR = "error", _("error")
+
+    at = models.DateTimeField(_("time"), db_index=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    institution_id = models.BigIntegerField(_("institution id"), null=True, db_index=True)
+    connection_id = models.BigIntegerField(_("connection id"), null=True, blank=True)
+    user_id = models.BigIntegerField(_("user id"), null=True, blank=True)
+    actor_label = models.CharField(_("caller"), max_length=255, blank=True)
+    dataset_id = models.BigIntegerField(_("dataset id"), null=True, db_index=True)
+    dataset_code = models.CharField(_("dataset"), max_length=64, blank=True)
+    grant_id = models.BigIntegerField(_("grant id"), null=True, blank=True)
+    permission_number = models.CharField(_("permission number"), max_length=100, blank=True)
+    operation = models.CharField(_("operation"), max_length=30)
+    purpose = models.CharField(_("purpose"), max_length=255, blank=True)
+    identifiers_asked = models.PositiveIntegerField(_("identifiers asked"), default=0)
+    records_returned = models.PositiveIntegerField(_("records returned"), default=0)
+    fields = models.JSONField(_("fields returned"), default=list, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), default=200)
+    duration_ms = models.FloatField(_("duration (ms)"), default=0)
+    segment = models.CharField(max_length=64)
+    segment_seq = models.PositiveBigIntegerField()
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "segment_seq"], name="access_segment_seq")
+        ]
+        indexes = [models.Index(fields=["dataset_id", "at"], name="access_dataset_at")]
+        verbose_name = _("access audit entry")
+        verbose_name_plural = _("access audit entries")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.operation} {self.dataset_code}"
+
+
+class AccessSubject(models.Model):
+    """Whose data an access touched: a keyed hash of each identifier value asked for or
+    returned, never the plain value. Answers "who read the data of person X" by index lookup."""
+
+    entry = models.ForeignKey(AccessEntry, on_delete=models.CASCADE, related_name="subjects")
+    subject_hash = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["subject_hash"], name="access_subject_hash")]
+
+    def __str__(self) -> str:
+        return self.subject_hash[:12]
+
+
+class AccessSegment(models.Model):
+    """The head of each writer's chain (last sequence number and hash), so a truncated tail is
+    detected too. Publishing the heads elsewhere (anchoring) makes the chain evidence against
+    someone who can rewrite the whole database."""
+
+    segment = models.CharField(max_length=64, unique=True)
+    started_at = models.DateTimeField()
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return self.segment

@@ -1,4 +1,4 @@
-"""The embedded installation's secret key, generated once and kept in var/ (mode 0600)."""
+"""The embedded installation's secret keys, generated once and kept in var/ (mode 0600)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import secrets
 from pathlib import Path
 
 
-def local_secret_key(var_dir: Path) -> str:
+def local_secret_key(var_dir: Path, name: str = "secret_key") -> str:
     var_dir.mkdir(parents=True, exist_ok=True)
-    path = var_dir / "secret_key"
+    path = var_dir / name
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:

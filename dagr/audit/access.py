@@ -1,0 +1,223 @@
+"""The data-access audit: writing entries (tamper-evident chains), verifying them, and finding
+who read a given person's data.
+
+Writing: ``access_entry_write`` commits the entry, its subjects and the segment head in one
+transaction and raises ``AuditUnavailable`` if that fails — callers must then not serve the
+data. Each process writes its own chain segment, so web processes never wait for each other's
+audit lock; on SQLite writers are serialised by the database anyway.
+
+Subjects: identifier values are stored as HMAC-SHA256 under ``settings.AUDIT_SUBJECT_KEY``
+(compacted: spaces and hyphens removed, upper-cased), so the audit table holds no plain personal
+code, yet "who read person X" is one index lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from dagr.core.errors import DomainError
+
+from .models import AccessEntry, AccessSegment, AccessSubject
+
+GENESIS = "0" * 64
+CHAINED_FIELDS = (
+    "at", "request_id", "institution_id", "connection_id", "user_id", "actor_label",
+    "dataset_id", "dataset_code", "grant_id", "permission_number", "operation", "purpose",
+    "identifiers_asked", "records_returned", "fields", "outcome", "status_code",
+    "segment", "segment_seq",
+)  # fmt: skip
+
+
+class AuditUnavailable(DomainError):
+    code = "audit_unavailable"
+    status = 503
+    title = _("The access could not be recorded, so no data was served. Please retry.")
+
+
+def subject_hash(value: str) -> str:
+    normalised = "".join(str(value).split()).replace("-", "").upper()
+    return hmac.new(
+        settings.AUDIT_SUBJECT_KEY.encode(), normalised.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def _canonical(values: dict[str, Any]) -> bytes:
+    content = {name: values[name] for name in CHAINED_FIELDS}
+    at = content["at"]
+    content["at"] = at.isoformat(timespec="microseconds") if isinstance(at, datetime) else at
+    return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+
+
+def chain_hash(prev_hash: str, values: dict[str, Any]) -> str:
+    return hashlib.sha256(prev_hash.encode() + b"|" + _canonical(values)).hexdigest()
+
+
+@dataclass
+class _Segment:
+    pid: int
+    name: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_segment: _Segment | None = None
+_segment_guard = threading.Lock()
+
+
+def _current_segment() -> _Segment:
+    """One segment per process (a forked child starts its own)."""
+    global _segment
+    pid = os.getpid()
+    with _segment_guard:
+        if _segment is None or _segment.pid != pid:
+            _segment = _Segment(pid=pid, name=f"{uuid.uuid4().hex[:16]}-{pid}")
+        return _segment
+
+
+def access_entry_write(
+    *,
+    operation: str,
+    outcome: str,
+    dataset_id: int | None = None,
+    dataset_code: str = "",
+    institution_id: int | None = None,
+    connection_id: int | None = None,
+    user_id: int | None = None,
+    actor_label: str = "",
+    grant_id: int | None = None,
+    permission_number: str = "",
+    purpose: str = "",
+    identifiers: Iterable[str] = (),
+    records_returned: int = 0,
+    fields: list[str] | None = None,
+    status_code: int = 200,
+    duration_ms: float = 0.0,
+    request_id: str = "",
+    at: datetime | None = None,
+) -> AccessEntry:
+    subjects = sorted({subject_hash(v) for v in identifiers if v not in (None, "")})
+    values: dict[str, Any] = {
+        "at": at or timezone.now(),
+        "request_id": request_id[:64],
+        "institution_id": institution_id,
+        "connection_id": connection_id,
+        "user_id": user_id,
+        "actor_label": actor_label[:255],
+        "dataset_id": dataset_id,
+        "dataset_code": dataset_code[:64],
+        "grant_id": grant_id,
+        "permission_number": permission_number[:100],
+        "operation": operation[:30],
+        "purpose": purpose[:255],
+        "identifiers_asked": len(subjects),
+        "records_returned": records_returned,
+        "fields": list(fields or []),
+        "outcome": outcome,
+        "status_code": status_code,
+        "duration_ms": round(duration_ms, 3),
+    }
+    segment = _current_segment()
+    with segment.lock:
+        try:
+            with transaction.atomic():
+                # The head is read inside the transaction (not kept in memory), so a rolled-back
+                # outer transaction can never leave the chain pointing at a vanished entry.
+                head = (
+                    AccessSegment.objects.select_for_update()
+                    .filter(segment=segment.name)
+                    .values_list("last_seq", "last_hash")
+                    .first()
+                )
+                last_seq, last_hash = head or (0, GENESIS)
+                values.update(segment=segment.name, segment_seq=last_seq + 1)
+                entry_hash = chain_hash(last_hash, values)
+                entry = AccessEntry.objects.create(
+                    prev_hash=last_hash, entry_hash=entry_hash, **values
+                )
+                if subjects:
+                    AccessSubject.objects.bulk_create(
+                        [AccessSubject(entry=entry, subject_hash=h) for h in subjects]
+                    )
+                if head:
+                    AccessSegment.objects.filter(segment=segment.name).update(
+                        last_seq=last_seq + 1, last_hash=entry_hash
+                    )
+                else:
+                    AccessSegment.objects.create(
+                        segment=segment.name,
+                        started_at=values["at"],
+                        last_seq=1,
+                        last_hash=entry_hash,
+                    )
+        except DatabaseError as exc:
+            raise AuditUnavailable() from exc
+    return entry
+
+
+@dataclass
+class VerifyReport:
+    segments: int = 0
+    entries: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _entries(segment: str) -> Iterator[AccessEntry]:
+    return (
+        AccessEntry.objects.filter(segment=segment)
+        .order_by("segment_seq")
+        .iterator(chunk_size=2000)
+    )
+
+
+def audit_verify() -> VerifyReport:
+    """Recompute every chain: an edited entry, a removed or inserted one, or a cut-off tail is
+    reported with the segment and sequence number where the chain breaks."""
+    report = VerifyReport()
+    heads = {s.segment: s for s in AccessSegment.objects.all()}
+    segments = set(AccessEntry.objects.values_list("segment", flat=True).distinct()) | set(heads)
+    for name in sorted(segments):
+        report.segments += 1
+        prev, expected_seq = GENESIS, 1
+        for entry in _entries(name):
+            report.entries += 1
+            values = {f: getattr(entry, f) for f in CHAINED_FIELDS}
+            if entry.segment_seq != expected_seq:
+                report.problems.append(
+                    f"{name}: entry #{expected_seq} is missing (next is #{entry.segment_seq})"
+                )
+            if entry.prev_hash != prev:
+                report.problems.append(f"{name}#{entry.segment_seq}: link to previous is broken")
+            if chain_hash(entry.prev_hash, values) != entry.entry_hash:
+                report.problems.append(f"{name}#{entry.segment_seq}: content was changed")
+            prev, expected_seq = entry.entry_hash, entry.segment_seq + 1
+        head = heads.get(name)
+        if head is None:
+            report.problems.append(f"{name}: segment head is missing")
+        elif head.last_seq != expected_seq - 1 or head.last_hash != prev:
+            report.problems.append(
+                f"{name}: entries after #{expected_seq - 1} are missing (head is #{head.last_seq})"
+            )
+    return report
+
+
+def who_read(value: str) -> QuerySet[AccessEntry]:
+    """Accesses that asked for or returned records with this identifier value."""
+    return AccessEntry.objects.filter(subjects__subject_hash=subject_hash(value)).distinct()

@@ -1,0 +1,95 @@
+"""The access audit: hash chains that reveal edits and deletions; keyed subject hashes."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection
+
+from dagr.audit import access
+from dagr.audit.models import AccessEntry, AccessSegment, AccessSubject
+
+pytestmark = pytest.mark.django_db
+PERSON = "120389-11236"
+
+
+def write(n: int = 3) -> list[AccessEntry]:
+    return [
+        access.access_entry_write(
+            operation="get",
+            outcome="ok",
+            dataset_id=1,
+            dataset_code="persons",
+            institution_id=7,
+            connection_id=9,
+            identifiers=[PERSON if i == 1 else f"3200000{i:04d}"],
+            records_returned=1,
+            fields=["first_name"],
+        )
+        for i in range(n)
+    ]
+
+
+def test_chain_is_intact_and_subjects_are_hashed():
+    write(3)
+    report = access.audit_verify()
+    assert report.ok, report.problems
+    assert report.entries == 3
+    stored = list(AccessSubject.objects.values_list("subject_hash", flat=True))
+    assert PERSON.replace("-", "") not in "".join(stored) and PERSON not in "".join(stored)
+    assert access.who_read("12038911236").count() == 1
+    assert access.who_read(" 120389-11236 ").count() == 1
+    assert access.who_read("32000009999").count() == 0
+
+
+def test_edited_entry_is_detected():
+    entries = write(3)
+    AccessEntry.objects.filter(pk=entries[1].pk).update(records_returned=500)
+    report = access.audit_verify()
+    assert not report.ok
+    assert any("#2: content was changed" in p for p in report.problems)
+
+
+def test_deleted_entry_in_the_middle_and_at_the_end_are_detected():
+    entries = write(4)
+    AccessEntry.objects.filter(pk=entries[1].pk).delete()
+    problems = access.audit_verify().problems
+    assert any("entry #2 is missing" in p for p in problems)
+    AccessEntry.objects.filter(pk=entries[3].pk).delete()
+    problems = access.audit_verify().problems
+    assert any("are missing (head is #4)" in p for p in problems)
+
+
+def test_verify_command_exit_status():
+    entries = write(2)
+    call_command("audit", "verify")
+    AccessEntry.objects.filter(pk=entries[0].pk).update(operation="export")
+    with pytest.raises(CommandError):
+        call_command("audit", "verify")
+
+
+def test_failed_audit_write_raises_audit_unavailable(monkeypatch):
+    def broken(*args, **kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(AccessEntry.objects, "create", broken)
+    with pytest.raises(access.AuditUnavailable) as exc:
+        write(1)
+    assert exc.value.status == 503
+    assert AccessSegment.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rolled_back_outer_transaction_does_not_break_the_chain():
+    from django.db import transaction
+
+    write(1)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        write(1)
+        raise RuntimeError
+    write(1)
+    report = access.audit_verify()
+    assert report.ok, report.problems
+    assert report.entries == 2
+    assert connection.vendor in {"sqlite", "postgresql"}
