@@ -13,7 +13,56 @@ from ninja.errors import ValidationError as NinjaValidationError
 from dagr.core.errors import INVALID_REQUEST, DomainError, NotAuthenticated
 from dagr.core.problems import problem_response
 
-api = NinjaAPI(
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details; `code` is stable and machine-readable.",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+    "additionalProperties": True,
+}
+ERROR_RESPONSES = {
+    "400": "Bad request",
+    "401": "Not authenticated (missing, invalid or revoked credentials)",
+    "403": "Authenticated but not allowed",
+    "404": "Not found (also for objects the caller may not see)",
+    "409": "Conflict with the current state",
+    "422": "Invalid input; `errors` lists each problem",
+    "429": "Quota or rate limit exceeded",
+    "503": "Temporarily unavailable (e.g. the access could not be audited)",
+}
+
+
+class DagrApi(NinjaAPI):
+    """Documents the problem+json error responses of every operation in one place."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        problem = {"$ref": "#/components/schemas/Problem"}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in ERROR_RESPONSES.items():
+                    responses.setdefault(
+                        status,
+                        {
+                            "description": description,
+                            "content": {"application/problem+json": {"schema": problem}},
+                        },
+                    )
+        return schema
+
+
+api = DagrApi(
     title="DAGR API",
     version="1",
     description=(
