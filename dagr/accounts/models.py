@@ -200,3 +200,9 @@ class Application(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.institution}"
+
+    @property
+    def role_labels(self) -> list[str]:
+        """Names of the requested roles in the active language."""
+        labels = dict(Membership.Role.choices)
+        return [str(labels.get(role, role)) for role in self.roles]

@@ -230,3 +230,111 @@ def connection_institutions(actor: Any) -> QuerySet[Institution]:
         return Institution.objects.all()
     ids = institution_ids_with_role(actor, Role.PROVIDER, Role.RECIPIENT)
     return Institution.objects.filter(pk__in=ids)
+
+
+# --- catalogue: dataset status and the portal pages (added by the catalogue capability) --------
+
+
+def can_define_datasets(actor: Any) -> bool:
+    """May define a dataset for at least one institution (opens the "new dataset" page)."""
+    return is_authenticated(actor) and provider_institutions(actor).exists()
+
+
+def can_set_dataset_status(actor: Any, dataset: Dataset, status: str) -> bool:
+    """``can_change_dataset_status``, and reopening a retired dataset (back to sandbox) is for
+    administrators only."""
+    if dataset.status == "retired" and status == "sandbox" and not is_portal_admin(actor):
+        return False
+    return can_change_dataset_status(actor, dataset, status)
+
+
+def can_promote_dataset(actor: Any, dataset: Dataset) -> bool:
+    return can_set_dataset_status(actor, dataset, "production")
+
+
+def can_retire_dataset(actor: Any, dataset: Dataset) -> bool:
+    return can_set_dataset_status(actor, dataset, "retired")
+
+
+def can_reopen_dataset(actor: Any, dataset: Dataset) -> bool:
+    return can_set_dataset_status(actor, dataset, "sandbox")
+
+
+RULES.update(
+    {
+        "define_datasets": can_define_datasets,
+        "promote_dataset": can_promote_dataset,
+        "retire_dataset": can_retire_dataset,
+        "reopen_dataset": can_reopen_dataset,
+    }
+)
+
+
+# --- access grants (added by the grants capability) ---------------------------------------------
+# A grant gives a recipient institution access to a dataset. Its recipient's data recipient
+# representatives request it (and may withdraw it); the dataset provider's data provider
+# representatives or an administrator decide on it. Someone who represents both sides may do both.
+
+
+def grant_request_institutions(actor: Any) -> QuerySet[Institution]:
+    """Active recipient institutions on whose behalf the actor may request grants."""
+    kinds = [Institution.Kind.RECIPIENT, Institution.Kind.BOTH]
+    return Institution.objects.filter(
+        kind__in=kinds,
+        status=Institution.Status.ACTIVE,
+        pk__in=institution_ids_with_role(actor, Role.RECIPIENT),
+    )
+
+
+def can_request_grants(actor: Any) -> bool:
+    """Opens the "request access" page: a data recipient representative of some institution."""
+    return bool(institution_ids_with_role(actor, Role.RECIPIENT))
+
+
+def can_request_grant_for(actor: Any, institution: Institution | int) -> bool:
+    if isinstance(institution, int):
+        institution = Institution.objects.get(pk=institution)
+    if not institution.is_recipient or institution.status != Institution.Status.ACTIVE:
+        return False
+    return has_role(actor, institution, Role.RECIPIENT)
+
+
+def can_review_grants(actor: Any) -> bool:
+    """Has a list of grant requests to decide: administrators and provider representatives."""
+    return is_portal_admin(actor) or bool(institution_ids_with_role(actor, Role.PROVIDER))
+
+
+def can_decide_grant(actor: Any, grant: Any) -> bool:
+    """Approve (possibly narrowed) or reject a request: the dataset provider's representative or
+    an administrator."""
+    return is_portal_admin(actor) or has_role(actor, grant.dataset.provider_id, Role.PROVIDER)
+
+
+def can_revoke_grant(actor: Any, grant: Any) -> bool:
+    """Revoke a grant: who may decide on it, and the recipient's own representatives (who give
+    the access up or withdraw their request)."""
+    return can_decide_grant(actor, grant) or has_role(actor, grant.recipient_id, Role.RECIPIENT)
+
+
+def can_view_grant(actor: Any, grant: Any) -> bool:
+    return can_revoke_grant(actor, grant) or has_role(actor, grant.recipient_id, Role.SIGNATORY)
+
+
+def grant_visibility(actor: Any) -> models.Q | None:
+    """A filter over grants the actor may see (``None``: all of them, for administrators)."""
+    if is_portal_admin(actor):
+        return None
+    return models.Q(
+        recipient_id__in=institution_ids_with_role(actor, Role.RECIPIENT, Role.SIGNATORY)
+    ) | models.Q(dataset__provider_id__in=institution_ids_with_role(actor, Role.PROVIDER))
+
+
+RULES.update(
+    {
+        "request_grants": can_request_grants,
+        "review_grants": can_review_grants,
+        "decide_grant": can_decide_grant,
+        "revoke_grant": can_revoke_grant,
+        "view_grant": can_view_grant,
+    }
+)
