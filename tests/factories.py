@@ -55,3 +55,62 @@ def make_user(
 
 def make_admin(**fields: Any) -> User:
     return make_user(is_portal_admin=True, **fields)
+
+
+# --- catalogue -----------------------------------------------------------------------------------
+
+PERSON_SCHEMA: dict[str, Any] = {
+    "key": "personal_code",
+    "fields": [
+        {
+            "name": "personal_code",
+            "title_lv": "Personas kods",
+            "title_en": "Personal code",
+            "type": "string",
+            "required": True,
+            "personal": True,
+            "identifier": "personal_code",
+        },
+        {
+            "name": "last_name",
+            "title_lv": "Uzvārds",
+            "title_en": "Last name",
+            "type": "string",
+            "required": True,
+            "personal": True,
+        },
+        {
+            "name": "birth_date",
+            "title_lv": "Dzimšanas datums",
+            "title_en": "Birth date",
+            "type": "date",
+        },
+    ],
+}
+
+
+def make_dataset(
+    *,
+    provider: Institution | None = None,
+    code: str | None = None,
+    schema: dict[str, Any] | None = None,
+    status: str = "sandbox",
+    **fields: Any,
+) -> Any:
+    """A dataset created through the catalogue service (as the system actor), schema version 1."""
+    import copy
+
+    from dagr.catalog.services import dataset_create
+    from dagr.core.actors import SYSTEM
+
+    n = next(_serial)
+    return dataset_create(
+        actor=SYSTEM,
+        provider=provider or make_institution(kind=Institution.Kind.PROVIDER),
+        code=code or f"dataset-{n}",
+        title_lv=fields.pop("title_lv", f"Datu kopa {n}"),
+        title_en=fields.pop("title_en", f"Dataset {n}"),
+        schema=copy.deepcopy(schema or PERSON_SCHEMA),
+        status=status,
+        **fields,
+    )

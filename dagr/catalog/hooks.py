@@ -42,3 +42,35 @@ def invalid_stored_records(
 
 def stored_record_count(dataset: Dataset) -> int:
     return sum(counter(dataset) for counter in _counters)
+
+
+def unregister_record_checker(checker: RecordChecker) -> None:
+    if checker in _checkers:
+        _checkers.remove(checker)
+
+
+def unregister_record_counter(counter: RecordCounter) -> None:
+    if counter in _counters:
+        _counters.remove(counter)
+
+
+# --- schema change listeners -------------------------------------------------------------------
+# Called inside the transaction that stores a new schema version (``old`` is None for a new
+# dataset), e.g. so that the records app can re-index identifier fields that were added.
+
+SchemaListener = Callable[["Dataset", "SchemaDef | None", "SchemaDef"], None]
+_schema_listeners: list[SchemaListener] = []
+
+
+def register_schema_listener(listener: SchemaListener) -> None:
+    _schema_listeners.append(listener)
+
+
+def unregister_schema_listener(listener: SchemaListener) -> None:
+    if listener in _schema_listeners:
+        _schema_listeners.remove(listener)
+
+
+def schema_changed(dataset: Dataset, old: SchemaDef | None, new: SchemaDef) -> None:
+    for listener in _schema_listeners:
+        listener(dataset, old, new)

@@ -29,6 +29,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -61,7 +62,10 @@ class FieldDef(BaseModel):
     def _name(cls, value: str) -> str:
         if not NAME_RE.match(value):
             raise ValueError(
-                "field names use lowercase letters, digits and underscores, starting with a letter"
+                gettext(
+                    "field names use lowercase letters, digits and underscores, "
+                    "starting with a letter"
+                )
             )
         return value
 
@@ -69,14 +73,24 @@ class FieldDef(BaseModel):
     def _shape(self) -> FieldDef:
         if self.type == "list":
             if not self.fields:
-                raise ValueError(f"list field '{self.name}' needs nested 'fields'")
+                raise ValueError(
+                    gettext("list field '%(name)s' needs nested 'fields'") % {"name": self.name}
+                )
             if self.identifier:
-                raise ValueError(f"list field '{self.name}' cannot itself be an identifier")
+                raise ValueError(
+                    gettext("list field '%(name)s' cannot itself be an identifier")
+                    % {"name": self.name}
+                )
             _check_unique(self.fields, where=self.name)
         elif self.fields:
-            raise ValueError(f"only list fields have nested 'fields' ('{self.name}')")
+            raise ValueError(
+                gettext("only list fields have nested 'fields' ('%(name)s')") % {"name": self.name}
+            )
         if self.identifier and self.type not in IDENTIFIER_TYPES:
-            raise ValueError(f"identifier field '{self.name}' must be of type string or integer")
+            raise ValueError(
+                gettext("identifier field '%(name)s' must be of type string or integer")
+                % {"name": self.name}
+            )
         return self
 
 
@@ -92,11 +106,19 @@ class SchemaDef(BaseModel):
         by_name = {f.name: f for f in self.fields}
         key = by_name.get(self.key)
         if key is None:
-            raise ValueError(f"the key field '{self.key}' is not among the top-level fields")
+            raise ValueError(
+                gettext("the key field '%(key)s' is not among the top-level fields")
+                % {"key": self.key}
+            )
         if not key.identifier or not key.required:
-            raise ValueError(f"the key field '{self.key}' must be a required identifier field")
+            raise ValueError(
+                gettext("the key field '%(key)s' must be a required identifier field")
+                % {"key": self.key}
+            )
         if _depth(self.fields) > MAX_DEPTH:
-            raise ValueError(f"lists may be nested at most {MAX_DEPTH} levels deep")
+            raise ValueError(
+                gettext("lists may be nested at most %(depth)s levels deep") % {"depth": MAX_DEPTH}
+            )
         return self
 
     def identifier_paths(self) -> list[tuple[str, str]]:
@@ -116,7 +138,11 @@ def _check_unique(fields: list[FieldDef], *, where: str) -> None:
     seen: set[str] = set()
     for f in fields:
         if f.name in seen:
-            raise ValueError(f"field '{f.name}' is defined twice{' in ' + where if where else ''}")
+            if where:
+                message = gettext("field '%(name)s' is defined twice in '%(where)s'")
+            else:
+                message = gettext("field '%(name)s' is defined twice")
+            raise ValueError(message % {"name": f.name, "where": where})
         seen.add(f.name)
 
 
@@ -140,7 +166,10 @@ def parse_schema(document: Any) -> SchemaDef:
     from dagr.core.errors import ValidationError
 
     if not isinstance(document, dict):
-        raise ValidationError(_("The schema must be a mapping with 'key' and 'fields'."))
+        message = _("The schema must be a mapping with 'key' and 'fields'.")
+        raise ValidationError(
+            message, code="invalid_schema", errors=[{"location": "", "message": str(message)}]
+        )
     try:
         return SchemaDef.model_validate(document)
     except PydanticError as exc:
@@ -148,13 +177,41 @@ def parse_schema(document: Any) -> SchemaDef:
             _("The schema is not valid."),
             code="invalid_schema",
             errors=[
-                {
-                    "location": ".".join(str(p) for p in e["loc"]),
-                    "message": e["msg"].removeprefix("Value error, "),
-                }
+                {"location": ".".join(str(p) for p in e["loc"]), "message": _schema_message(e)}
                 for e in exc.errors()
             ],
         ) from exc
+
+
+# Pydantic's own messages are English only; the ones a schema author meets are translated here.
+_SCHEMA_MESSAGES: dict[str, Any] = {
+    "missing": _("this setting is required"),
+    "extra_forbidden": _("unknown setting"),
+    "literal_error": _("must be one of: %(expected)s"),
+    "string_type": _("must be text"),
+    "string_too_short": _("must not be empty"),
+    "string_too_long": _("is too long (at most %(max_length)s characters)"),
+    "bool_type": _("must be true or false"),
+    "bool_parsing": _("must be true or false"),
+    "too_short": _("needs at least one field"),
+    "list_type": _("must be a list"),
+    "model_type": _("must be a mapping of settings"),
+    "model_attributes_type": _("must be a mapping of settings"),
+    "dict_type": _("must be a mapping of settings"),
+}
+
+
+def _schema_message(error: Any) -> str:
+    if error["type"] == "value_error":
+        return str(error.get("ctx", {}).get("error", error["msg"])).removeprefix("Value error, ")
+    template = _SCHEMA_MESSAGES.get(error["type"])
+    if template is None:
+        return str(error["msg"])
+    ctx = {k: str(v).replace(" or ", ", ") for k, v in (error.get("ctx") or {}).items()}
+    try:
+        return str(template) % ctx if "%(" in str(template) else str(template)
+    except KeyError:
+        return str(error["msg"])
 
 
 # --- the record validator ----------------------------------------------------------------------

@@ -1,19 +1,15 @@
-# Stub: the catalogue capability fills these views in.
-from django.http import HttpResponse
 from django.urls import path
 
-from dagr.permissions.access import public
-
-
-@public
-def _todo(request, *args, **kwargs):  # type: ignore[no-untyped-def]
-    return HttpResponse("todo")
-
+from . import views
 
 app_name = "catalog"
 urlpatterns = [
-    path("", _todo, name="index"),
-    path("new/", _todo, name="dataset_create"),
-    path("<slug:code>/", _todo, name="dataset"),
-    path("<slug:code>/manage/", _todo, name="dataset_manage"),
+    path("", views.index, name="index"),
+    path("new/", views.dataset_create, name="dataset_create"),
+    path("<slug:code>/", views.dataset, name="dataset"),
+    path("<slug:code>/schema.yaml", views.dataset_schema_yaml, name="dataset_schema_yaml"),
+    path("<slug:code>/manage/", views.dataset_manage, name="dataset_manage"),
+    path("<slug:code>/manage/metadata/", views.dataset_metadata, name="dataset_metadata"),
+    path("<slug:code>/manage/schema/", views.dataset_schema, name="dataset_schema"),
+    path("<slug:code>/manage/status/", views.dataset_status, name="dataset_status"),
 ]

@@ -8,13 +8,11 @@ from django.db.models import Count, Q
 
 from dagr.accounts.models import Application, Institution, Membership, User
 from dagr.catalog.models import Dataset
+from dagr.catalog.selectors import datasets_visible_to
 from dagr.permissions import rules
 
-PUBLIC_STATUSES = [Dataset.Status.PRODUCTION, Dataset.Status.SANDBOX]
-
-
 def home_context() -> dict[str, Any]:
-    public = Dataset.objects.filter(status__in=PUBLIC_STATUSES)
+    public = datasets_visible_to(None)
     return {
         "dataset_count": public.count(),
         "provider_count": public.values("provider").distinct().count(),

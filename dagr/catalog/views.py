@@ -1,0 +1,248 @@
+"""Portal pages of the catalogue: the public catalogue and dataset documentation, and the
+provider pages that define and manage datasets. Views parse input and call one service or
+selector; object-level permission is decided there (``NotFound`` → 404, ``PermissionDenied`` →
+403)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from dagr.core.errors import DomainError, NotFound, PermissionDenied
+from dagr.permissions import rules
+from dagr.permissions.access import authenticated, public, requires
+
+from . import selectors, services
+from .forms import DatasetCreateForm, DatasetMetadataForm, SchemaEditForm
+from .models import Dataset
+
+STATUS_ACTIONS = {
+    Dataset.Status.PRODUCTION: "promote_dataset",
+    Dataset.Status.RETIRED: "retire_dataset",
+    Dataset.Status.SANDBOX: "reopen_dataset",
+}
+
+
+def _http_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Selectors raise domain errors; a page answers them with the portal's 404/403 pages."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(str(exc.message)) from exc
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(str(exc.message)) from exc
+
+    return wrapper
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+# --- public pages ------------------------------------------------------------------------------
+
+
+@public
+def index(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "")[:100]
+    provider_id = _int_or_none(request.GET.get("provider"))
+    context = {
+        "groups": selectors.dataset_list_for(
+            actor=request.user, search=search, provider_id=provider_id
+        ),
+        "providers": selectors.catalogue_providers(actor=request.user),
+        "search": search,
+        "provider_id": provider_id,
+    }
+    return render(request, "catalog/index.html", context)
+
+
+@public
+@_http_errors
+def dataset(request: HttpRequest, code: str) -> HttpResponse:
+    ds = selectors.dataset_get_visible(actor=request.user, code=code)
+    schema = selectors.dataset_schema(ds)
+    context = {
+        "dataset": ds,
+        "schema": schema,
+        "rows": selectors.schema_rows(schema) if schema else [],
+        "identifiers": selectors.schema_identifiers(schema) if schema else [],
+    }
+    return render(request, "catalog/dataset.html", context)
+
+
+@public
+@_http_errors
+def dataset_schema_yaml(request: HttpRequest, code: str) -> HttpResponse:
+    ds = selectors.dataset_get_visible(actor=request.user, code=code)
+    version = selectors.schema_version_get(
+        dataset=ds, number=_int_or_none(request.GET.get("version"))
+    )
+    response = HttpResponse(
+        services.schema_to_yaml(version.definition), content_type="application/yaml; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{ds.code}-v{version.number}.yaml"'
+    return response
+
+
+# --- provider pages ----------------------------------------------------------------------------
+
+
+def example_schema_yaml() -> str:
+    """A documented example schema (comments in the current language)."""
+    return render_to_string("catalog/example_schema.yaml.txt")
+
+
+@requires(rules.can_define_datasets)
+def dataset_create(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = DatasetCreateForm(request.POST, request.FILES, actor=request.user)
+        if form.is_valid():
+            try:
+                ds = services.dataset_create(
+                    actor=request.user,
+                    **{k: v for k, v in form.cleaned_data.items() if not k.startswith("schema_")},
+                )
+            except DomainError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, _("The dataset was defined (schema version 1)."))
+                return redirect("catalog:dataset_manage", ds.code)
+        schema_text = form.schema_text or request.POST.get("schema_yaml", "")
+        status = 422
+    else:
+        form = DatasetCreateForm(actor=request.user)
+        schema_text, status = example_schema_yaml(), 200
+    context = {
+        "form": form,
+        "schema_text": schema_text,
+        "schema_errors": getattr(form, "schema_errors", []),
+    }
+    return render(request, "catalog/dataset_create.html", context, status=status)
+
+
+def _form_errors(form: Any, exc: DomainError) -> None:
+    placed = False
+    for error in exc.errors:
+        location = error.get("location", "")
+        if location in form.fields:
+            form.add_error(location, error["message"])
+            placed = True
+    if not placed:
+        form.add_error(None, str(exc.message))
+
+
+def _manage_context(request: HttpRequest, ds: Dataset, **extra: Any) -> dict[str, Any]:
+    schema = selectors.dataset_schema(ds)
+    current_yaml = services.schema_to_yaml(schema) if schema else ""
+    context: dict[str, Any] = {
+        "dataset": ds,
+        "schema": schema,
+        "rows": selectors.schema_rows(schema) if schema else [],
+        "metadata_form": DatasetMetadataForm.for_dataset(ds),
+        "schema_form": SchemaEditForm(initial={"schema_yaml": current_yaml}),
+        "schema_text": current_yaml,
+        "schema_errors": [],
+        "history": selectors.schema_history(dataset=ds),
+        "status_actions": [
+            (status, Dataset.Status(status).label, STATUS_ACTIONS[status])
+            for status in services.dataset_status_targets(ds)
+        ],
+    }
+    context.update(extra)
+    return context
+
+
+@authenticated
+@_http_errors
+def dataset_manage(request: HttpRequest, code: str) -> HttpResponse:
+    ds = selectors.dataset_get_editable(actor=request.user, code=code)
+    return render(request, "catalog/dataset_manage.html", _manage_context(request, ds))
+
+
+@authenticated
+@require_POST
+@_http_errors
+def dataset_metadata(request: HttpRequest, code: str) -> HttpResponse:
+    ds = selectors.dataset_get_editable(actor=request.user, code=code)
+    form = DatasetMetadataForm(request.POST)
+    if form.is_valid():
+        try:
+            services.dataset_update(actor=request.user, dataset=ds, **form.cleaned_data)
+        except DomainError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("The dataset description was saved."))
+            return redirect("catalog:dataset_manage", ds.code)
+    context = _manage_context(request, ds, metadata_form=form)
+    return render(request, "catalog/dataset_manage.html", context, status=422)
+
+
+@authenticated
+@require_POST
+@_http_errors
+def dataset_schema(request: HttpRequest, code: str) -> HttpResponse:
+    ds = selectors.dataset_get_editable(actor=request.user, code=code)
+    form = SchemaEditForm(request.POST, request.FILES)
+    extra: dict[str, Any] = {"schema_form": form}
+    if form.is_valid() and form.parsed_schema is not None:
+        if request.POST.get("action") == "preview":
+            preview = selectors.schema_change_preview(dataset=ds, schema=form.parsed_schema)
+            extra |= {"preview": preview, "schema_text": form.schema_text}
+            return render(
+                request, "catalog/dataset_manage.html", _manage_context(request, ds, **extra)
+            )
+        previous = ds.schema.number if ds.schema else 0
+        try:
+            version = services.dataset_schema_update(
+                actor=request.user,
+                dataset=ds,
+                schema=form.cleaned_data["schema"],
+                note=form.cleaned_data.get("note", ""),
+            )
+        except DomainError as exc:
+            extra["refusal"] = exc
+        else:
+            if version.number == previous:
+                messages.info(request, _("The schema is unchanged; no new version was created."))
+            else:
+                messages.success(
+                    request, _("Schema version %(number)s was saved.") % {"number": version.number}
+                )
+            return redirect("catalog:dataset_manage", ds.code)
+    extra |= {"schema_text": form.schema_text, "schema_errors": form.schema_errors}
+    context = _manage_context(request, ds, **extra)
+    return render(request, "catalog/dataset_manage.html", context, status=422)
+
+
+@authenticated
+@require_POST
+@_http_errors
+def dataset_status(request: HttpRequest, code: str) -> HttpResponse:
+    ds = selectors.dataset_get_editable(actor=request.user, code=code)
+    try:
+        services.dataset_set_status(
+            actor=request.user, dataset=ds, status=request.POST.get("status", "")
+        )
+    except PermissionDenied:
+        raise
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(
+            request,
+            _("The dataset status is now “%(status)s”.") % {"status": ds.get_status_display()},
+        )
+    return redirect("catalog:dataset_manage", ds.code)
