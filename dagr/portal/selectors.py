@@ -11,6 +11,7 @@ from dagr.catalog.models import Dataset
 from dagr.catalog.selectors import datasets_visible_to
 from dagr.permissions import rules
 
+
 def home_context() -> dict[str, Any]:
     public = datasets_visible_to(None)
     return {
