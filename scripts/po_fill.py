@@ -12,7 +12,7 @@ import sys
 
 
 def _unquote(lines: list[str]) -> str:
-    return "".join(json.loads(line) for line in lines)
+    return "".join(json.loads(line) for line in lines if line.startswith('"'))
 
 
 def _quote(text: str) -> str:
@@ -73,3 +73,21 @@ if __name__ == "__main__":
         table = json.load(handle)
     for msgid in fill(sys.argv[1], table):
         sys.stdout.write(json.dumps(msgid, ensure_ascii=False) + "\n")
+
+
+def translations(po_path: str) -> dict[str, str]:
+    """{msgid: msgstr} of the translated entries (read-only)."""
+    with open(po_path, encoding="utf-8") as handle:
+        text = handle.read()
+    found: dict[str, str] = {}
+    for block in text.split("\n\n"):
+        lines = block.split("\n")
+        if not any(line.startswith("msgid ") for line in lines) or "msgid_plural" in block:
+            continue
+        i = next(n for n, line in enumerate(lines) if line.startswith("msgid "))
+        j = next(n for n, line in enumerate(lines) if line.startswith("msgstr"))
+        msgid = _unquote([lines[i][6:], *lines[i + 1 : j]])
+        msgstr = _unquote([lines[j][7:], *[ln for ln in lines[j + 1 :] if ln.startswith('"')]])
+        if msgid and msgstr:
+            found[msgid] = msgstr
+    return found

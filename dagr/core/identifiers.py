@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from stdnum import exceptions as stdnum_errors
 from stdnum.lv import pvn
 
 PERSONAL_CODE = "personal_code"
@@ -34,11 +33,15 @@ def is_valid_personal_code(value: str) -> bool:
         return False
     if _NEW_PERSONAL_CODE.match(number):
         return True
-    if number[0] > "3":  # a legal entity's number, not a person's
+    if number[0] > "3" or number[6] not in "012":  # a legal entity's number / no such century
+        return False
+    # What stdnum.lv.pvn.validate checks (a valid birth date, the check digit), inlined: it runs
+    # for every personal code of every load, and stdnum's generic cleaning costs ~10 µs a call.
+    if personal_code_check_digit(number[:10]) != number[10]:
         return False
     try:
-        pvn.validate(number)
-    except stdnum_errors.ValidationError:
+        date(1800 + 100 * int(number[6]) + int(number[4:6]), int(number[2:4]), int(number[:2]))
+    except ValueError:
         return False
     return True
 
@@ -55,11 +58,8 @@ def is_valid_company_code(value: str) -> bool:
     number = compact(value)
     if not re.fullmatch(r"\d{11}", number) or number[0] <= "3":
         return False
-    try:
-        pvn.validate(number)
-    except stdnum_errors.ValidationError:
-        return False
-    return True
+    # stdnum.lv.pvn's legal-entity checksum, inlined for speed (see is_valid_personal_code)
+    return sum(w * int(d) for w, d in zip((*_COMPANY_WEIGHTS, 1), number, strict=True)) % 11 == 3
 
 
 def is_valid_address_code(value: str) -> bool:
