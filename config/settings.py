@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "dagr.permissions",
     "dagr.connections",
     "dagr.catalog",
+    "dagr.grants",
     "dagr.records",
     "dagr.demo",
     "dagr.portal",

@@ -9,6 +9,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/", include("dagr.accounts.urls")),
     path("catalog/", include("dagr.catalog.urls")),
+    path("grants/", include("dagr.grants.urls")),
     path("connections/", include("dagr.connections.urls")),
     path("", include("dagr.portal.urls")),
 ]

@@ -1,0 +1,162 @@
+"""The per-process cache of grant definitions: the retrieval API's hot path asks
+``grant_active_for`` on every request without querying the grants table.
+
+- Each process keeps a map ``(recipient id, dataset id, permission number) → ActiveGrant`` of
+  every approved or revoked grant that has a permission number, with its conditions validated
+  against the dataset's current schema and its field tree built — one query loads all of them.
+- The map is reloaded at most every ``REFRESH_S`` seconds, and at once (on commit) in the
+  process that changed a grant (``grant_cache.invalidate`` from every grant service) or a schema.
+- Staleness bound across processes: a grant approved, narrowed or revoked in another process
+  takes effect everywhere within ``REFRESH_S`` seconds; immediately in the process that changed
+  it. A lookup that misses (an unknown permission number — perhaps a grant approved a moment
+  ago elsewhere) reloads early, but at most once every ``MISS_RELOAD_S`` seconds, so callers
+  sending bad numbers cannot turn every request into a query.
+- Dates (validity, "older than") are evaluated at lookup time, not at load time, so a grant
+  expires at midnight even if the map was loaded before.
+- Use counts and the daily quota are not cached: ``services.grant_use_register`` counts in the
+  database (one conditional UPDATE per request).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from dagr.core.errors import ValidationError
+
+from .conditions import Condition, FieldTree, compile_predicate, field_tree, to_sql
+
+logger = logging.getLogger(__name__)
+
+REFRESH_S = 10.0
+MISS_RELOAD_S = 1.0
+
+Key = tuple[int, int, str]
+
+
+@dataclass(frozen=True)
+class ActiveGrant:
+    """An approved (or revoked) grant as the hot path needs it. Immutable and shared."""
+
+    id: int
+    recipient_id: int
+    dataset_id: int
+    permission_number: str
+    status: str
+    fields: tuple[str, ...]
+    conditions: tuple[Condition, ...]
+    valid_from: date | None
+    valid_until: date | None
+    quota: int | None
+    purpose: str
+    valid_schema: bool = True
+    tree: FieldTree = field(default_factory=dict, compare=False)
+
+    def predicate(self, *, today: date | None = None) -> Any:
+        """``predicate(record_data) -> bool`` for this evaluation (thresholds from ``today``)."""
+        return compile_predicate(self.conditions, today=today)
+
+    def where(
+        self, *, column: str, vendor: str | None = None, today: date | None = None
+    ) -> tuple[str, list[Any]]:
+        """The conditions as a SQL WHERE fragment over ``column`` (see ``conditions.to_sql``)."""
+        return to_sql(self.conditions, column=column, vendor=vendor, today=today)
+
+
+class GrantCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded_at = float("-inf")
+        self._miss_reload_at = float("-inf")
+        self._grants: dict[Key, ActiveGrant] = {}
+        self.loads = 0  # how many times the map was loaded (tests and diagnostics)
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._loaded_at = float("-inf")
+            self._miss_reload_at = float("-inf")
+
+    def get(self, recipient_id: int, dataset_id: int, permission_number: str) -> ActiveGrant | None:
+        now = time.monotonic()
+        if now - self._loaded_at > REFRESH_S:
+            self._reload()
+        key = (recipient_id, dataset_id, permission_number)
+        found = self._grants.get(key)
+        if found is None and now - self._miss_reload_at > MISS_RELOAD_S:
+            self._miss_reload_at = now
+            self._reload()
+            found = self._grants.get(key)
+        return found
+
+    def _reload(self) -> None:
+        grants = load_active_grants()
+        with self._lock:
+            self._grants = grants
+            self._loaded_at = time.monotonic()
+            self.loads += 1
+
+
+def load_active_grants() -> dict[Key, ActiveGrant]:
+    from dagr.catalog.schema import parse_schema
+
+    from .conditions import validate_conditions
+    from .models import Grant
+
+    rows = (
+        Grant.objects.filter(status__in=[Grant.Status.APPROVED, Grant.Status.REVOKED])
+        .exclude(permission_number="")
+        .select_related("dataset__schema")
+        .only(
+            "id",
+            "recipient_id",
+            "dataset_id",
+            "permission_number",
+            "status",
+            "fields",
+            "conditions",
+            "valid_from",
+            "valid_until",
+            "quota",
+            "purpose",
+            "dataset__schema__definition",
+        )
+    )
+    schemas: dict[int, Any] = {}
+    out: dict[Key, ActiveGrant] = {}
+    for g in rows:
+        valid = True
+        conditions: list[Condition] = []
+        try:
+            if g.dataset_id not in schemas:
+                definition = g.dataset.schema.definition if g.dataset.schema else None
+                schemas[g.dataset_id] = parse_schema(definition) if definition else None
+            schema = schemas[g.dataset_id]
+            if schema is None:
+                raise ValidationError("no schema")
+            conditions = validate_conditions(g.conditions, schema)
+        except ValidationError:
+            logger.warning("grant %s does not fit the schema of dataset %s", g.pk, g.dataset_id)
+            valid = False
+        out[(g.recipient_id, g.dataset_id, g.permission_number)] = ActiveGrant(
+            id=g.pk,
+            recipient_id=g.recipient_id,
+            dataset_id=g.dataset_id,
+            permission_number=g.permission_number,
+            status=g.status,
+            fields=tuple(g.fields),
+            conditions=tuple(conditions),
+            valid_from=g.valid_from,
+            valid_until=g.valid_until,
+            quota=g.quota,
+            purpose=g.purpose,
+            valid_schema=valid,
+            tree=field_tree(g.fields),
+        )
+    return out
+
+
+grant_cache = GrantCache()

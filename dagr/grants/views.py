@@ -1,0 +1,190 @@
+"""Portal pages of access grants: recipients request grants and follow them; providers decide.
+Views parse input and call one service or selector; permission is decided there
+(``NotFound`` → 404, ``PermissionDenied`` → 403)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from dagr.core.errors import DomainError, NotFound, PermissionDenied
+from dagr.permissions import rules
+from dagr.permissions.access import authenticated, requires
+
+from . import selectors, services
+from .conditions import OPERATOR_LABELS
+from .forms import (
+    GrantApproveForm,
+    GrantRequestForm,
+    NoteForm,
+    condition_rows,
+    conditions_from_rows,
+)
+from .models import Grant
+
+
+def _http_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(str(exc.message)) from exc
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(str(exc.message)) from exc
+
+    return wrapper
+
+
+def _form_errors(form: Any, exc: DomainError) -> None:
+    form.add_error(None, str(exc.message))
+    for error in exc.errors:
+        if error.get("message"):
+            form.add_error(None, f"{error.get('location', '')}: {error['message']}")
+
+
+@authenticated
+def grant_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    represents = rules.institution_ids_with_role(user, rules.Role.RECIPIENT, rules.Role.SIGNATORY)
+    context = {
+        "own": selectors.grant_list_for_recipient(actor=user) if represents else None,
+        "requests": (
+            selectors.grant_list_for_provider(actor=user) if rules.can_review_grants(user) else None
+        ),
+        "can_request": rules.can_request_grants(user),
+    }
+    return render(request, "grants/list.html", context)
+
+
+@requires(rules.can_request_grants)
+@_http_errors
+def grant_request(request: HttpRequest) -> HttpResponse:
+    code = request.GET.get("dataset", "")[:64]
+    if not code:
+        datasets = selectors.requestable_datasets(actor=request.user)
+        return render(request, "grants/choose_dataset.html", {"datasets": datasets})
+    dataset = selectors.requestable_dataset_get(actor=request.user, code=code)
+    schema = selectors.dataset_schema_of(dataset)
+    data = request.POST if request.method == "POST" else None
+    form = GrantRequestForm(
+        data, schema=schema, institutions=rules.grant_request_institutions(request.user)
+    )
+    rows = condition_rows(data, schema)
+    if data is not None and form.is_valid():
+        conditions = conditions_from_rows(rows)
+        if conditions is not None:
+            try:
+                grant = services.grant_request(
+                    actor=request.user,
+                    recipient=form.cleaned_data["recipient"],
+                    dataset=dataset,
+                    fields=form.cleaned_data["fields_"],
+                    conditions=conditions,
+                    legal_basis=form.cleaned_data["legal_basis"],
+                    purpose=form.cleaned_data["purpose"],
+                )
+            except DomainError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(
+                    request, _("Your request was sent to the provider of the dataset.")
+                )
+                return redirect("grants:detail", pk=grant.pk)
+    return render(
+        request,
+        "grants/request.html",
+        {"dataset": dataset, "form": form, "rows": rows, "operators": OPERATOR_LABELS},
+    )
+
+
+@authenticated
+@_http_errors
+def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    grant = selectors.grant_get_for(actor=request.user, pk=pk)
+    return render(request, "grants/detail.html", selectors.grant_detail_context(grant=grant))
+
+
+@authenticated
+@_http_errors
+def grant_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    grant = selectors.grant_get_for(actor=request.user, pk=pk)
+    if not rules.can_decide_grant(request.user, grant):
+        raise DjangoPermissionDenied
+    if grant.status != Grant.Status.REQUESTED:
+        messages.error(request, _("This request has already been decided."))
+        return redirect("grants:detail", pk=pk)
+    schema = selectors.dataset_schema_of(grant.dataset)
+    data = request.POST if request.method == "POST" else None
+    form = GrantApproveForm(data, schema=schema, requested=grant.requested_fields)
+    rows = condition_rows(data, schema)
+    if data is not None and form.is_valid():
+        extra = conditions_from_rows(rows)
+        if extra is not None:
+            d = form.cleaned_data
+            try:
+                services.grant_approve(
+                    actor=request.user,
+                    grant=grant,
+                    permission_number=d["permission_number"],
+                    fields=d["fields_"],
+                    conditions=[*grant.requested_conditions, *extra],
+                    valid_from=d["valid_from"],
+                    valid_until=d["valid_until"],
+                    quota=d["quota"],
+                    note=d["note"],
+                )
+            except DomainError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, _("The access grant was approved."))
+                return redirect("grants:detail", pk=pk)
+    context = selectors.grant_detail_context(grant=grant)
+    context.update({"form": form, "rows": rows})
+    return render(request, "grants/approve.html", context)
+
+
+@authenticated
+@require_POST
+@_http_errors
+def grant_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    grant = selectors.grant_get_for(actor=request.user, pk=pk)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the reason for the rejection."))
+        return redirect("grants:detail", pk=pk)
+    try:
+        services.grant_reject(actor=request.user, grant=grant, note=form.cleaned_data["note"])
+    except PermissionDenied:
+        raise
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The request was rejected."))
+    return redirect("grants:detail", pk=pk)
+
+
+@authenticated
+@require_POST
+@_http_errors
+def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    grant = selectors.grant_get_for(actor=request.user, pk=pk)
+    try:
+        services.grant_revoke(
+            actor=request.user, grant=grant, note=request.POST.get("note", "")[:5000]
+        )
+    except PermissionDenied:
+        raise
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The access grant was revoked."))
+    return redirect("grants:detail", pk=pk)
