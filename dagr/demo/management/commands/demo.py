@@ -1,0 +1,104 @@
+"""``dagr demo``: demo institutions, users for every role and three linked demo datasets."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from dagr.core.errors import DomainError
+from dagr.demo.services import DemoReport, DemoSizes, demo_create
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=True)]
+    line = "  ".join("-" * w for w in widths)
+    out = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True)), line]
+    out += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(out)
+
+
+class Command(BaseCommand):
+    help = (
+        "Create demo institutions, users for every role and three linked, fictitious demo "
+        "datasets (addresses, persons, companies). Running it again changes nothing."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--persons", type=int, default=2000, help="persons (default 2000)")
+        parser.add_argument(
+            "--companies", type=int, default=None, help="companies (default persons/10, ≥ 50)"
+        )
+        parser.add_argument(
+            "--addresses", type=int, default=None, help="addresses (default persons/2, ≥ 200)"
+        )
+        parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for name in ("persons", "companies", "addresses"):
+            if options[name] is not None and options[name] < 1:
+                raise CommandError(_("--%(name)s must be at least 1.") % {"name": name})
+        sizes = DemoSizes(
+            persons=options["persons"],
+            companies=options["companies"],
+            addresses=options["addresses"],
+            seed=options["seed"],
+        )
+        started = time.perf_counter()
+        try:
+            report = demo_create(sizes=sizes, progress=lambda m: self.stdout.write(m))
+        except DomainError as exc:
+            raise CommandError(str(exc.message)) from exc
+        self._print(report, time.perf_counter() - started)
+
+    def _print(self, report: DemoReport, seconds: float) -> None:
+        new, kept = pgettext("demo object", "created"), _("already there")
+        self.stdout.write("\n" + _("Institutions"))
+        self.stdout.write(
+            _table(
+                [_("name"), _("registration number"), _("kind"), ""],
+                [[n, r, k, new if c else kept] for n, r, k, c in report.institutions],
+            )
+        )
+        self.stdout.write("\n" + _("Datasets"))
+        self.stdout.write(
+            _table(
+                [
+                    _("code"),
+                    _("records"),
+                    _("created"),
+                    _("updated"),
+                    _("unchanged"),
+                    _("seconds"),
+                    _("records/s"),
+                ],
+                [
+                    [
+                        code,
+                        f"{live:,}",
+                        f"{c:,}",
+                        f"{u:,}",
+                        f"{same:,}",
+                        f"{secs:.1f}",
+                        f"{(c + u + same) / secs:,.0f}" if loaded and secs else "—",
+                    ]
+                    if loaded
+                    else [code, f"{live:,}", "—", "—", "—", "—", _("already loaded")]
+                    for code, live, c, u, same, secs, loaded in report.datasets
+                ],
+            )
+        )
+        self.stdout.write("\n" + _("Demo logins (every demo user has the same password)"))
+        self.stdout.write(
+            _table(
+                [_("e-mail"), _("password"), _("roles")],
+                [
+                    [email, password, "; ".join(roles)]
+                    for email, password, roles, _c in report.users
+                ],
+            )
+        )
+        self.stdout.write("\n" + _("Done in %(seconds).1f s.") % {"seconds": seconds})

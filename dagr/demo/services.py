@@ -1,0 +1,269 @@
+"""``dagr demo``: demo institutions, users for every role, and three linked demo datasets loaded
+through the real loading service.
+
+Idempotent. Institutions are found by registration number, users by e-mail, datasets by code;
+what exists is kept as it is (a changed demo user's password is not reset). Each dataset's load
+records its generator parameters in ``Load.details``; when the last successful demo load of a
+dataset has the same parameters, nothing is loaded. With other parameters (a larger size,
+another seed) the generated records go through the idempotent upsert: records with the same
+key and content are unchanged, changed ones get a new version, new keys are added, and nothing
+is deleted (records of a smaller earlier run stay; some of them are updated because their
+links to other registers are drawn from a larger pool).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from dagr.accounts.models import Institution, Membership, User
+from dagr.accounts.services import institution_create, membership_grant, user_create
+from dagr.catalog.models import Dataset
+from dagr.catalog.services import dataset_create
+from dagr.core.actors import SYSTEM
+from dagr.core.identifiers import make_company_code
+from dagr.records.models import Load
+from dagr.records.selectors import record_count
+from dagr.records.services import records_upsert
+
+from . import generators, schemas
+
+GENERATOR_VERSION = 1
+DEMO_PASSWORD = "Demo-Parole-2026!"  # noqa: S105 — the one documented demo password
+EMAIL_DOMAIN = "dagr.example"
+
+Role = Membership.Role
+Kind = Institution.Kind
+
+
+def _registration_number(serial: int) -> str:
+    """The first valid registration number ``9000…`` from ``serial`` on."""
+    while (code := make_company_code(serial, prefix="9000")) is None:
+        serial += 1
+    return code
+
+
+# key, name, short name, kind, registration number serial
+INSTITUTIONS: tuple[tuple[str, str, str, str, int], ...] = (
+    ("operator", "Datu platformas aģentūra", "DPA", Kind.BOTH, 101),
+    ("population", "Iedzīvotāju reģistra pārvalde", "IRP", Kind.PROVIDER, 202),
+    ("companies", "Komercreģistra dienests", "KRD", Kind.PROVIDER, 303),
+    ("addresses", "Adrešu un kartogrāfijas aģentūra", "AKA", Kind.PROVIDER, 404),
+    ("tax", "Nodokļu administrācija", "NA", Kind.RECIPIENT, 505),
+    ("social", "Sociālo pakalpojumu aģentūra", "SPA", Kind.RECIPIENT, 606),
+)
+
+# e-mail local part, first name, last name, portal administrator, [(institution key, role)]
+USERS: tuple[tuple[str, str, str, bool, tuple[tuple[str, str], ...]], ...] = (
+    ("admin", "Ilze", "Kalniņa", True, (("operator", Role.SIGNATORY),)),
+    (
+        "signatory",
+        "Māris",
+        "Ozols",
+        False,
+        (("population", Role.SIGNATORY), ("tax", Role.SIGNATORY)),
+    ),
+    ("provider", "Laura", "Bērziņa", False, (("population", Role.PROVIDER),)),
+    ("companies", "Edgars", "Liepiņš", False, (("companies", Role.PROVIDER),)),
+    ("addresses", "Dace", "Vītola", False, (("addresses", Role.PROVIDER),)),
+    ("recipient", "Kārlis", "Zariņš", False, (("tax", Role.RECIPIENT),)),
+    ("recipient2", "Anna", "Krūmiņa", False, (("social", Role.RECIPIENT),)),
+)
+
+DATASET_PROVIDERS = {
+    schemas.ADDRESSES["code"]: "addresses",
+    schemas.PERSONS["code"]: "population",
+    schemas.COMPANIES["code"]: "companies",
+}
+
+
+@dataclass
+class DemoSizes:
+    persons: int = 2000
+    companies: int | None = None
+    addresses: int | None = None
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if self.persons < 1:
+            raise ValueError("persons must be at least 1")
+        if self.companies is None:
+            self.companies = max(self.persons // 10, 50)
+        if self.addresses is None:
+            self.addresses = max(self.persons // 2, 200)
+
+
+@dataclass
+class DemoReport:
+    institutions: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    users: list[tuple[str, str, list[str], bool]] = field(default_factory=list)
+    # code, live records, created, updated, unchanged, seconds, loaded (False: skipped)
+    datasets: list[tuple[str, int, int, int, int, float, bool]] = field(default_factory=list)
+
+
+def _institutions(report: DemoReport) -> dict[str, Institution]:
+    found: dict[str, Institution] = {}
+    for key, name, short, kind, serial in INSTITUTIONS:
+        number = _registration_number(serial)
+        institution = Institution.objects.filter(registration_number=number).first()
+        created = institution is None
+        if institution is None:
+            institution = institution_create(
+                actor=SYSTEM,
+                name=name,
+                short_name=short,
+                registration_number=number,
+                kind=kind,
+                email=f"info@{short.lower()}.{EMAIL_DOMAIN}",
+            )
+        found[key] = institution
+        report.institutions.append(
+            (institution.name, number, str(Kind(institution.kind).label), created)
+        )
+    return found
+
+
+def _role_label(institution: Institution, role: str) -> str:
+    return f"{Role(role).label} — {institution.short_name or institution.name}"
+
+
+def _users(report: DemoReport, institutions: dict[str, Institution]) -> None:
+    for local, first, last, admin, roles in USERS:
+        email = f"{local}@{EMAIL_DOMAIN}"
+        user = User.objects.filter(email=email).first()
+        created = user is None
+        if user is None:
+            home = institutions[roles[0][0]]
+            user = user_create(
+                actor=SYSTEM,
+                email=email,
+                first_name=first,
+                last_name=last,
+                password=DEMO_PASSWORD,
+                status=User.Status.ACTIVE,
+                is_portal_admin=admin,
+                institution=home,
+                roles=[role for key, role in roles if key == roles[0][0]],
+            )
+        for key, role in roles:
+            membership_grant(actor=SYSTEM, user=user, institution=institutions[key], role=role)
+        labels = [str(_role_label(institutions[key], role)) for key, role in roles]
+        if admin:
+            labels.insert(0, str(User._meta.get_field("is_portal_admin").verbose_name))
+        report.users.append((email, DEMO_PASSWORD, labels, created))
+
+
+def _datasets(institutions: dict[str, Institution]) -> dict[str, Dataset]:
+    found: dict[str, Dataset] = {}
+    for spec in schemas.DATASETS:
+        dataset = Dataset.objects.filter(code=spec["code"]).first()
+        if dataset is None:
+            dataset = dataset_create(
+                actor=SYSTEM,
+                provider=institutions[DATASET_PROVIDERS[spec["code"]]],
+                code=spec["code"],
+                title_lv=spec["title_lv"],
+                title_en=spec["title_en"],
+                description_lv=spec["description_lv"],
+                description_en=spec["description_en"],
+                schema=spec["schema"],
+                status=Dataset.Status.PRODUCTION,
+            )
+        found[spec["code"]] = dataset
+    return found
+
+
+def _already_loaded(dataset: Dataset, details: dict[str, Any]) -> bool:
+    last = (
+        Load.objects.filter(dataset=dataset, source=Load.Source.DEMO, status=Load.Status.SUCCEEDED)
+        .order_by("-started_at", "-id")
+        .first()
+    )
+    return last is not None and last.details == details
+
+
+def _rng(seed: int, name: str) -> random.Random:
+    return random.Random(f"dagr-demo:{seed}:{name}")
+
+
+def _load(
+    report: DemoReport,
+    dataset: Dataset,
+    records: Iterator[dict[str, Any]],
+    details: dict[str, Any],
+    progress: Callable[[str], None],
+) -> None:
+    if _already_loaded(dataset, details):
+        for _ in records:  # the next dataset still needs what this stream collects
+            pass
+        report.datasets.append((dataset.code, record_count(dataset), 0, 0, 0, 0.0, False))
+        return
+    progress(f"{dataset.code}: {details['size']} …")
+    started = time.perf_counter()
+    load = records_upsert(
+        actor=SYSTEM, dataset=dataset, records=records, source=Load.Source.DEMO, details=details
+    )
+    seconds = time.perf_counter() - started
+    report.datasets.append(
+        (
+            dataset.code,
+            record_count(dataset),
+            load.created,
+            load.updated,
+            load.unchanged,
+            seconds,
+            True,
+        )
+    )
+
+
+def demo_create(
+    *, sizes: DemoSizes, progress: Callable[[str], None] = lambda _message: None
+) -> DemoReport:
+    """Create (or find) the demo institutions, users and datasets and load the demo records."""
+    report = DemoReport()
+    with transaction.atomic():
+        institutions = _institutions(report)
+        _users(report, institutions)
+        datasets = _datasets(institutions)
+    assert sizes.addresses is not None and sizes.companies is not None
+    base = {"generator": GENERATOR_VERSION, "seed": sizes.seed}
+    address_details = {**base, "size": sizes.addresses}
+    person_details = {**base, "size": sizes.persons, "addresses": sizes.addresses}
+    company_details = {**person_details, "size": sizes.companies, "persons": sizes.persons}
+    companies_ds = datasets[schemas.COMPANIES["code"]]
+    persons_ds = datasets[schemas.PERSONS["code"]]
+    addresses_ds = datasets[schemas.ADDRESSES["code"]]
+    need_persons = not (
+        _already_loaded(companies_ds, company_details)
+        and _already_loaded(persons_ds, person_details)
+    )
+
+    if not need_persons and _already_loaded(addresses_ds, address_details):
+        for dataset in (addresses_ds, persons_ds, companies_ds):
+            report.datasets.append((dataset.code, record_count(dataset), 0, 0, 0, 0.0, False))
+        return report
+    buildings, addresses = generators.collect_codes(
+        generators.generate_addresses(_rng(sizes.seed, "addresses"), sizes.addresses)
+    )
+    _load(report, addresses_ds, addresses, address_details, progress)
+    if not need_persons:
+        for code in (persons_ds.code, companies_ds.code):
+            report.datasets.append((code, record_count(datasets[code]), 0, 0, 0, 0.0, False))
+        return report
+    adults, persons = generators.adult_sample(
+        _rng(sizes.seed, "board"),
+        generators.generate_persons(_rng(sizes.seed, "persons"), sizes.persons, buildings),
+        max(sizes.companies * 3, 100),
+    )
+    _load(report, persons_ds, persons, person_details, progress)
+    companies = generators.generate_companies(
+        _rng(sizes.seed, "companies"), sizes.companies, adults, buildings
+    )
+    _load(report, companies_ds, companies, company_details, progress)
+    return report

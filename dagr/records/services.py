@@ -1,0 +1,702 @@
+"""Loading records: validate, then insert / update / skip / delete, with history and change log.
+
+Every load is one transaction. Records are validated with the dataset's compiled schema
+validator as they stream in; while all are valid they are written in batches of
+``BATCH_SIZE`` with hand-written SQL (``executemany`` on SQLite, ``COPY`` on PostgreSQL). At
+the first invalid record writing stops, validation continues to the end to report every invalid
+record (position, key, field, reason), and the transaction is rolled back: nothing is stored.
+A failed load is still recorded as a ``Load`` row with status ``failed`` and its errors.
+
+Ordering guarantee of the change log
+------------------------------------
+``Change.seq`` is assigned by the database (an identity/autoincrement column). Every load or
+delete of a dataset first takes an exclusive per-dataset lock for its whole transaction:
+
+- PostgreSQL: ``pg_advisory_xact_lock(LOCK_NAMESPACE, dataset_id)`` (an advisory lock, so
+  catalogue edits of the dataset row are not blocked by a long load);
+- SQLite: the transaction is ``BEGIN IMMEDIATE`` (see settings), which serialises all writers.
+
+A writer obtains its sequence numbers only after it holds the lock and releases the lock only
+when it commits, so for one dataset the entries become visible in ``seq`` order: when an entry
+with ``seq = n`` is visible, every entry of that dataset with ``seq < n`` is visible too. A reader
+that asks for ``seq > last_seen`` of a dataset (``change_list``) therefore never misses an entry.
+The guarantee is per dataset: entries of *different* datasets may commit out of ``seq`` order.
+
+Idempotence: a record whose canonical content hash equals the stored one is counted
+``unchanged`` and writes nothing; loading the same data twice creates no versions and no
+change entries. The same key twice in one input is applied in order (the second occurrence
+updates the first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dagr.audit.services import admin_entry_create
+from dagr.catalog.models import Dataset, SchemaVersion
+from dagr.catalog.schema import (
+    SchemaDef,
+    Validator,
+    compile_validator,
+    extract_identifiers,
+    parse_schema,
+)
+from dagr.core.errors import PermissionDenied, ValidationError
+from dagr.permissions import rules
+
+from .models import Change, Load, Record, RecordIdentifier, RecordVersion
+
+BATCH_SIZE = 1000
+IN_CHUNK = 500
+MAX_ERRORS = 10_000
+MAX_VALUE_LENGTH = 255
+SQLITE_CACHE_KIB = 128 * 1024
+LOCK_NAMESPACE = 0x44A6  # first key of the PostgreSQL advisory lock taken by loads
+
+_SORT = orjson.OPT_SORT_KEYS
+
+
+# --- compiled schemas ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSchema:
+    version_id: int
+    number: int
+    schema: SchemaDef
+    validate: Validator
+
+
+_compiled: dict[str, CompiledSchema] = {}
+
+
+def compiled_schema(schema_version: SchemaVersion) -> CompiledSchema:
+    """Parsed schema and compiled validator of a schema version, cached by the content of its
+    definition (a primary key alone could come back after a rolled-back transaction)."""
+    digest = hashlib.blake2b(
+        orjson.dumps(
+            [schema_version.pk, schema_version.number, schema_version.definition], option=_SORT
+        ),
+        digest_size=16,
+    ).hexdigest()
+    found = _compiled.get(digest)
+    if found is None:
+        schema = parse_schema(schema_version.definition)
+        found = CompiledSchema(
+            schema_version.pk, schema_version.number, schema, compile_validator(schema)
+        )
+        if len(_compiled) > 256:
+            _compiled.clear()
+        _compiled[digest] = found
+    return found
+
+
+def content_hash(data: dict[str, Any]) -> str:
+    """Hex digest of the canonical JSON (sorted keys, compact) of a normalised record."""
+    return hashlib.blake2b(orjson.dumps(data, option=_SORT), digest_size=16).hexdigest()
+
+
+# --- the writer: batched SQL, one instance per load ----------------------------------------------
+
+
+@dataclass(slots=True)
+class _Existing:
+    id: int
+    content_hash: str
+    version: int
+    deleted: bool
+
+
+@dataclass
+class _Counts:
+    received: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+
+class _Writer:
+    """Writes batches of one load with hand-written SQL. Holds the per-dataset lock's promise:
+    it is created only inside the load's transaction after ``_lock_dataset``."""
+
+    def __init__(
+        self,
+        *,
+        dataset: Dataset,
+        load: Load,
+        compiled: CompiledSchema | None,
+        snapshot: bool = False,
+    ) -> None:
+        self.dataset_id = dataset.pk
+        self.load_id = load.pk
+        self.compiled = compiled
+        self.counts = _Counts()
+        self.cursor = connection.cursor()
+        self.vendor = connection.vendor
+        self.pg = self.vendor == "postgresql"
+        self._next_id: int | None = None
+        self.t_record = Record._meta.db_table
+        self.t_ident = RecordIdentifier._meta.db_table
+        self.t_version = RecordVersion._meta.db_table
+        self.t_change = Change._meta.db_table
+        # ids of the records a snapshot load saw (8 bytes each, not the records themselves)
+        self.touched: array[int] | None = array("q") if snapshot else None
+
+    # -- helpers --
+    def now(self) -> tuple[datetime, Any]:
+        now = timezone.now()
+        return now, connection.ops.adapt_datetimefield_value(now)
+
+    def _json(self) -> str:
+        return "%s::jsonb" if self.pg else "%s"
+
+    def allocate_ids(self, n: int) -> list[int]:
+        """Primary keys for ``n`` new records: taken from the sequence on PostgreSQL; on SQLite
+        counted on from the table's AUTOINCREMENT high-water mark (we hold the write lock)."""
+        if n == 0:
+            return []
+        if self.pg:
+            self.cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [self.t_record, n],
+            )
+            return [row[0] for row in self.cursor.fetchall()]
+        if self._next_id is None:
+            self.cursor.execute(f"SELECT coalesce(max(id), 0) FROM {self.t_record}")  # noqa: S608
+            top = self.cursor.fetchone()[0]
+            self.cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [self.t_record])
+            row = self.cursor.fetchone()
+            self._next_id = max(top, row[0] if row else 0) + 1
+        start = self._next_id
+        self._next_id += n
+        return list(range(start, start + n))
+
+    def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        cols = ", ".join(columns)
+        if self.pg:
+            with self.cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            self.cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # noqa: S608
+
+    def _in_chunks(self, values: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
+        """``(sql fragment, params)`` for ``column IN (...)`` over chunks of ``values``."""
+        for start in range(0, len(values), IN_CHUNK):
+            chunk = list(values[start : start + IN_CHUNK])
+            if self.pg:
+                yield "= ANY(%s)", [chunk]
+            else:
+                yield f"IN ({', '.join(['%s'] * len(chunk))})", chunk
+
+    def lookup(self, keys: Sequence[str]) -> dict[str, _Existing]:
+        found: dict[str, _Existing] = {}
+        columns = "key, id, content_hash, version, deleted_at"
+        for fragment, params in self._in_chunks(keys):
+            if self.pg:
+                # One index probe per key, whatever the statistics say: during a large load
+                # they are stale (autovacuum cannot see uncommitted rows) and a plain
+                # "key = ANY(...)" gets planned as a scan of the whole dataset per batch.
+                self.cursor.execute(
+                    f"SELECT r.{columns.replace(', ', ', r.')} FROM unnest(%s::text[]) AS k(key) "  # noqa: S608
+                    f"CROSS JOIN LATERAL (SELECT {columns} FROM {self.t_record} "
+                    "WHERE dataset_id = %s AND key = k.key LIMIT 1) AS r",
+                    [*params, self.dataset_id],
+                )
+            else:
+                self.cursor.execute(
+                    f"SELECT {columns} FROM {self.t_record} "  # noqa: S608
+                    f"WHERE dataset_id = %s AND key {fragment}",
+                    [self.dataset_id, *params],
+                )
+            for key, pk, digest, version, deleted_at in self.cursor.fetchall():
+                found[key] = _Existing(pk, digest, version, deleted_at is not None)
+        return found
+
+    def _archive(self, ids: list[int], now_db: Any) -> None:
+        """Copy the current versions of ``ids`` into the history, inside the database."""
+        for fragment, params in self._in_chunks(ids):
+            self.cursor.execute(
+                f"INSERT INTO {self.t_version} "  # noqa: S608
+                "(record_id, version, data, content_hash, valid_from, valid_to, deleted) "
+                "SELECT id, version, data, content_hash, updated_at, %s, deleted_at IS NOT NULL "
+                f"FROM {self.t_record} WHERE id {fragment}",
+                [now_db, *params],
+            )
+
+    def _drop_identifiers(self, ids: list[int]) -> None:
+        for fragment, params in self._in_chunks(ids):
+            self.cursor.execute(
+                f"DELETE FROM {self.t_ident} WHERE record_id {fragment}",  # noqa: S608
+                params,
+            )
+
+    # -- a batch of valid, normalised records (key -> data, in input order, keys unique) --
+    def upsert(self, batch: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]]) -> None:
+        compiled = self.compiled
+        assert compiled is not None
+        existing = self.lookup(list(batch))
+        now, now_db = self.now()
+        fresh: list[tuple[str, str, str, list[tuple[str, str]]]] = []
+        changed: list[tuple[_Existing, str, str, str, list[tuple[str, str]]]] = []
+        order: list[tuple[str, str]] = []  # (key, "new"|"changed") in input order
+        for key, (data, idents) in batch.items():
+            digest = content_hash(data)
+            old = existing.get(key)
+            if old is not None and not old.deleted and old.content_hash == digest:
+                self.counts.unchanged += 1
+                if self.touched is not None:
+                    self.touched.append(old.id)
+                continue
+            text = orjson.dumps(data).decode()
+            if old is None:
+                fresh.append((key, text, digest, idents))
+                order.append((key, "new"))
+            else:
+                changed.append((old, key, text, digest, idents))
+                order.append((key, "changed"))
+
+        ids = self.allocate_ids(len(fresh))
+        record_rows, ident_rows, by_key = [], [], {}
+        for pk, (key, text, digest, idents) in zip(ids, fresh, strict=True):
+            record_rows.append(
+                (pk, self.dataset_id, key, text, digest, 1, compiled.number, now_db, now_db, None)
+            )
+            ident_rows.extend((self.dataset_id, pk, path, value) for path, value in idents)
+            by_key[key] = (pk, Change.Operation.CREATED, 1)
+        self.insert(
+            self.t_record,
+            (
+                "id",
+                "dataset_id",
+                "key",
+                "data",
+                "content_hash",
+                "version",
+                "schema_version",
+                "created_at",
+                "updated_at",
+                "deleted_at",
+            ),
+            record_rows,
+        )
+        self.counts.created += len(fresh)
+
+        if changed:
+            changed_ids = [old.id for old, *_ in changed]
+            self._archive(changed_ids, now_db)
+            self._drop_identifiers(changed_ids)
+            self.cursor.executemany(
+                f"UPDATE {self.t_record} SET data = {self._json()}, content_hash = %s, "  # noqa: S608
+                "version = %s, schema_version = %s, updated_at = %s, deleted_at = NULL "
+                "WHERE id = %s",
+                [
+                    (text, digest, old.version + 1, compiled.number, now_db, old.id)
+                    for old, _key, text, digest, _idents in changed
+                ],
+            )
+            for old, key, _text, _digest, idents in changed:
+                ident_rows.extend((self.dataset_id, old.id, path, value) for path, value in idents)
+                # A deleted record that comes back is "created" again for change readers.
+                operation = Change.Operation.CREATED if old.deleted else Change.Operation.UPDATED
+                by_key[key] = (old.id, operation, old.version + 1)
+                if operation == Change.Operation.CREATED:
+                    self.counts.created += 1
+                else:
+                    self.counts.updated += 1
+        if self.touched is not None:
+            self.touched.extend(pk for pk, _op, _v in by_key.values())
+
+        self.insert(self.t_ident, ("dataset_id", "record_id", "path", "value"), ident_rows)
+        self._changes([(key, *by_key[key]) for key, _kind in order], now)
+
+    def delete(self, keys: Sequence[str]) -> None:
+        existing = self.lookup(keys)
+        live = [(key, old) for key, old in existing.items() if not old.deleted]
+        self.counts.unchanged += len(keys) - len(live)
+        if not live:
+            return
+        now, now_db = self.now()
+        ids = [old.id for _key, old in live]
+        self._archive(ids, now_db)
+        self._drop_identifiers(ids)
+        self.cursor.executemany(
+            f"UPDATE {self.t_record} SET version = %s, updated_at = %s, deleted_at = %s "  # noqa: S608
+            "WHERE id = %s",
+            [(old.version + 1, now_db, now_db, old.id) for _key, old in live],
+        )
+        self._changes(
+            [(key, old.id, Change.Operation.DELETED, old.version + 1) for key, old in live], now
+        )
+        self.counts.deleted += len(live)
+
+    def _changes(self, entries: list[tuple[str, int, str, int]], now: datetime) -> None:
+        at = connection.ops.adapt_datetimefield_value(now)
+        self.insert(
+            self.t_change,
+            ("dataset_id", "record_id", "record_key", "operation", "version", "at", "load_id"),
+            [
+                (self.dataset_id, pk, key, operation, version, at, self.load_id)
+                for key, pk, operation, version in entries
+            ],
+        )
+
+    def live_keys_not_touched(self) -> Iterator[list[str]]:
+        """Keys of live records this load did not see, in batches (for snapshot loads)."""
+        seen = sorted(set(self.touched or ()))
+        reader = connection.cursor()
+        reader.execute(
+            f"SELECT id, key FROM {self.t_record} "  # noqa: S608
+            "WHERE dataset_id = %s AND deleted_at IS NULL ORDER BY id",
+            [self.dataset_id],
+        )
+        batch: list[str] = []
+        i = 0
+        while rows := reader.fetchmany(BATCH_SIZE):
+            for pk, key in rows:
+                while i < len(seen) and seen[i] < pk:
+                    i += 1
+                if i < len(seen) and seen[i] == pk:
+                    continue
+                batch.append(key)
+            if batch:
+                yield batch
+                batch = []
+
+
+# --- locking -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _bulk_session() -> Iterator[None]:
+    """SQLite: a larger page cache while a load runs (index inserts stay in memory); the
+    connection's own setting is restored afterwards."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        previous = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = {-SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
+def _lock_dataset(dataset: Dataset) -> None:
+    """Serialise loads of one dataset until the surrounding transaction ends (see module doc)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, dataset.pk])
+    # SQLite: the transaction began with BEGIN IMMEDIATE and holds the database write lock.
+
+
+# --- services ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Rejected(Exception):
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    invalid: int = 0
+    received: int = 0
+
+
+def _actor_fields(actor: Any) -> dict[str, Any]:
+    return {"actor_id": getattr(actor, "pk", None), "actor_label": str(actor)[:255]}
+
+
+def _check_can_load(actor: Any, dataset: Dataset) -> None:
+    if not rules.can_edit_dataset(actor, dataset):
+        raise PermissionDenied(_("You may not load data into this dataset."))
+
+
+def _current_schema(dataset: Dataset) -> CompiledSchema:
+    if dataset.schema_id is None:
+        raise ValidationError(_("The dataset has no schema yet."), code="no_schema")
+    return compiled_schema(dataset.schema)
+
+
+def _finish(load: Load, counts: _Counts, actor: Any, dataset: Dataset) -> Load:
+    load.status = Load.Status.SUCCEEDED
+    load.finished_at = timezone.now()
+    for name in ("received", "created", "updated", "unchanged", "deleted"):
+        setattr(load, name, getattr(counts, name))
+    load.save(
+        update_fields=[
+            "status",
+            "finished_at",
+            "received",
+            "created",
+            "updated",
+            "unchanged",
+            "deleted",
+        ]
+    )
+    admin_entry_create(
+        action="records.load.succeeded",
+        actor=actor,
+        target=load,
+        target_label=f"{dataset.code} {load.mode} ({load.source})",
+        institution_id=dataset.provider_id,
+        changes={
+            name: getattr(counts, name)
+            for name in ("received", "created", "updated", "unchanged", "deleted")
+        },
+    )
+    return load
+
+
+def _record_failure(
+    *,
+    actor: Any,
+    dataset: Dataset,
+    mode: str,
+    source: str,
+    details: dict[str, Any],
+    started_at: datetime,
+    rejected: _Rejected,
+) -> Load:
+    with transaction.atomic():
+        load = Load.objects.create(
+            dataset=dataset,
+            mode=mode,
+            source=source,
+            status=Load.Status.FAILED,
+            received=rejected.received,
+            invalid=rejected.invalid,
+            errors=rejected.errors[:1000],
+            details=details,
+            started_at=started_at,
+            finished_at=timezone.now(),
+            **_actor_fields(actor),
+        )
+        admin_entry_create(
+            action="records.load.failed",
+            actor=actor,
+            target=load,
+            target_label=f"{dataset.code} {mode} ({source})",
+            institution_id=dataset.provider_id,
+            changes={"received": rejected.received, "invalid": rejected.invalid},
+        )
+    return load
+
+
+def records_upsert(
+    *,
+    actor: Any,
+    dataset: Dataset,
+    records: Iterable[Any],
+    source: str = Load.Source.API,
+    mode: str = Load.Mode.UPSERT,
+    details: dict[str, Any] | None = None,
+    coerce: bool = False,
+    max_errors: int = MAX_ERRORS,
+) -> Load:
+    """Load ``records`` (an iterable, consumed once, never held whole) into ``dataset``.
+
+    ``mode`` is ``upsert`` (insert new, update changed, skip unchanged) or ``snapshot`` (the
+    same, then delete every live record whose key was not in the input). Returns the ``Load``
+    with its counts. If any record is invalid nothing is written and ``ValidationError`` is
+    raised with ``errors``: ``{"position", "key", "field", "code", "message"}`` for each
+    problem (``position`` counts records from 1; at most ``max_errors`` are listed,
+    ``extra["invalid"]`` counts every invalid record); the failed ``Load`` is still recorded.
+    ``coerce`` accepts text cells for typed values (file uploads).
+
+    Concurrency: see the module docstring — loads of one dataset are serialised, and change
+    sequence numbers of a dataset commit in order.
+    """
+    if mode not in (Load.Mode.UPSERT, Load.Mode.SNAPSHOT):
+        raise ValidationError(_("Unknown load mode."), code="invalid_mode")
+    if source not in Load.Source.values:
+        raise ValidationError(_("Unknown load source."), code="invalid_source")
+    _check_can_load(actor, dataset)
+    compiled = _current_schema(dataset)
+    if coerce:
+        compiled = CompiledSchema(
+            compiled.version_id,
+            compiled.number,
+            compiled.schema,
+            compile_validator(compiled.schema, coerce=True),
+        )
+    details = details or {}
+    started_at = timezone.now()
+    try:
+        with _bulk_session(), transaction.atomic():
+            _lock_dataset(dataset)
+            load = Load.objects.create(
+                dataset=dataset,
+                mode=mode,
+                source=source,
+                details=details,
+                started_at=started_at,
+                **_actor_fields(actor),
+            )
+            writer = _Writer(
+                dataset=dataset,
+                load=load,
+                compiled=compiled,
+                snapshot=mode == Load.Mode.SNAPSHOT,
+            )
+            _stream(writer, compiled, records, max_errors)
+            if mode == Load.Mode.SNAPSHOT:
+                for keys in writer.live_keys_not_touched():
+                    writer.delete(keys)
+            return _finish(load, writer.counts, actor, dataset)
+    except _Rejected as rejected:
+        failed = _record_failure(
+            actor=actor,
+            dataset=dataset,
+            mode=mode,
+            source=source,
+            details=details,
+            started_at=started_at,
+            rejected=rejected,
+        )
+        raise ValidationError(
+            _("%(invalid)d of %(received)d records are not valid; nothing was loaded.")
+            % {"invalid": rejected.invalid, "received": rejected.received},
+            code="invalid_records",
+            errors=rejected.errors,
+            invalid=rejected.invalid,
+            received=rejected.received,
+            load_id=failed.pk,
+        ) from None
+
+
+def _stream(
+    writer: _Writer, compiled: CompiledSchema, records: Iterable[Any], max_errors: int
+) -> None:
+    validate = compiled.validate
+    key_field = compiled.schema.key
+    schema = compiled.schema
+    too_long = _("is longer than %(max)d characters") % {"max": MAX_VALUE_LENGTH}
+    errors: list[dict[str, Any]] = []
+    invalid = 0
+    batch: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]] = {}
+    position = 0
+    for position, raw in enumerate(records, 1):
+        data, problems = validate(raw)
+        if data is None:
+            invalid += 1
+            key = raw.get(key_field) if isinstance(raw, dict) else None
+            for problem in problems:
+                if len(errors) < max_errors:
+                    errors.append(
+                        {
+                            "position": position,
+                            "key": None if key is None else str(key),
+                            **problem.as_dict(),
+                        }
+                    )
+            continue
+        key = str(data[key_field])
+        idents = extract_identifiers(schema, data)
+        long_paths = [path for path, value in idents if len(value) > MAX_VALUE_LENGTH]
+        if long_paths:  # identifiers are indexed: at most 255 characters
+            invalid += 1
+            for path in dict.fromkeys(long_paths):
+                if len(errors) < max_errors:
+                    errors.append(
+                        {
+                            "position": position,
+                            "key": key[:40],
+                            "field": path,
+                            "code": "too_long",
+                            "message": too_long,
+                        }
+                    )
+            continue
+        if invalid:
+            continue  # keep validating, write nothing more
+        if key in batch:  # the same key again: apply what came before first
+            writer.upsert(batch)
+            batch = {}
+        batch[key] = (data, idents)
+        if len(batch) >= BATCH_SIZE:
+            writer.upsert(batch)
+            batch = {}
+    writer.counts.received = position
+    if invalid:
+        raise _Rejected(errors=errors, invalid=invalid, received=position)
+    if batch:
+        writer.upsert(batch)
+
+
+def records_delete(
+    *,
+    actor: Any,
+    dataset: Dataset,
+    keys: Iterable[str],
+    source: str = Load.Source.API,
+    details: dict[str, Any] | None = None,
+) -> Load:
+    """Soft-delete the records with ``keys``: each live one gets a new version marked deleted, its
+    previous version goes to the history, its identifiers leave the lookup index, and a
+    ``deleted`` change entry is appended. Unknown or already deleted keys count as unchanged.
+    Serialised with loads of the same dataset (see the module docstring)."""
+    if source not in Load.Source.values:
+        raise ValidationError(_("Unknown load source."), code="invalid_source")
+    _check_can_load(actor, dataset)
+    with _bulk_session(), transaction.atomic():
+        _lock_dataset(dataset)
+        load = Load.objects.create(
+            dataset=dataset,
+            mode=Load.Mode.DELETE,
+            source=source,
+            details=details or {},
+            started_at=timezone.now(),
+            **_actor_fields(actor),
+        )
+        writer = _Writer(dataset=dataset, load=load, compiled=None)
+        batch: list[str] = []
+        for key in keys:
+            writer.counts.received += 1
+            batch.append(str(key))
+            if len(batch) >= BATCH_SIZE:
+                writer.delete(list(dict.fromkeys(batch)))
+                batch = []
+        if batch:
+            writer.delete(list(dict.fromkeys(batch)))
+        return _finish(load, writer.counts, actor, dataset)
+
+
+# --- the catalogue's hooks -----------------------------------------------------------------------
+
+
+def stored_records_check(
+    dataset: Dataset, schema: SchemaDef, limit: int
+) -> tuple[int, list[tuple[str, list[Any]]]]:
+    """How many live records of ``dataset`` would be invalid under ``schema``, with up to
+    ``limit`` examples ``(key, [RecordError])``. Streams the records."""
+    validate = compile_validator(schema)
+    invalid, examples = 0, []
+    rows = (
+        Record.objects.filter(dataset=dataset, deleted_at__isnull=True)
+        .order_by("pk")
+        .values_list("key", "data")
+        .iterator(chunk_size=2000)
+    )
+    for key, data in rows:
+        normalised, problems = validate(data)
+        if normalised is None:
+            invalid += 1
+            if len(examples) < limit:
+                examples.append((key, problems))
+    return invalid, examples
