@@ -37,8 +37,11 @@ def fill(po_path: str, translations: dict[str, str]) -> list[str]:
         if msgid == "" or "msgid_plural" in block:
             out.append(block)
             continue
+        fuzzy = any(ln.startswith("#,") and "fuzzy" in ln for ln in lines[:i])
         if msgid in translations:
             current = translations[msgid]
+        elif fuzzy:
+            current = ""  # a guess by makemessages from a similar text: never keep it silently
         if not current:
             missing.append(msgid)
         head = [ln for ln in lines[:i] if ln != "#, fuzzy" and not ln.startswith("#| ")]
