@@ -4,21 +4,29 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 PG_URL ?= postgres://postgres@127.0.0.1:5432/dagr
 DEMO_PERSONS ?= 2000
 
-.PHONY: run test lint format install venv messages migrate demo serve test-sqlite test-postgres \
+.PHONY: run test lint format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
         test-browser system-deps browser-deps clean bench-demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# The application alone for `make run`; the test tools on top for `make test`.
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
 	touch $(STAMP)
 
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(DEV_STAMP)
+
 install: system-deps $(STAMP) messages
+
+install-dev: install $(DEV_STAMP)
 
 # gettext compiles the Latvian/English translations; apt-get only when it is missing.
 system-deps:
@@ -41,24 +49,24 @@ demo: migrate
 run: demo
 	$(BIN)/dagr serve
 
-test: install browser-deps lint test-sqlite test-postgres
+test: install-dev browser-deps lint test-sqlite test-postgres
 
-test-sqlite: install
+test-sqlite: install-dev
 	@echo "== test suite on SQLite"
 	$(BIN)/pytest -p no:cacheprovider
 
-test-postgres: install
+test-postgres: install-dev
 	@echo "== test suite on PostgreSQL ($(PG_URL))"
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)'.rsplit('/',1)[0]+'/postgres', connect_timeout=3).close()" 2>/dev/null; then \
 	  DATABASE_URL=$(PG_URL) $(BIN)/pytest -p no:cacheprovider -m "not browser"; \
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL is not reachable at $(PG_URL) and CI=true: failing."; exit 1; \
 	else echo "SKIPPED: PostgreSQL is not reachable at $(PG_URL); the suite ran on SQLite only."; fi
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
