@@ -5,19 +5,16 @@ selector; object-level permission is decided there (``NotFound`` → 404, ``Perm
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from dagr.core.errors import DomainError, NotFound, PermissionDenied
+from dagr.core.errors import DomainError, PermissionDenied
 from dagr.permissions import rules
 from dagr.permissions.access import authenticated, public, requires
 
@@ -30,21 +27,6 @@ STATUS_ACTIONS = {
     Dataset.Status.RETIRED: "retire_dataset",
     Dataset.Status.SANDBOX: "reopen_dataset",
 }
-
-
-def _http_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Selectors raise domain errors; a page answers them with the portal's 404/403 pages."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(str(exc.message)) from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(str(exc.message)) from exc
-
-    return wrapper
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -70,7 +52,6 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @public
-@_http_errors
 def dataset(request: HttpRequest, code: str) -> HttpResponse:
     ds = selectors.dataset_get_visible(actor=request.user, code=code)
     schema = selectors.dataset_schema(ds)
@@ -84,7 +65,6 @@ def dataset(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @public
-@_http_errors
 def dataset_schema_yaml(request: HttpRequest, code: str) -> HttpResponse:
     ds = selectors.dataset_get_visible(actor=request.user, code=code)
     version = selectors.schema_version_get(
@@ -166,7 +146,6 @@ def _manage_context(request: HttpRequest, ds: Dataset, **extra: Any) -> dict[str
 
 
 @authenticated
-@_http_errors
 def dataset_manage(request: HttpRequest, code: str) -> HttpResponse:
     ds = selectors.dataset_get_editable(actor=request.user, code=code)
     return render(request, "catalog/dataset_manage.html", _manage_context(request, ds))
@@ -174,7 +153,6 @@ def dataset_manage(request: HttpRequest, code: str) -> HttpResponse:
 
 @authenticated
 @require_POST
-@_http_errors
 def dataset_metadata(request: HttpRequest, code: str) -> HttpResponse:
     ds = selectors.dataset_get_editable(actor=request.user, code=code)
     form = DatasetMetadataForm(request.POST)
@@ -192,7 +170,6 @@ def dataset_metadata(request: HttpRequest, code: str) -> HttpResponse:
 
 @authenticated
 @require_POST
-@_http_errors
 def dataset_schema(request: HttpRequest, code: str) -> HttpResponse:
     ds = selectors.dataset_get_editable(actor=request.user, code=code)
     form = SchemaEditForm(request.POST, request.FILES)
@@ -229,7 +206,6 @@ def dataset_schema(request: HttpRequest, code: str) -> HttpResponse:
 
 @authenticated
 @require_POST
-@_http_errors
 def dataset_status(request: HttpRequest, code: str) -> HttpResponse:
     ds = selectors.dataset_get_editable(actor=request.user, code=code)
     try:

@@ -1,24 +1,17 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from dagr.core.errors import DomainError, NotFound
+from dagr.core.errors import DomainError
 from dagr.permissions import rules
 from dagr.permissions.access import authenticated
 
 from . import selectors, services
 from .forms import CertificateForm, ConnectionCreateForm
-
-
-def _get(request: HttpRequest, pk: int):  # type: ignore[no-untyped-def]
-    try:
-        return selectors.connection_get_for(actor=request.user, pk=pk)
-    except NotFound as exc:
-        raise Http404(str(exc.message)) from exc
 
 
 @authenticated
@@ -64,7 +57,7 @@ def connection_create(request: HttpRequest) -> HttpResponse:
 
 @authenticated
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = _get(request, pk)
+    connection = selectors.connection_get_for(actor=request.user, pk=pk)
     return render(
         request,
         "connections/detail.html",
@@ -75,7 +68,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @authenticated
 @require_POST
 def connection_rotate(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = _get(request, pk)
+    connection = selectors.connection_get_for(actor=request.user, pk=pk)
     try:
         secret = services.connection_rotate_secret(actor=request.user, connection=connection)
     except DomainError as exc:
@@ -87,7 +80,7 @@ def connection_rotate(request: HttpRequest, pk: int) -> HttpResponse:
 @authenticated
 @require_POST
 def connection_certificate(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = _get(request, pk)
+    connection = selectors.connection_get_for(actor=request.user, pk=pk)
     form = CertificateForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -109,7 +102,7 @@ def connection_certificate(request: HttpRequest, pk: int) -> HttpResponse:
 @authenticated
 @require_POST
 def connection_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = _get(request, pk)
+    connection = selectors.connection_get_for(actor=request.user, pk=pk)
     services.connection_revoke(actor=request.user, connection=connection)
     messages.success(request, _("The connection was revoked; its tokens no longer work."))
     return redirect("connections:detail", pk=pk)

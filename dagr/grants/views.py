@@ -4,18 +4,16 @@ Views parse input and call one service or selector; permission is decided there
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from dagr.core.errors import DomainError, NotFound, PermissionDenied
+from dagr.core.errors import DomainError, PermissionDenied
 from dagr.permissions import rules
 from dagr.permissions.access import authenticated, requires
 
@@ -29,19 +27,6 @@ from .forms import (
     conditions_from_rows,
 )
 from .models import Grant
-
-
-def _http_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(str(exc.message)) from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(str(exc.message)) from exc
-
-    return wrapper
 
 
 def _form_errors(form: Any, exc: DomainError) -> None:
@@ -66,7 +51,6 @@ def grant_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires(rules.can_request_grants)
-@_http_errors
 def grant_request(request: HttpRequest) -> HttpResponse:
     code = request.GET.get("dataset", "")[:64]
     if not code:
@@ -107,14 +91,12 @@ def grant_request(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated
-@_http_errors
 def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_get_for(actor=request.user, pk=pk)
     return render(request, "grants/detail.html", selectors.grant_detail_context(grant=grant))
 
 
 @authenticated
-@_http_errors
 def grant_approve(request: HttpRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_get_for(actor=request.user, pk=pk)
     if not rules.can_decide_grant(request.user, grant):
@@ -154,7 +136,6 @@ def grant_approve(request: HttpRequest, pk: int) -> HttpResponse:
 
 @authenticated
 @require_POST
-@_http_errors
 def grant_reject(request: HttpRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_get_for(actor=request.user, pk=pk)
     form = NoteForm(request.POST)
@@ -174,7 +155,6 @@ def grant_reject(request: HttpRequest, pk: int) -> HttpResponse:
 
 @authenticated
 @require_POST
-@_http_errors
 def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_get_for(actor=request.user, pk=pk)
     try:

@@ -55,6 +55,12 @@ def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpR
     )
 
 
+def domain_error(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Any other domain error a view did not handle: its own message and status."""
+    status = getattr(exception, "status", 400)
+    return _error(request, status, str(getattr(exception, "title", "")), str(exception))
+
+
 def error_500(request: HttpRequest) -> HttpResponse:
     return _error(
         request,
@@ -64,5 +70,5 @@ def error_500(request: HttpRequest) -> HttpResponse:
     )
 
 
-for _view in (error_400, error_403, error_404, error_500):
+for _view in (error_400, error_403, error_404, error_500, domain_error):
     public(_view)
