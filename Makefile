@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/dagr
 DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
-        test-browser system-deps browser-deps clean bench-demo
+        test-browser system-deps browser-deps clean bench-demo bench-lookup
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,12 @@ format: $(DEV_STAMP)
 
 bench-demo: migrate
 	$(BIN)/python bench/demo_generate.py
+
+# Retrieval speed: BENCH_PERSONS (default 1000000), BENCH_SECONDS per run (default 15).
+bench-lookup: install
+	@command -v wrk >/dev/null || { echo "Installing wrk (apt-get)…"; \
+	  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null; }
+	$(BIN)/python bench/lookup.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,261 @@
+"""`make bench-lookup`: get-by-identifier through HTTP with token authentication, a grant with two
+conditions and the access audit on — on SQLite and PostgreSQL, at 1 and 16 concurrent clients —
+plus batch lookups.
+
+    BENCH_PERSONS=1000000 BENCH_SECONDS=15 make bench-lookup
+
+Steps per backend: migrate and load the demo registers (kept in bench/out/ between runs, so only
+the first run pays for loading), register a recipient technical connection and an approved grant
+(fields: personal code, names, birth date, declared address; conditions: adult — birth date older
+than 18 years — and citizenship one of LVA/LTU/EST), start the production web server (granian,
+WSGI, 2 processes) on loopback, obtain a token, then drive it with `wrk` (Debian package) using a
+Lua script that asks for random existing personal codes. Batch lookups are timed with a small
+Python client (1,000 identifiers per call). The load tool shares the machine's 2 cores with the
+server; figures are comparable only within one run.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+PYTHON = sys.executable
+PERSONS = int(os.environ.get("BENCH_PERSONS", "1000000"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "15"))
+BACKENDS = os.environ.get("BENCH_BACKENDS", "sqlite,postgres").split(",")
+PG_ADMIN = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DATASET = "demo-population-register"
+PERMISSION = "BENCH-LOOKUP-1"
+
+SETUP = textwrap.dedent(
+    """
+    import json, sys
+    import django
+    django.setup()
+    from datetime import date
+    from django.db import connection
+    from dagr.accounts.models import Institution, Membership
+    from dagr.catalog.models import Dataset
+    from dagr.connections.models import Connection
+    from dagr.connections.services import connection_create
+    from dagr.core.actors import SYSTEM
+    from dagr.grants.models import Grant
+    from dagr.grants.services import grant_approve, grant_request
+    from dagr.accounts.models import User
+
+    dataset = Dataset.objects.get(code=%(dataset)r)
+    tax = Institution.objects.get(short_name="NA")
+    rep = User.objects.get(email="recipient@dagr.example")
+    Connection.objects.filter(name="bench-lookup").delete()
+    conn, secret = connection_create(actor=SYSTEM, institution=tax, name="bench-lookup",
+                                      kind="recipient", token_lifetime_s=3600)
+    if not Grant.objects.filter(dataset=dataset, permission_number=%(permission)r).exists():
+        grant = grant_request(actor=rep, recipient=tax, dataset=dataset,
+            fields=["personal_code", "first_name", "last_name", "birth_date",
+                    "declared_address_code"],
+            conditions=[{"field": "birth_date", "op": "older_than", "value": {"years": 18}},
+                        {"field": "citizenship", "op": "in", "value": ["LVA", "LTU", "EST"]}],
+            legal_basis="Benchmark", purpose="Benchmark")
+        grant_approve(actor=SYSTEM, grant=grant, permission_number=%(permission)r)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT key FROM records_record WHERE dataset_id = %%s AND deleted_at IS NULL "
+            "ORDER BY id LIMIT 200000", [dataset.pk])
+        keys = [row[0] for row in cur.fetchall()]
+    json.dump({"client_id": conn.client_id, "secret": secret, "keys": keys}, sys.stdout)
+    """
+)
+
+WRK_SCRIPT = """
+local keys = {}
+for line in io.lines("%(keys)s") do keys[#keys + 1] = line end
+math.randomseed(42)
+request = function()
+  local key = keys[math.random(#keys)]
+  return wrk.format("GET", "/api/v1/data/%(dataset)s/records/personal_code/" .. key,
+    {["Authorization"] = "Bearer %(token)s", ["X-Permission-Number"] = "%(permission)s"})
+end
+"""
+
+
+def run(cmd: list[str], env: dict[str, str], **kwargs: object) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, env=env, check=True, cwd=ROOT, **kwargs)  # type: ignore[call-overload]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare(backend: str) -> dict[str, str] | None:
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings", DAGR_VAR_DIR=str(OUT / "var"))
+    env.pop("DAGR_DEBUG", None)
+    if backend == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{OUT / f'lookup-{PERSONS}.sqlite3'}"
+    else:
+        try:
+            import psycopg
+
+            with psycopg.connect(PG_ADMIN + "/postgres", autocommit=True, connect_timeout=3) as c:
+                name = f"dagr_bench_lookup_{PERSONS}"
+                if not c.execute("SELECT 1 FROM pg_database WHERE datname=%s", [name]).fetchone():
+                    c.execute(f'CREATE DATABASE "{name}"')
+        except Exception as exc:  # report it and go on with the other backend
+            print(f"SKIPPED postgres: {exc}")
+            return None
+        env["DATABASE_URL"] = f"{PG_ADMIN}/{name}"
+    run([PYTHON, "-m", "dagr.cli", "migrate", "-v", "0"], env)
+    started = time.perf_counter()
+    run([PYTHON, "-m", "dagr.cli", "demo", "--persons", str(PERSONS)], env,
+        stdout=subprocess.DEVNULL)  # fmt: skip
+    print(f"[{backend}] demo data ready in {time.perf_counter() - started:.0f} s")
+    return env
+
+
+def setup_grant(env: dict[str, str]) -> dict:
+    code = SETUP % {"dataset": DATASET, "permission": PERMISSION}
+    out = run([PYTHON, "-c", code], env, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def token(port: int, client_id: str, secret: str) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    body = f"grant_type=client_credentials&client_id={client_id}&client_secret={secret}"
+    conn.request("POST", "/api/v1/oauth/token", body,
+                 {"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    response = conn.getresponse()
+    payload = json.loads(response.read())
+    if response.status != 200:
+        raise SystemExit(f"token request failed: {payload}")
+    return payload["access_token"]
+
+
+def wait_for(port: int) -> None:
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("server did not start")
+
+
+def wrk(port: int, clients: int, script: Path) -> dict[str, float]:
+    threads = min(clients, 2)
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{clients}", f"-d{SECONDS}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{port}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+    def pct(label: str) -> float:
+        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "p50": pct("50"),
+        "p99": pct("99"),
+        "errors": int(bad.group(1)) if bad else 0,
+    }
+
+
+def batch(port: int, bearer: str, keys: list[str]) -> float:
+    rng = random.Random(7)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Bearer {bearer}", "X-Permission-Number": PERMISSION,
+               "Content-Type": "application/json"}  # fmt: skip
+    returned, started = 0, time.perf_counter()
+    while time.perf_counter() - started < SECONDS:
+        body = json.dumps({"field": "personal_code", "values": rng.sample(keys, 1000)})
+        conn.request("POST", f"/api/v1/data/{DATASET}/lookup", body, headers)
+        response = conn.getresponse()
+        payload = json.loads(response.read())
+        if response.status != 200:
+            raise SystemExit(f"batch lookup failed: {payload}")
+        returned += len(payload["records"]) + len(payload["not_found"])
+    return returned / (time.perf_counter() - started)
+
+
+def bench(backend: str) -> dict[str, float] | None:
+    env = prepare(backend)
+    if env is None:
+        return None
+    info = setup_grant(env)
+    keys_file = OUT / f"keys-{backend}.txt"
+    keys_file.write_text("\n".join(info["keys"]) + "\n")
+    port = free_port()
+    server = subprocess.Popen(
+        [PYTHON, "-m", "granian", "--interface", "wsgi", "--workers", "2",
+         "--blocking-threads", "1", "--no-ws", "--port", str(port), "config.wsgi:application"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for(port)
+        bearer = token(port, info["client_id"], info["secret"])
+        script = OUT / f"lookup-{backend}.lua"
+        script.write_text(WRK_SCRIPT % {"keys": keys_file, "dataset": DATASET, "token": bearer,
+                                        "permission": PERMISSION})  # fmt: skip
+        wrk(port, 4, script)  # warm-up: caches, connections, page cache
+        one = wrk(port, 1, script)
+        sixteen = wrk(port, 16, script)
+        batch_rate = batch(port, bearer, info["keys"])
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+    return {
+        "rps_1": one["rps"], "p50_1": one["p50"], "p99_1": one["p99"],
+        "rps_16": sixteen["rps"], "p50_16": sixteen["p50"], "p99_16": sixteen["p99"],
+        "errors": one["errors"] + sixteen["errors"], "batch": batch_rate,
+    }  # fmt: skip
+
+
+def main() -> None:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk (make bench-lookup does it)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    results = {backend: bench(backend) for backend in BACKENDS}
+    print()
+    print(f"get by identifier, {PERSONS:,} persons, grant with 2 conditions, audit on, "
+          f"{SECONDS} s per run")  # fmt: skip
+    header = ("backend", "clients", "req/s", "p50 ms", "p99 ms", "non-2xx", "batch rec/s")
+    print("{:<9} {:>7} {:>9} {:>8} {:>8} {:>8} {:>12}".format(*header))
+    for backend, r in results.items():
+        if r is None:
+            print(f"{backend:<9} skipped")
+            continue
+        for clients in (1, 16):
+            print("{:<9} {:>7} {:>9.0f} {:>8.2f} {:>8.2f} {:>8} {:>12}".format(
+                backend, clients, r[f"rps_{clients}"], r[f"p50_{clients}"],
+                r[f"p99_{clients}"], int(r["errors"]),
+                f"{r['batch']:.0f}" if clients == 16 else "",
+            ))  # fmt: skip
+    sqlite = results.get("sqlite") or {}
+    postgres = results.get("postgres") or {}
+    print(
+        "RESULT lookup "
+        f"sqlite_rps={sqlite.get('rps_16', 0):.0f} sqlite_p99_ms={sqlite.get('p99_16', 0):.2f} "
+        f"postgres_rps={postgres.get('rps_16', 0):.0f} "
+        f"postgres_p99_ms={postgres.get('p99_16', 0):.2f} "
+        f"batch_records_per_s={sqlite.get('batch', 0):.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
