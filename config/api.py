@@ -119,6 +119,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def mount_routers() -> None:
     """Each app that offers API endpoints exposes ``router`` in its ``api`` module."""
+    from dagr.audit.api import router as audit_router
     from dagr.catalog.api import router as catalog_router
     from dagr.connections.api import router as connections_router
     from dagr.portal.api import router as system_router
@@ -126,6 +127,7 @@ def mount_routers() -> None:
     api.add_router("/", system_router)
     api.add_router("/catalog", catalog_router)
     api.add_router("/", connections_router)
+    api.add_router("/audit", audit_router)
 
 
 mount_routers()

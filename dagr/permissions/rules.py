@@ -338,3 +338,48 @@ RULES.update(
         "view_grant": can_view_grant,
     }
 )
+
+
+# --- the data-access audit (added by the audit capability) --------------------------------------
+
+
+def can_read_dataset_audit(actor: Any, dataset: Dataset) -> bool:
+    """See who used a dataset (the access audit of one dataset): an administrator, or a data
+    provider representative of the dataset's provider."""
+    return is_portal_admin(actor) or has_role(actor, dataset.provider_id, Role.PROVIDER)
+
+
+def can_answer_who_read(actor: Any) -> bool:
+    """Answer "who read this person's data" across all datasets: administrators only."""
+    return is_portal_admin(actor)
+
+
+RULES.update(
+    {
+        "read_dataset_audit": can_read_dataset_audit,
+        "answer_who_read": can_answer_who_read,
+    }
+)
+
+
+# --- the data viewer (added by the retrieval capability) ----------------------------------------
+
+
+def can_view_granted_data(actor: Any) -> bool:
+    """Open the data viewer (DU-10): a data recipient representative of some institution. Which
+    records and fields they see is decided by the institution's grants (``dagr.grants``)."""
+    return bool(institution_ids_with_role(actor, Role.RECIPIENT))
+
+
+RULES["view_granted_data"] = can_view_granted_data
+
+
+# --- loading data (added by the provider loading API) -------------------------------------------
+
+
+def can_load_dataset(actor: Any, dataset: Dataset) -> bool:
+    """Load or delete records: a person who may edit the dataset, or a provider system (a
+    technical connection, ``actor.is_connection``) of the dataset's own institution."""
+    if getattr(actor, "is_connection", False):
+        return actor.kind == "provider" and actor.institution_id == dataset.provider_id
+    return can_edit_dataset(actor, dataset)

@@ -3,6 +3,8 @@ conforms to the OpenAPI document (status codes, content types, bodies)."""
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -13,6 +15,17 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 # The OAuth token endpoint answers 400 to a well-formed request with an unsupported grant type,
 # as RFC 6749 §5.2 requires; that is not a schema violation.
 OAUTH_OPERATIONS = {"/api/v1/oauth/token"}
+
+
+@pytest.fixture(autouse=True)
+def keep_test_connection_open():
+    """The WSGI handler closes old database connections after each request; inside a test that
+    would close the test's own transaction (Django's test client disconnects the same signals)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.mark.django_db

@@ -1,0 +1,180 @@
+"""The data-access audit API.
+
+- ``GET /audit/access``: a data provider's system (a provider technical connection) reads who
+  used the datasets of its institution — filters, keyset pages, or the whole selection as CSV.
+- ``GET /audit/who-read``: a portal administrator (session) answers "who read this person's
+  data" for one identifier value.
+
+Neither returns an identifier value or its hash: the audit stores only a keyed hash, and the
+caller's own value is used to look it up.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from ninja.security import django_auth
+
+from dagr.connections.auth import provider_auth
+from dagr.connections.tokens import Principal
+from dagr.core.errors import PermissionDenied
+from dagr.permissions import rules
+
+from . import access_selectors as selectors
+from . import presenters
+
+router = Router(tags=["audit"])
+
+Outcome = Literal["ok", "not_found", "denied", "invalid", "error"]
+OPERATION_PATTERN = r"^[a-z][a-z0-9_.-]{0,29}$"
+
+
+class InstitutionRef(Schema):
+    id: int
+    name: str
+    registration_number: str
+
+
+class AccessEntryOut(Schema):
+    at: datetime
+    request_id: str
+    institution: InstitutionRef | None = Field(description="The institution that made the call")
+    connection_client_id: str | None = Field(description="The calling technical connection")
+    user_label: str | None = Field(description="The portal user, for accesses in the portal")
+    dataset: str
+    permission_number: str
+    operation: str
+    purpose: str
+    identifiers_asked: int
+    records_returned: int
+    fields: list[str]
+    outcome: Outcome
+    status: int
+    duration_ms: float
+
+
+class AccessPageOut(Schema):
+    items: list[AccessEntryOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last")
+
+
+class PeriodQuery(Schema):
+    since: datetime | None = Field(None, description="From this time (inclusive)")
+    until: datetime | None = Field(None, description="Before this time (exclusive)")
+    cursor: str | None = Field(None, max_length=200, description="`next_cursor` of a page")
+    limit: int = Field(100, ge=1, le=selectors.MAX_LIMIT)
+
+
+class AccessQuery(PeriodQuery):
+    dataset: str | None = Field(None, max_length=64, description="Dataset code; all if omitted")
+    recipient: str | None = Field(
+        None, max_length=20, description="Recipient's registration number or institution id"
+    )
+    identifier: str | None = Field(
+        None, max_length=selectors.MAX_IDENTIFIER_LENGTH, description="An identifier value"
+    )
+    operation: str | None = Field(None, pattern=OPERATION_PATTERN)
+    outcome: Outcome | None = None
+    format: Literal["json", "csv"] = Field("json", description="`csv` streams every match")
+
+
+class WhoReadQuery(PeriodQuery):
+    identifier: str = Field(
+        min_length=1,
+        max_length=selectors.MAX_IDENTIFIER_LENGTH,
+        description="Personal code (with or without the hyphen) or any other identifier",
+    )
+
+
+class WhoReadRowOut(Schema):
+    institution: InstitutionRef | None
+    dataset: str
+    operation: str
+    accesses: int
+    served: int
+    records_returned: int
+    first_at: datetime
+    last_at: datetime
+
+
+class WhoReadOut(Schema):
+    summary: list[WhoReadRowOut]
+    items: list[AccessEntryOut]
+    next_cursor: str | None
+
+
+CSV_RESPONSE: dict[str, Any] = {
+    "responses": {
+        200: {
+            "description": "A page of entries (JSON) or, with `format=csv`, every entry as CSV",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    }
+}
+
+
+def _page(filters: dict[str, Any], cursor: str | None, limit: int) -> selectors.AccessPage:
+    return selectors.access_entries(cursor=cursor or "", limit=limit, **filters)
+
+
+@router.get(
+    "/access",
+    response=AccessPageOut,
+    auth=provider_auth,
+    summary="Who used my datasets (data provider systems)",
+    description=(
+        "The access audit of the calling provider's datasets, newest first. `dataset` narrows "
+        "to one dataset (another provider's dataset is 404); `recipient` is a registration "
+        "number or institution id; `identifier` finds the accesses to one record (the value is "
+        "not stored: the audit keeps a keyed hash). Pages follow `next_cursor`; `format=csv` "
+        "streams every matching entry from `cursor` on, ignoring `limit`."
+    ),
+    openapi_extra=CSV_RESPONSE,
+)
+def access_list(request: HttpRequest, query: Query[AccessQuery]) -> Any:
+    principal: Principal = request.auth  # type: ignore[attr-defined]
+    filters: dict[str, Any] = {
+        "dataset_ids": presenters.provider_dataset_ids(
+            institution_id=principal.institution_id, code=query.dataset
+        ),
+        "since": query.since,
+        "until": query.until,
+        "recipient_institution_id": presenters.recipient_institution_id(query.recipient),
+        "identifier": query.identifier or "",
+        "operation": query.operation or "",
+        "outcome": query.outcome or "",
+    }
+    if query.format == "csv":
+        entries = selectors.access_entries_iter(cursor=query.cursor or "", **filters)
+        return presenters.csv_response(entries, name=query.dataset or "datasets")
+    page = _page(filters, query.cursor, query.limit)
+    return {"items": presenters.entry_rows(page.entries), "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/who-read",
+    response=WhoReadOut,
+    auth=django_auth,
+    summary="Who read this person's data (portal administrators)",
+    description=(
+        "For one identifier value (a personal code with or without the hyphen, or any other "
+        "identifier): which institutions asked for or received it — grouped by institution, "
+        "dataset and operation with counts and first/last time — and the entries, newest "
+        "first. Session authentication; administrators only."
+    ),
+)
+def who_read(request: HttpRequest, query: Query[WhoReadQuery]) -> dict[str, Any]:
+    if not rules.can_answer_who_read(request.auth):  # type: ignore[attr-defined]
+        raise PermissionDenied(code="admin_only")
+    period = {"since": query.since, "until": query.until}
+    summary = selectors.who_read_summary(query.identifier, **period)
+    filters = {"dataset_ids": None, "identifier": query.identifier, **period}
+    page = _page(filters, query.cursor, query.limit)
+    return {
+        "summary": presenters.summary_rows(summary),
+        "items": presenters.entry_rows(page.entries),
+        "next_cursor": page.next_cursor,
+    }
