@@ -25,6 +25,7 @@ from dagr.permissions import rules
 
 from . import access_selectors as selectors
 from . import presenters
+from .services import who_read_search
 
 router = Router(tags=["audit"])
 
@@ -170,7 +171,7 @@ def who_read(request: HttpRequest, query: Query[WhoReadQuery]) -> dict[str, Any]
     if not rules.can_answer_who_read(request.auth):  # type: ignore[attr-defined]
         raise PermissionDenied(code="admin_only")
     period = {"since": query.since, "until": query.until}
-    summary = selectors.who_read_summary(query.identifier, **period)
+    summary = who_read_search(actor=request.auth, identifier=query.identifier, **period)
     filters = {"dataset_ids": None, "identifier": query.identifier, **period}
     page = _page(filters, query.cursor, query.limit)
     return {

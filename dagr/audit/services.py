@@ -70,3 +70,24 @@ def admin_entry_create(
         request_id=current_request_id() or "",
         ip_address=ip_address,
     )
+
+
+def who_read_search(
+    *, actor: Any, identifier: str, since: Any = None, until: Any = None
+) -> list[Any]:
+    """Answer "who read this person's data" — and record that the actor asked, with the keyed
+    hash of the identifier as the target (never the identifier itself), so the question "who
+    looked up person X" has an answer too."""
+    from .access import subject_hash
+    from .access_selectors import who_read_summary
+
+    summary = who_read_summary(identifier, since=since, until=until)
+    admin_entry_create(
+        action="audit.subject.searched",
+        actor=actor,
+        target_type="audit.subject",
+        target_id=subject_hash(identifier)[:32],
+        target_label="",
+        changes={"since": [None, since], "until": [None, until], "groups": [None, len(summary)]},
+    )
+    return summary

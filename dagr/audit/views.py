@@ -27,6 +27,7 @@ from dagr.permissions.access import authenticated, requires
 from . import access_selectors as selectors
 from . import presenters
 from .forms import AccessFilterForm, WhoReadForm
+from .services import who_read_search
 
 PAGE_SIZE = 50
 
@@ -76,7 +77,7 @@ def who_read(request: HttpRequest) -> HttpResponse:
     identifier, period = form.cleaned_data["identifier"], form.period()
     cursor = request.POST.get("cursor", "")
     try:
-        summary = selectors.who_read_summary(identifier, **period)
+        summary = who_read_search(actor=request.user, identifier=identifier, **period)
         page = selectors.access_entries(
             dataset_ids=None, identifier=identifier, cursor=cursor, limit=PAGE_SIZE, **period
         )

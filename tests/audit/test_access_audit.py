@@ -93,3 +93,19 @@ def test_rolled_back_outer_transaction_does_not_break_the_chain():
     assert report.ok, report.problems
     assert report.entries == 2
     assert connection.vendor in {"sqlite", "postgresql"}
+
+
+def test_who_read_search_is_itself_recorded_without_the_identifier():
+    from dagr.audit.models import AdminEntry
+    from dagr.audit.services import who_read_search
+    from tests.factories import make_admin
+
+    write(2)
+    admin = make_admin()
+    summary = who_read_search(actor=admin, identifier=PERSON)
+    assert sum(row.accesses for row in summary) == 1
+    entry = AdminEntry.objects.get(action="audit.subject.searched")
+    assert entry.actor_id == admin.pk
+    assert entry.target_id == access.subject_hash(PERSON)[:32]
+    stored = str(entry.changes) + entry.target_label + entry.target_id
+    assert "120389" not in stored and "11236" not in stored
