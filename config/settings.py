@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "dagr.catalog",
     "dagr.grants",
     "dagr.records",
+    "dagr.retrieval",
     "dagr.demo",
     "dagr.portal",
 ]

@@ -11,6 +11,7 @@ urlpatterns = [
     path("catalog/", include("dagr.catalog.urls")),
     path("grants/", include("dagr.grants.urls")),
     path("connections/", include("dagr.connections.urls")),
+    path("viewer/", include("dagr.retrieval.urls")),
     path("audit/", include("dagr.audit.urls")),
     path("", include("dagr.portal.urls")),
 ]

@@ -1,0 +1,153 @@
+"""The record retrieval API for recipient systems (``auth=recipient_auth``; a provider
+connection gets 403). Data calls send the grant's permission number in ``X-Permission-Number``
+and may state a purpose in ``X-Purpose`` (recorded in the audit). Handlers parse input, call one
+service and write the answer with orjson (the response schemas document it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from ninja import Header, Query, Router
+
+from dagr.connections.auth import recipient_auth
+
+from . import schemas, selectors, services
+
+router = Router(tags=["data"], auth=recipient_auth)
+
+PERMISSION_HEADER = Header(
+    None,
+    alias="X-Permission-Number",
+    description="The external permission number of your access grant (required).",
+)
+PURPOSE_HEADER = Header(
+    None, alias="X-Purpose", description="Why the data is needed (optional; audited)."
+)
+RESERVED_QUERY = {"cursor", "limit"}
+
+
+def _caller(request: HttpRequest) -> services.Caller:
+    principal = request.auth  # type: ignore[attr-defined]
+    return services.Caller(
+        institution_id=principal.institution_id,
+        connection_id=principal.connection_id,
+        label=principal.client_id,
+    )
+
+
+def _json(body: Any) -> HttpResponse:
+    return HttpResponse(orjson.dumps(body), content_type="application/json")
+
+
+@router.get("/grants", response=schemas.PermissionsOut, summary="My access permissions")
+def permissions(request: HttpRequest) -> Any:
+    """Each permission of the calling institution: dataset, permission number, purpose, use
+    count and quota, validity and the accessible fields."""
+    items = selectors.permissions_list(institution_id=request.auth.institution_id)  # type: ignore[attr-defined]
+    return {"permissions": items}
+
+
+@router.get(
+    "/{code}/records/{field}/{value}",
+    response=schemas.RecordsOut,
+    summary="Get records by an identifier",
+)
+def record_get(
+    request: HttpRequest,
+    code: str,
+    field: str,
+    value: str,
+    permission_number: str | None = PERMISSION_HEADER,
+    purpose: str | None = PURPOSE_HEADER,
+) -> Any:
+    """Records with ``value`` in identifier field ``field`` (any declared identifier, nested
+    ones like ``board_members.personal_code`` too). 404 when none is visible to you."""
+    result = services.record_get(
+        caller=_caller(request),
+        dataset_code=code,
+        permission_number=permission_number or "",
+        purpose=purpose or "",
+        field=field,
+        value=value,
+    )
+    return _json({"records": result.records})
+
+
+@router.post("/{code}/lookup", response=schemas.LookupOut, summary="Look up many identifiers")
+def records_lookup(
+    request: HttpRequest,
+    code: str,
+    body: schemas.LookupIn,
+    permission_number: str | None = PERMISSION_HEADER,
+    purpose: str | None = PURPOSE_HEADER,
+) -> Any:
+    """Up to 1,000 values of one identifier field in one call."""
+    result = services.records_lookup(
+        caller=_caller(request),
+        dataset_code=code,
+        permission_number=permission_number or "",
+        purpose=purpose or "",
+        field=body.field,
+        values=body.values,
+    )
+    return _json({"records": result.records, "not_found": result.not_found})
+
+
+@router.get("/{code}/records", response=schemas.PageOut, summary="Search records")
+def records_search(
+    request: HttpRequest,
+    code: str,
+    cursor: str | None = Query(None, description="from `next_cursor` of the previous page"),
+    limit: int = Query(services.DEFAULT_PAGE, ge=1, le=services.MAX_PAGE),
+    permission_number: str | None = PERMISSION_HEADER,
+    purpose: str | None = PURPOSE_HEADER,
+) -> Any:
+    """Records the grant allows, in a stable order, one page at a time. Any other query
+    parameter ``<field>=<value>`` is an equality filter on a top-level granted field."""
+    filters = {k: v for k, v in request.GET.items() if k not in RESERVED_QUERY}
+    result = services.records_search(
+        caller=_caller(request),
+        dataset_code=code,
+        permission_number=permission_number or "",
+        purpose=purpose or "",
+        filters=filters,
+        cursor=cursor,
+        limit=limit,
+    )
+    return _json({"records": result.records, "next_cursor": result.next_cursor})
+
+
+EXPORT_RESPONSE = {
+    "description": "Every record the grant allows, streamed",
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+    },
+}
+
+
+@router.get(
+    "/{code}/export",
+    summary="Export all records the grant allows",
+    openapi_extra={"responses": {"200": EXPORT_RESPONSE}},
+)
+def records_export(
+    request: HttpRequest,
+    code: str,
+    format: str = Query("csv", pattern="^(csv|ndjson)$"),
+    permission_number: str | None = PERMISSION_HEADER,
+    purpose: str | None = PURPOSE_HEADER,
+) -> Any:
+    """CSV (UTF-8 with BOM, formula-safe) or NDJSON, one record per line."""
+    export = services.records_export(
+        caller=_caller(request),
+        dataset_code=code,
+        permission_number=permission_number or "",
+        purpose=purpose or "",
+        format=format,
+    )
+    response = StreamingHttpResponse(export.chunks, content_type=export.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    return response

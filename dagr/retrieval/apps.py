@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class RetrievalConfig(AppConfig):
+    name = "dagr.retrieval"
+    label = "retrieval"
+    verbose_name = "Record retrieval"
+
+    def ready(self) -> None:
+        from dagr.catalog import hooks
+
+        from .datasets import schema_changed_listener
+
+        # A new schema version changes the identifier paths and fields: reload on commit.
+        hooks.register_schema_listener(schema_changed_listener)

@@ -1,0 +1,117 @@
+"""The per-process cache of dataset definitions the retrieval hot path needs (id, status, parsed
+schema, identifier paths), so resolving a dataset code costs no query.
+
+The map is reloaded at most every ``REFRESH_S`` seconds, at once (on commit) in the process that
+stored a new schema version, and early — at most every ``MISS_RELOAD_S`` seconds — when a code is
+not found. A dataset promoted to production or retired in another process takes effect within
+``REFRESH_S`` seconds everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from dagr.catalog.schema import FieldDef, SchemaDef, parse_schema
+from dagr.core.errors import NotFound, ValidationError
+
+logger = logging.getLogger(__name__)
+
+REFRESH_S = 10.0
+MISS_RELOAD_S = 1.0
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    id: int
+    code: str
+    status: str
+    schema: SchemaDef = field(compare=False)
+    key: str
+    identifier_paths: tuple[str, ...]  # key first, then the others in schema order
+    fields: dict[str, FieldDef] = field(compare=False)  # every path → its definition
+
+    @property
+    def is_production(self) -> bool:
+        return self.status == "production"
+
+
+def dataset_info(dataset: Any, schema: SchemaDef) -> DatasetInfo:
+    paths = [path for path, _kind in schema.identifier_paths()]
+    ordered = [schema.key, *[p for p in paths if p != schema.key]]
+    return DatasetInfo(
+        id=dataset.pk,
+        code=dataset.code,
+        status=dataset.status,
+        schema=schema,
+        key=schema.key,
+        identifier_paths=tuple(ordered),
+        fields=dict(schema.field_paths()),
+    )
+
+
+class DatasetCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded_at = float("-inf")
+        self._miss_reload_at = float("-inf")
+        self._by_code: dict[str, DatasetInfo] = {}
+        self.loads = 0
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._loaded_at = float("-inf")
+            self._miss_reload_at = float("-inf")
+
+    def get(self, code: str) -> DatasetInfo | None:
+        now = time.monotonic()
+        if now - self._loaded_at > REFRESH_S:
+            self._reload()
+        found = self._by_code.get(code)
+        if found is None and now - self._miss_reload_at > MISS_RELOAD_S:
+            self._miss_reload_at = now
+            self._reload()
+            found = self._by_code.get(code)
+        return found
+
+    def _reload(self) -> None:
+        from dagr.catalog.models import Dataset
+
+        out: dict[str, DatasetInfo] = {}
+        rows = (
+            Dataset.objects.filter(schema__isnull=False)
+            .select_related("schema")
+            .only("id", "code", "status", "schema__definition")
+        )
+        for dataset in rows:
+            try:
+                schema = parse_schema(dataset.schema.definition)  # type: ignore[union-attr]
+            except ValidationError:
+                logger.warning("dataset %s has an invalid schema", dataset.code)
+                continue
+            out[dataset.code] = dataset_info(dataset, schema)
+        with self._lock:
+            self._by_code = out
+            self._loaded_at = time.monotonic()
+            self.loads += 1
+
+
+dataset_cache = DatasetCache()
+
+
+def schema_changed_listener(dataset: Any, old: Any, new: Any) -> None:
+    transaction.on_commit(dataset_cache.invalidate)
+
+
+def dataset_for_retrieval(code: str) -> DatasetInfo:
+    """A production dataset by code; ``NotFound`` for an unknown or non-production one."""
+    info = dataset_cache.get(code) if isinstance(code, str) and len(code) <= 64 else None
+    if info is None or not info.is_production:
+        raise NotFound(_("No such dataset."), code="dataset_not_found")
+    return info

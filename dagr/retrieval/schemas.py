@@ -1,0 +1,52 @@
+"""API schemas of the retrieval endpoints. Records are free-form objects: exactly the granted
+fields of the dataset's schema (nested lists keep only their granted fields)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ninja import Schema
+from pydantic import Field
+
+
+class PermissionOut(Schema):
+    dataset: str
+    dataset_title_lv: str
+    dataset_title_en: str
+    permission_number: str
+    status: str = Field(description="approved, expired, not_yet_valid or revoked")
+    purpose: str
+    legal_basis: str
+    valid_from: date | None
+    valid_until: date | None
+    use_count: int = Field(description="requests made under the grant in total")
+    used_today: int = Field(description="requests made today (the quota counts these)")
+    quota: int | None = Field(description="requests allowed per day; null: no limit")
+    fields: list[str] = Field(description="the accessible field paths")
+    conditions: list[dict[str, Any]]
+
+
+class PermissionsOut(Schema):
+    permissions: list[PermissionOut]
+
+
+class RecordsOut(Schema):
+    records: list[dict[str, Any]]
+
+
+class LookupIn(Schema):
+    field: str = Field(description="an identifier field path, e.g. board_members.personal_code")
+    values: list[str | int] = Field(min_length=1, max_length=1000)
+
+
+class LookupOut(Schema):
+    records: list[dict[str, Any]]
+    not_found: list[str] = Field(
+        description="values without a record you may see (missing and outside the grant alike)"
+    )
+
+
+class PageOut(Schema):
+    records: list[dict[str, Any]]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")

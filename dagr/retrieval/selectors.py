@@ -1,0 +1,87 @@
+"""Reads for the retrieval API's "current permissions" call and the data viewer's grant choice.
+These are portal-speed reads (ORM); the per-record hot path is in ``services`` / ``queries``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from dagr.core.errors import NotFound
+from dagr.grants.models import Grant, GrantUsage
+from dagr.permissions import rules
+
+
+def permissions_list(*, institution_id: int, today: date | None = None) -> list[dict[str, Any]]:
+    """Every access grant of the institution that has a permission number (approved, expired,
+    not yet valid or revoked): dataset, number, purpose, use counts and quota, validity, fields
+    and conditions."""
+    today = today or timezone.localdate()
+    grants = list(
+        Grant.objects.filter(
+            recipient_id=institution_id, status__in=[Grant.Status.APPROVED, Grant.Status.REVOKED]
+        )
+        .exclude(permission_number="")
+        .select_related("dataset")
+        .order_by("dataset__code", "permission_number")
+    )
+    used = dict(
+        GrantUsage.objects.filter(grant__in=grants, day=today).values_list("grant_id", "count")
+    )
+    return [
+        {
+            "dataset": g.dataset.code,
+            "dataset_title_lv": g.dataset.title_lv,
+            "dataset_title_en": g.dataset.title_en,
+            "permission_number": g.permission_number,
+            "status": g.effective_status(today),
+            "purpose": g.purpose,
+            "legal_basis": g.legal_basis,
+            "valid_from": g.valid_from,
+            "valid_until": g.valid_until,
+            "use_count": g.use_count,
+            "used_today": used.get(g.pk, 0),
+            "quota": g.quota,
+            "fields": list(g.fields),
+            "conditions": list(g.conditions),
+        }
+        for g in grants
+    ]
+
+
+@dataclass(frozen=True)
+class ViewerGrant:
+    grant: Grant
+    usable: bool  # approved and within its validity period today
+
+
+def viewer_grants(*, actor: Any) -> list[ViewerGrant]:
+    """Grants of the institutions the actor represents as a data recipient that have a
+    permission number, production datasets only, usable ones first."""
+    ids = rules.institution_ids_with_role(actor, rules.Role.RECIPIENT)
+    qs: QuerySet[Grant] = (
+        Grant.objects.filter(
+            recipient_id__in=ids,
+            status__in=[Grant.Status.APPROVED, Grant.Status.REVOKED],
+            dataset__status="production",
+        )
+        .exclude(permission_number="")
+        .select_related("dataset", "dataset__provider", "dataset__schema", "recipient")
+        .order_by("dataset__code", "permission_number")
+    )
+    today = timezone.localdate()
+    out = [ViewerGrant(g, g.effective_status(today) == Grant.Status.APPROVED) for g in qs]
+    return sorted(out, key=lambda v: not v.usable)
+
+
+def viewer_grant_get(*, actor: Any, pk: int) -> Grant:
+    """One grant for the data viewer, or ``NotFound`` when the actor does not represent its
+    recipient as a data recipient."""
+    for item in viewer_grants(actor=actor):
+        if item.grant.pk == pk:
+            return item.grant
+    raise NotFound(_("No such access grant."), code="grant_not_found")

@@ -1,0 +1,74 @@
+"""The data viewer (DU-10): a recipient representative looks records up and browses exactly what
+their institution's grants allow. Every answer comes from the same service functions as the API
+(``services``), audited with the user's id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from dagr.core.errors import DomainError
+from dagr.permissions import rules
+from dagr.permissions.access import requires
+
+from . import presentation, selectors, services
+from .datasets import dataset_for_retrieval
+from .forms import BrowseForm, LookupForm
+
+PAGE_SIZE = 25
+
+
+@requires(rules.can_view_granted_data)
+def viewer_index(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "retrieval/index.html", {"grants": selectors.viewer_grants(actor=request.user)}
+    )
+
+
+def _caller(request: HttpRequest, institution_id: int) -> services.Caller:
+    user: Any = request.user
+    return services.Caller(institution_id=institution_id, user_id=user.pk, label=user.email)
+
+
+@requires(rules.can_view_granted_data)
+def viewer_grant(request: HttpRequest, pk: int) -> HttpResponse:
+    grant = selectors.viewer_grant_get(actor=request.user, pk=pk)
+    dataset = dataset_for_retrieval(grant.dataset.code)
+    context = presentation.viewer_context(dataset, grant)
+    mode = request.GET.get("mode", "")
+    lookup = LookupForm(
+        request.GET if mode == "lookup" else None, identifiers=context["identifiers"]
+    )
+    browse = BrowseForm(request.GET if mode == "browse" else None, filterable=context["filterable"])
+    common = {
+        "caller": _caller(request, grant.recipient_id),
+        "dataset_code": dataset.code,
+        "permission_number": grant.permission_number,
+    }
+    result, error = None, None
+    try:
+        if mode == "lookup" and lookup.is_valid():
+            result = services.record_get(
+                **common, field=lookup.cleaned_data["field"], value=lookup.cleaned_data["value"]
+            )
+        elif mode == "browse" and browse.is_valid():
+            result = services.records_search(
+                **common,
+                filters=browse.filters(),
+                cursor=request.GET.get("cursor") or None,
+                limit=PAGE_SIZE,
+            )
+    except DomainError as exc:
+        error = exc
+    context.update(
+        lookup=lookup,
+        browse=browse,
+        mode=mode,
+        result=result,
+        error=error,
+        rows=presentation.table(result.records, context["columns"], dataset) if result else [],
+        next_query=presentation.next_query(request.GET, result),
+    )
+    return render(request, "retrieval/grant.html", context)

@@ -1,0 +1,110 @@
+"""Streamed export: CSV and NDJSON contents, formula safety, one audit entry at the end."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from dagr.audit import access as audit_access
+from dagr.audit.access import AuditUnavailable, who_read
+from dagr.audit.models import AccessEntry
+from dagr.retrieval import queries
+
+from .factories import make_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def w():
+    return make_world()
+
+
+def export(client, w, fmt: str):
+    return client.get(f"/api/v1/data/{w.dataset.code}/export", {"format": fmt}, **w.headers())
+
+
+def test_ndjson_has_every_visible_record_with_granted_fields(client, w):
+    before = AccessEntry.objects.count()
+    response = export(client, w, "ndjson")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/x-ndjson"
+    lines = [json.loads(line) for line in b"".join(response.streaming_content).splitlines()]
+    assert [r["registration_number"] for r in lines] == [f"4000{n:07d}" for n in range(1, 21)]
+    assert all("secret_note" not in r for r in lines)
+    assert all("salary" not in m for r in lines for m in r["board_members"])
+    entry = AccessEntry.objects.get(pk__gt=0, operation="record.export")
+    assert AccessEntry.objects.count() == before + 1
+    assert entry.records_returned == 20 and entry.outcome == "ok"
+    assert who_read("40000000007").filter(pk=entry.pk).exists()
+    assert not who_read("40000000021").filter(pk=entry.pk).exists()
+
+
+def test_csv_is_formula_safe_and_has_granted_columns(client, w):
+    response = export(client, w, "csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    text = b"".join(
+        c if isinstance(c, bytes) else c.encode() for c in response.streaming_content
+    ).decode()
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    header, body = rows[0], rows[1:]
+    assert header == [
+        "registration_number", "name", "employees", "founded", "active", "city", "address_code",
+        "board_members",
+    ]  # fmt: skip
+    assert len(body) == 20
+    assert body[0][1] == "'=SUM(A1) SIA Nr 1"  # never a live formula
+    assert json.loads(body[0][7]) == [
+        {"personal_code": "P-1", "role": "valdes priekšsēdētājs"},
+        {"personal_code": "P-SHARED", "role": "valdes loceklis"},
+    ]
+    assert "secret" not in text and "5000" not in text
+
+
+def test_stream_failure_midway_is_audited_as_error(client, w, monkeypatch):
+    calls = {"n": 0}
+    real = queries.records_page
+
+    def flaky(**kwargs):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise RuntimeError("connection lost")
+        return real(**kwargs)
+
+    import dagr.retrieval.services as services
+
+    monkeypatch.setattr(services, "EXPORT_BATCH", 5)
+    monkeypatch.setattr(queries, "records_page", flaky)
+    response = export(client, w, "ndjson")
+    with pytest.raises(RuntimeError):
+        b"".join(response.streaming_content)
+    entry = AccessEntry.objects.get(operation="record.export")
+    assert entry.outcome == "error" and entry.records_returned == 5
+
+
+def test_audit_failure_at_the_end_never_completes_the_download(client, w, monkeypatch):
+    def broken(**kwargs):
+        raise AuditUnavailable()
+
+    response = export(client, w, "ndjson")
+    monkeypatch.setattr(audit_access, "access_entry_write", broken)
+    received = []
+    with pytest.raises(AuditUnavailable):
+        for chunk in response.streaming_content:
+            received.append(chunk)
+    assert received == []  # 20 records fit in the held-back last chunk: nothing left
+
+
+def test_bad_format_and_missing_grant(client, w):
+    response = client.get(f"/api/v1/data/{w.dataset.code}/export", {"format": "xml"}, **w.headers())
+    assert response.status_code == 422
+    response = client.get(
+        f"/api/v1/data/{w.dataset.code}/export", {"format": "csv"}, **w.headers("NOPE")
+    )
+    assert response.status_code == 403
+    assert AccessEntry.objects.filter(operation="record.export", outcome="denied").count() == 1
