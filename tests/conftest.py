@@ -137,3 +137,30 @@ def assert_accessible(page: Any) -> None:
     assert not violations, "\n".join(
         f"{v['id']}: {v['help']} — {[n['target'] for n in v['nodes']][:3]}" for v in violations
     )
+
+
+# --- a real database failure for the access audit ----------------------------------------------
+
+
+@pytest.fixture
+def audit_table_refuses_inserts(db: Any) -> Iterator[None]:
+    """A trigger makes the database itself refuse every insert into the access audit table —
+    a real failure of the write, not a stub of our code (rolled back with the test)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION dagr_refuse_audit() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'audit storage unavailable'; END; $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                "CREATE TRIGGER dagr_refuse_audit BEFORE INSERT ON audit_accessentry "
+                "FOR EACH ROW EXECUTE FUNCTION dagr_refuse_audit()"
+            )
+        else:
+            cursor.execute(
+                "CREATE TRIGGER dagr_refuse_audit BEFORE INSERT ON audit_accessentry "
+                "BEGIN SELECT RAISE(ABORT, 'audit storage unavailable'); END"
+            )
+    yield

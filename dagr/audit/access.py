@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -133,39 +133,72 @@ def access_entry_write(
     segment = _current_segment()
     with segment.lock:
         try:
-            with transaction.atomic():
-                # The head is read inside the transaction (not kept in memory), so a rolled-back
-                # outer transaction can never leave the chain pointing at a vanished entry.
-                head = (
-                    AccessSegment.objects.select_for_update()
-                    .filter(segment=segment.name)
-                    .values_list("last_seq", "last_hash")
-                    .first()
-                )
-                last_seq, last_hash = head or (0, GENESIS)
-                values.update(segment=segment.name, segment_seq=last_seq + 1)
-                entry_hash = chain_hash(last_hash, values)
-                entry = AccessEntry.objects.create(
-                    prev_hash=last_hash, entry_hash=entry_hash, **values
-                )
-                if subjects:
-                    AccessSubject.objects.bulk_create(
-                        [AccessSubject(entry=entry, subject_hash=h) for h in subjects]
-                    )
-                if head:
-                    AccessSegment.objects.filter(segment=segment.name).update(
-                        last_seq=last_seq + 1, last_hash=entry_hash
-                    )
-                else:
-                    AccessSegment.objects.create(
-                        segment=segment.name,
-                        started_at=values["at"],
-                        last_seq=1,
-                        last_hash=entry_hash,
-                    )
+            entry = _insert(segment.name, values, subjects)
         except DatabaseError as exc:
             raise AuditUnavailable() from exc
     return entry
+
+
+_ENTRY_COLUMNS = (*CHAINED_FIELDS, "duration_ms", "prev_hash", "entry_hash")
+
+
+def _insert(segment: str, values: dict[str, Any], subjects: list[str]) -> AccessEntry:
+    """Hand-written SQL (this runs once per data request): read the segment head, insert the
+    entry, its subjects and the new head — in one transaction, or inside the caller's, so the
+    entry commits together with whatever the caller does (``savepoint=False``: an audit failure
+    fails the caller's whole transaction). The head is read inside the transaction, never kept
+    in memory, so a rolled-back outer transaction cannot leave the chain pointing at a vanished
+    entry."""
+    entries = AccessEntry._meta.db_table
+    heads = AccessSegment._meta.db_table
+    subject_table = AccessSubject._meta.db_table
+    ops = connection.ops
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT last_seq, last_hash FROM {heads} WHERE segment = %s{lock}",  # noqa: S608
+            [segment],
+        )
+        head = cursor.fetchone()
+        last_seq, last_hash = head or (0, GENESIS)
+        values.update(segment=segment, segment_seq=last_seq + 1)
+        entry_hash = chain_hash(last_hash, values)
+        row = dict(values, prev_hash=last_hash, entry_hash=entry_hash)
+        params = [
+            ops.adapt_datetimefield_value(row[c])
+            if c == "at"
+            else orjson.dumps(row[c]).decode()
+            if c == "fields"
+            else row[c]
+            for c in _ENTRY_COLUMNS
+        ]
+        placeholders = ", ".join(
+            "%s" + json_cast if c == "fields" else "%s" for c in _ENTRY_COLUMNS
+        )
+        cursor.execute(
+            f"INSERT INTO {entries} ({', '.join(_ENTRY_COLUMNS)}) "  # noqa: S608
+            f"VALUES ({placeholders}) RETURNING id",
+            params,
+        )
+        entry_id = cursor.fetchone()[0]
+        if subjects:
+            cursor.executemany(
+                f"INSERT INTO {subject_table} (entry_id, subject_hash) VALUES (%s, %s)",  # noqa: S608
+                [(entry_id, h) for h in subjects],
+            )
+        if head:
+            cursor.execute(
+                f"UPDATE {heads} SET last_seq = %s, last_hash = %s WHERE segment = %s",  # noqa: S608
+                [last_seq + 1, entry_hash, segment],
+            )
+        else:
+            cursor.execute(
+                f"INSERT INTO {heads} (segment, started_at, last_seq, last_hash) "  # noqa: S608
+                "VALUES (%s, %s, %s, %s)",
+                [segment, ops.adapt_datetimefield_value(values["at"]), 1, entry_hash],
+            )
+    return AccessEntry(id=entry_id, prev_hash=last_hash, entry_hash=entry_hash, **values)
 
 
 @dataclass

@@ -248,3 +248,20 @@ def who_read_summary(
         )
         for row in grouped
     ]
+
+
+# Requests answered under a grant (served, or answered "not found"): what a daily quota counts.
+ANSWERED = (AccessEntry.Outcome.OK, AccessEntry.Outcome.NOT_FOUND)
+
+
+def grant_use_counts(grant_ids: list[int], *, since: datetime) -> dict[int, tuple[int, int]]:
+    """``{grant id: (requests answered in total, since ``since``)}`` — use counts
+    come from the access audit, the one record of every access, so the request path writes no
+    counter row (only grants with a daily quota keep one, to enforce it)."""
+    rows = (
+        AccessEntry.objects.filter(grant_id__in=grant_ids, outcome__in=ANSWERED)
+        .order_by()
+        .values("grant_id")
+        .annotate(total=Count("id"), recent=Count("id", filter=Q(at__gte=since)))
+    )
+    return {row["grant_id"]: (row["total"], row["recent"]) for row in rows}

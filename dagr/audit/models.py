@@ -81,7 +81,10 @@ class AccessEntry(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["segment", "segment_seq"], name="access_segment_seq")
         ]
-        indexes = [models.Index(fields=["dataset_id", "at"], name="access_dataset_at")]
+        indexes = [
+            models.Index(fields=["dataset_id", "at"], name="access_dataset_at"),
+            models.Index(fields=["grant_id", "at"], name="access_grant_at"),
+        ]
         verbose_name = _("access audit entry")
         verbose_name_plural = _("access audit entries")
 

@@ -8,7 +8,8 @@ the fields; the requested conditions plus any the provider added), so narrowing 
 ``status`` is stored (requested / approved / rejected / revoked); "expired" is computed from
 ``valid_until`` (see ``Grant.effective_status``). ``quota`` is the number of API requests the
 recipient may make under the grant per calendar day (local time, ``TIME_ZONE``); ``GrantUsage``
-counts them per day and ``use_count`` in total.
+counts them per day for such grants. Use counts of every grant come from the access audit
+(``dagr.audit.access_selectors.grant_use_counts``).
 """
 
 from __future__ import annotations
@@ -63,7 +64,6 @@ class Grant(TimeStampedModel):
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     quota = models.PositiveIntegerField(_("requests per day"), null=True, blank=True)
-    use_count = models.PositiveBigIntegerField(_("requests made"), default=0)
     status = models.CharField(
         _("status"),
         max_length=20,

@@ -5,13 +5,16 @@ path ``grant_active_for`` the retrieval API calls on every request (served from
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dagr.audit.access_selectors import ANSWERED
+from dagr.audit.models import AccessEntry
 from dagr.catalog.models import Dataset
 from dagr.catalog.schema import SchemaDef, parse_schema
 from dagr.catalog.selectors import datasets_visible_to
@@ -23,10 +26,29 @@ from .errors import grant_unavailable
 from .models import Grant
 
 
+def start_of_day(today: date | None = None) -> datetime:
+    """Local midnight of ``today`` as an aware datetime (daily counts use the local day)."""
+    day = today or timezone.localdate()
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _with_use_count(qs: QuerySet[Grant]) -> QuerySet[Grant]:
+    """``use_count``: requests answered under each grant, from the access audit (the one record
+    of every access; nothing on the request path counts them twice)."""
+    served = (
+        AccessEntry.objects.filter(grant_id=OuterRef("pk"), outcome__in=ANSWERED)
+        .order_by()
+        .values("grant_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return qs.annotate(use_count=Coalesce(Subquery(served, output_field=IntegerField()), 0))
+
+
 def grants_visible_to(actor: Any) -> QuerySet[Grant]:
     qs = Grant.objects.select_related("recipient", "dataset", "dataset__provider", "requested_by")
     visible = rules.grant_visibility(actor)
-    return qs if visible is None else qs.filter(visible)
+    return _with_use_count(qs if visible is None else qs.filter(visible))
 
 
 def grant_list_for_recipient(*, actor: Any) -> QuerySet[Grant]:
@@ -151,8 +173,10 @@ def grant_detail_context(*, grant: Grant) -> dict[str, Any]:
 
 
 def grant_usage_today(*, grant: Grant, today: date | None = None) -> int:
-    usage = grant.usage.filter(day=today or timezone.localdate()).first()
-    return usage.count if usage else 0
+    """Requests answered under the grant today (local day), from the access audit."""
+    return AccessEntry.objects.filter(
+        grant_id=grant.pk, outcome__in=ANSWERED, at__gte=start_of_day(today)
+    ).count()
 
 
 # --- the hot path ------------------------------------------------------------------------------

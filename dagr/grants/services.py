@@ -7,8 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -331,22 +330,31 @@ def grant_revoke(*, actor: Any, grant: Grant, note: str = "") -> Grant:
 
 def grant_use_register(
     *, grant_id: int, quota: int | None, count: int = 1, today: date | None = None
-) -> int:
-    """Count ``count`` API requests under a grant today; returns today's total. Raises
-    ``QuotaExceeded`` (and counts nothing) when the daily quota would be exceeded. One
-    conditional UPDATE in the common case; safe under concurrency (the database decides)."""
+) -> None:
+    """Enforce a grant's daily quota: count ``count`` requests today, or raise ``QuotaExceeded``
+    (counting nothing) when the quota would be exceeded. Grants without a quota write nothing
+    here — their use is counted from the access audit — so the request path of most grants has
+    no counter row to contend on. One conditional UPDATE (hand-written: this is the hot path),
+    an INSERT on the first request of the day; the database decides under concurrency."""
+    if quota is None:
+        return
+    if count > quota:
+        raise QuotaExceeded(code="quota_exceeded")
     today = today or timezone.localdate()
-    with transaction.atomic():
-        qs = GrantUsage.objects.filter(grant_id=grant_id, day=today)
-        limited = qs if quota is None else qs.filter(count__lte=quota - count)
-        if not limited.update(count=F("count") + count):
-            if quota is not None and count > quota:
-                raise QuotaExceeded(code="quota_exceeded")
-            try:
-                with transaction.atomic():
-                    GrantUsage.objects.create(grant_id=grant_id, day=today, count=count)
-            except IntegrityError:  # the row exists (or appeared meanwhile): over quota?
-                if not limited.update(count=F("count") + count):
-                    raise QuotaExceeded(code="quota_exceeded") from None
-        Grant.objects.filter(pk=grant_id).update(use_count=F("use_count") + count)
-        return qs.values_list("count", flat=True).first() or 0
+    table = GrantUsage._meta.db_table
+    update = (
+        f"UPDATE {table} SET count = count + %s "  # noqa: S608 - table name from the model
+        "WHERE grant_id = %s AND day = %s AND count <= %s"
+    )
+    params = [count, grant_id, today, quota - count]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(update, params)
+        if cursor.rowcount:
+            return
+        try:
+            with transaction.atomic():
+                GrantUsage.objects.create(grant_id=grant_id, day=today, count=count)
+        except IntegrityError:  # the row exists (or appeared meanwhile): over quota?
+            cursor.execute(update, params)
+            if not cursor.rowcount:
+                raise QuotaExceeded(code="quota_exceeded") from None

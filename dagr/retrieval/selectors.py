@@ -11,8 +11,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dagr.audit.access_selectors import grant_use_counts
 from dagr.core.errors import NotFound
-from dagr.grants.models import Grant, GrantUsage
+from dagr.grants.models import Grant
+from dagr.grants.selectors import start_of_day
 from dagr.permissions import rules
 
 
@@ -29,9 +31,7 @@ def permissions_list(*, institution_id: int, today: date | None = None) -> list[
         .select_related("dataset")
         .order_by("dataset__code", "permission_number")
     )
-    used = dict(
-        GrantUsage.objects.filter(grant__in=grants, day=today).values_list("grant_id", "count")
-    )
+    counts = grant_use_counts([g.pk for g in grants], since=start_of_day(today))
     return [
         {
             "dataset": g.dataset.code,
@@ -43,8 +43,8 @@ def permissions_list(*, institution_id: int, today: date | None = None) -> list[
             "legal_basis": g.legal_basis,
             "valid_from": g.valid_from,
             "valid_until": g.valid_until,
-            "use_count": g.use_count,
-            "used_today": used.get(g.pk, 0),
+            "use_count": counts.get(g.pk, (0, 0))[0],
+            "used_today": counts.get(g.pk, (0, 0))[1],
             "quota": g.quota,
             "fields": list(g.fields),
             "conditions": list(g.conditions),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import DatabaseError, connection
+from django.db import connection
 
 from dagr.audit import access
 from dagr.audit.models import AccessEntry, AccessSegment, AccessSubject
@@ -69,12 +69,10 @@ def test_verify_command_exit_status():
         call_command("audit", "verify")
 
 
-def test_failed_audit_write_raises_audit_unavailable(monkeypatch):
-    def broken(*args, **kwargs):
-        raise DatabaseError("disk full")
+def test_failed_audit_write_raises_audit_unavailable(audit_table_refuses_inserts):
+    from django.db import transaction
 
-    monkeypatch.setattr(AccessEntry.objects, "create", broken)
-    with pytest.raises(access.AuditUnavailable) as exc:
+    with pytest.raises(access.AuditUnavailable) as exc, transaction.atomic():
         write(1)
     assert exc.value.status == 503
     assert AccessSegment.objects.count() == 0

@@ -206,18 +206,21 @@ def test_daily_quota_counts_and_stops():
     w = make_world()
     grant = make_approved(w, quota=3)
     day = date(2026, 3, 1)
-    assert [grant_use_register(grant_id=grant.pk, quota=3, today=day) for _ in range(3)] == [
-        1,
-        2,
-        3,
-    ]
+    for _ in range(3):
+        grant_use_register(grant_id=grant.pk, quota=3, today=day)
+    assert GrantUsage.objects.get(grant=grant, day=day).count == 3
     with pytest.raises(QuotaExceeded) as info:
         grant_use_register(grant_id=grant.pk, quota=3, today=day)
     assert info.value.code == "quota_exceeded" and info.value.status == 429
-    assert grant_use_register(grant_id=grant.pk, quota=3, today=day + timedelta(days=1)) == 1
-    grant.refresh_from_db()
-    assert grant.use_count == 4
-    assert GrantUsage.objects.get(grant=grant, day=day).count == 3
+    assert GrantUsage.objects.get(grant=grant, day=day).count == 3  # the refused one not counted
+    grant_use_register(grant_id=grant.pk, quota=3, today=day + timedelta(days=1))
+    assert GrantUsage.objects.get(grant=grant, day=day + timedelta(days=1)).count == 1
     with pytest.raises(QuotaExceeded):
         grant_use_register(grant_id=grant.pk, quota=3, count=5, today=date(2026, 3, 5))
-    assert grant_use_register(grant_id=grant.pk, quota=None, count=10, today=day) == 13
+
+
+def test_grants_without_quota_write_no_counter_row():
+    w = make_world()
+    grant = make_approved(w)
+    grant_use_register(grant_id=grant.pk, quota=None, count=10, today=date(2026, 3, 1))
+    assert not GrantUsage.objects.filter(grant=grant).exists()
