@@ -70,11 +70,14 @@ SETUP = textwrap.dedent(
                         {"field": "citizenship", "op": "in", "value": ["LVA", "LTU", "EST"]}],
             legal_basis="Benchmark", purpose="Benchmark")
         grant_approve(actor=SYSTEM, grant=grant, permission_number=%(permission)r)
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT key FROM records_record WHERE dataset_id = %%s AND deleted_at IS NULL "
-            "ORDER BY id LIMIT 200000", [dataset.pk])
-        keys = [row[0] for row in cur.fetchall()]
+    from dagr.grants.cache import grant_cache
+    from dagr.records.models import Record
+    grant_cache.invalidate()
+    adult = date.today().replace(year=date.today().year - 18).isoformat()
+    keys = [key for key, data in Record.objects.filter(dataset=dataset, deleted_at=None)
+            .order_by("id").values_list("key", "data")[:300000]
+            if data.get("birth_date", "9999") <= adult
+            and data.get("citizenship") in ("LVA", "LTU", "EST")][:200000]
     json.dump({"client_id": conn.client_id, "secret": secret, "keys": keys}, sys.stdout)
     """
 )

@@ -123,6 +123,7 @@ def mount_routers() -> None:
     from dagr.catalog.api import router as catalog_router
     from dagr.connections.api import router as connections_router
     from dagr.portal.api import router as system_router
+    from dagr.records.api import router as provider_router
     from dagr.retrieval.api import router as retrieval_router
 
     api.add_router("/", system_router)
@@ -130,6 +131,7 @@ def mount_routers() -> None:
     api.add_router("/", connections_router)
     api.add_router("/data", retrieval_router)
     api.add_router("/audit", audit_router)
+    api.add_router("/provider", provider_router)
 
 
 mount_routers()

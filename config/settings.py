@@ -85,6 +85,16 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# The API's own, lean stack (config/wsgi.py): sessions and authentication stay for the few
+# session-authenticated administrator calls; both are lazy and cost nothing on token calls.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "dagr.core.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
@@ -109,6 +119,8 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'dagr.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend plus a prompt cross-process writer lock (see its docstring).
+    DATABASES["default"]["ENGINE"] = "dagr.core.db.sqlite"
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the web server and the worker read while one of them writes; IMMEDIATE
         # transactions take the write lock up front instead of failing half-way.

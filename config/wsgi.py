@@ -1,6 +1,32 @@
+"""WSGI entry point. API requests (``/api/``) go through a lean middleware stack — no messages,
+CSRF middleware (ninja checks CSRF itself for session-authenticated calls), clickjacking, static
+files or login throttling — because they are the hot path; every other request gets the full
+portal stack of ``settings.MIDDLEWARE``."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-application = get_wsgi_application()
+portal_application = get_wsgi_application()
+
+from django.conf import settings  # noqa: E402 - settings are configured by the line above
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+
+
+class ApiHandler(WSGIHandler):
+    def load_middleware(self, is_async: bool = False) -> None:
+        full = settings.MIDDLEWARE
+        settings.MIDDLEWARE = settings.API_MIDDLEWARE
+        try:
+            super().load_middleware(is_async)
+        finally:
+            settings.MIDDLEWARE = full
+
+
+api_application = ApiHandler()
+
+
+def application(environ, start_response):  # type: ignore[no-untyped-def]
+    handler = api_application if environ.get("PATH_INFO", "").startswith("/api/") else None
+    return (handler or portal_application)(environ, start_response)

@@ -102,7 +102,39 @@ class InvalidToken(Exception):
     pass
 
 
+_verified: dict[str, tuple[int, int, Principal]] = {}
+_VERIFIED_MAX = 10_000
+
+
 def token_verify(token: str) -> Principal:
+    """Verify a bearer token. A token whose signature was already verified in this process is
+    recognised by its exact text (the signature is part of it), so only its expiry and the
+    connection's state are checked again — each request still sees revocation."""
+    cached = _verified.get(token)
+    if cached is not None:
+        connection_id, issued_at, principal = cached
+        if principal.expires_at + LEEWAY_S < time.time():
+            _verified.pop(token, None)
+            raise InvalidToken("expired")
+        _check_state(connection_id, issued_at)
+        return principal
+    principal, issued_at = _decode(token)
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[token] = (principal.connection_id, issued_at, principal)
+    return principal
+
+
+def _check_state(connection_id: int, issued_at: int) -> None:
+    state = connection_states.get(connection_id)
+    if state is None:
+        connection_states.invalidate()  # a connection created since the last refresh
+        state = connection_states.get(connection_id)
+    if state is None or not state[0] or issued_at < int(state[1]):
+        raise InvalidToken("connection revoked or unknown")
+
+
+def _decode(token: str) -> tuple[Principal, int]:
     try:
         claims = jwt.decode(
             token,
@@ -115,13 +147,8 @@ def token_verify(token: str) -> Principal:
         connection_id = int(str(claims["sub"]).removeprefix("connection:"))
     except (jwt.PyJWTError, ValueError, KeyError) as exc:
         raise InvalidToken(str(exc)) from exc
-    state = connection_states.get(connection_id)
-    if state is None:
-        connection_states.invalidate()  # a connection created since the last refresh
-        state = connection_states.get(connection_id)
-    if state is None or not state[0] or claims["iat"] < int(state[1]):
-        raise InvalidToken("connection revoked or unknown")
-    return Principal(
+    _check_state(connection_id, int(claims["iat"]))
+    principal = Principal(
         connection_id=connection_id,
         client_id=claims["cid"],
         institution_id=int(claims["ins"]),
@@ -129,6 +156,7 @@ def token_verify(token: str) -> Principal:
         token_id=claims["jti"],
         expires_at=int(claims["exp"]),
     )
+    return principal, int(claims["iat"])
 
 
 def utc_from_timestamp(value: int) -> datetime:
