@@ -250,6 +250,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("DAGR_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # 4xx answers are normal API traffic, and their URLs can hold identifiers (personal
+        # codes): log server errors only. Every data access is in the access audit anyway.
+        "django.request": {"level": "ERROR"},
         "axes": {"level": "WARNING"},
     },
 }
