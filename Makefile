@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/dagr
 DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
-        test-browser system-deps browser-deps clean bench-demo bench-lookup
+        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,11 @@ format: $(DEV_STAMP)
 
 bench-demo: migrate
 	$(BIN)/python bench/demo_generate.py
+
+# Load throughput: BENCH_N demo persons (default 1,000,000) from a CSV file through the loading
+# service, on SQLite and on PostgreSQL (a scratch database on BENCH_PG); ends with a RESULT line.
+bench-load: install
+	BENCH_N=$${BENCH_N:-1000000} $(BIN)/python bench/load.py
 
 # Retrieval speed: BENCH_PERSONS (default 1000000), BENCH_SECONDS per run (default 15).
 bench-lookup: install

@@ -14,6 +14,20 @@ and loads.
 Bulk writes go through hand-written SQL in ``dagr.records.services`` (tests compare it with what
 the ORM reads back); secondary indexes are kept to the ones lookups need, because every index
 costs insert speed.
+
+Integrity: ``Record``, ``RecordIdentifier`` and ``Change`` rows are written only by the loader,
+and they reference their dataset and record WITHOUT database foreign-key constraints (the
+history, written only on updates, keeps its constraint): on PostgreSQL each deferred check locks
+the referenced row once per inserted row, which cost about a third of a large load's time.
+Instead a load takes one ``FOR KEY SHARE`` lock on its dataset row for its whole transaction (the
+protection those checks gave: the dataset cannot be deleted under a running load; SQLite's
+``BEGIN IMMEDIATE`` excludes every other writer anyway). Records are never hard-deleted by the
+loader (deletion is soft); deleting a dataset or a record through the ORM still cascades (Django
+collects the rows). ``tests/records/test_services.py`` checks after every kind of load that each
+identifier and change row points to an existing record of the same dataset.
+
+The key field has no ``RecordIdentifier`` rows: ``Record.key`` (unique per dataset) answers
+lookups by the key (``dagr.records.selectors.record_list_by_identifier`` handles both).
 """
 
 from __future__ import annotations
@@ -78,6 +92,7 @@ class Record(models.Model):
         on_delete=models.CASCADE,
         related_name="records",
         db_index=False,  # the unique (dataset, key) index serves dataset lookups
+        db_constraint=False,  # see "Integrity" in the module docstring
         verbose_name=_("dataset"),
     )
     key = models.CharField(_("key"), max_length=255)
@@ -107,10 +122,18 @@ class Record(models.Model):
 class RecordIdentifier(models.Model):
     """One identifier value of a live record; rows are removed when the record is deleted."""
 
+    # ``dataset`` is a copy of ``record.dataset`` for the lookup index. Only the loader writes
+    # these rows (see "Integrity" in the module docstring): no database constraint is checked.
     dataset = models.ForeignKey(
-        "catalog.Dataset", on_delete=models.CASCADE, related_name="+", db_index=False
+        "catalog.Dataset",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
-    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="identifiers")
+    record = models.ForeignKey(
+        Record, on_delete=models.CASCADE, related_name="identifiers", db_constraint=False
+    )
     path = models.CharField(_("identifier field"), max_length=255)
     value = models.CharField(_("value"), max_length=255)
 
@@ -156,18 +179,34 @@ class Change(models.Model):
         DELETED = "deleted", pgettext_lazy("change operation", "deleted")
 
     seq = models.BigAutoField(primary_key=True)
+    # ``dataset`` is a copy of ``record.dataset`` for the (dataset, seq) index. Only the loader
+    # writes these rows (see "Integrity" in the module docstring): no database constraint.
     dataset = models.ForeignKey(
-        "catalog.Dataset", on_delete=models.CASCADE, related_name="+", db_index=False
+        "catalog.Dataset",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     record = models.ForeignKey(
-        Record, on_delete=models.CASCADE, related_name="changes", db_index=False
+        Record,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        db_index=False,
+        db_constraint=False,
     )
     record_key = models.CharField(_("key"), max_length=255)
     operation = models.CharField(_("operation"), max_length=10, choices=Operation.choices)
     version = models.PositiveIntegerField(_("version"))
     at = models.DateTimeField(_("time"))
     load = models.ForeignKey(
-        Load, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+        Load,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
 
     class Meta:

@@ -3,7 +3,9 @@ catalogue, the demo); the recipient-facing retrieval narrows them through ``dagr
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from dagr.catalog.models import Dataset
@@ -18,11 +20,23 @@ def live_records(dataset: Dataset) -> QuerySet[Record]:
 
 def record_list_by_identifier(*, dataset: Dataset, path: str, value: str) -> QuerySet[Record]:
     """Live records having ``value`` in identifier field ``path`` (``board_members.personal_code``
-    for nested lists). Several records may share a non-key identifier; ordered by id."""
+    for nested lists). Several records may share a non-key identifier; ordered by id.
+
+    The key field has no ``RecordIdentifier`` rows (the loader skips them: ``Record.key`` and its
+    unique index already answer), so a lookup by the key field's path reads ``Record.key``."""
+    if path == _key_field(dataset):
+        return live_records(dataset).filter(key=str(value)).order_by("pk")
     matches = RecordIdentifier.objects.filter(dataset=dataset, path=path, value=str(value)).values(
         "record_id"
     )
     return live_records(dataset).filter(pk__in=matches).order_by("pk")
+
+
+def _key_field(dataset: Dataset) -> str | None:
+    """The key field of the dataset's current schema (no query when ``schema`` is loaded)."""
+    if dataset.schema_id is None:
+        return None
+    return dataset.schema.definition.get("key")
 
 
 def record_get_by_identifier(*, dataset: Dataset, path: str, value: str) -> Record:
@@ -49,3 +63,58 @@ def change_list(*, dataset: Dataset, after_seq: int = 0, limit: int = 1000) -> l
 
 def load_list(*, dataset: Dataset, limit: int = 50) -> list[Load]:
     return list(Load.objects.filter(dataset=dataset).order_by("-started_at", "-id")[:limit])
+
+
+# --- the provider API ----------------------------------------------------------------------------
+
+
+def provider_dataset_get(*, institution_id: int, code: str) -> Dataset:
+    """A dataset of the provider institution ``institution_id``; ``NotFound`` for a missing one
+    and for another institution's dataset alike."""
+    dataset = (
+        Dataset.objects.select_related("schema")
+        .filter(provider_id=institution_id, code=code)
+        .first()
+    )
+    if dataset is None:
+        raise NotFound(_("No such dataset."), code="dataset_not_found")
+    return dataset
+
+
+@dataclass(frozen=True)
+class ProviderDataset:
+    dataset: Dataset
+    records: int
+    last_load: Load | None
+
+
+def provider_dataset_list(*, institution_id: int) -> list[ProviderDataset]:
+    """The institution's datasets (every status) with their live record counts and last load,
+    in a fixed number of queries."""
+    datasets = list(
+        Dataset.objects.filter(provider_id=institution_id)
+        .select_related("schema")
+        .annotate(live=Count("records", filter=Q(records__deleted_at__isnull=True), distinct=False))
+        .order_by("code")
+    )
+    last_ids = (
+        Load.objects.filter(dataset=OuterRef("pk")).order_by("-started_at", "-id").values("pk")[:1]
+    )
+    ids = [
+        pk
+        for pk in Dataset.objects.filter(pk__in=[d.pk for d in datasets])
+        .annotate(last=Subquery(last_ids))
+        .values_list("last", flat=True)
+        if pk is not None
+    ]
+    loads = {load.dataset_id: load for load in Load.objects.filter(pk__in=ids)}
+    return [ProviderDataset(d, d.live, loads.get(d.pk)) for d in datasets]
+
+
+def load_list_for_dataset(*, dataset: Dataset) -> QuerySet[Load]:
+    """Every load of the dataset, newest first (a queryset, for paging)."""
+    return (
+        Load.objects.filter(dataset=dataset)
+        .select_related("dataset")
+        .order_by("-started_at", "-id")
+    )

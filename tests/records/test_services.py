@@ -63,8 +63,9 @@ def test_new_records_are_stored_with_identifiers_changes_and_a_load():
     assert selectors.record_count(dataset) == 30
     assert Change.objects.filter(dataset=dataset, operation="created", load=load).count() == 30
     assert not RecordVersion.objects.filter(record__dataset=dataset).exists()
-    # 1 key + 1 address + 2 board members per record
-    assert RecordIdentifier.objects.filter(dataset=dataset).count() == 30 * 4
+    # 1 address + 2 board members per record; the key is looked up through Record.key
+    assert RecordIdentifier.objects.filter(dataset=dataset).count() == 30 * 3
+    assert not RecordIdentifier.objects.filter(dataset=dataset, path="registration_number")
 
 
 def test_raw_sql_rows_read_back_through_the_orm_as_written():
@@ -83,7 +84,11 @@ def test_raw_sql_rows_read_back_through_the_orm_as_written():
         assert (record.version, record.schema_version, record.deleted_at) == (1, 1, None)
         assert record.created_at.tzinfo is not None and record.created_at == record.updated_at
         identifiers = set(record.identifiers.values_list("path", "value"))
-        assert identifiers == set(extract_identifiers(schema, normalised))
+        assert identifiers == {
+            (path, value)
+            for path, value in extract_identifiers(schema, normalised)
+            if path != schema.key
+        }
     changes = list(Change.objects.filter(dataset=dataset).order_by("seq"))
     assert [c.record_key for c in changes] == [row["registration_number"] for row in rows]
     assert all(c.record_id == stored[c.record_key].pk and c.version == 1 for c in changes)
@@ -327,3 +332,89 @@ def test_identifier_values_longer_than_the_index_allows_are_rejected():
         (3, "code", "too_long"),
     }
     assert not Record.objects.filter(dataset=dataset).exists()
+
+
+def dangling_rows() -> list[tuple[str, int]]:
+    """Identifier and change rows whose record is missing or belongs to another dataset, and
+    records whose dataset is missing (the record store has no database foreign keys)."""
+    from django.db import connection
+
+    checks = {
+        "identifier": "SELECT i.id FROM records_recordidentifier i LEFT JOIN records_record r "
+        "ON r.id = i.record_id WHERE r.id IS NULL OR r.dataset_id <> i.dataset_id",
+        "change": "SELECT c.seq FROM records_change c LEFT JOIN records_record r "
+        "ON r.id = c.record_id WHERE r.id IS NULL OR r.dataset_id <> c.dataset_id "
+        "OR r.key <> c.record_key",
+        "record": "SELECT r.id FROM records_record r LEFT JOIN catalog_dataset d "
+        "ON d.id = r.dataset_id WHERE d.id IS NULL",
+    }
+    found = []
+    with connection.cursor() as cursor:
+        for name, sql in checks.items():
+            cursor.execute(sql)
+            found += [(name, row[0]) for row in cursor.fetchall()]
+    return found
+
+
+def test_every_kind_of_load_leaves_no_dangling_rows_and_orm_deletion_cascades():
+    dataset, other = make_dataset(), make_dataset()
+    rows = companies(60)
+    services.records_upsert(actor=SYSTEM, dataset=dataset, records=rows[:40])
+    services.records_upsert(actor=SYSTEM, dataset=other, records=rows[:10])
+    changed = [{**row, "employees": 1} for row in rows[20:60]]  # updates and inserts
+    services.records_upsert(actor=SYSTEM, dataset=dataset, records=changed)
+    services.records_delete(
+        actor=SYSTEM, dataset=dataset, keys=[r["registration_number"] for r in rows[:5]]
+    )
+    services.records_upsert(actor=SYSTEM, dataset=dataset, records=rows[:3])  # back from deletion
+    services.records_upsert(
+        actor=SYSTEM, dataset=dataset, records=rows[30:50], mode=Load.Mode.SNAPSHOT
+    )
+    assert Change.objects.filter(dataset=dataset).count() > 100
+    assert dangling_rows() == []
+
+    Record.objects.filter(dataset=dataset).delete()  # the ORM cascades without constraints
+    assert not RecordIdentifier.objects.filter(dataset_id=dataset.pk).exists()
+    assert not Change.objects.filter(dataset_id=dataset.pk).exists()
+    assert not RecordVersion.objects.filter(record__dataset_id=dataset.pk).exists()
+    assert Record.objects.filter(dataset=other).count() == 10
+    assert dangling_rows() == []
+
+
+def test_lookup_by_the_key_field_uses_the_record_key():
+    dataset = make_dataset()
+    rows = companies(5)
+    services.records_upsert(actor=SYSTEM, dataset=dataset, records=rows)
+    key = rows[2]["registration_number"]
+    assert not RecordIdentifier.objects.filter(dataset=dataset, value=key).exists()
+    found = selectors.record_get_by_identifier(
+        dataset=dataset, path="registration_number", value=key
+    )
+    assert found.key == key and found.data["name"] == rows[2]["name"]
+    services.records_delete(actor=SYSTEM, dataset=dataset, keys=[key])
+    with pytest.raises(NotFound):
+        selectors.record_get_by_identifier(dataset=dataset, path="registration_number", value=key)
+
+
+def test_a_key_repeated_in_a_later_batch_of_a_first_load_updates_the_record(monkeypatch):
+    """The first load into an empty dataset inserts without lookups; a key that comes back in a
+    later batch is caught by the unique index, the batch is undone and applied as an update."""
+    monkeypatch.setattr(services, "BATCH_SIZE", 10)
+    dataset = make_dataset()
+    rows = companies(25)
+    again = {**rows[3], "name": "SIA Otrreiz"}
+    load = services.records_upsert(
+        actor=SYSTEM, dataset=dataset, records=[*rows[:22], again, *rows[22:]]
+    )
+    assert (load.received, load.created, load.updated, load.unchanged) == (26, 25, 1, 0)
+    record = Record.objects.get(dataset=dataset, key=rows[3]["registration_number"])
+    assert (record.version, record.data["name"]) == (2, "SIA Otrreiz")
+    assert RecordVersion.objects.get(record=record).data["name"] == rows[3]["name"]
+    ops = list(
+        Change.objects.filter(dataset=dataset)
+        .order_by("seq")
+        .values_list("record_key", "operation")
+    )
+    assert len(ops) == 26 and ops[22] == (rows[3]["registration_number"], "updated")
+    assert Record.objects.filter(dataset=dataset).count() == 25
+    assert dangling_rows() == []
