@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "dagr.catalog",
     "dagr.grants",
     "dagr.records",
+    "dagr.uploads",
     "dagr.retrieval",
     "dagr.demo",
     "dagr.portal",
@@ -235,6 +236,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DAGR_EMAIL_FROM", "DAGR <noreply@dagr.examp
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DAGR_SCHEMA_UPLOAD_MAX_BYTES = 1024 * 1024
+DAGR_UPLOAD_MAX_BYTES = int(os.environ.get("DAGR_UPLOAD_MAX_MB", "200")) * 1024 * 1024
 
 # --- API ---------------------------------------------------------------------------------------
 NINJA_PAGINATION_PER_PAGE = 100

@@ -12,6 +12,7 @@ urlpatterns = [
     path("grants/", include("dagr.grants.urls")),
     path("connections/", include("dagr.connections.urls")),
     path("viewer/", include("dagr.retrieval.urls")),
+    path("uploads/", include("dagr.uploads.urls")),
     path("audit/", include("dagr.audit.urls")),
     path("", include("dagr.portal.urls")),
 ]
