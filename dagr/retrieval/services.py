@@ -156,6 +156,19 @@ class _Access:
             request_id=self.request_id,
         )
 
+    def write_part(
+        self,
+        *,
+        count: int,
+        subjects: Iterable[str],
+        outcome: str = "ok",
+        status_code: int = 200,
+    ) -> None:
+        """One entry for one part of a long answer (an export page), written before the part
+        is sent; raises ``AuditUnavailable``."""
+        self.written = False
+        self.write(outcome=outcome, status_code=status_code, count=count, subjects=subjects)
+
     def refused(self, exc: DomainError) -> None:
         if not self.written and not isinstance(exc, audit.AuditUnavailable):
             self.write(outcome=_outcome(exc), status_code=exc.status)
@@ -483,7 +496,8 @@ def records_export(
     purpose: str = "",
 ) -> Export:
     """Everything the grant allows as CSV (formula-safe) or NDJSON, streamed in record id
-    order. Refusals raise before the stream starts (audited as usual)."""
+    order. Refusals raise before the stream starts (audited as usual); each page of the export
+    gets its own audit entry, committed before the page's records are produced."""
     access = _Access(caller, "record.export", dataset_code, permission_number, purpose)
     try:
         dataset, grant = access.resolve()
@@ -501,7 +515,6 @@ def records_export(
         raise
     columns = export_columns(dataset, grant)
     state = {"count": 0}
-    subjects: set[str] = set()
 
     def rows() -> Iterator[dict[str, Any]]:
         after = 0
@@ -510,9 +523,15 @@ def records_export(
                 dataset_id=dataset.id, after_id=after, limit=EXPORT_BATCH, where=where,
                 params=params,
             )  # fmt: skip
+            if page:
+                # Each page is audited (and committed) before any of its records is produced,
+                # so no record leaves without its audit entry, however long the export.
+                subjects = {
+                    v for _pk, data in page for _p, v in extract_identifiers(dataset.schema, data)
+                }
+                access.write_part(count=len(page), subjects=subjects)
             for pk, data in page:
                 after = pk
-                subjects.update(v for _p, v in extract_identifiers(dataset.schema, data))
                 state["count"] += 1
                 yield project_fields(data, grant.tree)
             if len(page) < EXPORT_BATCH:
@@ -521,22 +540,15 @@ def records_export(
     body: Iterator[Any] = csv_stream(columns, rows()) if format == "csv" else ndjson_stream(rows())
 
     def chunks() -> Iterator[Any]:
-        pending: Any = None
         try:
-            for chunk in body:
-                if pending is not None:
-                    yield pending
-                pending = chunk
+            yield from body
         except (Exception, GeneratorExit):
-            # The stream broke off (database error, client gone): the entry says so.
+            # The stream broke off (database or audit error, client gone): an entry says so.
             with contextlib.suppress(audit.AuditUnavailable):
-                access.write(
-                    outcome="error", status_code=500, count=state["count"], subjects=subjects
-                )
+                access.write_part(count=0, subjects=(), outcome="error", status_code=500)
             raise
-        access.write(outcome="ok", status_code=200, count=state["count"], subjects=subjects)
-        if pending is not None:
-            yield pending
+        if state["count"] == 0:
+            access.write(outcome="ok", status_code=200, count=0)
 
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
     return Export(

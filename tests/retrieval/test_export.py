@@ -83,8 +83,41 @@ def test_stream_failure_midway_is_audited_as_error(client, w, monkeypatch):
     response = export(client, w, "ndjson")
     with pytest.raises(RuntimeError):
         b"".join(response.streaming_content)
-    entry = AccessEntry.objects.get(operation="record.export")
-    assert entry.outcome == "error" and entry.records_returned == 5
+    entries = AccessEntry.objects.filter(operation="record.export").order_by("id")
+    assert [(e.outcome, e.records_returned) for e in entries] == [("ok", 5), ("error", 0)]
+
+
+def test_every_exported_page_is_audited_before_it_is_sent(client, w, monkeypatch):
+    import dagr.retrieval.services as services
+
+    monkeypatch.setattr(services, "EXPORT_BATCH", 5)
+    response = export(client, w, "ndjson")
+    body = b"".join(response.streaming_content)
+    entries = list(AccessEntry.objects.filter(operation="record.export").order_by("id"))
+    assert sum(e.records_returned for e in entries) == len(body.splitlines()) > 5
+    assert all(e.records_returned <= 5 and e.outcome == "ok" for e in entries)
+
+
+def test_a_page_whose_audit_fails_is_never_sent(client, w, monkeypatch):
+    import dagr.retrieval.services as services
+
+    monkeypatch.setattr(services, "EXPORT_BATCH", 5)
+    real = audit_access.access_entry_write
+    calls = {"n": 0}
+
+    def fails_second_time(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise AuditUnavailable()
+        return real(**kwargs)
+
+    monkeypatch.setattr(audit_access, "access_entry_write", fails_second_time)
+    response = export(client, w, "ndjson")
+    received: list[bytes] = []
+    with pytest.raises(AuditUnavailable):
+        for chunk in response.streaming_content:
+            received.append(chunk)
+    assert len(b"".join(received).splitlines()) <= 5  # only the audited first page, at most
 
 
 def test_audit_failure_at_the_end_never_completes_the_download(client, w, monkeypatch):
@@ -97,7 +130,7 @@ def test_audit_failure_at_the_end_never_completes_the_download(client, w, monkey
     with pytest.raises(AuditUnavailable):
         for chunk in response.streaming_content:
             received.append(chunk)
-    assert received == []  # 20 records fit in the held-back last chunk: nothing left
+    assert received == []  # the first page's entry failed: nothing was sent
 
 
 def test_bad_format_and_missing_grant(client, w):
