@@ -582,7 +582,24 @@ def _finish(load: Load, counts: _Counts, actor: Any, dataset: Dataset) -> Load:
             for name in ("received", "created", "updated", "unchanged", "deleted")
         },
     )
+    if counts.created + counts.updated + counts.deleted >= ANALYZE_AFTER_ROWS:
+        transaction.on_commit(_refresh_statistics)
     return load
+
+
+ANALYZE_AFTER_ROWS = 50_000
+
+
+def _refresh_statistics() -> None:
+    """After a large load, refresh the planner's statistics of the record tables at once instead
+    of waiting for autovacuum: with stale statistics PostgreSQL planned batch lookups of
+    1,000 keys as scans (measured: 449 ms per batch before ANALYZE, 129 ms after, 1 M records).
+    SQLite's planner uses the indexes without statistics."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in (Record, RecordIdentifier, Change):
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
 
 
 def _record_failure(

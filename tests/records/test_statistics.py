@@ -1,0 +1,27 @@
+"""After a large load PostgreSQL's planner statistics are refreshed at once."""
+
+import pytest
+from django.db import connection
+
+from dagr.core.actors import SYSTEM
+from dagr.core.identifiers import make_new_personal_code
+from dagr.records import services
+from tests.factories import make_dataset
+
+pytestmark = pytest.mark.django_db
+
+
+def test_large_load_refreshes_planner_statistics(monkeypatch, django_capture_on_commit_callbacks):
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are a PostgreSQL matter; runs in the PostgreSQL suite")
+    monkeypatch.setattr(services, "ANALYZE_AFTER_ROWS", 50)
+    dataset = make_dataset(code="statistika")
+    records = [
+        {"personal_code": make_new_personal_code(n), "last_name": "Ozols"} for n in range(120)
+    ]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.records_upsert(actor=SYSTEM, dataset=dataset, records=records)
+    assert any(cb.__name__ == "_refresh_statistics" for cb in callbacks)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'records_record'")
+        assert cursor.fetchone()[0] >= 120
