@@ -11,7 +11,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from dagr.core.errors import INVALID_REQUEST, DomainError, NotAuthenticated
-from dagr.core.problems import problem_response
+from dagr.core.problems import problem_from_error, problem_response
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -76,17 +76,7 @@ api = DagrApi(
 
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    extra: dict[str, Any] = dict(exc.extra)
-    if exc.errors:
-        extra["errors"] = exc.errors
-    return problem_response(
-        request,
-        status=exc.status,
-        code=exc.code,
-        title=str(exc.title),
-        detail=str(exc.message),
-        **extra,
-    )
+    return problem_from_error(request, exc)
 
 
 @api.exception_handler(NinjaValidationError)

@@ -36,3 +36,19 @@ def problem_response(
     return HttpResponse(
         orjson.dumps(body, default=str), status=status, content_type="application/problem+json"
     )
+
+
+def problem_from_error(request: HttpRequest | None, exc: Any) -> HttpResponse:
+    """The problem+json answer to a ``dagr.core.errors.DomainError`` — used by the API's
+    exception handler and by the few hand-written hot-path API views alike."""
+    extra: dict[str, Any] = dict(exc.extra)
+    if exc.errors:
+        extra["errors"] = exc.errors
+    return problem_response(
+        request,
+        status=exc.status,
+        code=exc.code,
+        title=str(exc.title),
+        detail=str(exc.message),
+        **extra,
+    )
