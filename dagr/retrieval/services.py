@@ -198,17 +198,28 @@ def _served(
     *,
     empty_status: int = 200,
 ) -> list[dict[str, Any]]:
-    """Count the request, run the query and audit it in one transaction; the full records."""
+    """Run the query and audit it; the full records. The audit entry is committed before the
+    records are returned (``access.write`` raises otherwise). The read runs outside the write
+    transaction, so the database's single writer (SQLite) is held only for the audit insert;
+    a grant with a daily quota counts the request and audits it in one transaction."""
+    if grant.quota is None:
+        found = query()
+        _audit_served(access, found, empty_status)
+        return found
     with transaction.atomic():
         grant_use_register(grant_id=grant.id, quota=grant.quota, today=today)
         found = query()
-        access.write(
-            outcome="ok" if found else "not_found",
-            status_code=200 if found else empty_status,
-            records=found,
-            count=len(found),
-        )
+        _audit_served(access, found, empty_status)
     return found
+
+
+def _audit_served(access: _Access, found: list[dict[str, Any]], empty_status: int) -> None:
+    access.write(
+        outcome="ok" if found else "not_found",
+        status_code=200 if found else empty_status,
+        records=found,
+        count=len(found),
+    )
 
 
 # --- input checks ------------------------------------------------------------------------------
