@@ -127,10 +127,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # transactions take the write lock up front instead of failing half-way.
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-            "PRAGMA busy_timeout=10000; "
-            # a 64 MiB page cache and memory-mapped reads per connection: SQLite's default
-            # 2 MiB cache made every lookup and audit-index insert into a large file a syscall
-            "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;"
+            "PRAGMA busy_timeout=10000;"
         ),
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
