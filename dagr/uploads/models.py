@@ -8,11 +8,20 @@ from django.utils.translation import gettext_lazy as _
 
 
 class UploadedFile(models.Model):
+    """A data file a provider uploaded for a dataset, with its preview and its load.
+
+    Status: uploaded (being checked) → previewed (or invalid) → queued → loading → loaded or
+    failed; cancelled by the user before the load. While a check or a load runs, its live
+    progress is in a small file next to the stored file (the load runs in one transaction that
+    no other connection can see into); ``rows_done`` / ``rows_total`` keep the final numbers.
+    """
+
     class Mode(models.TextChoices):
         UPSERT = "upsert", _("add and update records")
         SNAPSHOT = "snapshot", _("full snapshot (records not in the file are deleted)")
 
     class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("received, being checked")
         PREVIEWED = "previewed", _("checked, waiting for confirmation")
         INVALID = "invalid", _("has errors, not loaded")
         QUEUED = "queued", _("queued")
@@ -43,6 +52,8 @@ class UploadedFile(models.Model):
     load = models.ForeignKey(
         "records.Load", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    rows_total = models.PositiveIntegerField(_("records in the file"), default=0)
+    rows_done = models.PositiveIntegerField(_("records loaded"), default=0)
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)

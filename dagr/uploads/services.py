@@ -1,14 +1,20 @@
 """File uploads: receive and check a file, preview it, load it in the background, keep it.
 
 Files are stored under ``MEDIA_ROOT/uploads/<dataset id>/`` with random names; the original name
-is only displayed. A load's progress is a small JSON file next to the stored file (the load
-itself runs in one database transaction, which nobody else can see into until it commits).
+is only displayed. The size limit is enforced while the request is received
+(``handlers.SizeLimitHandler``) and again while the file is copied here.
+
+Small files are checked in the upload request; larger ones by the background worker. The
+progress of a check or a load is a small JSON file next to the stored file (the load runs in one
+database transaction, which nobody else can see into until it commits; the media folder is
+shared by the web processes and workers anyway, since they all read the stored files).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
+import logging
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -17,24 +23,34 @@ import orjson
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile as DjangoUploadedFile
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dagr.audit.services import admin_entry_create
 from dagr.catalog.models import Dataset
-from dagr.core.errors import Conflict, PermissionDenied, ValidationError
+from dagr.core.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from dagr.permissions import rules
 from dagr.records.services import records_upsert
 
 from . import parsing
 from .models import UploadedFile
 from .preview import preview_rows
+from .selectors import current_record_count
 
 PROGRESS_EVERY = 1000
+SAFE_SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
+MAX_LOAD_ERRORS = 50
+logger = logging.getLogger(__name__)
 
 
 def max_upload_bytes() -> int:
     return int(getattr(settings, "DAGR_UPLOAD_MAX_BYTES", 200 * 1024 * 1024))
+
+
+def xlsx_max_records() -> int:
+    """An XLSX download is built in memory (and a sheet holds at most 1,048,575 records)."""
+    return int(getattr(settings, "DAGR_EXPORT_XLSX_MAX_RECORDS", 300_000))
 
 
 def _folder(dataset: Dataset) -> Path:
@@ -76,6 +92,64 @@ def _rows(upload: UploadedFile, handle: Any) -> Any:
     )
 
 
+def inline_check_bytes() -> int:
+    """Files up to this size are checked during the upload request; larger ones by the worker
+    (the page shows the check's progress instead of a request that takes minutes)."""
+    return int(getattr(settings, "DAGR_UPLOAD_INLINE_CHECK_BYTES", 5 * 1024 * 1024))
+
+
+def too_large_message() -> str:
+    return _("The file is larger than the limit of %(size)s. Nothing was stored.") % {
+        "size": filesizeformat(max_upload_bytes())
+    }
+
+
+def _too_large(limit: int) -> ValidationError:
+    return ValidationError(too_large_message(), code="file_too_large")
+
+
+def _store(dataset: Dataset, file: DjangoUploadedFile) -> tuple[str, int, str]:
+    """Copy the received file under a random name: ``(stored name, size, sha256)``."""
+    limit = max_upload_bytes()
+    if file.size is not None and file.size > limit:
+        raise _too_large(limit)
+    suffix = Path(file.name or "").suffix.lower()
+    stored_name = secrets.token_hex(16) + (suffix if SAFE_SUFFIX.fullmatch(suffix) else "")
+    target = _folder(dataset) / stored_name
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open(target, "wb") as out:
+            for chunk in file.chunks():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return stored_name, size, digest.hexdigest()
+
+
+def _check_file(upload: UploadedFile, on_progress: Any = None) -> None:
+    """Fill ``upload.preview`` and the status from the stored file (raises ``DomainError`` for a
+    file that cannot be read or holds no records)."""
+    with open(stored_path(upload), "rb") as handle:
+        preview = preview_rows(
+            dataset=upload.dataset,
+            rows=_rows(upload, handle),
+            snapshot=upload.mode == UploadedFile.Mode.SNAPSHOT,
+            on_progress=on_progress,
+        )
+    if not preview["received"]:
+        raise ValidationError(_("The file holds no records."), code="file_no_records")
+    upload.preview = preview
+    upload.rows_total = preview["received"]
+    upload.status = (
+        UploadedFile.Status.INVALID if preview["invalid"] else UploadedFile.Status.PREVIEWED
+    )
+
+
 def upload_receive(
     *,
     actor: Any,
@@ -85,62 +159,42 @@ def upload_receive(
     encoding: str = "auto",
     delimiter: str = "auto",
 ) -> UploadedFile:
-    """Store the file and preview it. Nothing is loaded: the preview says what a load would do.
-    A file that cannot be read is refused with a clear error and not kept."""
+    """Store the file and check it. Nothing is loaded: the preview says what a load would do.
+
+    A small file is checked at once, and one that cannot be read is refused with a clear error
+    and not kept. A larger one is checked by the background worker (status ``uploaded`` until
+    then); a problem found there is shown on the file's page."""
     _check(actor, dataset)
     if mode not in UploadedFile.Mode.values:
         raise ValidationError(_("Choose how to load the file."), code="invalid_mode")
-    limit = max_upload_bytes()
-    if file.size is not None and file.size > limit:
-        raise ValidationError(
-            _("The file is larger than the limit of %(mb)s MB.") % {"mb": limit // 2**20},
-            code="file_too_large",
-        )
-    stored_name = secrets.token_hex(16) + Path(file.name or "").suffix.lower()[:10]
+    if encoding not in parsing.ENCODINGS:
+        raise ValidationError(_("Choose a text encoding from the list."), code="invalid_encoding")
+    if delimiter != "auto" and delimiter not in parsing.DELIMITERS:
+        raise ValidationError(_("Choose a delimiter from the list."), code="file_bad_delimiter")
+    stored_name, size, sha256 = _store(dataset, file)
     target = _folder(dataset) / stored_name
-    digest, size = hashlib.sha256(), 0
-    with open(target, "wb") as out:
-        for chunk in file.chunks():
-            size += len(chunk)
-            if size > limit:
-                out.close()
-                target.unlink(missing_ok=True)
-                raise ValidationError(
-                    _("The file is larger than the limit of %(mb)s MB.") % {"mb": limit // 2**20},
-                    code="file_too_large",
-                )
-            digest.update(chunk)
-            out.write(chunk)
     with open(target, "rb") as handle:
         head = handle.read(parsing.SNIFF_BYTES)
     upload = UploadedFile(
         dataset=dataset,
         uploaded_by=actor if getattr(actor, "pk", None) else None,
-        original_name=(file.name or "data")[:255],
+        original_name=Path(file.name or "data").name[:255] or "data",
         stored_name=stored_name,
         size=size,
-        sha256=digest.hexdigest(),
+        sha256=sha256,
         file_format=parsing.detect_format(file.name or "", head) if head else "csv",
         encoding=encoding,
         delimiter=delimiter,
         mode=mode,
-        status=UploadedFile.Status.PREVIEWED,
+        status=UploadedFile.Status.UPLOADED,
     )
-    try:
-        with open(target, "rb") as handle:
-            upload.preview = preview_rows(
-                dataset=dataset,
-                rows=_rows(upload, handle),
-                snapshot=mode == UploadedFile.Mode.SNAPSHOT,
-            )
-    except parsing.FileError:
-        target.unlink(missing_ok=True)
-        raise
-    if upload.preview["invalid"]:
-        upload.status = UploadedFile.Status.INVALID
-    elif not upload.preview["received"]:
-        target.unlink(missing_ok=True)
-        raise ValidationError(_("The file holds no records."), code="file_no_records")
+    inline = size <= inline_check_bytes()
+    if inline:
+        try:
+            _check_file(upload)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
     with transaction.atomic():
         upload.save()
         admin_entry_create(
@@ -150,18 +204,64 @@ def upload_receive(
             institution_id=dataset.provider_id,
             changes={"dataset": [None, dataset.code], "mode": [None, mode], "size": [None, size]},
         )
+        if not inline:
+            from .tasks import upload_check_task
+
+            upload_id = upload.pk
+            transaction.on_commit(lambda: upload_check_task.enqueue(upload_id=upload_id))
     return upload
 
 
+def upload_check(*, upload_id: int) -> UploadedFile:
+    """The background check of a large file: the preview, or the reason it cannot be read. Any
+    failure ends the check (status ``invalid`` with the reason), so the page never waits forever."""
+    upload = UploadedFile.objects.select_related("dataset", "dataset__schema").get(pk=upload_id)
+    if upload.status != UploadedFile.Status.UPLOADED:
+        return upload
+    progress = _progress_path(upload)
+
+    def report(done: int) -> None:
+        progress.write_bytes(orjson.dumps({"done": done, "total": 0}))
+
+    try:
+        _check_file(upload, on_progress=report)
+    except DomainError as exc:
+        upload.status, upload.error = UploadedFile.Status.INVALID, str(exc.message)[:2000]
+    except Exception:
+        logger.exception("checking uploaded file %s failed", upload.pk)
+        upload.status = UploadedFile.Status.INVALID
+        upload.error = _("The file could not be checked. Try again or upload another file.")
+    finally:
+        progress.unlink(missing_ok=True)
+    UploadedFile.objects.filter(pk=upload.pk, status=UploadedFile.Status.UPLOADED).update(
+        status=upload.status,
+        preview=upload.preview,
+        rows_total=upload.rows_total,
+        error=upload.error,
+    )
+    return UploadedFile.objects.get(pk=upload.pk)
+
+
 def upload_confirm(*, actor: Any, upload: UploadedFile) -> UploadedFile:
-    """Queue the load of a previewed file; the background worker runs it."""
+    """Queue the load of a previewed file; the background worker runs it. Refused when the file
+    had errors, was deleted, or the dataset's schema changed since the check."""
     _check(actor, upload.dataset)
     from .tasks import upload_load_task
 
     with transaction.atomic():
-        locked = UploadedFile.objects.select_for_update().get(pk=upload.pk)
-        if locked.status != UploadedFile.Status.PREVIEWED:
+        locked = (
+            UploadedFile.objects.select_for_update().select_related("dataset").get(pk=upload.pk)
+        )
+        if locked.status != UploadedFile.Status.PREVIEWED or locked.file_deleted_at:
             raise Conflict(_("This file cannot be loaded (again)."), code="upload_not_loadable")
+        if locked.preview.get("schema_version") != locked.dataset.schema_id:
+            raise Conflict(
+                _(
+                    "The dataset's schema has changed since the file was checked. "
+                    "Upload the file again to check it against the new schema."
+                ),
+                code="upload_schema_changed",
+            )
         locked.status = UploadedFile.Status.QUEUED
         locked.save(update_fields=["status"])
         admin_entry_create(
@@ -177,24 +277,40 @@ def upload_confirm(*, actor: Any, upload: UploadedFile) -> UploadedFile:
     return locked
 
 
+UNCONFIRMED = (UploadedFile.Status.PREVIEWED, UploadedFile.Status.INVALID)
+BUSY = (UploadedFile.Status.UPLOADED, UploadedFile.Status.QUEUED, UploadedFile.Status.LOADING)
+
+
 def upload_cancel(*, actor: Any, upload: UploadedFile) -> None:
+    """Drop a checked file without loading it (the file itself is kept in the history)."""
     _check(actor, upload.dataset)
-    updated = UploadedFile.objects.filter(
-        pk=upload.pk, status__in=[UploadedFile.Status.PREVIEWED, UploadedFile.Status.INVALID]
-    ).update(status=UploadedFile.Status.CANCELLED, finished_at=timezone.now())
-    if not updated:
-        raise Conflict(_("This file can no longer be cancelled."), code="upload_not_cancellable")
+    with transaction.atomic():
+        updated = UploadedFile.objects.filter(pk=upload.pk, status__in=UNCONFIRMED).update(
+            status=UploadedFile.Status.CANCELLED, finished_at=timezone.now()
+        )
+        if not updated:
+            raise Conflict(
+                _("This file can no longer be cancelled."), code="upload_not_cancellable"
+            )
+        admin_entry_create(
+            action="uploads.file.cancelled",
+            actor=actor,
+            target=upload,
+            institution_id=upload.dataset.provider_id,
+        )
 
 
 def upload_load(*, upload_id: int, actor: Any) -> UploadedFile:
     """The background load: stream the stored file into the loading service (atomic: all or
-    nothing), reporting progress to the status page."""
+    nothing), reporting progress to the status page. Runs once even if two workers get it."""
     upload = UploadedFile.objects.select_related("dataset", "dataset__schema").get(pk=upload_id)
-    if upload.status != UploadedFile.Status.QUEUED:
+    claimed = UploadedFile.objects.filter(pk=upload.pk, status=UploadedFile.Status.QUEUED).update(
+        status=UploadedFile.Status.LOADING
+    )
+    if not claimed:
         return upload
-    UploadedFile.objects.filter(pk=upload.pk).update(status=UploadedFile.Status.LOADING)
     progress = _progress_path(upload)
-    total = upload.preview.get("received", 0)
+    total = upload.rows_total or upload.preview.get("received", 0)
 
     def rows() -> Any:
         with open(stored_path(upload), "rb") as handle:
@@ -213,15 +329,30 @@ def upload_load(*, upload_id: int, actor: Any) -> UploadedFile:
             details={"upload_id": upload.pk, "file": upload.original_name},
             coerce=True,
         )
-    except Exception as exc:  # any failure: nothing was loaded; the page says why
+    except Exception as exc:  # any failure: the load's transaction stored nothing
+        if not isinstance(exc, DomainError):
+            logger.exception("loading uploaded file %s failed", upload.pk)
+        message = (
+            str(exc.message)
+            if isinstance(exc, DomainError)
+            else _("An unexpected error stopped the load.")
+        )
+        errors = [
+            {"row": e.get("position"), "field": e.get("field", ""), "message": e.get("message")}
+            for e in (getattr(exc, "errors", None) or [])[:MAX_LOAD_ERRORS]
+        ]
         UploadedFile.objects.filter(pk=upload.pk).update(
             status=UploadedFile.Status.FAILED,
-            error=str(getattr(exc, "message", exc))[:2000],
+            error=message[:2000],
+            preview={**upload.preview, "load_errors": errors},
             finished_at=timezone.now(),
         )
     else:
         UploadedFile.objects.filter(pk=upload.pk).update(
-            status=UploadedFile.Status.LOADED, load=load, finished_at=timezone.now()
+            status=UploadedFile.Status.LOADED,
+            load=load,
+            rows_done=load.received,
+            finished_at=timezone.now(),
         )
     finally:
         progress.unlink(missing_ok=True)
@@ -229,9 +360,10 @@ def upload_load(*, upload_id: int, actor: Any) -> UploadedFile:
 
 
 def upload_progress(upload: UploadedFile) -> dict[str, int]:
-    total = int(upload.preview.get("received", 0))
+    """``{"done", "total"}`` rows of the running check or load (total 0 while checking)."""
     if upload.status == UploadedFile.Status.LOADED:
-        return {"done": total, "total": total}
+        return {"done": upload.rows_done, "total": upload.rows_done}
+    total = 0 if upload.status == UploadedFile.Status.UPLOADED else upload.rows_total
     try:
         data = orjson.loads(_progress_path(upload).read_bytes())
     except (OSError, orjson.JSONDecodeError):
@@ -240,18 +372,58 @@ def upload_progress(upload: UploadedFile) -> dict[str, int]:
 
 
 def upload_delete_file(*, actor: Any, upload: UploadedFile) -> None:
-    """Delete the stored file. The records it loaded stay: deleting a file never deletes data."""
+    """Delete the stored file. The records it loaded stay: deleting a file never deletes data.
+    A file that was checked but not loaded is cancelled with it."""
     _check(actor, upload.dataset)
-    if upload.status in (UploadedFile.Status.QUEUED, UploadedFile.Status.LOADING):
-        raise Conflict(_("The file is being loaded; delete it afterwards."), code="upload_busy")
     with transaction.atomic():
-        UploadedFile.objects.filter(pk=upload.pk).update(file_deleted_at=timezone.now())
+        locked = UploadedFile.objects.select_for_update().get(pk=upload.pk)
+        if locked.status in BUSY:
+            raise Conflict(
+                _("The file is being checked or loaded; delete it afterwards."),
+                code="upload_busy",
+            )
+        if locked.file_deleted_at:
+            raise Conflict(_("The file has already been deleted."), code="upload_file_deleted")
+        now = timezone.now()
+        locked.file_deleted_at = now
+        fields = ["file_deleted_at"]
+        if locked.status in UNCONFIRMED:
+            locked.status, locked.finished_at = UploadedFile.Status.CANCELLED, now
+            fields += ["status", "finished_at"]
+        locked.save(update_fields=fields)
         admin_entry_create(
             action="uploads.file.deleted",
             actor=actor,
-            target=upload,
+            target=locked,
             institution_id=upload.dataset.provider_id,
         )
-    stored = stored_path(upload)
-    if stored.exists():
-        os.remove(stored)
+        path = stored_path(locked)
+        transaction.on_commit(lambda: path.unlink(missing_ok=True))
+
+
+def dataset_export_start(*, actor: Any, dataset: Dataset, fmt: str) -> list[str]:
+    """Record that the actor downloads the dataset's current data; return the columns (the
+    schema's field names). The records come from ``selectors.current_records``."""
+    if not rules.can_edit_dataset(actor, dataset):
+        raise PermissionDenied(_("You may not download this dataset's data."))
+    if fmt not in ("csv", "xlsx"):
+        raise ValidationError(_("Unknown download format."), code="invalid_format")
+    if fmt == "xlsx" and current_record_count(dataset=dataset) > xlsx_max_records():
+        raise ValidationError(
+            _(
+                "The dataset has more than %(max)s records, too many for an XLSX file. "
+                "Download it as CSV."
+            )
+            % {"max": xlsx_max_records()},
+            code="export_too_large",
+        )
+    with transaction.atomic():
+        admin_entry_create(
+            action="uploads.dataset.exported",
+            actor=actor,
+            target=dataset,
+            institution_id=dataset.provider_id,
+            changes={"format": fmt},
+        )
+    fields = dataset.schema.definition.get("fields", []) if dataset.schema else []
+    return [f["name"] for f in fields]

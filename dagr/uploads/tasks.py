@@ -1,8 +1,18 @@
+"""Background work of file uploads: the check of a large file and the load of a confirmed one.
+Both take ids, call one service, and run inline in tests."""
+
 from __future__ import annotations
 
 from django.tasks import task
 
 from dagr.core.actors import SYSTEM
+
+
+@task()
+def upload_check_task(*, upload_id: int) -> str:
+    from .services import upload_check
+
+    return upload_check(upload_id=upload_id).status
 
 
 @task()

@@ -1,43 +1,45 @@
+"""Portal pages of file uploads: upload and history, a file's preview / progress / summary,
+confirm, cancel, download, delete, and the download of the dataset's current data."""
+
 from __future__ import annotations
 
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from dagr.core.errors import DomainError
 from dagr.core.tabular import csv_stream, xlsx_bytes
 from dagr.permissions.access import authenticated
-from dagr.records.models import Record
 
 from . import selectors, services
 from .forms import UploadForm
-from .models import UploadedFile
+from .handlers import SizeLimitHandler
 
 
 @authenticated
+@csrf_exempt  # the CSRF check runs below, after the size limit is in place (Django's pattern)
 def dataset_uploads(request: HttpRequest, code: str) -> HttpResponse:
-    """The upload form and the file history of one dataset."""
+    """The upload form, the downloads and the file history of one dataset."""
+    limiter = SizeLimitHandler(request, services.max_upload_bytes())
+    request.upload_handlers.insert(0, limiter)
+    return _dataset_uploads(request, code, limiter)
+
+
+@csrf_protect
+def _dataset_uploads(request: HttpRequest, code: str, limiter: SizeLimitHandler) -> HttpResponse:
     dataset = selectors.dataset_for_loading(actor=request.user, code=code)
     form = UploadForm(request.POST or None, request.FILES or None)
-    status = 200
-    limit = services.max_upload_bytes()
+    status, refused = 200, ""
     if request.method == "POST":
-        if int(request.META.get("CONTENT_LENGTH") or 0) > limit + 64 * 1024:
-            form = UploadForm()
-            form.add_error(None, _("The file is larger than the limit of %(mb)s MB.")
-                           % {"mb": limit // 2**20})  # fmt: skip
-            status = 413
+        if limiter.exceeded:  # nothing was stored; the rest of the body was read and dropped
+            form, refused, status = UploadForm(), str(services.too_large_message()), 413
         elif form.is_valid():
             try:
                 upload = services.upload_receive(
-                    actor=request.user,
-                    dataset=dataset,
-                    file=form.cleaned_data["file"],
-                    mode=form.cleaned_data["mode"],
-                    encoding=form.cleaned_data["encoding"],
-                    delimiter=form.cleaned_data["delimiter"],
+                    actor=request.user, dataset=dataset, **form.cleaned_data
                 )
             except DomainError as exc:
                 form.add_error("file", str(exc.message))
@@ -50,20 +52,23 @@ def dataset_uploads(request: HttpRequest, code: str) -> HttpResponse:
         "dataset": dataset,
         "form": form,
         "uploads": selectors.upload_list(dataset=dataset)[:100],
-        "limit_mb": limit // 2**20,
+        "limit": limiter.limit,
+        "refused": refused,
     }
     return render(request, "uploads/dataset.html", context, status=status)
 
 
 @authenticated
 def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The preview (before confirmation), the progress (while checking or loading) or the
+    summary (afterwards) of one uploaded file."""
     upload = selectors.upload_get_for(actor=request.user, pk=pk)
-    running = upload.status in (UploadedFile.Status.QUEUED, UploadedFile.Status.LOADING)
     context = {
         "upload": upload,
         "dataset": upload.dataset,
         "preview": upload.preview,
-        "running": running,
+        "table": selectors.preview_table(upload=upload),
+        "running": upload.status in services.BUSY,
         "progress": services.upload_progress(upload),
     }
     return render(request, "uploads/file.html", context)
@@ -101,53 +106,51 @@ def upload_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @authenticated
 def upload_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The original file, byte for byte, under its original name."""
     upload = selectors.upload_get_for(actor=request.user, pk=pk)
     path = services.stored_path(upload)
     if upload.file_deleted_at or not path.exists():
         messages.error(request, _("The file has been deleted."))
-        return redirect("uploads:dataset", code=upload.dataset.code)
-    return FileResponse(open(path, "rb"), as_attachment=True, filename=upload.original_name)
+        return redirect("uploads:file", pk=upload.pk)
+    return FileResponse(
+        open(path, "rb"),
+        as_attachment=True,
+        filename=upload.original_name,
+        content_type="application/octet-stream",
+    )
 
 
 @authenticated
 def upload_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """A confirmation page that says what deleting does; the POST deletes the stored file."""
     upload = selectors.upload_get_for(actor=request.user, pk=pk)
     if request.method == "POST":
         try:
             services.upload_delete_file(actor=request.user, upload=upload)
         except DomainError as exc:
             messages.error(request, str(exc.message))
-        else:
-            messages.success(
-                request, _("The file was deleted. The records it loaded are still in the dataset.")
-            )
+            return redirect("uploads:file", pk=upload.pk)
+        messages.success(
+            request, _("The file was deleted. The records it loaded are still in the dataset.")
+        )
         return redirect("uploads:dataset", code=upload.dataset.code)
     return render(request, "uploads/delete.html", {"upload": upload, "dataset": upload.dataset})
-
-
-def _current_records(dataset):  # type: ignore[no-untyped-def]
-    return (
-        data
-        for data in Record.objects.filter(dataset=dataset, deleted_at=None)
-        .order_by("id")
-        .values_list("data", flat=True)
-        .iterator(chunk_size=2000)
-    )
 
 
 @authenticated
 def dataset_export(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
     """The dataset's current records as CSV (streamed) or XLSX; formula-safe cells."""
     dataset = selectors.dataset_for_loading(actor=request.user, code=code)
-    columns = [f["name"] for f in (dataset.schema.definition["fields"] if dataset.schema else [])]
+    columns = services.dataset_export_start(actor=request.user, dataset=dataset, fmt=fmt)
+    records = selectors.current_records(dataset=dataset)
     if fmt == "xlsx":
-        response = HttpResponse(
-            xlsx_bytes(columns, _current_records(dataset), sheet_title=dataset.code),
+        response: HttpResponse = HttpResponse(
+            xlsx_bytes(columns, records, sheet_title=dataset.code),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     else:
         response = StreamingHttpResponse(
-            csv_stream(columns, _current_records(dataset)), content_type="text/csv; charset=utf-8"
+            csv_stream(columns, records), content_type="text/csv; charset=utf-8"
         )
     response["Content-Disposition"] = f'attachment; filename="{dataset.code}.{fmt}"'
     return response

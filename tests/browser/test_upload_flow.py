@@ -36,7 +36,8 @@ def test_upload_preview_confirm_and_download(page, tmp_path, settings):
     page.get_by_role("button", name="Pārbaudīt failu").click()
     page.wait_for_load_state()
     assert page.get_by_role("heading", name="Kļūdas", exact=True).count() == 1
-    assert page.get_by_role("button", name="Apstiprināt un ielādēt").count() == 0
+    assert page.get_by_role("cell", name="personal_code").count() >= 1  # the column of the error
+    assert page.get_by_role("button", name="Apstiprināt un ielādēt").is_disabled()
     assert_accessible(page)
 
     page.goto(f"/uploads/datasets/{dataset.code}/")
@@ -55,12 +56,17 @@ def test_upload_preview_confirm_and_download(page, tmp_path, settings):
     assert page.locator("#load-progress").count() == 1  # queued: the progress bar shows
     # the background worker picks the load up (the real worker loop, until the queue is empty)
     call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
-    page.reload()
-    page.get_by_text("Fails ir ielādēts.").wait_for()
+    # no reload here: the page's own script polls the progress and shows the summary
+    page.get_by_text("Fails ir ielādēts.").wait_for(timeout=15_000)
+    assert page.get_by_role("heading", name="Kopsavilkums").count() == 1
+    assert page.locator("dt:has-text('Izveidoti ieraksti') + dd").inner_text() == "2"
     assert Record.objects.filter(dataset=dataset, deleted_at=None).count() == 2
     assert_accessible(page)
 
-    page.goto(f"/uploads/datasets/{dataset.code}/")
+    page.goto(f"/uploads/datasets/{dataset.code}/")  # the history: both files, one loaded
+    assert page.get_by_role("link", name="labs.csv", exact=True).count() == 1
+    assert page.get_by_role("link", name="slikts.csv", exact=True).count() == 1
+    assert_accessible(page)
     with page.expect_download() as download_info:
         page.get_by_role("link", name="CSV", exact=True).click()
     content = download_info.value.path().read_text(encoding="utf-8-sig")
