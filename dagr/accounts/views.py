@@ -17,7 +17,7 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
@@ -40,19 +40,10 @@ def _page(request: HttpRequest, qs: Any) -> Page:
 
 
 def _raise_http(exc: DomainError) -> None:
-    """404 for missing-or-invisible, 403 for forbidden; other errors are the caller's to show."""
-    if isinstance(exc, NotFound):
-        raise Http404 from exc
-    if isinstance(exc, DomainPermissionDenied):
-        raise DjangoPermissionDenied from exc
-
-
-def _get(fn: Any, **kwargs: Any) -> Any:
-    try:
-        return fn(**kwargs)
-    except DomainError as exc:
-        _raise_http(exc)
-        raise
+    """Missing-or-invisible and forbidden go on to the portal's error pages
+    (``dagr.portal.middleware``); other errors are the caller's to show next to the form."""
+    if isinstance(exc, NotFound | DomainPermissionDenied):
+        raise exc
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -156,7 +147,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
 
 @authenticated
 def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    application = _get(selectors.application_get, actor=request.user, pk=pk)
+    application = selectors.application_get(actor=request.user, pk=pk)
     form = forms.DecisionForm(request.POST or None, application=application)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -216,7 +207,7 @@ def institution_create(request: HttpRequest) -> HttpResponse:
 
 @authenticated
 def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    institution = _get(selectors.institution_get, actor=request.user, pk=pk)
+    institution = selectors.institution_get(actor=request.user, pk=pk)
     return render(
         request,
         "accounts/institution_detail.html",
@@ -232,7 +223,7 @@ def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @requires(rules.can_manage_institutions)
 def institution_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    institution = _get(selectors.institution_get, actor=request.user, pk=pk)
+    institution = selectors.institution_get(actor=request.user, pk=pk)
     initial = {f: getattr(institution, f) for f in services.INSTITUTION_FIELDS}
     form = forms.InstitutionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -311,7 +302,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
 
 @authenticated
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _get(selectors.user_get, actor=request.user, pk=pk)
+    user = selectors.user_get(actor=request.user, pk=pk)
     grant_institutions = rules.manageable_institutions(request.user).order_by("name")
     memberships = selectors.user_memberships(actor=request.user, user=user)
     return render(
@@ -340,7 +331,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @authenticated
 def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _get(selectors.user_get, actor=request.user, pk=pk)
+    user = selectors.user_get(actor=request.user, pk=pk)
     if not rules.can_manage_user(request.user, user):
         raise DjangoPermissionDenied
     can_set_admin = rules.can_set_portal_admin(request.user)
@@ -361,7 +352,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @authenticated
 def user_status(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _get(selectors.user_get, actor=request.user, pk=pk)
+    user = selectors.user_get(actor=request.user, pk=pk)
     form = forms.StatusForm(request.POST)
     if form.is_valid():
         try:
@@ -379,7 +370,7 @@ def user_status(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @authenticated
 def user_role_grant(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _get(selectors.user_get, actor=request.user, pk=pk)
+    user = selectors.user_get(actor=request.user, pk=pk)
     form = forms.RoleGrantForm(
         request.POST, institutions=rules.manageable_institutions(request.user)
     )
@@ -399,7 +390,7 @@ def user_role_grant(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @authenticated
 def user_role_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _get(selectors.user_get, actor=request.user, pk=pk)
+    user = selectors.user_get(actor=request.user, pk=pk)
     form = forms.RoleRevokeForm(request.POST)
     membership = None
     if form.is_valid():

@@ -14,13 +14,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from dagr.catalog import selectors as catalog_selectors
 from dagr.catalog.models import Dataset
-from dagr.core.errors import DomainError, NotFound
+from dagr.core.errors import DomainError
 from dagr.permissions import rules
 from dagr.permissions.access import authenticated, requires
 
@@ -34,10 +34,7 @@ PAGE_SIZE = 50
 
 def _readable_dataset(actor: Any, code: str) -> Dataset:
     """404 for a dataset the actor may not see, 403 for one whose audit is not theirs."""
-    try:
-        dataset = catalog_selectors.dataset_get_visible(actor=actor, code=code)
-    except NotFound as exc:
-        raise Http404(str(exc.message)) from exc
+    dataset = catalog_selectors.dataset_get_visible(actor=actor, code=code)
     if not rules.can_read_dataset_audit(actor, dataset):
         raise DjangoPermissionDenied
     return dataset

@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dagr.audit.access_selectors import ANSWERED
+from dagr.audit.access_selectors import ANSWERED, grant_use_counts
 from dagr.audit.models import AccessEntry
 from dagr.catalog.models import Dataset
 from dagr.catalog.schema import SchemaDef, parse_schema
@@ -174,9 +174,7 @@ def grant_detail_context(*, grant: Grant) -> dict[str, Any]:
 
 def grant_usage_today(*, grant: Grant, today: date | None = None) -> int:
     """Requests answered under the grant today (local day), from the access audit."""
-    return AccessEntry.objects.filter(
-        grant_id=grant.pk, outcome__in=ANSWERED, at__gte=start_of_day(today)
-    ).count()
+    return grant_use_counts([grant.pk], since=start_of_day(today)).get(grant.pk, (0, 0))[1]
 
 
 # --- the hot path ------------------------------------------------------------------------------
