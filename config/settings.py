@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "dagr.records",
     "dagr.uploads",
     "dagr.retrieval",
+    "dagr.monitoring",
     "dagr.demo",
     "dagr.portal",
 ]

@@ -119,6 +119,35 @@ def records_search(
     return _json({"records": result.records, "next_cursor": result.next_cursor})
 
 
+@router.get("/{code}/changes", response=schemas.ChangesOut, summary="Changes since a cursor")
+def records_changes(
+    request: HttpRequest,
+    code: str,
+    cursor: str | None = Query(
+        None, description="`next_cursor` of your previous call; none: from the start"
+    ),
+    limit: int = Query(services.DEFAULT_CHANGES, ge=1, le=services.MAX_CHANGES),
+    permission_number: str | None = PERMISSION_HEADER,
+    purpose: str | None = PURPOSE_HEADER,
+) -> Any:
+    """The dataset's changes as your grant sees them, in order: `created` (new, or entered your
+    grant's conditions), `updated`, `deleted` (deleted, or left the conditions). Without a cursor
+    the feed starts at the beginning — reading it to the end is an initial full load; then keep
+    the last `next_cursor` and ask again for what changed since. `409 cursor_outdated`: your
+    grant's terms changed, start again without a cursor."""
+    page = services.records_changes(
+        caller=_caller(request),
+        dataset_code=code,
+        permission_number=permission_number or "",
+        purpose=purpose or "",
+        cursor=cursor,
+        limit=limit,
+    )
+    return _json(
+        {"changes": page.changes, "next_cursor": page.next_cursor, "has_more": page.has_more}
+    )
+
+
 EXPORT_RESPONSE = {
     "description": "Every record the grant allows, streamed",
     "content": {

@@ -50,3 +50,17 @@ class LookupOut(Schema):
 class PageOut(Schema):
     records: list[dict[str, Any]]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+
+
+class ChangeOut(Schema):
+    id: int = Field(description="the change's number in the dataset's change log (increasing)")
+    operation: str = Field(description="created, updated or deleted — as your grant sees it")
+    key: str = Field(description="the record key")
+    at: str = Field(description="when the change was made (ISO 8601, UTC)")
+    record: dict[str, Any] | None = Field(description="the granted fields; null when deleted")
+
+
+class ChangesOut(Schema):
+    changes: list[ChangeOut]
+    next_cursor: str = Field(description="pass as `cursor` next time (always present)")
+    has_more: bool = Field(description="false: you have read everything there is for now")

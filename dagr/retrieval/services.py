@@ -48,7 +48,7 @@ from dagr.grants.errors import QuotaExceeded
 from dagr.grants.selectors import grant_active_for
 from dagr.grants.services import grant_use_register
 
-from . import queries
+from . import changes, queries
 from .datasets import DatasetInfo, dataset_for_retrieval
 
 MAX_BATCH = 1000
@@ -57,6 +57,8 @@ DEFAULT_PAGE = 100
 MAX_VALUE_LENGTH = 255
 EXPORT_BATCH = 2000
 EXPORT_FORMATS = ("csv", "ndjson")
+MAX_CHANGES = 10000
+DEFAULT_CHANGES = 1000
 
 
 class PermissionNumberRequired(DomainError):
@@ -479,6 +481,69 @@ def records_search(
         next_cursor=_cursor_encode(last[0]) if more[0] and last else None,
         fields=grant.fields,
     )
+
+
+def records_changes(
+    *,
+    caller: Caller,
+    dataset_code: str,
+    permission_number: str,
+    purpose: str = "",
+    cursor: str | None = None,
+    limit: int = DEFAULT_CHANGES,
+    member: changes.Member | None = None,
+    terms: str = "",
+    operation: str = "record.changes",
+    scan_limit: int | None = None,
+) -> changes.ChangesPage:
+    """One page of the dataset's change feed as the grant (and ``member``, a record set's
+    membership test) shows it, after ``cursor`` (from the beginning without one): see
+    ``dagr.retrieval.changes``. ``terms`` describes the record set's definition and goes into
+    the cursor's digest. One audit entry per page (identifiers of the returned records and the
+    keys reported deleted), committed before the page is returned."""
+    access = _Access(caller, operation, dataset_code, permission_number, purpose)
+    try:
+        dataset, grant = access.resolve()
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_CHANGES:
+            raise _invalid(
+                _("The page size is between 1 and %(max)s.") % {"max": MAX_CHANGES},
+                "invalid_limit",
+                "limit",
+            )
+        digest = changes.terms_digest(grant, terms)
+        after = changes.cursor_decode(cursor, digest)
+        today = timezone.localdate()
+
+        def read() -> changes.ChangesPage:
+            page = changes.changes_read(
+                dataset_id=dataset.id,
+                grant=grant,
+                after=after,
+                limit=limit,
+                today=today,
+                digest=digest,
+                member=member,
+                scan_limit=scan_limit,
+            )
+            access.write(
+                outcome="ok",
+                status_code=200,
+                records=page.returned,
+                count=len(page.changes),
+                subjects=page.removed_keys,
+            )
+            return page
+
+        if grant.quota is None:
+            page = read()
+        else:
+            with transaction.atomic():
+                grant_use_register(grant_id=grant.id, quota=grant.quota, today=today)
+                page = read()
+    except DomainError as exc:
+        access.refused(exc)
+        raise
+    return page
 
 
 @dataclass
