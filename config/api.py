@@ -112,6 +112,8 @@ def mount_routers() -> None:
     from dagr.audit.api import router as audit_router
     from dagr.catalog.api import router as catalog_router
     from dagr.connections.api import router as connections_router
+    from dagr.monitoring.api import router as monitoring_router
+    from dagr.monitoring.api_webhooks import router as webhooks_router
     from dagr.portal.api import router as system_router
     from dagr.records.api import router as provider_router
     from dagr.retrieval.api import router as retrieval_router
@@ -122,6 +124,8 @@ def mount_routers() -> None:
     api.add_router("/data", retrieval_router)
     api.add_router("/audit", audit_router)
     api.add_router("/provider", provider_router)
+    api.add_router("/record-sets", monitoring_router)
+    api.add_router("/record-sets", webhooks_router)
 
 
 mount_routers()

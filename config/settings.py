@@ -259,3 +259,10 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- Change monitoring -------------------------------------------------------------------------
+# Webhook deliveries to private, loopback, link-local or otherwise non-public addresses (and over
+# plain http) are refused unless the operator allows them — for a closed network or local tests.
+DAGR_WEBHOOK_ALLOW_PRIVATE = env_bool("DAGR_WEBHOOK_ALLOW_PRIVATE", False)
+# The most identifier values one record set may watch.
+MONITORING_MAX_IDENTIFIERS = int(os.environ.get("DAGR_MONITORING_MAX_IDENTIFIERS", "200000"))

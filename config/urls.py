@@ -16,6 +16,7 @@ urlpatterns = [
     path("connections/", include("dagr.connections.urls")),
     path("viewer/", include("dagr.retrieval.urls")),
     path("uploads/", include("dagr.uploads.urls")),
+    path("record-sets/", include("dagr.monitoring.urls")),
     path("audit/", include("dagr.audit.urls")),
     path("", include("dagr.portal.urls")),
 ]

@@ -1,7 +1,21 @@
+from typing import Any
+
 from django.apps import AppConfig
+
+
+def _records_changed(sender: Any, dataset_id: int, **kwargs: Any) -> None:
+    """After a load of a dataset commits: queue the webhook dispatch of its record sets."""
+    from .deliveries import dispatch_for_dataset
+
+    dispatch_for_dataset(dataset_id)
 
 
 class MonitoringConfig(AppConfig):
     name = "dagr.monitoring"
     label = "monitoring"
     verbose_name = "Change monitoring"
+
+    def ready(self) -> None:
+        from dagr.records.signals import records_changed
+
+        records_changed.connect(_records_changed, dispatch_uid="monitoring.webhook_dispatch")

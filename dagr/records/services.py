@@ -64,6 +64,7 @@ from dagr.core.errors import Conflict, NotFound, PermissionDenied, ValidationErr
 from dagr.permissions import rules
 
 from .models import Change, Load, Record, RecordIdentifier, RecordVersion
+from .signals import records_changed
 
 BATCH_SIZE = 5000
 IN_CHUNK = 500  # SQLite: bound parameters per statement
@@ -584,6 +585,11 @@ def _finish(load: Load, counts: _Counts, actor: Any, dataset: Dataset) -> Load:
     )
     if counts.created + counts.updated + counts.deleted >= ANALYZE_AFTER_ROWS:
         transaction.on_commit(_refresh_statistics)
+    if counts.created + counts.updated + counts.deleted:
+        dataset_id = dataset.pk  # listeners (webhooks) read the new change-log entries
+        transaction.on_commit(
+            lambda: records_changed.send(sender=Dataset, dataset_id=dataset_id), robust=True
+        )
     return load
 
 

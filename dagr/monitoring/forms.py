@@ -1,0 +1,94 @@
+"""Portal forms of record sets. Conditions reuse the grant condition rows (field, operator,
+value…), limited to the top-level fields the grant shows; the services validate everything
+again like API input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from dagr.catalog.schema import SchemaDef
+from dagr.catalog.selectors import schema_rows
+from dagr.grants.forms import ConditionRowForm, condition_rows
+
+from .services import MAX_CSV_BYTES, MAX_NAME_LENGTH
+
+REMOVE_MAX_CHARS = 300_000
+
+
+class RecordSetForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=MAX_NAME_LENGTH)
+    identifier_field = forms.ChoiceField(
+        label=_("Identifier field"),
+        required=False,
+        help_text=_(
+            "The field whose values you will list (upload them after creating the set). Choose "
+            "“none” to define the set by conditions only."
+        ),
+    )
+
+    def __init__(self, *args: Any, schema: SchemaDef, granted: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        allowed = set(granted)
+        titles = {row.path: row.title for row in schema_rows(schema)}
+        choices = [("", _("none — conditions only"))]
+        choices += [
+            (path, f"{titles.get(path, path)} ({path})")
+            for path, _kind in schema.identifier_paths()
+            if path in allowed
+        ]
+        self.fields["identifier_field"].choices = choices  # type: ignore[attr-defined]
+        if len(choices) > 1:
+            self.fields["identifier_field"].initial = choices[1][0]
+
+
+def record_set_condition_rows(
+    data: Any, schema: SchemaDef, granted: list[str]
+) -> list[ConditionRowForm]:
+    """The grant condition rows, offering only granted top-level fields."""
+    rows = condition_rows(data, schema)
+    allowed = set(granted)
+    for row in rows:
+        field = row.fields["field"]
+        field.choices = [  # type: ignore[attr-defined]
+            (value, label)
+            for value, label in field.choices  # type: ignore[attr-defined]
+            if value == "" or value in allowed
+        ]
+    return rows
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_(
+            "One value per line, or a column named like the identifier field; a header row is "
+            "optional. UTF-8, at most %(mb)s MB."
+        )
+        % {"mb": MAX_CSV_BYTES // (1024 * 1024)},
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,text/csv,text/plain"}),
+    )
+    mode = forms.ChoiceField(
+        label=_("What to do with the values"),
+        choices=[
+            ("add", _("Add them to the values already watched")),
+            ("replace", _("Replace every watched value with the file's values")),
+        ],
+        initial="add",
+        widget=forms.RadioSelect,
+    )
+
+
+class RemoveForm(forms.Form):
+    values = forms.CharField(
+        label=_("Values to stop watching"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=REMOVE_MAX_CHARS,
+        help_text=_("One value per line (at most 10,000)."),
+    )
+
+    def value_list(self) -> list[str]:
+        text = self.cleaned_data["values"]
+        return [line.strip() for line in text.splitlines() if line.strip()]

@@ -1,0 +1,161 @@
+"""Reads of record sets: who may manage one, the lists of the API and the portal, the watched
+identifiers page by page, and the grants a record set can be defined over."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from dagr.accounts.models import Membership
+from dagr.catalog.schema import SchemaDef
+from dagr.core.errors import NotFound, ValidationError
+from dagr.grants.models import Grant
+from dagr.permissions import rules
+
+from .models import RecordSet, RecordSetIdentifier
+
+DEFAULT_IDENTIFIER_PAGE = 1000
+MAX_IDENTIFIER_PAGE = 10_000
+
+
+def record_set_not_found() -> NotFound:
+    """The one answer for a missing record set and one of another institution."""
+    return NotFound(_("Record set not found."), code="record_set_not_found")
+
+
+def may_manage(actor: Any, institution_id: int) -> bool:
+    """A recipient system of the institution (API, ``actor.is_connection``) or a data recipient
+    representative of it (portal)."""
+    if getattr(actor, "is_connection", False):
+        return actor.kind == "recipient" and actor.institution_id == institution_id
+    return rules.has_role(actor, institution_id, Membership.Role.RECIPIENT)
+
+
+def managed_institution_ids(actor: Any) -> set[int]:
+    if getattr(actor, "is_connection", False):
+        return {actor.institution_id} if actor.kind == "recipient" else set()
+    return rules.institution_ids_with_role(actor, Membership.Role.RECIPIENT)
+
+
+def record_sets_of(*, actor: Any, dataset_code: str = "") -> QuerySet[RecordSet]:
+    """The record sets of every institution the actor manages record sets for."""
+    qs = RecordSet.objects.filter(institution_id__in=managed_institution_ids(actor))
+    if dataset_code:
+        qs = qs.filter(dataset__code=dataset_code)
+    return qs.select_related("dataset", "grant", "institution").order_by(
+        "institution__name", "name", "id"
+    )
+
+
+def record_set_get(*, actor: Any, pk: Any) -> RecordSet:
+    """The record set, or ``record_set_not_found`` when it does not exist or belongs to an
+    institution the actor does not manage."""
+    if isinstance(pk, bool) or not isinstance(pk, int):
+        raise record_set_not_found()
+    record_set = (
+        RecordSet.objects.select_related("dataset", "dataset__schema", "grant", "institution")
+        .filter(pk=pk)
+        .first()
+    )
+    if record_set is None or not may_manage(actor, record_set.institution_id):
+        raise record_set_not_found()
+    return record_set
+
+
+# --- watched identifiers, page by page ----------------------------------------------------------
+
+
+CURSOR_PREFIX = "i1:"
+
+
+def _cursor_encode(value: str) -> str:
+    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{value}".encode()).decode().rstrip("=")
+
+
+def _cursor_decode(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        text = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+        if len(cursor) > 400 or not text.startswith(CURSOR_PREFIX):
+            raise ValueError(cursor)
+        return text.removeprefix(CURSOR_PREFIX)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        message = _("The cursor is not valid.")
+        raise ValidationError(
+            message,
+            code="invalid_cursor",
+            errors=[{"location": "cursor", "code": "invalid_cursor", "message": str(message)}],
+        ) from None
+
+
+@dataclass
+class IdentifierPage:
+    values: list[str]
+    next_cursor: str | None
+
+
+def identifiers_page(
+    *,
+    record_set: RecordSet,
+    cursor: str | None = None,
+    limit: int = DEFAULT_IDENTIFIER_PAGE,
+    starts_with: str = "",
+) -> IdentifierPage:
+    """Watched values in code point order, ``limit`` at a time after ``cursor`` (the unique
+    index on (record set, value) serves the order)."""
+    if (
+        isinstance(limit, bool)
+        or not isinstance(limit, int)
+        or not 1 <= limit <= MAX_IDENTIFIER_PAGE
+    ):
+        message = _("The page size is between 1 and %(max)s.") % {"max": MAX_IDENTIFIER_PAGE}
+        raise ValidationError(
+            message,
+            code="invalid_limit",
+            errors=[{"location": "limit", "code": "invalid_limit", "message": str(message)}],
+        )
+    qs = RecordSetIdentifier.objects.filter(record_set_id=record_set.pk)
+    if cursor:
+        qs = qs.filter(value__gt=_cursor_decode(cursor))
+    if starts_with:
+        qs = qs.filter(value__startswith=starts_with.strip())
+    values = list(qs.order_by("value").values_list("value", flat=True)[: limit + 1])
+    more = len(values) > limit
+    values = values[:limit]
+    return IdentifierPage(values, _cursor_encode(values[-1]) if more and values else None)
+
+
+# --- grants a record set can be defined over ----------------------------------------------------
+
+
+def grants_for_record_sets(*, actor: Any) -> list[Grant]:
+    """Approved, not expired grants of the institutions the actor manages record sets for."""
+    today = timezone.localdate()
+    qs = (
+        Grant.objects.filter(
+            recipient_id__in=managed_institution_ids(actor), status=Grant.Status.APPROVED
+        )
+        .exclude(permission_number="")
+        .select_related("dataset", "dataset__provider", "dataset__schema", "recipient")
+        .order_by("dataset__code", "permission_number")
+    )
+    return [g for g in qs if g.effective_status(today) != Grant.EXPIRED]
+
+
+def grant_for_record_sets(*, actor: Any, pk: Any) -> Grant:
+    for grant in grants_for_record_sets(actor=actor):
+        if str(grant.pk) == str(pk):
+            return grant
+    raise NotFound(_("No usable access grant was found."), code="grant_not_found")
+
+
+def identifier_field_choices(schema: SchemaDef, granted: list[str]) -> list[tuple[str, str]]:
+    """Declared identifier fields of the schema that the grant shows: ``[(path, kind)]``."""
+    allowed = set(granted)
+    return [(path, kind) for path, kind in schema.identifier_paths() if path in allowed]
