@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/dagr
 DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
-        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load
+        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,11 @@ bench-lookup: install
 	@command -v wrk >/dev/null || { echo "Installing wrk (apt-get)…"; \
 	  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null; }
 	$(BIN)/python bench/lookup.py
+
+# Initial sync of BENCH_PERSONS (default 1000000) demo persons through the HTTP change feed and
+# `dagr sync` into PostgreSQL; ends with a RESULT line.
+bench-sync: install
+	$(BIN)/python bench/sync.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
