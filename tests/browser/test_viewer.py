@@ -32,3 +32,19 @@ def test_viewer_lookup_and_browse(page):
     page.wait_for_load_state()
     assert page.get_by_text("10 ieraksti").count() == 1
     assert_accessible(page)
+
+
+def test_sync_configuration_page(page):
+    w = make_world()
+    page.goto("/accounts/login/")
+    page.get_by_label("E-pasts").fill(w.recipient_rep.email)
+    page.get_by_label("Parole").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Pieslēgties").click()
+    page.wait_for_load_state()
+    page.goto("/viewer/")
+    page.get_by_role("link", name="sinhronizācijas").first.click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", level=1).count() == 1
+    assert page.get_by_text("ATL-1").count() >= 1
+    assert "client_secret_env" in page.content()
+    assert_accessible(page)
