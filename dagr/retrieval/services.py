@@ -94,6 +94,31 @@ def record_not_found() -> NotFound:
 # --- the audit of one access -------------------------------------------------------------------
 
 
+def subject_paths(dataset: DatasetInfo, grant: ActiveGrant | None) -> frozenset[str]:
+    """The identifier paths whose values in the records served are recorded as the access's
+    subjects (for "who read the data of person X"): those the recipient actually received (a
+    granted path, or one inside a granted list), except address codes that merely point at an
+    address from another record (a person's declared address): the audit answers for persons and
+    organisations, and an address dataset's own key is still recorded. Values the caller asked
+    for are recorded whatever their kind."""
+    fields = set(grant.fields) if grant is not None else None
+    out = []
+    for path in dataset.identifier_paths:
+        definition = dataset.fields.get(path)
+        if (
+            path != dataset.key
+            and definition is not None
+            and definition.identifier == "address_code"
+        ):
+            continue
+        if fields is not None and not (
+            path in fields or any(path.startswith(f"{f}.") for f in fields)
+        ):
+            continue
+        out.append(path)
+    return frozenset(out)
+
+
 def _outcome(exc: DomainError) -> str:
     if isinstance(exc, NotFound):
         return "not_found"
@@ -136,8 +161,11 @@ class _Access:
         identifiers = list(self.asked)
         identifiers.extend(subjects)
         if self.dataset is not None:
+            paths = subject_paths(self.dataset, self.grant)
             for data in records:
-                identifiers.extend(v for _p, v in extract_identifiers(self.dataset.schema, data))
+                identifiers.extend(
+                    v for p, v in extract_identifiers(self.dataset.schema, data) if p in paths
+                )
         audit.access_entry_write(
             operation=self.operation,
             outcome=outcome,
@@ -590,6 +618,7 @@ def records_export(
         access.refused(exc)
         raise
     columns = export_columns(dataset, grant)
+    paths = subject_paths(dataset, grant)
     state = {"count": 0}
 
     def rows() -> Iterator[dict[str, Any]]:
@@ -603,7 +632,10 @@ def records_export(
                 # Each page is audited (and committed) before any of its records is produced,
                 # so no record leaves without its audit entry, however long the export.
                 subjects = {
-                    v for _pk, data in page for _p, v in extract_identifiers(dataset.schema, data)
+                    v
+                    for _pk, data in page
+                    for p, v in extract_identifiers(dataset.schema, data)
+                    if p in paths
                 }
                 access.write_part(count=len(page), subjects=subjects)
             for pk, data in page:

@@ -135,3 +135,46 @@ def test_audit_failure_in_the_database_rolls_back_and_returns_503(
     assert response.status_code == 503
     assert "SIA Nr" not in response.content.decode()
     assert response.json()["code"] == "audit_unavailable"
+
+
+def test_subjects_are_only_identifiers_the_recipient_received(client, w):
+    from tests.retrieval.factories import set_grant
+
+    set_grant(w.grant, fields=[f for f in GRANTED_FIELDS if f != "board_members.personal_code"])
+    before = AccessEntry.objects.count()
+    response = client.get(
+        f"{BASE}/{w.dataset.code}/records/registration_number/40000000002", **w.headers()
+    )
+    assert response.status_code == 200
+    assert "P-2" not in response.content.decode()
+    entry = one_new_entry(before)
+    assert list(who_read("40000000002")) == [entry]
+    # The board member's code was not served, so this access did not read person P-2.
+    assert not who_read("P-2").filter(pk=entry.pk).exists()
+    assert not who_read("P-SHARED").filter(pk=entry.pk).exists()
+
+
+def test_address_codes_pointing_elsewhere_are_not_subjects():
+    from dagr.catalog.schema import parse_schema
+    from dagr.retrieval.datasets import dataset_info
+    from dagr.retrieval.services import subject_paths
+
+    def fields(*extra):
+        return [
+            {"name": name, "title_lv": name, "title_en": name, "type": "string",
+             "identifier": kind, "required": name == extra[0][0]}
+            for name, kind in extra
+        ]  # fmt: skip
+
+    class _Dataset:
+        pk, code, status = 1, "x", "production"
+
+    person = parse_schema(
+        {"key": "personal_code",
+         "fields": fields(("personal_code", "personal_code"), ("address", "address_code"))}
+    )  # fmt: skip
+    address = parse_schema(
+        {"key": "code", "fields": fields(("code", "address_code"), ("owner", "personal_code"))}
+    )
+    assert subject_paths(dataset_info(_Dataset, person), None) == {"personal_code"}
+    assert subject_paths(dataset_info(_Dataset, address), None) == {"code", "owner"}
