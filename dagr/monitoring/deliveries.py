@@ -58,7 +58,7 @@ from dagr.audit.services import admin_entry_create
 from dagr.core import crypto
 from dagr.core.errors import Conflict, DomainError, NotFound
 
-from . import selectors, webhooks
+from . import delivery_errors, selectors, webhooks
 from .models import Delivery, RecordSet, Subscription
 
 MAX_ATTEMPTS = 15
@@ -326,11 +326,12 @@ def _read_page(subscription_id: int, step: _Read) -> Any:
     )  # fmt: skip
 
 
-def _body(step: _Read, page: Any) -> str:
+def _body(step: _Read, page: Any, *, reset: bool) -> str:
     document = {
         "type": MESSAGE_TYPE,
         "record_set": step.record_set_id,
         "dataset": step.dataset_code,
+        "reset": reset,
         "changes": page.changes,
         "next_cursor": page.next_cursor,
     }
@@ -352,8 +353,11 @@ def _store_page(subscription_id: int, step: _Read, page: Any) -> _Send | str | N
                 cursor_from=step.cursor,
                 cursor_to=page.next_cursor,
                 changes=len(page.changes),
-                payload=_body(step, page),
+                payload=_body(step, page, reset=subscription.reset_pending),
             )
+            if subscription.reset_pending:
+                subscription.reset_pending = False
+                subscription.save(update_fields=["reset_pending", "updated_at"])
             return _lease(subscription, delivery, timezone.now())
         if page.next_cursor and page.next_cursor != subscription.cursor:
             subscription.cursor = page.next_cursor  # nothing for this set in the entries read
@@ -377,11 +381,12 @@ def _feed_failed(subscription_id: int, step: _Read, exc: DomainError) -> bool:
             changes=0,
             payload="",
             status=Delivery.Status.FAILED,
-            last_error=f"{exc.code}: {exc.message}"[:500],
+            last_error=delivery_errors.feed_error(exc.code, exc.message),
         )
         if restart:
             subscription.cursor = ""
-            subscription.save(update_fields=["cursor", "updated_at"])
+            subscription.reset_pending = True
+            subscription.save(update_fields=["cursor", "reset_pending", "updated_at"])
         else:
             subscription.status = Subscription.Status.SUSPENDED
             subscription.save(update_fields=["status", "updated_at"])
@@ -393,9 +398,7 @@ def _send(step: _Send) -> webhooks.PostResult:
     try:
         secret = crypto.decrypt(step.secret_encrypted)
     except crypto.DecryptionFailed:
-        return webhooks.PostResult(
-            ok=False, error="The signing secret cannot be decrypted: rotate the secret."
-        )
+        return webhooks.PostResult(ok=False, error=delivery_errors.SECRET_UNREADABLE)
     return webhooks.webhook_post(
         url=step.url, secret=secret, message_id=step.message_id, body=step.payload
     )
@@ -426,7 +429,7 @@ def _record_outcome(subscription_id: int, step: _Send, result: webhooks.PostResu
             subscription.consecutive_failures = 0
             subscription.save(update_fields=["cursor", "consecutive_failures", "updated_at"])
             return True
-        delivery.last_error = result.error[:500]
+        delivery.last_error = delivery_errors.attempt_error(result.error, result.status_code)
         subscription.consecutive_failures += 1
         sub_fields = ["consecutive_failures", "updated_at"]
         if subscription.consecutive_failures >= MAX_ATTEMPTS:

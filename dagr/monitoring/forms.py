@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from dagr.catalog.schema import SchemaDef
 from dagr.catalog.selectors import schema_rows
-from dagr.grants.forms import ConditionRowForm, condition_rows
+from dagr.grants.conditions import MAX_CONDITIONS
+from dagr.grants.forms import CONDITION_ROWS, ConditionRowForm, condition_rows
 
 from .services import MAX_CSV_BYTES, MAX_NAME_LENGTH
 
@@ -44,11 +45,52 @@ class RecordSetForm(forms.Form):
             self.fields["identifier_field"].initial = choices[1][0]
 
 
+class RecordSetEditForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=MAX_NAME_LENGTH)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def condition_row_initial(condition: dict[str, Any]) -> dict[str, str]:
+    """The text inputs of one condition row showing a stored condition (the inverse of
+    ``parse_condition_input``)."""
+    op, value = condition.get("op", ""), condition.get("value")
+    row = {"field": condition.get("field", ""), "op": op, "value": "", "value_to": "", "unit": ""}
+    if op in ("older_than", "newer_than") and isinstance(value, dict) and value:
+        unit, amount = next(iter(value.items()))
+        row.update(value=_text(amount), unit=unit)
+    elif op == "in" and isinstance(value, list):
+        row["value"] = "; ".join(_text(v) for v in value)
+    elif op == "between" and isinstance(value, list) and len(value) == 2:
+        row.update(value=_text(value[0]), value_to=_text(value[1]))
+    elif op not in ("empty", "not_empty"):
+        row["value"] = _text(value)
+    return row
+
+
 def record_set_condition_rows(
-    data: Any, schema: SchemaDef, granted: list[str]
+    data: Any,
+    schema: SchemaDef,
+    granted: list[str],
+    *,
+    conditions: list[dict[str, Any]] | None = None,
 ) -> list[ConditionRowForm]:
-    """The grant condition rows, offering only granted top-level fields."""
-    rows = condition_rows(data, schema)
+    """The grant condition rows, offering only granted top-level fields; ``conditions`` fill the
+    first rows (with at least one empty row after them)."""
+    conditions = conditions or []
+    count = min(max(CONDITION_ROWS, len(conditions) + 1), MAX_CONDITIONS)
+    if data is not None:  # as many rows as the page that was posted had
+        posted = [k.split("-", 1)[0] for k in data if k.startswith("c") and "-" in k]
+        numbers = [int(p[1:]) for p in posted if p[1:].isdigit()]
+        count = min(max([CONDITION_ROWS, *(n + 1 for n in numbers)]), MAX_CONDITIONS)
+    rows = condition_rows(data, schema, rows=count)
+    if data is None:
+        for row, condition in zip(rows, conditions, strict=False):
+            row.initial = condition_row_initial(condition)
     allowed = set(granted)
     for row in rows:
         field = row.fields["field"]

@@ -101,6 +101,10 @@ class Subscription(TimeStampedModel):
     # The feed position after the last delivered change ("" = from the subscription's start).
     cursor = models.CharField(max_length=200, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # The next delivery starts the record set's feed from its beginning (the first one, and the
+    # first after the terms changed): it carries ``"reset": true`` so the receiver replaces what
+    # it holds for the set instead of merging (records that left the set are not re-announced).
+    reset_pending = models.BooleanField(default=True)
     created_by_label = models.CharField(_("created by"), max_length=255, blank=True)
 
     class Meta:

@@ -16,13 +16,20 @@ from django.views.decorators.http import require_POST
 
 from dagr.catalog.selectors import schema_rows
 from dagr.core.errors import DomainError
-from dagr.grants.forms import conditions_from_rows
+from dagr.grants.forms import ConditionRowForm, conditions_from_rows
+from dagr.grants.models import Grant
 from dagr.grants.selectors import dataset_schema_of, describe_condition
 from dagr.permissions import rules
 from dagr.permissions.access import requires
 
-from . import selectors, services
-from .forms import RecordSetForm, RemoveForm, UploadForm, record_set_condition_rows
+from . import deliveries, selectors, services
+from .forms import (
+    RecordSetEditForm,
+    RecordSetForm,
+    RemoveForm,
+    UploadForm,
+    record_set_condition_rows,
+)
 from .models import RecordSet
 
 IDENTIFIERS_PER_PAGE = 50
@@ -33,6 +40,40 @@ def _form_errors(form: Any, exc: DomainError) -> None:
     for error in exc.errors[: services.MAX_REPORTED_ERRORS]:
         if error.get("message"):
             form.add_error(None, f"{error.get('location', '')}: {error['message']}")
+
+
+_ROW_FIELD = {
+    "unknown_field": "field",
+    "nested_field_not_supported": "field",
+    "field_not_granted": "field",
+    "unknown_operator": "op",
+    "operator_not_allowed": "op",
+}
+
+
+def _definition_errors(
+    form: Any, rows: list[ConditionRowForm], used: list[int], exc: DomainError
+) -> None:
+    """Show a service's errors next to the fields they concern: ``name``, ``identifier_field``,
+    ``conditions.<n>`` (the n-th condition given, i.e. the n-th filled row); the rest on top."""
+    form.add_error(None, str(exc.message))
+    for error in exc.errors[: services.MAX_REPORTED_ERRORS]:
+        location, message = str(error.get("location", "")), str(error.get("message", ""))
+        if not message:
+            continue
+        head, _dot, index = location.partition(".")
+        if location in form.fields:
+            form.add_error(location, message)
+        elif head == "conditions" and index.isdigit() and int(index) < len(used):
+            row = rows[used[int(index)]]
+            row.add_error(_ROW_FIELD.get(str(error.get("code", "")), "value"), message)
+        else:
+            form.add_error(None, message)
+
+
+def _filled_rows(rows: list[ConditionRowForm]) -> list[int]:
+    """The numbers of the rows that gave a condition (after ``conditions_from_rows``)."""
+    return [n for n, row in enumerate(rows) if row.condition() is not None]
 
 
 @requires(rules.can_view_granted_data)
@@ -72,13 +113,69 @@ def record_set_create(request: HttpRequest) -> HttpResponse:
                     conditions=conditions,
                 )
             except DomainError as exc:
-                _form_errors(form, exc)
+                _definition_errors(form, rows, _filled_rows(rows), exc)
             else:
                 messages.success(request, _("The record set was created."))
                 return redirect("monitoring:detail", pk=record_set.pk)
     return render(
         request, "monitoring/recordset_create.html", {"grant": grant, "form": form, "rows": rows}
     )
+
+
+@requires(rules.can_view_granted_data)
+def record_set_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rename the set and/or change its conditions (``services.record_set_update``). The page
+    says beforehand what changed conditions do to the set's feed and webhook."""
+    record_set = selectors.record_set_get(actor=request.user, pk=pk)
+    schema = dataset_schema_of(record_set.dataset)
+    granted = list(record_set.grant.fields or [])
+    data = request.POST if request.method == "POST" else None
+    form = RecordSetEditForm(data, initial={"name": record_set.name})
+    rows = record_set_condition_rows(data, schema, granted, conditions=record_set.conditions)
+    if data is not None and form.is_valid():
+        conditions = conditions_from_rows(rows)
+        if conditions is not None:
+            before = list(record_set.conditions)
+            try:
+                services.record_set_update(
+                    actor=request.user,
+                    record_set=record_set,
+                    name=form.cleaned_data["name"],
+                    conditions=conditions,
+                )
+            except DomainError as exc:
+                _definition_errors(form, rows, _filled_rows(rows), exc)
+                record_set = selectors.record_set_get(actor=request.user, pk=pk)
+            else:
+                if record_set.conditions == before:
+                    messages.success(request, _("The record set was changed."))
+                elif deliveries.subscription_get(actor=request.user, record_set_id=pk):
+                    messages.success(
+                        request,
+                        _("The record set was changed. Its changes start again from the "
+                          "beginning: systems reading them with an earlier cursor get 409 "
+                          "cursor_outdated, and the webhook sends the set's current records "
+                          "again."),
+                    )  # fmt: skip
+                else:
+                    messages.success(
+                        request,
+                        _("The record set was changed. Its changes start again from the "
+                          "beginning: systems reading them with an earlier cursor get 409 "
+                          "cursor_outdated."),
+                    )  # fmt: skip
+                return redirect("monitoring:detail", pk=pk)
+    titles = {row.path: row.title for row in schema_rows(schema)}
+    context = {
+        "record_set": record_set,
+        "grant": record_set.grant,
+        "form": form,
+        "rows": rows,
+        "field_title": titles.get(record_set.identifier_field, record_set.identifier_field),
+        "subscription": deliveries.subscription_get(actor=request.user, record_set_id=pk),
+    }
+    status = 422 if data is not None else 200
+    return render(request, "monitoring/recordset_edit.html", context, status=status)
 
 
 def _webhook_url(record_set: RecordSet) -> str | None:
@@ -109,6 +206,7 @@ def _detail(
     context = {
         "record_set": record_set,
         "grant": record_set.grant,
+        "grant_valid": record_set.grant.effective_status() == Grant.Status.APPROVED,
         "field_title": titles.get(record_set.identifier_field, record_set.identifier_field),
         "conditions": [describe_condition(c, titles) for c in record_set.conditions],
         "identifiers": page.values,
@@ -121,6 +219,9 @@ def _detail(
         "upload_problems": upload_error.errors if upload_error else [],
         "upload_invalid": (upload_error.extra.get("invalid_count") if upload_error else 0),
         "webhook_url": _webhook_url(record_set),
+        "subscription": deliveries.subscription_get(
+            actor=request.user, record_set_id=record_set.pk
+        ),
     }
     return render(request, "monitoring/recordset_detail.html", context, status=status)
 

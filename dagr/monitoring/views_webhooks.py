@@ -1,6 +1,11 @@
 """The webhook page of a record set (recipient representatives of its institution): set or
 change the endpoint URL, see the secret once, rotate it, pause, resume or delete the webhook,
-and follow the deliveries."""
+and follow the deliveries (their errors described by ``delivery_errors``).
+
+Post/Redirect/Get: every successful POST redirects to the page. A new secret (create, rotate)
+is kept encrypted in the session under a one-time key and shown by the next GET only, which
+removes it (``Cache-Control: no-store``); so a reload neither re-submits the form nor shows the
+secret again. The secret never goes into a message, a log line or a URL."""
 
 from __future__ import annotations
 
@@ -13,11 +18,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from dagr.core import crypto
 from dagr.core.errors import DomainError
 from dagr.permissions import rules
 from dagr.permissions.access import requires
 
-from . import deliveries
+from . import deliveries, delivery_errors
 from .webhooks import MAX_URL_LENGTH
 
 RECENT_DELIVERIES = 50
@@ -65,10 +71,40 @@ def _act(request: HttpRequest, pk: int, form: WebhookUrlForm) -> tuple[str | Non
     return None, ""
 
 
+def _secret_key(pk: int) -> str:
+    return f"monitoring.webhook_secret.{pk}"
+
+
+def _keep_secret(request: HttpRequest, pk: int, secret: str) -> None:
+    """Keep a new secret for the next page view only (Post/Redirect/Get), encrypted in the
+    session store; never in a message (the message store may be a cookie) or a log."""
+    request.session[_secret_key(pk)] = crypto.encrypt(secret)
+
+
+def _take_secret(request: HttpRequest, pk: int) -> str | None:
+    """The secret kept by ``_keep_secret``, removed from the session: it is shown once."""
+    token = request.session.pop(_secret_key(pk), None)
+    if not isinstance(token, str):
+        return None
+    try:
+        return crypto.decrypt(token)
+    except crypto.DecryptionFailed:
+        return None
+
+
+def _suspension(subscription: Any, items: list[Any]) -> Any:
+    """Why a suspended webhook stopped: its newest failed delivery, described."""
+    if subscription is None or subscription.status != subscription.Status.SUSPENDED:
+        return None
+    failed = next((d for d in items if d.status == d.Status.FAILED), None)
+    if failed is None:
+        return None
+    return delivery_errors.describe(failed.last_error, failed.last_status_code)
+
+
 @requires(rules.can_view_granted_data)
 def webhook(request: HttpRequest, pk: int) -> HttpResponse:
     record_set = deliveries.webhook_record_set_get(actor=request.user, record_set_id=pk)
-    secret: str | None = None
     form = WebhookUrlForm(request.POST if request.POST.get("action") == "save" else None)
     if request.method == "POST":
         try:
@@ -78,19 +114,26 @@ def webhook(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error("url", str(exc.message))
             else:
                 messages.error(request, str(exc.message))
-            done = ""
+            secret, done = None, ""
+        if secret:
+            _keep_secret(request, pk, secret)
         if done:
             messages.success(request, done)
-        if done and not secret:
+        if done or not form.is_bound:
             return redirect("monitoring:webhook", pk=pk)
+    secret = _take_secret(request, pk) if request.method == "GET" else None
     subscription = deliveries.subscription_get(actor=request.user, record_set_id=pk)
     if not form.is_bound:
         form = WebhookUrlForm(initial={"url": subscription.url if subscription else ""})
     items: list[Any] = []
+    more = False
     if subscription is not None:
-        items, _next = deliveries.deliveries_list(
+        items, next_before = deliveries.deliveries_list(
             subscription=subscription, limit=RECENT_DELIVERIES
         )
+        more = next_before is not None
+        for item in items:
+            item.error = delivery_errors.describe(item.last_error, item.last_status_code)
     response = render(
         request,
         "monitoring/webhook_detail.html",
@@ -98,10 +141,14 @@ def webhook(request: HttpRequest, pk: int) -> HttpResponse:
             "record_set": record_set,
             "subscription": subscription,
             "deliveries": items,
+            "more_deliveries": more,
+            "recent": RECENT_DELIVERIES,
             "form": form,
             "secret": secret,
             "max_attempts": deliveries.MAX_ATTEMPTS,
+            "suspension": _suspension(subscription, items),
         },
+        status=200 if not form.is_bound or form.is_valid() else 422,
     )
     if secret:
         response["Cache-Control"] = "no-store"

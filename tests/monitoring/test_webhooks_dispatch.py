@@ -71,6 +71,8 @@ def test_pages_arrive_signed_and_in_order(w, receiver, monkeypatch):  # noqa: F8
     assert ids == sorted(ids) and len(ids) == len(set(ids)) == 22
     first = documents[0]
     assert first["type"] == "record_set.changes"
+    # The first delivery starts the set's feed: the receiver replaces its copy; later ones merge.
+    assert [d["reset"] for d in documents] == [True, False, False, False, False]
     assert first["record_set"] == w.record_set.pk and first["dataset"] == w.dataset.code
     assert first["changes"][0]["operation"] == "created" and "secret_note" not in str(first)
     assert [c["operation"] for c in documents[-1]["changes"]][-1] == "deleted"  # company 23
@@ -238,6 +240,7 @@ def test_changed_terms_start_the_feed_again(w, receiver):  # noqa: F811
     assert len(receiver.requests) == count + 1  # everything again, under the new terms
     document = json.loads(receiver.requests[-1].body)
     assert {c["key"] for c in document["changes"]} >= {"40000000022"}  # now inside the grant
+    assert document["reset"] is True  # replace, do not merge: company 4 may have left the set
 
 
 def test_an_undecryptable_secret_is_a_failed_attempt(w, receiver):  # noqa: F811
