@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from typing import Any
 
 
 def _unquote(lines: list[str]) -> str:
@@ -52,23 +53,36 @@ def fill(po_path: str, translations: dict[str, str]) -> list[str]:
     return missing
 
 
-def untranslated(po_path: str) -> list[str]:
-    """msgids with an empty or fuzzy translation (read-only)."""
+def _entries(po_path: str) -> list[Any]:
+    try:
+        from scripts.po_sources import parse_po
+    except ImportError:  # run as a script: scripts/ itself is on sys.path
+        from po_sources import parse_po  # type: ignore[no-redef]
     with open(po_path, encoding="utf-8") as handle:
-        text = handle.read()
-    found = []
-    for block in text.split("\n\n"):
-        lines = block.split("\n")
-        if not any(line.startswith("msgid ") for line in lines) or "msgid_plural" in block:
-            continue
-        i = next(n for n, line in enumerate(lines) if line.startswith("msgid "))
-        j = next(n for n, line in enumerate(lines) if line.startswith("msgstr"))
-        msgid = _unquote([lines[i][6:], *lines[i + 1 : j]])
-        msgstr = _unquote([lines[j][7:], *[ln for ln in lines[j + 1 :] if ln.startswith('"')]])
-        fuzzy = any(ln.startswith("#,") and "fuzzy" in ln for ln in lines[:i])
-        if msgid and (not msgstr or fuzzy):
-            found.append(msgid)
-    return found
+        return [e for e in parse_po(handle.read()) if (e.msgid or e.msgctxt) and not e.obsolete]
+
+
+def _key(entry: Any) -> str:
+    return entry.msgid if entry.msgctxt is None else f"{entry.msgctxt}\x04{entry.msgid}"
+
+
+def untranslated(po_path: str) -> list[str]:
+    """msgids with an empty (any plural form) or fuzzy translation (read-only)."""
+    return [
+        _key(e)
+        for e in _entries(po_path)
+        if e.fuzzy or not e.msgstr or any(not form for form in e.msgstr)
+    ]
+
+
+def translations(po_path: str) -> dict[str, str]:
+    """{msgid: msgstr} of the translated entries (read-only); context as ``ctxt\x04msgid``,
+    plural forms joined with ``\x00``."""
+    return {
+        _key(e): "\x00".join(e.msgstr)
+        for e in _entries(po_path)
+        if not e.fuzzy and e.msgstr and all(e.msgstr)
+    }
 
 
 if __name__ == "__main__":
@@ -76,21 +90,3 @@ if __name__ == "__main__":
         table = json.load(handle)
     for msgid in fill(sys.argv[1], table):
         sys.stdout.write(json.dumps(msgid, ensure_ascii=False) + "\n")
-
-
-def translations(po_path: str) -> dict[str, str]:
-    """{msgid: msgstr} of the translated entries (read-only)."""
-    with open(po_path, encoding="utf-8") as handle:
-        text = handle.read()
-    found: dict[str, str] = {}
-    for block in text.split("\n\n"):
-        lines = block.split("\n")
-        if not any(line.startswith("msgid ") for line in lines) or "msgid_plural" in block:
-            continue
-        i = next(n for n, line in enumerate(lines) if line.startswith("msgid "))
-        j = next(n for n, line in enumerate(lines) if line.startswith("msgstr"))
-        msgid = _unquote([lines[i][6:], *lines[i + 1 : j]])
-        msgstr = _unquote([lines[j][7:], *[ln for ln in lines[j + 1 :] if ln.startswith('"')]])
-        if msgid and msgstr:
-            found[msgid] = msgstr
-    return found
