@@ -225,12 +225,24 @@ def _load(
 def demo_create(
     *, sizes: DemoSizes, progress: Callable[[str], None] = lambda _message: None
 ) -> DemoReport:
-    """Create (or find) the demo institutions, users and datasets and load the demo records."""
+    """Create (or find) the demo institutions, users and datasets, load the demo records, and
+    add the demo access grants and record set."""
     report = DemoReport()
     with transaction.atomic():
         institutions = _institutions(report)
         _users(report, institutions)
         datasets = _datasets(institutions)
+    _records(report, datasets, sizes, progress)
+    _grants_and_record_sets(datasets[schemas.PERSONS["code"]])
+    return report
+
+
+def _records(
+    report: DemoReport,
+    datasets: dict[str, Dataset],
+    sizes: DemoSizes,
+    progress: Callable[[str], None],
+) -> None:
     assert sizes.addresses is not None and sizes.companies is not None
     base = {"generator": GENERATOR_VERSION, "seed": sizes.seed}
     address_details = {**base, "size": sizes.addresses}
@@ -247,7 +259,7 @@ def demo_create(
     if not need_persons and _already_loaded(addresses_ds, address_details):
         for dataset in (addresses_ds, persons_ds, companies_ds):
             report.datasets.append((dataset.code, record_count(dataset), 0, 0, 0, 0.0, False))
-        return report
+        return
     buildings, addresses = generators.collect_codes(
         generators.generate_addresses(_rng(sizes.seed, "addresses"), sizes.addresses)
     )
@@ -255,7 +267,7 @@ def demo_create(
     if not need_persons:
         for code in (persons_ds.code, companies_ds.code):
             report.datasets.append((code, record_count(datasets[code]), 0, 0, 0, 0.0, False))
-        return report
+        return
     adults, persons = generators.adult_sample(
         _rng(sizes.seed, "board"),
         generators.generate_persons(_rng(sizes.seed, "persons"), sizes.persons, buildings),
@@ -266,4 +278,67 @@ def demo_create(
         _rng(sizes.seed, "companies"), sizes.companies, adults, buildings
     )
     _load(report, companies_ds, companies, company_details, progress)
-    return report
+
+
+DEMO_PERMISSION = "DEMO-ATL-2026-001"
+DEMO_RECORD_SET = "Uzraudzītās personas (demo)"
+
+
+def _grants_and_record_sets(persons: Dataset) -> None:
+    """A tax administration grant to adult residents' basic data (with a record set watching a
+    few of them), and a social insurance request still waiting for the provider — so the
+    recipient and provider pages of the demo have something to show. Idempotent."""
+    from dagr.grants.models import Grant
+    from dagr.grants.services import grant_approve, grant_request
+    from dagr.monitoring.models import RecordSet
+    from dagr.monitoring.services import record_set_create, record_set_identifiers_change
+    from dagr.records.models import Record
+
+    tax = User.objects.get(email=f"recipient@{EMAIL_DOMAIN}")
+    social = User.objects.get(email=f"recipient2@{EMAIL_DOMAIN}")
+    provider = User.objects.get(email=f"provider@{EMAIL_DOMAIN}")
+    tax_institution = tax.memberships.get(role=Role.RECIPIENT).institution
+    social_institution = social.memberships.get(role=Role.RECIPIENT).institution
+    with transaction.atomic():
+        grant = Grant.objects.filter(dataset=persons, permission_number=DEMO_PERMISSION).first()
+        if grant is None:
+            grant = grant_approve(
+                actor=provider,
+                grant=grant_request(
+                    actor=tax,
+                    recipient=tax_institution,
+                    dataset=persons,
+                    fields=["personal_code", "first_name", "last_name", "birth_date",
+                            "declared_address_code"],
+                    conditions=[
+                        {"field": "birth_date", "op": "older_than", "value": {"years": 18}},
+                    ],
+                    legal_basis="Likuma “Par nodokļiem un nodevām” 18. pants",
+                    purpose="Nodokļu maksātāju identificēšana",
+                ),
+                permission_number=DEMO_PERMISSION,
+            )  # fmt: skip
+        if not Grant.objects.filter(recipient=social_institution, dataset=persons).exists():
+            grant_request(
+                actor=social,
+                recipient=social_institution,
+                dataset=persons,
+                fields=["personal_code", "first_name", "last_name"],
+                legal_basis="Likuma “Par valsts sociālo apdrošināšanu” 5. pants",
+                purpose="Sociālās apdrošināšanas iemaksu uzskaite",
+            )
+        if not RecordSet.objects.filter(grant=grant, name=DEMO_RECORD_SET).exists():
+            record_set = record_set_create(
+                actor=tax,
+                institution_id=tax_institution.pk,
+                dataset_code=persons.code,
+                permission_number=DEMO_PERMISSION,
+                name=DEMO_RECORD_SET,
+                identifier_field="personal_code",
+            )
+            keys = list(
+                Record.objects.filter(dataset=persons, deleted_at__isnull=True)
+                .order_by("id")
+                .values_list("key", flat=True)[:25]
+            )
+            record_set_identifiers_change(actor=tax, record_set=record_set, add=keys)

@@ -10,6 +10,8 @@ from dagr.accounts.models import Institution, Membership, User
 from dagr.catalog.models import Dataset
 from dagr.demo import schemas
 from dagr.demo.services import DEMO_PASSWORD, USERS, DemoSizes, demo_create
+from dagr.grants.models import Grant
+from dagr.monitoring.models import RecordSet
 from dagr.records import selectors
 from dagr.records.models import Change, Load, Record, RecordVersion
 
@@ -33,6 +35,8 @@ def snapshot() -> dict[str, int]:
         "records": Record.objects.count(),
         "versions": RecordVersion.objects.count(),
         "changes": Change.objects.count(),
+        "grants": Grant.objects.count(),
+        "record_sets": RecordSet.objects.count(),
     }
 
 
@@ -44,6 +48,14 @@ def test_demo_creates_everything_once_and_prints_the_logins():
     for local, *_rest in USERS:
         assert f"{local}@dagr.example" in output
     assert DEMO_PASSWORD in output
+
+    # The recipients' demo: an approved grant with a record set, and a request to decide.
+    approved = Grant.objects.get(permission_number="DEMO-ATL-2026-001")
+    assert approved.status == Grant.Status.APPROVED
+    assert approved.recipient.memberships.filter(user__email="recipient@dagr.example").exists()
+    assert Grant.objects.filter(status=Grant.Status.REQUESTED).count() == 1
+    (record_set,) = RecordSet.objects.all()
+    assert record_set.grant == approved and record_set.identifier_count == 25
 
     again = run(**ARGS)
     assert snapshot() == first
