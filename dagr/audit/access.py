@@ -43,17 +43,23 @@ CHAINED_FIELDS = (
 )  # fmt: skip
 
 
+SUBJECT_BYTES = 16
+
+
 class AuditUnavailable(DomainError):
     code = "audit_unavailable"
     status = 503
     title = _("The access could not be recorded, so no data was served. Please retry.")
 
 
-def subject_hash(value: str) -> str:
+def subject_hash(value: str) -> bytes:
+    """The keyed hash under which an identifier value is recorded: the first 16 bytes of
+    HMAC-SHA256 over the value without spaces and hyphens, upper-cased."""
     normalised = "".join(str(value).split()).replace("-", "").upper()
-    # hmac.digest is the one-shot C implementation: ~3× faster than hmac.new(...).hexdigest(),
+    # hmac.digest is the one-shot C implementation: ~3× faster than hmac.new(...).digest(),
     # which matters at a few thousand subjects per batch lookup.
-    return hmac.digest(settings.AUDIT_SUBJECT_KEY.encode(), normalised.encode(), "sha256").hex()
+    key = settings.AUDIT_SUBJECT_KEY.encode()
+    return hmac.digest(key, normalised.encode(), "sha256")[:SUBJECT_BYTES]
 
 
 def _canonical(values: dict[str, Any]) -> bytes:

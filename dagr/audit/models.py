@@ -94,16 +94,21 @@ class AccessEntry(models.Model):
 
 class AccessSubject(models.Model):
     """Whose data an access touched: a keyed hash of each identifier value asked for or
-    returned, never the plain value. Answers "who read the data of person X" by index lookup."""
+    returned, never the plain value. Answers "who read the data of person X" by index lookup.
+
+    The hash is kept as 16 raw bytes (the first 128 bits of the HMAC-SHA256; collisions are out
+    of reach at any national scale): this index takes most of the audit's write cost — random
+    inserts, one per subject — and 16-byte keys instead of 64 hex characters roughly halved that
+    cost (measured: 2,000-subject transactions at 300k rows, 46 → 27 ms on SQLite)."""
 
     entry = models.ForeignKey(AccessEntry, on_delete=models.CASCADE, related_name="subjects")
-    subject_hash = models.CharField(max_length=64)
+    subject_hash = models.BinaryField(max_length=16)
 
     class Meta:
         indexes = [models.Index(fields=["subject_hash"], name="access_subject_hash")]
 
     def __str__(self) -> str:
-        return self.subject_hash[:12]
+        return bytes(self.subject_hash).hex()[:12]
 
 
 class AccessSegment(models.Model):

@@ -86,7 +86,7 @@ def who_read_search(
         action="audit.subject.searched",
         actor=actor,
         target_type="audit.subject",
-        target_id=subject_hash(identifier)[:32],
+        target_id=subject_hash(identifier).hex(),
         target_label="",
         changes={"since": [None, since], "until": [None, until], "groups": [None, len(summary)]},
     )
