@@ -260,6 +260,9 @@ LOGGING = {
     },
 }
 
+# Tasks that run once a day and queue their own next run; `dagr worker` queues one at start.
+DAGR_DAILY_TASKS = ["dagr.retrieval.tasks.feeds_recheck_task"]
+
 # --- Change monitoring -------------------------------------------------------------------------
 # Webhook deliveries to private, loopback, link-local or otherwise non-public addresses (and over
 # plain http) are refused unless the operator allows them — for a closed network or local tests.

@@ -19,3 +19,10 @@ class MonitoringConfig(AppConfig):
         from dagr.records.signals import records_changed
 
         records_changed.connect(_records_changed, dispatch_uid="monitoring.webhook_dispatch")
+
+        from dagr.retrieval.recheck import register_condition_source
+
+        from .selectors import relative_date_conditions
+
+        # Record sets' own relative-date conditions take part in the feeds' daily re-check.
+        register_condition_source(relative_date_conditions)

@@ -159,3 +159,29 @@ def identifier_field_choices(schema: SchemaDef, granted: list[str]) -> list[tupl
     """Declared identifier fields of the schema that the grant shows: ``[(path, kind)]``."""
     allowed = set(granted)
     return [(path, kind) for path, kind in schema.identifier_paths() if path in allowed]
+
+
+def relative_date_conditions() -> list[tuple[int, list[Any]]]:
+    """``(dataset id, conditions)`` of record sets whose conditions are relative to today
+    ("older than 18 years"), for the daily re-check of the change feeds
+    (``dagr.retrieval.recheck``)."""
+    from dagr.catalog.schema import parse_schema
+    from dagr.grants.conditions import validate_conditions
+
+    out: list[tuple[int, list[Any]]] = []
+    for record_set in RecordSet.objects.exclude(conditions=[]).select_related("dataset__schema"):
+        if not any(c.get("op") in ("older_than", "newer_than") for c in record_set.conditions):
+            continue
+        schema = record_set.dataset.schema
+        if schema is None:
+            continue
+        try:
+            out.append(
+                (
+                    record_set.dataset_id,
+                    validate_conditions(record_set.conditions, parse_schema(schema.definition)),
+                )
+            )
+        except ValidationError:
+            continue  # an outdated set: its feed refuses to run anyway (record_set_outdated)
+    return out

@@ -48,6 +48,7 @@ class Load(models.Model):
         UPLOAD = "upload", _("file upload")
         CONNECTOR = "connector", _("connector")
         DEMO = "demo", _("demo data")
+        REEVALUATION = "reevaluation", _("daily re-evaluation of date conditions")
 
     class Status(models.TextChoices):
         RUNNING = "running", _("running")
@@ -177,6 +178,9 @@ class Change(models.Model):
         CREATED = "created", pgettext_lazy("change operation", "created")
         UPDATED = "updated", pgettext_lazy("change operation", "updated")
         DELETED = "deleted", pgettext_lazy("change operation", "deleted")
+        # No data changed, but the day moved a record across a relative-date condition
+        # ("older than 18 years"); see dagr.retrieval.reevaluation.
+        RECHECKED = "rechecked", pgettext_lazy("change operation", "re-checked")
 
     seq = models.BigAutoField(primary_key=True)
     # ``dataset`` is a copy of ``record.dataset`` for the (dataset, seq) index. Only the loader

@@ -43,7 +43,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -587,6 +587,56 @@ def _finish(load: Load, counts: _Counts, actor: Any, dataset: Dataset) -> Load:
         transaction.on_commit(_refresh_statistics)
     if counts.created + counts.updated + counts.deleted:
         dataset_id = dataset.pk  # listeners (webhooks) read the new change-log entries
+        transaction.on_commit(
+            lambda: records_changed.send(sender=Dataset, dataset_id=dataset_id), robust=True
+        )
+    return load
+
+
+def changes_mark_reevaluated(
+    *, dataset: Dataset, record_ids: Sequence[int], since: date, until: date
+) -> Load | None:
+    """Append a ``rechecked`` change-log entry for each live record of ``record_ids``: records
+    whose data did not change but which a relative-date condition ("older than 18 years") judges
+    differently on ``until`` than on ``since``. The entries belong to one ``Load`` (source
+    ``reevaluation``) whose details hold both dates; change readers judge the state before with
+    ``since``. Written under the dataset's lock like any load, so sequence order holds."""
+    if not record_ids:
+        return None
+    with transaction.atomic():
+        _lock_dataset(dataset)
+        now = timezone.now()
+        load = Load.objects.create(
+            dataset=dataset,
+            mode=Load.Mode.UPSERT,
+            source=Load.Source.REEVALUATION,
+            status=Load.Status.SUCCEEDED,
+            details={"since": since.isoformat(), "until": until.isoformat()},
+            actor_label="system",
+            started_at=now,
+            finished_at=now,
+        )
+        ids = sorted(set(record_ids))
+        entries: list[Change] = []
+        for start in range(0, len(ids), IN_CHUNK):
+            rows = Record.objects.filter(
+                dataset=dataset, pk__in=ids[start : start + IN_CHUNK], deleted_at__isnull=True
+            ).values_list("id", "key", "version")
+            entries.extend(
+                Change(
+                    dataset=dataset,
+                    record_id=pk,
+                    record_key=key,
+                    operation=Change.Operation.RECHECKED,
+                    version=version,
+                    at=now,
+                    load=load,
+                )
+                for pk, key, version in rows
+            )
+        Change.objects.bulk_create(entries, batch_size=1000)
+        Load.objects.filter(pk=load.pk).update(received=len(entries), updated=len(entries))
+        dataset_id = dataset.pk
         transaction.on_commit(
             lambda: records_changed.send(sender=Dataset, dataset_id=dataset_id), robust=True
         )

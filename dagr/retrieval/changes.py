@@ -45,6 +45,7 @@ from django.utils.translation import gettext_lazy as _
 from dagr.core.errors import Conflict, ValidationError
 from dagr.grants.cache import ActiveGrant
 from dagr.grants.conditions import conditions_as_json, project_fields
+from dagr.records.models import Load
 
 from .queries import _data
 
@@ -130,7 +131,7 @@ def _iso(value: Any) -> str:
 
 
 _SQL = (
-    "SELECT c.seq, c.record_key, c.operation, c.at, "
+    "SELECT c.seq, c.record_key, c.operation, c.at, c.load_id, "
     "CASE WHEN r.version = c.version THEN r.data ELSE vn.data END, vp.data "
     "FROM records_change c "
     "JOIN records_record r ON r.id = c.record_id "
@@ -163,6 +164,19 @@ def changes_read(
     ``after``, examining at most ``scan_limit`` change-log entries (default ``2 × limit``)."""
     condition = grant.predicate(today=today)
     tree = grant.tree
+    earlier: dict[int, Any] = {}  # load id of a re-check → the predicate as of its "since" day
+
+    def condition_before_recheck(load_id: int) -> Any:
+        if load_id not in earlier:
+            details = (
+                Load.objects.filter(pk=load_id).values_list("details", flat=True).first() or {}
+            )
+            since = details.get("since")
+            earlier[load_id] = (
+                grant.predicate(today=date.fromisoformat(since)) if since else condition
+            )
+        return earlier[load_id]
+
     scan_limit = max(scan_limit or 2 * limit, limit)
 
     def visible(data: dict[str, Any] | None) -> bool:
@@ -176,17 +190,28 @@ def changes_read(
         want = min(FETCH_CHUNK, scan_limit - scanned)
         rows = _rows(dataset_id, position, want)
         full = unread = False
-        for index, (seq, key, operation, at, data, previous) in enumerate(rows):
+        for index, (seq, key, operation, at, load_id, data, previous) in enumerate(rows):
             scanned += 1
             position = seq
             after_state = None if operation == "deleted" else _data(data)
-            if operation == "updated":
-                before_state = _data(previous) if previous is not None else None
-            elif operation == "deleted":
-                before_state = _data(data)
-            else:  # created (a new record, or a deleted one that came back)
-                before_state = None
-            was, now = visible(before_state), visible(after_state)
+            if operation == "rechecked":
+                # Same data; the day moved it across a relative-date condition: "before" is
+                # judged as of the re-check's starting day, "after" as of today.
+                before_state = after_state
+                was = (
+                    before_state is not None
+                    and condition_before_recheck(load_id)(before_state)
+                    and (member is None or member(before_state))
+                )
+                now = visible(after_state)
+            else:
+                if operation == "updated":
+                    before_state = _data(previous) if previous is not None else None
+                elif operation == "deleted":
+                    before_state = _data(data)
+                else:  # created (a new record, or a deleted one that came back)
+                    before_state = None
+                was, now = visible(before_state), visible(after_state)
             if now:
                 assert after_state is not None
                 shown = project_fields(after_state, tree)

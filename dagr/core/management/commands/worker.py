@@ -39,6 +39,22 @@ def _beat(worker_id: str, started_at: Any, stop: threading.Event) -> None:
     connection.close()
 
 
+def _schedule_daily_tasks() -> None:
+    """Queue one run of each task in ``settings.DAGR_DAILY_TASKS`` unless one is already
+    waiting; each such task queues its own next run (so a fresh installation, and one whose
+    queue was emptied, gets its daily work without a separate scheduler)."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+    from django_tasks_db.models import DBTaskResult
+
+    for path in getattr(settings, "DAGR_DAILY_TASKS", ()):
+        try:
+            if not DBTaskResult.objects.filter(task_path=path, status="READY").exists():
+                import_string(path).enqueue()
+        except Exception:  # a scheduling problem must not keep the worker from starting
+            logger.warning("daily task %s could not be scheduled", path, exc_info=True)
+
+
 class Command(DbWorkerCommand):
     help = "Run the background worker (processes queued tasks) and report its heartbeat."
 
@@ -49,6 +65,7 @@ class Command(DbWorkerCommand):
             target=_beat, args=(worker_id[:64], timezone.now(), stop), daemon=True
         )
         thread.start()
+        _schedule_daily_tasks()
         try:
             super().handle(*args, **options)
         finally:
