@@ -365,13 +365,49 @@ def _store_page(subscription_id: int, step: _Read, page: Any) -> _Send | str | N
         return _AGAIN if page.has_more else None
 
 
+# Feed errors that pass by themselves: the subscription waits and tries again (no suspension).
+AUDIT_RETRY_S = 60
+
+
+def _transient_retry_at(code: str) -> datetime | None:
+    """When to try again after a passing feed error: the day's quota is used up (next local
+    day) or the access could not be audited (a minute); ``None`` for the others."""
+    if code == "quota_exceeded":
+        tomorrow = timezone.localdate() + timedelta(days=1)
+        return timezone.make_aware(datetime.combine(tomorrow, datetime.min.time())) + timedelta(
+            minutes=1
+        )
+    if code == "audit_unavailable":
+        return timezone.now() + timedelta(seconds=AUDIT_RETRY_S)
+    return None
+
+
 def _feed_failed(subscription_id: int, step: _Read, exc: DomainError) -> bool:
     """Record a feed error as a failed delivery without changes. ``cursor_outdated`` restarts
-    the subscription from the beginning of the feed (True: carry on); others suspend it."""
+    the subscription from the beginning of the feed (True: carry on); a passing error (quota
+    used up for today, audit unavailable) leaves it active and queues a later run (one marker
+    per spell, not one per attempt); others suspend it."""
     restart = exc.code == "cursor_outdated"
+    retry_at = _transient_retry_at(exc.code)
     with transaction.atomic():
         subscription = _locked(subscription_id)
         if subscription is None or subscription.cursor != step.cursor:
+            return False
+        marker = delivery_errors.feed_error(exc.code, exc.message)
+        if retry_at is not None:
+            last = subscription.deliveries.order_by("-id").first()
+            if last is None or last.changes or last.last_error != marker[:500]:
+                Delivery.objects.create(
+                    subscription=subscription,
+                    message_id=f"msg_{uuid.uuid4().hex}",
+                    cursor_from=step.cursor,
+                    cursor_to="",
+                    changes=0,
+                    payload="",
+                    status=Delivery.Status.FAILED,
+                    last_error=marker,
+                )
+            transaction.on_commit(lambda: enqueue_dispatch(subscription_id, run_after=retry_at))
             return False
         Delivery.objects.create(
             subscription=subscription,

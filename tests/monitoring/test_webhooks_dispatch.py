@@ -260,3 +260,28 @@ def test_the_database_worker_delivers(w, receiver):  # noqa: F811
     assert len(receiver.requests) == 1
     verify(secret, receiver.requests[0])
     assert Delivery.objects.get().status == "succeeded"
+
+
+def test_a_used_up_quota_waits_for_tomorrow_instead_of_suspending(
+    w,
+    receiver,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    from dagr.retrieval import services
+
+    subscription, _secret = subscribe(w, receiver)
+    set_grant(w.grant, quota=1)
+    caller = services.Caller(institution_id=w.recipient.pk, label="test")
+    services.records_changes(caller=caller, dataset_code=w.dataset.code, permission_number="ATL-1")
+    DBTaskResult.objects.filter(task_path=TASK).delete()
+    for _attempt in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert deliveries.subscription_dispatch(subscription.pk) == 0
+    subscription.refresh_from_db()
+    assert subscription.status == "active" and receiver.requests == []
+    (marker,) = Delivery.objects.filter(subscription=subscription)  # one marker, not three
+    assert marker.status == "failed" and marker.last_error.startswith("quota_exceeded")
+    queued = DBTaskResult.objects.filter(task_path=TASK, run_after__isnull=False)
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    assert queued.exists()
+    assert all(timezone.localtime(t.run_after).date() == tomorrow for t in queued)
