@@ -709,6 +709,8 @@ def record_set_changes(
         cursor=cursor,
         limit=limit,
         member=member,
+        # a re-checked record's earlier state is judged by the set as of the re-check's day
+        member_on=lambda day: record_set_member(record_set, today=day),
         terms=record_set_terms(record_set),
         operation="record_set.changes",
         scan_limit=scan,

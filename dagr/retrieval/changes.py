@@ -158,23 +158,31 @@ def changes_read(
     today: date,
     digest: str,
     member: Member | None = None,
+    member_on: Callable[[date], Member] | None = None,
     scan_limit: int | None = None,
 ) -> ChangesPage:
     """Up to ``limit`` changes visible under ``grant`` (and ``member``) after sequence number
-    ``after``, examining at most ``scan_limit`` change-log entries (default ``2 × limit``)."""
+    ``after``, examining at most ``scan_limit`` change-log entries (default ``2 × limit``).
+    ``member_on(day)`` gives the membership test as of another day (a record set's own
+    relative-date conditions), for the earlier state of re-checked records."""
     condition = grant.predicate(today=today)
     tree = grant.tree
-    earlier: dict[int, Any] = {}  # load id of a re-check → the predicate as of its "since" day
+    earlier: dict[int, Member] = {}  # load id of a re-check → "visible" as of its "since" day
 
-    def condition_before_recheck(load_id: int) -> Any:
+    def visible_before_recheck(load_id: int) -> Member:
         if load_id not in earlier:
             details = (
                 Load.objects.filter(pk=load_id).values_list("details", flat=True).first() or {}
             )
             since = details.get("since")
-            earlier[load_id] = (
-                grant.predicate(today=date.fromisoformat(since)) if since else condition
-            )
+            day = date.fromisoformat(since) if since else today
+            then = grant.predicate(today=day)
+            then_member = member_on(day) if member_on is not None else member
+
+            def visible_then(data: dict[str, Any]) -> bool:
+                return then(data) and (then_member is None or then_member(data))
+
+            earlier[load_id] = visible_then
         return earlier[load_id]
 
     scan_limit = max(scan_limit or 2 * limit, limit)
@@ -198,11 +206,7 @@ def changes_read(
                 # Same data; the day moved it across a relative-date condition: "before" is
                 # judged as of the re-check's starting day, "after" as of today.
                 before_state = after_state
-                was = (
-                    before_state is not None
-                    and condition_before_recheck(load_id)(before_state)
-                    and (member is None or member(before_state))
-                )
+                was = before_state is not None and visible_before_recheck(load_id)(before_state)
                 now = visible(after_state)
             else:
                 if operation == "updated":

@@ -520,6 +520,7 @@ def records_changes(
     cursor: str | None = None,
     limit: int = DEFAULT_CHANGES,
     member: changes.Member | None = None,
+    member_on: Callable[[date], changes.Member] | None = None,
     terms: str = "",
     operation: str = "record.changes",
     scan_limit: int | None = None,
@@ -551,6 +552,7 @@ def records_changes(
                 today=today,
                 digest=digest,
                 member=member,
+                member_on=member_on,
                 scan_limit=scan_limit,
             )
             access.write(

@@ -148,3 +148,37 @@ def test_next_run_is_the_coming_ten_past_midnight():
 @pytest.fixture
 def w_older():
     return world_with("older_than")
+
+
+def test_a_record_set_s_own_date_condition_is_rechecked(monkeypatch):
+    from dagr.monitoring.services import record_set_changes
+    from dagr.retrieval.services import Caller
+    from tests.monitoring.record_set_helpers import make_set
+
+    w = make_world()  # the grant: active companies with at least 10 employees; no dates
+    set_grant(w.grant, valid_from=timezone.localdate() - timedelta(days=30))
+    record_set = make_set(
+        w,
+        identifier_field="",
+        conditions=[{"field": "founded", "op": "older_than", "value": {"days": DAYS}}],
+    )
+    today = timezone.localdate()
+    threshold = (today - timedelta(days=DAYS)).isoformat()
+    records_upsert(actor=SYSTEM, dataset=w.dataset, records=[company(44, founded=threshold)])
+    caller = Caller(institution_id=w.recipient.pk, label="test")
+
+    def follow(cursor):
+        seen = []
+        while True:
+            page = record_set_changes(caller=caller, record_set_id=record_set.pk, cursor=cursor)
+            seen.extend((c["key"], c["operation"]) for c in page.changes)
+            cursor = page.next_cursor
+            if not page.has_more:
+                return seen, cursor
+
+    at_day(monkeypatch, today - timedelta(days=1))
+    seen, cursor = follow(None)
+    assert ("40000000044", "created") not in seen
+    monkeypatch.undo()
+    assert recheck.feeds_recheck(today=today)[w.dataset.code] == 1
+    assert follow(cursor)[0] == [("40000000044", "created")]
