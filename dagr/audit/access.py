@@ -78,6 +78,9 @@ class _Segment:
     pid: int
     name: str
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The head this process last wrote (seq, hash): only a guess, checked by the database
+    # (compare-and-set) before it is used — see ``_insert_checked``.
+    head: tuple[int, str] | None = None
 
 
 _segment: _Segment | None = None
@@ -140,22 +143,75 @@ def access_entry_write(
     segment = _current_segment()
     with segment.lock:
         try:
-            entry = _insert(segment.name, values, subjects)
+            entry = None
+            if segment.head is not None and connection.vendor == "postgresql":
+                entry = _insert_checked(segment, values, subjects)
+            if entry is None:
+                entry = _insert(segment.name, values, subjects)
         except DatabaseError as exc:
+            segment.head = None
             raise AuditUnavailable() from exc
+        segment.head = (entry.segment_seq, entry.entry_hash)
     return entry
 
 
 _ENTRY_COLUMNS = (*CHAINED_FIELDS, "duration_ms", "prev_hash", "entry_hash")
 
 
-def _insert(segment: str, values: dict[str, Any], subjects: list[str]) -> AccessEntry:
+def _entry_params(values: dict[str, Any], last_seq: int, last_hash: str, segment: str) -> tuple:
+    values.update(segment=segment, segment_seq=last_seq + 1)
+    entry_hash = chain_hash(last_hash, values)
+    row = dict(values, prev_hash=last_hash, entry_hash=entry_hash)
+    params = [
+        connection.ops.adapt_datetimefield_value(row[c])
+        if c == "at"
+        else orjson.dumps(row[c]).decode()
+        if c == "fields"
+        else row[c]
+        for c in _ENTRY_COLUMNS
+    ]
+    return entry_hash, params
+
+
+def _insert_checked(
+    segment: _Segment, values: dict[str, Any], subjects: list[bytes]
+) -> AccessEntry | None:
+    """PostgreSQL, one statement (one round trip; in autocommit mode its own transaction): move
+    the segment head from the head this process last wrote to the new entry — only if the
+    database still holds that head (compare-and-set) — and insert the entry and its subjects.
+    ``None`` when the head differs (another transaction rolled back, the table was emptied…):
+    the caller then takes the general path, which reads the head from the database."""
+    assert segment.head is not None
+    last_seq, last_hash = segment.head
+    entry_hash, params = _entry_params(values, last_seq, last_hash, segment.name)
+    entries = AccessEntry._meta.db_table
+    heads = AccessSegment._meta.db_table
+    subject_table = AccessSubject._meta.db_table
+    placeholders = ", ".join("%s::jsonb" if c == "fields" else "%s" for c in _ENTRY_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH h AS (UPDATE {heads} SET last_seq = %s, last_hash = %s "  # noqa: S608
+            "WHERE segment = %s AND last_seq = %s AND last_hash = %s RETURNING 1), "
+            f"e AS (INSERT INTO {entries} ({', '.join(_ENTRY_COLUMNS)}) "
+            f"SELECT {placeholders} FROM h RETURNING id), "
+            f"s AS (INSERT INTO {subject_table} (entry_id, subject_hash) "
+            "SELECT e.id, x FROM e CROSS JOIN unnest(%s::bytea[]) AS x) "
+            "SELECT id FROM e",
+            [last_seq + 1, entry_hash, segment.name, last_seq, last_hash, *params, subjects],
+        )
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    return AccessEntry(id=found[0], prev_hash=last_hash, entry_hash=entry_hash, **values)
+
+
+def _insert(segment: str, values: dict[str, Any], subjects: list[bytes]) -> AccessEntry:
     """Hand-written SQL (this runs once per data request): read the segment head, insert the
     entry, its subjects and the new head — in one transaction, or inside the caller's, so the
     entry commits together with whatever the caller does (``savepoint=False``: an audit failure
-    fails the caller's whole transaction). The head is read inside the transaction, never kept
-    in memory, so a rolled-back outer transaction cannot leave the chain pointing at a vanished
-    entry."""
+    fails the caller's whole transaction). The head is read inside the transaction, so a
+    rolled-back outer transaction cannot leave the chain pointing at a vanished entry (the
+    in-memory head of ``_insert_checked`` is only ever used after the database confirmed it)."""
     entries = AccessEntry._meta.db_table
     heads = AccessSegment._meta.db_table
     subject_table = AccessSubject._meta.db_table
@@ -169,17 +225,7 @@ def _insert(segment: str, values: dict[str, Any], subjects: list[str]) -> Access
         )
         head = cursor.fetchone()
         last_seq, last_hash = head or (0, GENESIS)
-        values.update(segment=segment, segment_seq=last_seq + 1)
-        entry_hash = chain_hash(last_hash, values)
-        row = dict(values, prev_hash=last_hash, entry_hash=entry_hash)
-        params = [
-            ops.adapt_datetimefield_value(row[c])
-            if c == "at"
-            else orjson.dumps(row[c]).decode()
-            if c == "fields"
-            else row[c]
-            for c in _ENTRY_COLUMNS
-        ]
+        entry_hash, params = _entry_params(values, last_seq, last_hash, segment)
         placeholders = ", ".join(
             "%s" + json_cast if c == "fields" else "%s" for c in _ENTRY_COLUMNS
         )

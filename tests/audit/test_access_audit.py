@@ -109,3 +109,42 @@ def test_who_read_search_is_itself_recorded_without_the_identifier():
     assert entry.target_id == access.subject_hash(PERSON).hex()
     stored = str(entry.changes) + entry.target_label + entry.target_id
     assert "120389" not in stored and "11236" not in stored
+
+
+def test_one_statement_per_entry_on_postgresql_once_the_head_is_known():
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the compare-and-set statement is PostgreSQL's (data-modifying CTEs)")
+    write(1)
+    with CaptureQueriesContext(connection) as queries:
+        write(1)
+    assert len(queries) == 1 and queries[0]["sql"].startswith("WITH h AS (UPDATE")
+    report = access.audit_verify()
+    assert report.ok, report.problems
+    assert access.who_read(PERSON).count() == 0 and AccessSubject.objects.count() == 2
+
+
+def test_a_rolled_back_entry_does_not_break_the_chain():
+    """The in-memory head is only a guess: after an outer transaction with an audit entry rolls
+    back, or the heads were emptied, the next entry links to what the database holds."""
+    from django.db import transaction
+
+    write(2)
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction.atomic():
+        write(1)
+        raise Undo
+    write(2)
+    report = access.audit_verify()
+    assert report.ok, report.problems
+    assert report.entries == 4
+    AccessSegment.objects.all().delete()
+    AccessEntry.objects.all().delete()
+    write(2)
+    report = access.audit_verify()
+    assert report.ok, report.problems
+    assert list(AccessEntry.objects.order_by("id").values_list("segment_seq", flat=True)) == [1, 2]
