@@ -14,7 +14,7 @@ as of the re-check's starting day and its state after as of the reading day, so 
 The last re-check day of a dataset is the ``until`` of its latest re-check load; a missed day
 (worker down) is covered by the next run's longer interval. The query is one scan of the
 dataset's live records per distinct condition (the JSON fields carry no index): about a second
-per million records, once a day.
+per million records on PostgreSQL (measured 0.72 s; SQLite ~4 s), once a day.
 """
 
 from __future__ import annotations
