@@ -44,7 +44,7 @@ PYTHON = sys.executable
 PERSONS = lookup.PERSONS
 PAGE = int(os.environ.get("BENCH_PAGE", "5000"))
 SERVER_DB = os.environ.get("BENCH_SERVER_DB", "sqlite")
-PG_ADMIN = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+PG_ADMIN = lookup.PG_ADMIN
 DATASET = "demo-population-register"
 PERMISSION = "BENCH-SYNC-1"
 

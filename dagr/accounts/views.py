@@ -21,10 +21,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from dagr.core.errors import DomainError, NotFound
-from dagr.core.errors import PermissionDenied as DomainPermissionDenied
+from dagr.core.errors import DomainError, reraise_access_error
 from dagr.permissions import rules
 from dagr.permissions.access import authenticated, public, requires
 
@@ -37,13 +37,6 @@ PAGE_SIZE = 50
 
 def _page(request: HttpRequest, qs: Any) -> Page:
     return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _raise_http(exc: DomainError) -> None:
-    """Missing-or-invisible and forbidden go on to the portal's error pages
-    (``dagr.portal.middleware``); other errors are the caller's to show next to the form."""
-    if isinstance(exc, NotFound | DomainPermissionDenied):
-        raise exc
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -78,6 +71,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
+    title = gettext_lazy("Set a new password")
     form_class = forms.SetPasswordForm
     success_url = reverse_lazy("accounts:password_reset_complete")
 
@@ -91,7 +85,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 class AccountSetupView(PasswordResetConfirmView):
     """The link in the "account created" e-mail: the new user sets their first password."""
 
-    template_name = "accounts/account_setup.html"
+    title = gettext_lazy("Set your password")
     token_generator = account_setup_token_generator
 
 
@@ -166,7 +160,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 messages.success(request, _("The application has been rejected."))
         except DomainError as exc:
-            _raise_http(exc)
+            reraise_access_error(exc)
             forms.add_domain_errors(form, exc)
         else:
             return redirect("accounts:application", pk=application.pk)
@@ -197,7 +191,7 @@ def institution_create(request: HttpRequest) -> HttpResponse:
         try:
             institution = services.institution_create(actor=request.user, **form.cleaned_data)
         except DomainError as exc:
-            _raise_http(exc)
+            reraise_access_error(exc)
             forms.add_domain_errors(form, exc)
         else:
             messages.success(request, _("The institution has been created."))
@@ -232,7 +226,7 @@ def institution_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, institution=institution, **form.cleaned_data
             )
         except DomainError as exc:
-            _raise_http(exc)
+            reraise_access_error(exc)
             forms.add_domain_errors(form, exc)
         else:
             messages.success(request, _("The changes have been saved."))
@@ -289,7 +283,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
                 roles=data["roles"],
             )
         except DomainError as exc:
-            _raise_http(exc)
+            reraise_access_error(exc)
             forms.add_domain_errors(form, exc)
         else:
             messages.success(
@@ -341,7 +335,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.user_update(actor=request.user, user=user, **form.cleaned_data)
         except DomainError as exc:
-            _raise_http(exc)
+            reraise_access_error(exc)
             forms.add_domain_errors(form, exc)
         else:
             messages.success(request, _("The changes have been saved."))
@@ -358,7 +352,7 @@ def user_status(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.user_set_status(actor=request.user, user=user, **form.cleaned_data)
         except DomainError as exc:
-            _raise_http(exc)
+            reraise_access_error(exc)
             messages.error(request, str(exc.message))
         else:
             messages.success(request, _("The status has been changed."))
@@ -378,7 +372,7 @@ def user_role_grant(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.membership_grant(actor=request.user, user=user, **form.cleaned_data)
         except DomainError as exc:
-            _raise_http(exc)
+            reraise_access_error(exc)
             messages.error(request, str(exc.message))
         else:
             messages.success(request, _("The role has been granted."))
@@ -410,7 +404,7 @@ def user_role_revoke(request: HttpRequest, pk: int) -> HttpResponse:
             role=membership.role,
         )
     except DomainError as exc:
-        _raise_http(exc)
+        reraise_access_error(exc)
         messages.error(request, str(exc.message))
     else:
         messages.success(request, _("The role has been withdrawn."))

@@ -65,3 +65,11 @@ class Conflict(DomainError):
     code = "conflict"
     status = 409
     title = _("The request conflicts with the current state")
+
+
+def reraise_access_error(exc: DomainError) -> None:
+    """For a portal view that shows a service's errors next to its form: missing-or-invisible
+    (``NotFound``) and forbidden (``PermissionDenied``) are not form errors — they go on to the
+    one place that turns them into 404/403 pages (``dagr.portal.middleware``)."""
+    if isinstance(exc, NotFound | PermissionDenied):
+        raise exc

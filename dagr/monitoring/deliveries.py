@@ -4,7 +4,7 @@
 Services: ``subscription_create`` (returns the ``whsec_…`` secret once),
 ``subscription_update_url``, ``subscription_rotate_secret`` (returns the new secret once),
 ``subscription_pause``, ``subscription_resume``, ``subscription_delete``; reads:
-``webhook_record_set_get``, ``subscription_get``, ``deliveries_list``. Only recipient
+``subscription_get``, ``deliveries_list``. Only recipient
 representatives (portal) or recipient systems (API) of the record set's institution may see or
 change a record set's webhook (``selectors.record_set_get``); anyone else gets ``NotFound``, as
 for a missing record set.
@@ -75,15 +75,9 @@ MESSAGE_TYPE = "record_set.changes"
 # --- reads --------------------------------------------------------------------------------------
 
 
-def webhook_record_set_get(*, actor: Any, record_set_id: int) -> RecordSet:
-    """The record set if the actor manages it (``selectors.record_set_get``), else
-    ``record_set_not_found``."""
-    return selectors.record_set_get(actor=actor, pk=record_set_id)
-
-
 def subscription_get(*, actor: Any, record_set_id: int) -> Subscription | None:
     """The record set's subscription, or ``None`` when it has none."""
-    record_set = webhook_record_set_get(actor=actor, record_set_id=record_set_id)
+    record_set = selectors.record_set_get(actor=actor, pk=record_set_id)
     subscription = Subscription.objects.filter(record_set=record_set).first()
     if subscription is not None:
         subscription.record_set = record_set
@@ -131,7 +125,7 @@ def _actor_label(actor: Any) -> str:
 def subscription_create(*, actor: Any, record_set_id: int, url: str) -> tuple[Subscription, str]:
     """A webhook for the record set, sending from the beginning of its feed. Returns the
     subscription and its secret (shown once; stored only encrypted)."""
-    record_set = webhook_record_set_get(actor=actor, record_set_id=record_set_id)
+    record_set = selectors.record_set_get(actor=actor, pk=record_set_id)
     target = webhooks.url_check(url)
     secret = webhooks.secret_new()
     with transaction.atomic():
@@ -396,7 +390,7 @@ def _feed_failed(subscription_id: int, step: _Read, exc: DomainError) -> bool:
         marker = delivery_errors.feed_error(exc.code, exc.message)
         if retry_at is not None:
             last = subscription.deliveries.order_by("-id").first()
-            if last is None or last.changes or last.last_error != marker[:500]:
+            if last is None or last.changes or last.last_error != marker:
                 Delivery.objects.create(
                     subscription=subscription,
                     message_id=f"msg_{uuid.uuid4().hex}",

@@ -3,8 +3,6 @@ identifiers page by page, and the grants a record set can be defined over."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +10,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dagr.accounts.models import Membership
 from dagr.catalog.schema import SchemaDef
+from dagr.core import cursors
 from dagr.core.errors import NotFound, ValidationError
 from dagr.grants.models import Grant
 from dagr.permissions import rules
@@ -29,23 +27,9 @@ def record_set_not_found() -> NotFound:
     return NotFound(_("Record set not found."), code="record_set_not_found")
 
 
-def may_manage(actor: Any, institution_id: int) -> bool:
-    """A recipient system of the institution (API, ``actor.is_connection``) or a data recipient
-    representative of it (portal)."""
-    if getattr(actor, "is_connection", False):
-        return actor.kind == "recipient" and actor.institution_id == institution_id
-    return rules.has_role(actor, institution_id, Membership.Role.RECIPIENT)
-
-
-def managed_institution_ids(actor: Any) -> set[int]:
-    if getattr(actor, "is_connection", False):
-        return {actor.institution_id} if actor.kind == "recipient" else set()
-    return rules.institution_ids_with_role(actor, Membership.Role.RECIPIENT)
-
-
 def record_sets_of(*, actor: Any, dataset_code: str = "") -> QuerySet[RecordSet]:
     """The record sets of every institution the actor manages record sets for."""
-    qs = RecordSet.objects.filter(institution_id__in=managed_institution_ids(actor))
+    qs = RecordSet.objects.filter(institution_id__in=rules.record_set_institution_ids(actor))
     if dataset_code:
         qs = qs.filter(dataset__code=dataset_code)
     return qs.select_related("dataset", "grant", "institution").order_by(
@@ -63,7 +47,7 @@ def record_set_get(*, actor: Any, pk: Any) -> RecordSet:
         .filter(pk=pk)
         .first()
     )
-    if record_set is None or not may_manage(actor, record_set.institution_id):
+    if record_set is None or not rules.can_manage_record_sets_of(actor, record_set.institution_id):
         raise record_set_not_found()
     return record_set
 
@@ -71,27 +55,15 @@ def record_set_get(*, actor: Any, pk: Any) -> RecordSet:
 # --- watched identifiers, page by page ----------------------------------------------------------
 
 
-CURSOR_PREFIX = "i1:"
+CURSOR_PREFIX = "i1"
 
 
 def _cursor_encode(value: str) -> str:
-    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{value}".encode()).decode().rstrip("=")
+    return cursors.cursor_encode(CURSOR_PREFIX, value)
 
 
 def _cursor_decode(cursor: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-        if len(cursor) > 400 or not text.startswith(CURSOR_PREFIX):
-            raise ValueError(cursor)
-        return text.removeprefix(CURSOR_PREFIX)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        message = _("The cursor is not valid.")
-        raise ValidationError(
-            message,
-            code="invalid_cursor",
-            errors=[{"location": "cursor", "code": "invalid_cursor", "message": str(message)}],
-        ) from None
+    return cursors.cursor_decode(cursor, CURSOR_PREFIX, 1)[0]
 
 
 @dataclass
@@ -139,7 +111,7 @@ def grants_for_record_sets(*, actor: Any) -> list[Grant]:
     today = timezone.localdate()
     qs = (
         Grant.objects.filter(
-            recipient_id__in=managed_institution_ids(actor), status=Grant.Status.APPROVED
+            recipient_id__in=rules.record_set_institution_ids(actor), status=Grant.Status.APPROVED
         )
         .exclude(permission_number="")
         .select_related("dataset", "dataset__provider", "dataset__schema", "recipient")

@@ -48,6 +48,7 @@ from dagr.core.errors import Conflict, NotFound, PermissionDenied, ValidationErr
 from dagr.grants.conditions import compile_predicate, conditions_as_json, validate_conditions
 from dagr.grants.models import Grant
 from dagr.grants.selectors import dataset_schema_of
+from dagr.permissions import rules
 from dagr.retrieval.changes import ChangesPage
 from dagr.retrieval.services import DEFAULT_CHANGES, Caller, records_changes
 from dagr.uploads.parsing import DELIMITERS, detect_encoding
@@ -84,7 +85,7 @@ def _invalid(message: Any, code: str, location: str) -> ValidationError:
 
 
 def _require_manager(actor: Any, institution_id: int) -> None:
-    if not selectors.may_manage(actor, institution_id):
+    if not rules.can_manage_record_sets_of(actor, institution_id):
         raise PermissionDenied(
             _("Only data recipient representatives or systems of the institution manage its "
               "record sets."),

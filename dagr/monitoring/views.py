@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dagr.catalog.selectors import schema_rows
-from dagr.core.errors import DomainError
+from dagr.core.errors import DomainError, reraise_access_error
 from dagr.grants.forms import ConditionRowForm, conditions_from_rows
 from dagr.grants.models import Grant
 from dagr.grants.selectors import dataset_schema_of, describe_condition
@@ -113,6 +113,7 @@ def record_set_create(request: HttpRequest) -> HttpResponse:
                     conditions=conditions,
                 )
             except DomainError as exc:
+                reraise_access_error(exc)
                 _definition_errors(form, rows, _filled_rows(rows), exc)
             else:
                 messages.success(request, _("The record set was created."))
@@ -144,6 +145,7 @@ def record_set_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     conditions=conditions,
                 )
             except DomainError as exc:
+                reraise_access_error(exc)
                 _definition_errors(form, rows, _filled_rows(rows), exc)
                 record_set = selectors.record_set_get(actor=request.user, pk=pk)
             else:
@@ -246,6 +248,7 @@ def record_set_upload(request: HttpRequest, pk: int) -> HttpResponse:
             mode=form.cleaned_data["mode"],
         )
     except DomainError as exc:
+        reraise_access_error(exc)
         return _detail(request, record_set, upload=form, upload_error=exc, status=422)
     messages.success(
         request,
@@ -271,6 +274,7 @@ def record_set_remove(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, record_set=record_set, remove=form.value_list()
             )
         except DomainError as exc:
+            reraise_access_error(exc)
             _form_errors(form, exc)
         else:
             messages.success(

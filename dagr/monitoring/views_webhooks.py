@@ -23,7 +23,7 @@ from dagr.core.errors import DomainError
 from dagr.permissions import rules
 from dagr.permissions.access import requires
 
-from . import deliveries, delivery_errors
+from . import deliveries, delivery_errors, selectors
 from .webhooks import MAX_URL_LENGTH
 
 RECENT_DELIVERIES = 50
@@ -104,12 +104,13 @@ def _suspension(subscription: Any, items: list[Any]) -> Any:
 
 @requires(rules.can_view_granted_data)
 def webhook(request: HttpRequest, pk: int) -> HttpResponse:
-    record_set = deliveries.webhook_record_set_get(actor=request.user, record_set_id=pk)
+    record_set = selectors.record_set_get(actor=request.user, pk=pk)
     form = WebhookUrlForm(request.POST if request.POST.get("action") == "save" else None)
     if request.method == "POST":
         try:
             secret, done = _act(request, pk, form)
         except DomainError as exc:
+            # the record set's access was decided above; a missing webhook is shown here
             if request.POST.get("action") == "save":
                 form.add_error("url", str(exc.message))
             else:

@@ -383,3 +383,22 @@ def can_load_dataset(actor: Any, dataset: Dataset) -> bool:
     if getattr(actor, "is_connection", False):
         return actor.kind == "provider" and actor.institution_id == dataset.provider_id
     return can_edit_dataset(actor, dataset)
+
+
+# --- change monitoring (record sets and their webhooks) -----------------------------------------
+
+
+def can_manage_record_sets_of(actor: Any, institution: Institution | int) -> bool:
+    """Record sets and webhooks of an institution: its recipient systems (API,
+    ``actor.is_connection``) and its data recipient representatives (portal)."""
+    institution_id = institution.pk if isinstance(institution, Institution) else institution
+    if getattr(actor, "is_connection", False):
+        return actor.kind == "recipient" and actor.institution_id == institution_id
+    return has_role(actor, institution_id, Role.RECIPIENT)
+
+
+def record_set_institution_ids(actor: Any) -> set[int]:
+    """The institutions whose record sets the actor manages (``can_manage_record_sets_of``)."""
+    if getattr(actor, "is_connection", False):
+        return {actor.institution_id} if actor.kind == "recipient" else set()
+    return institution_ids_with_role(actor, Role.RECIPIENT)

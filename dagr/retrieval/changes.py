@@ -30,8 +30,6 @@ inconsistent with what the terms now show.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,7 +40,8 @@ import orjson
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from dagr.core.errors import Conflict, ValidationError
+from dagr.core import cursors
+from dagr.core.errors import Conflict
 from dagr.grants.cache import ActiveGrant
 from dagr.grants.conditions import conditions_as_json, project_fields
 from dagr.records.models import Load
@@ -82,16 +81,7 @@ def terms_digest(grant: ActiveGrant, terms: str = "") -> str:
 
 
 def cursor_encode(seq: int, digest: str) -> str:
-    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}:{seq}:{digest}".encode()).decode().rstrip("=")
-
-
-def _invalid_cursor() -> ValidationError:
-    message = _("The cursor is not valid.")
-    return ValidationError(
-        message,
-        code="invalid_cursor",
-        errors=[{"location": "cursor", "code": "invalid_cursor", "message": str(message)}],
-    )
+    return cursors.cursor_encode(CURSOR_PREFIX, seq, digest)
 
 
 def cursor_decode(cursor: str | None, digest: str) -> int:
@@ -100,16 +90,10 @@ def cursor_decode(cursor: str | None, digest: str) -> int:
     terms."""
     if not cursor:
         return 0
-    if len(cursor) > 200:
-        raise _invalid_cursor()
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise _invalid_cursor() from None
-    parts = text.split(":")
-    if len(parts) != 3 or parts[0] != CURSOR_PREFIX or not parts[1].isdigit() or len(parts[1]) > 18:
-        raise _invalid_cursor()
-    if parts[2] != digest:
+    seq, issued_under = cursors.cursor_decode(cursor, CURSOR_PREFIX, 2)
+    if not seq.isdigit() or len(seq) > 18:
+        raise cursors.invalid_cursor()
+    if issued_under != digest:
         raise CursorOutdated(
             _(
                 "The access terms (granted fields or conditions, or the record set) changed "
@@ -117,7 +101,7 @@ def cursor_decode(cursor: str | None, digest: str) -> int:
                 "as the terms now show it."
             )
         )
-    return int(parts[1])
+    return int(seq)
 
 
 def _iso(value: Any) -> str:

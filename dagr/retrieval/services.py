@@ -19,8 +19,6 @@ committed, so a failed audit write cuts the download short instead of completing
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -34,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dagr.audit import access as audit
 from dagr.catalog.schema import extract_identifiers
+from dagr.core import cursors
 from dagr.core.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from dagr.core.middleware import current_request_id
 from dagr.core.tabular import csv_stream, ndjson_stream
@@ -261,6 +260,15 @@ def _invalid(message: Any, code: str, location: str) -> ValidationError:
     )
 
 
+def _check_limit(limit: Any, maximum: int) -> None:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= maximum:
+        raise _invalid(
+            _("The page size is between 1 and %(max)s.") % {"max": maximum},
+            "invalid_limit",
+            "limit",
+        )
+
+
 def _identifier_path(dataset: DatasetInfo, name: Any) -> str:
     if not isinstance(name, str) or name not in dataset.identifier_paths:
         raise _invalid(
@@ -394,20 +402,16 @@ def records_lookup(
 
 
 def _cursor_encode(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"r1:{last_id}".encode()).decode().rstrip("=")
+    return cursors.cursor_encode("r1", last_id)
 
 
 def _cursor_decode(cursor: str | None) -> int:
     if not cursor:
         return 0
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _sep, number = text.partition(":")
-        if prefix != "r1" or not number.isdigit() or len(number) > 18:
-            raise ValueError
-        return int(number)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise _invalid(_("The cursor is not valid."), "invalid_cursor", "cursor") from None
+    (number,) = cursors.cursor_decode(cursor, "r1", 1)
+    if not number.isdigit() or len(number) > 18:
+        raise cursors.invalid_cursor()
+    return int(number)
 
 
 def _filter_sql(
@@ -479,12 +483,7 @@ def records_search(
     access = _Access(caller, "record.search", dataset_code, permission_number, purpose)
     try:
         dataset, grant = access.resolve()
-        if not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-            raise _invalid(
-                _("The page size is between 1 and %(max)s.") % {"max": MAX_PAGE},
-                "invalid_limit",
-                "limit",
-            )
+        _check_limit(limit, MAX_PAGE)
         after = _cursor_decode(cursor)
         today = timezone.localdate()
         where, params, access.asked = _combined_where(dataset, grant, filters or {}, today)
@@ -533,12 +532,7 @@ def records_changes(
     access = _Access(caller, operation, dataset_code, permission_number, purpose)
     try:
         dataset, grant = access.resolve()
-        if not isinstance(limit, int) or not 1 <= limit <= MAX_CHANGES:
-            raise _invalid(
-                _("The page size is between 1 and %(max)s.") % {"max": MAX_CHANGES},
-                "invalid_limit",
-                "limit",
-            )
+        _check_limit(limit, MAX_CHANGES)
         digest = changes.terms_digest(grant, terms)
         after = changes.cursor_decode(cursor, digest)
         today = timezone.localdate()

@@ -92,6 +92,7 @@ def test_password_reset_through_a_real_smtp_server(client, smtp_server):
 
     response = client.get(path, follow=True)  # the view swaps the token into the session
     assert response.status_code == 200
+    assert "<h1>Iestatīt jaunu paroli</h1>" in response.content.decode()
     form_url = response.redirect_chain[-1][0]
     new_password = "Jauna-Parole-2026!"
     response = client.post(form_url, {"new_password1": new_password, "new_password2": new_password})
@@ -133,6 +134,7 @@ def test_new_user_sets_password_from_the_email(
     path = LINK.search(body_of(smtp_server.messages[0])).group(1)
     assert path.startswith("/accounts/set-password/")
     response = client.get(path, follow=True)
+    assert "<h1>Iestatiet savu paroli</h1>" in response.content.decode()
     form_url = response.redirect_chain[-1][0]
     client.post(
         form_url, {"new_password1": "Mana-Parole-2026!", "new_password2": "Mana-Parole-2026!"}
