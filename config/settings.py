@@ -242,6 +242,11 @@ DAGR_UPLOAD_MAX_BYTES = int(os.environ.get("DAGR_UPLOAD_MAX_MB", "200")) * 1024 
 # --- API ---------------------------------------------------------------------------------------
 NINJA_PAGINATION_PER_PAGE = 100
 
+# --- Loading -----------------------------------------------------------------------------------
+# A snapshot that would delete more than this share of a dataset's live records (or that holds
+# no records) is refused unless the caller confirms the exact number of deletions.
+DAGR_SNAPSHOT_MAX_DELETE_SHARE = float(os.environ.get("DAGR_SNAPSHOT_MAX_DELETE_SHARE", "0.5"))
+
 # --- Logging: structured enough to grep, never a token or password ------------------------------
 LOGGING = {
     "version": 1,

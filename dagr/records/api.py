@@ -14,18 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from dagr.catalog.models import Dataset
 from dagr.connections.auth import provider_auth
+from dagr.core import bodies
 from dagr.core.errors import DomainError, ValidationError
 
 from . import selectors, services
@@ -35,15 +36,14 @@ router = Router(tags=["provider"], auth=provider_auth)
 
 MAX_NDJSON_BYTES = 512 * 1024 * 1024
 MAX_JSON_BYTES = 32 * 1024 * 1024
-READ_CHUNK = 1024 * 1024
+TOO_LARGE_HINT = gettext_lazy(
+    "Send NDJSON (it is streamed) or split the data into several requests."
+)
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 
 
-class PayloadTooLarge(DomainError):
-    code = "payload_too_large"
-    status = 413
-    title = gettext_lazy("The request body is too large")
+PayloadTooLarge = bodies.PayloadTooLarge
 
 
 class UnsupportedMediaType(DomainError):
@@ -114,42 +114,12 @@ def _limit(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
 
-def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        _(
-            "The request body is larger than %(mb)s MB. Send NDJSON (it is streamed) or split "
-            "the data into several requests."
-        )
-        % {"mb": f"{limit / 1024 / 1024:g}"}
-    )
-
-
-def _check_declared_length(request: HttpRequest, limit: int) -> None:
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
-        raise _too_large(limit)
-
-
 def _media_type(request: HttpRequest) -> str:
     return (request.content_type or "").split(";")[0].strip().lower()
 
 
-def _read_bounded(request: HttpRequest, limit: int) -> bytes:
-    _check_declared_length(request, limit)
-    parts, size = [], 0
-    while chunk := request.read(READ_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        parts.append(chunk)
-    return b"".join(parts)
-
-
 def _json_body(request: HttpRequest, limit: int) -> Any:
-    body = _read_bounded(request, limit)
+    body = bodies.body_bytes(request, limit=limit, hint=str(TOO_LARGE_HINT))
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -160,14 +130,12 @@ def _json_body(request: HttpRequest, limit: int) -> Any:
 
 
 def _ndjson_records(request: HttpRequest, limit: int) -> Iterator[Any]:
-    """One record per non-blank line, streamed; a line that is not JSON becomes an
-    ``UnreadableRecord`` so that it is reported with every other invalid record. A body that
-    grows over ``limit`` while streaming aborts the load (nothing is written)."""
-    size = 0
-    for line in request:
-        size += len(line)
-        if size > limit:
-            raise _too_large(limit)
+    """One record per non-blank line, streamed in blocks (``dagr.core.bodies``: never the WSGI
+    input's ``readline``); a line that is not JSON becomes an ``UnreadableRecord`` so that it is
+    reported with every other invalid record. A body that grows over ``limit`` or ends before
+    its ``Content-Length`` aborts the load (nothing is written)."""
+    blocks = bodies.body_blocks(request, limit=limit, hint=str(TOO_LARGE_HINT))
+    for line in bodies.split_lines(blocks):
         if not line.strip():
             continue
         try:
@@ -180,7 +148,8 @@ def _records_from_body(request: HttpRequest) -> Any:
     media_type = _media_type(request)
     if media_type in NDJSON_TYPES:
         limit = _limit("DAGR_PROVIDER_MAX_NDJSON_BYTES", MAX_NDJSON_BYTES)
-        _check_declared_length(request, limit)
+        if (bodies.declared_length(request) or 0) > limit:
+            raise bodies.too_large(limit, str(TOO_LARGE_HINT))
         return _ndjson_records(request, limit)
     if media_type in JSON_TYPES:
         records = _json_body(request, _limit("DAGR_PROVIDER_MAX_JSON_BYTES", MAX_JSON_BYTES))
@@ -223,6 +192,17 @@ UPSERT_OPENAPI = {
     },
     "responses": {
         **_TOO_LARGE,
+        "400": {
+            "description": "The body ended before its Content-Length (`incomplete_body`)",
+            "content": _PROBLEM,
+        },
+        "409": {
+            "description": (
+                "The dataset is retired (`dataset_retired`), or a snapshot's deletions need "
+                "confirmation (`snapshot_deletions_unconfirmed`, with `would_delete` and `live`)"
+            ),
+            "content": _PROBLEM,
+        },
         "415": {"description": "Neither JSON nor NDJSON", "content": _PROBLEM},
     },
 }
@@ -280,7 +260,15 @@ def dataset_list(request: HttpRequest) -> list[dict[str, Any]]:
         "change entries (the records count as `unchanged`). The same key twice in one request "
         "is applied in order.\n\n"
         "`mode=snapshot`: the body is the complete dataset — afterwards every live record whose "
-        "key was not sent is deleted (soft delete, with a change entry).\n\n"
+        "key was not sent is deleted (soft delete, with a change entry). **Snapshot safety**: a "
+        "snapshot with no records, or one that would delete more than "
+        "`DAGR_SNAPSHOT_MAX_DELETE_SHARE` (50 % by default) of the live records, is refused "
+        "with 409 `snapshot_deletions_unconfirmed` naming `would_delete` and `live`, and "
+        "nothing is written, unless `confirm_deletions` equals exactly the number it would "
+        "delete; a `confirm_deletions` that differs is refused the same way.\n\n"
+        "NDJSON is streamed, with `Content-Length` or chunked (`Transfer-Encoding: chunked`); "
+        "`received` is the number of non-blank lines. A body that ends before its "
+        "`Content-Length` is refused with 400 `incomplete_body`, and nothing is written.\n\n"
         "Loads of one dataset are serialised; a retired dataset answers 409 "
         "`dataset_retired`."
     ),
@@ -290,6 +278,19 @@ def records_load(
     request: HttpRequest,
     code: str,
     mode: Literal["upsert", "snapshot"] = "upsert",
+    confirm_deletions: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            description=(
+                "Snapshots only: the exact number of live records the snapshot deletes. Needed "
+                "when the snapshot holds no records or deletes more than "
+                "`DAGR_SNAPSHOT_MAX_DELETE_SHARE` (50 % by default) of the live records; the "
+                "refusal (409 `snapshot_deletions_unconfirmed`) names the number. A number "
+                "that differs is refused, and nothing is written."
+            ),
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     dataset, actor = _writable_dataset(request, code)
     load = services.records_upsert(
@@ -298,6 +299,7 @@ def records_load(
         records=_records_from_body(request),
         source=Load.Source.API,
         mode=mode,
+        confirm_deletions=confirm_deletions,
     )
     return _load_out(load, dataset.code)
 

@@ -47,6 +47,7 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -60,7 +61,7 @@ from dagr.catalog.schema import (
     extract_identifiers,
     parse_schema,
 )
-from dagr.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from dagr.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from dagr.permissions import rules
 
 from .models import Change, Load, Record, RecordIdentifier, RecordVersion
@@ -429,6 +430,19 @@ class _Writer:
             ],
         )
 
+    def live_count(self) -> int:
+        self.cursor.execute(
+            f"SELECT count(*) FROM {self.t_record} "  # noqa: S608
+            "WHERE dataset_id = %s AND deleted_at IS NULL",
+            [self.dataset_id],
+        )
+        return int(self.cursor.fetchone()[0])
+
+    def live_not_touched_count(self) -> int:
+        """How many live records this load did not see: what a snapshot would delete. Every
+        record the load touched is live (created, updated, unchanged or come back)."""
+        return self.live_count() - len(set(self.touched or ()))
+
     def live_keys_not_touched(self) -> Iterator[list[str]]:
         """Keys of live records this load did not see, in batches (for snapshot loads)."""
         seen = sorted(set(self.touched or ()))
@@ -497,9 +511,25 @@ def _lock_dataset(dataset: Dataset) -> None:
 
 @dataclass
 class _Rejected(Exception):
+    """Rolls a load back; ``reason`` is the error to raise when the load was refused as a
+    whole (not for invalid records)."""
+
     errors: list[dict[str, Any]] = field(default_factory=list)
     invalid: int = 0
     received: int = 0
+    reason: DomainError | None = None
+
+
+def _refusal_error(error: DomainError) -> dict[str, Any]:
+    """A whole-load refusal as the one entry of a failed load's ``errors``."""
+    return {
+        "position": None,
+        "key": None,
+        "field": "",
+        "code": error.code,
+        "message": str(error.message),
+        **{k: v for k, v in error.extra.items() if k in ("would_delete", "live")},
+    }
 
 
 def _actor_fields(actor: Any) -> dict[str, Any]:
@@ -668,6 +698,8 @@ def _record_failure(
     started_at: datetime,
     rejected: _Rejected,
 ) -> Load:
+    """The history row (and audit entry) of a load that was refused: written after the load's
+    own transaction rolled back, so it is all that remains of it."""
     with transaction.atomic():
         load = Load.objects.create(
             dataset=dataset,
@@ -688,9 +720,82 @@ def _record_failure(
             target=load,
             target_label=f"{dataset.code} {mode} ({source})",
             institution_id=dataset.provider_id,
-            changes={"received": rejected.received, "invalid": rejected.invalid},
+            changes={
+                "received": rejected.received,
+                "invalid": rejected.invalid,
+                **(
+                    {
+                        "reason": rejected.reason.code,
+                        "would_delete": rejected.reason.extra.get("would_delete"),
+                        "live": rejected.reason.extra.get("live"),
+                    }
+                    if rejected.reason
+                    else {}
+                ),
+            },
         )
     return load
+
+
+# --- snapshot safety: the one rule ---------------------------------------------------------------
+
+
+def snapshot_max_delete_share() -> float:
+    """The share of a dataset's live records a snapshot may delete without a confirmation
+    (``DAGR_SNAPSHOT_MAX_DELETE_SHARE``, 0.5 by default)."""
+    return float(getattr(settings, "DAGR_SNAPSHOT_MAX_DELETE_SHARE", 0.5))
+
+
+def snapshot_needs_confirmation(*, received: int, live: int, would_delete: int) -> bool:
+    """Whether a snapshot of ``received`` records that would delete ``would_delete`` of the
+    dataset's ``live`` records may run only with ``confirm_deletions`` equal to
+    ``would_delete``: it holds no records at all, or it deletes more than the allowed share.
+    The API, the portal upload (preview and load) and connectors all ask this one rule."""
+    return received == 0 or would_delete > live * snapshot_max_delete_share()
+
+
+def snapshot_deletions_problem(
+    *, received: int, live: int, would_delete: int, confirm_deletions: int | None
+) -> Conflict | None:
+    """``None`` when the snapshot may delete ``would_delete`` records; otherwise the refusal
+    (409 ``snapshot_deletions_unconfirmed``) naming the number. A ``confirm_deletions`` that is
+    given must equal ``would_delete`` exactly, needed or not."""
+    if confirm_deletions == would_delete:
+        return None
+    if confirm_deletions is None and not snapshot_needs_confirmation(
+        received=received, live=live, would_delete=would_delete
+    ):
+        return None
+    if confirm_deletions is not None:
+        message = _(
+            "The confirmed number of deletions (%(confirmed)s) does not match: this snapshot "
+            "would delete %(would_delete)s of the %(live)s live records. Nothing was written."
+        ) % {"confirmed": confirm_deletions, "would_delete": would_delete, "live": live}
+    elif received == 0:
+        message = _(
+            "The snapshot holds no records: it would delete all %(would_delete)s of the "
+            "%(live)s live records. Nothing was written; confirm exactly %(would_delete)s "
+            "deletions to load it."
+        ) % {"would_delete": would_delete, "live": live}
+    else:
+        message = _(
+            "This snapshot would delete %(would_delete)s of the %(live)s live records, more "
+            "than %(share)s%% of them. Nothing was written; confirm exactly %(would_delete)s "
+            "deletions to load it."
+        ) % {
+            "would_delete": would_delete,
+            "live": live,
+            "share": f"{snapshot_max_delete_share() * 100:g}",
+        }
+    return Conflict(
+        message,
+        code="snapshot_deletions_unconfirmed",
+        would_delete=would_delete,
+        live=live,
+        received=received,
+        confirm_deletions=confirm_deletions,
+        max_delete_share=snapshot_max_delete_share(),
+    )
 
 
 def records_upsert(
@@ -703,6 +808,7 @@ def records_upsert(
     details: dict[str, Any] | None = None,
     coerce: bool = False,
     max_errors: int = MAX_ERRORS,
+    confirm_deletions: int | None = None,
 ) -> Load:
     """Load ``records`` (an iterable, consumed once, never held whole) into ``dataset``.
 
@@ -714,6 +820,14 @@ def records_upsert(
     ``extra["invalid"]`` counts every invalid record); the failed ``Load`` is still recorded.
     ``coerce`` accepts text cells for typed values (file uploads).
 
+    Snapshot safety: a snapshot that holds no records, or that would delete more than
+    ``DAGR_SNAPSHOT_MAX_DELETE_SHARE`` of the live records, is refused (``Conflict``
+    ``snapshot_deletions_unconfirmed`` with ``would_delete`` and ``live``) unless
+    ``confirm_deletions`` equals the number it would delete; a given ``confirm_deletions``
+    that differs is refused too. The number is known only once the input has been read, so it
+    is counted inside the load's transaction and a refusal rolls everything back; the refused
+    load is recorded as failed, like one with invalid records.
+
     Concurrency: see the module docstring — loads of one dataset are serialised, and change
     sequence numbers of a dataset commit in order.
     """
@@ -721,6 +835,11 @@ def records_upsert(
         raise ValidationError(_("Unknown load mode."), code="invalid_mode")
     if source not in Load.Source.values:
         raise ValidationError(_("Unknown load source."), code="invalid_source")
+    if confirm_deletions is not None and (mode != Load.Mode.SNAPSHOT or confirm_deletions < 0):
+        raise ValidationError(
+            _("confirm_deletions is a number of deletions and applies to snapshot loads only."),
+            code="invalid_confirm_deletions",
+        )
     _check_can_load(actor, dataset)
     compiled = _current_schema(dataset)
     if coerce:
@@ -749,8 +868,21 @@ def records_upsert(
                 compiled=compiled,
                 snapshot=mode == Load.Mode.SNAPSHOT,
             )
+            live = writer.live_count() if mode == Load.Mode.SNAPSHOT else 0
             _stream(writer, compiled, records, max_errors)
             if mode == Load.Mode.SNAPSHOT:
+                refusal = snapshot_deletions_problem(
+                    received=writer.counts.received,
+                    live=live,
+                    would_delete=writer.live_not_touched_count(),
+                    confirm_deletions=confirm_deletions,
+                )
+                if refusal is not None:
+                    raise _Rejected(
+                        errors=[_refusal_error(refusal)],
+                        received=writer.counts.received,
+                        reason=refusal,
+                    )
                 for keys in writer.live_keys_not_touched():
                     writer.delete(keys)
             return _finish(load, writer.counts, actor, dataset)
@@ -764,6 +896,9 @@ def records_upsert(
             started_at=started_at,
             rejected=rejected,
         )
+        if rejected.reason is not None:
+            rejected.reason.extra["load_id"] = failed.pk
+            raise rejected.reason from None
         raise ValidationError(
             _("%(invalid)d of %(received)d records are not valid; nothing was loaded.")
             % {"invalid": rejected.invalid, "received": rejected.received},

@@ -7,7 +7,8 @@ same treatment of a key that repeats in the file (applied in order: the first oc
 compared with the stored record, every later one with the occurrence before it — so a key twice
 in a new-to-the-dataset file counts one "created" and one "unchanged" or "changed", exactly as
 the load will count it). A record that was deleted earlier and comes back counts as created. For
-a snapshot every live record whose key is not in the file counts as deleted. Tests load the
+a snapshot every live record whose key is not in the file counts as deleted, and ``live`` is the
+number of live records (what the snapshot-safety rule compares the deletions with). Tests load the
 file afterwards and compare the load's counts with the preview's.
 
 Memory: the file is streamed; per valid row the preview keeps 17 bytes (a 64-bit hash of the
@@ -159,13 +160,14 @@ def preview_rows(
             first.append({"row": row_number, "data": data})
         if not invalid:  # once a row is invalid the file cannot be loaded: only errors count
             tally.add(key, content_hash(data))
-    created = changed = unchanged = deleted = 0
+    created = changed = unchanged = deleted = live = 0
     if not invalid:
         created, changed, unchanged, present = tally.counts()
         if snapshot:
             live = Record.objects.filter(dataset=dataset, deleted_at=None).count()
             deleted = live - present
     return {
+        "live": live,
         "schema_version": compiled.version_id,
         "received": received,
         "invalid": invalid,

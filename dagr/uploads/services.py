@@ -31,7 +31,7 @@ from dagr.audit.services import admin_entry_create
 from dagr.catalog.models import Dataset
 from dagr.core.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from dagr.permissions import rules
-from dagr.records.services import records_upsert
+from dagr.records.services import records_upsert, snapshot_deletions_problem
 
 from . import parsing
 from .models import UploadedFile
@@ -242,9 +242,31 @@ def upload_check(*, upload_id: int) -> UploadedFile:
     return UploadedFile.objects.get(pk=upload.pk)
 
 
-def upload_confirm(*, actor: Any, upload: UploadedFile) -> UploadedFile:
+def upload_deletions_problem(
+    upload: UploadedFile, confirm_deletions: int | None = None
+) -> DomainError | None:
+    """Whether a snapshot upload needs (another) confirmation of its deletions, by the loading
+    service's one snapshot-safety rule applied to the preview's counts: ``None`` when it may be
+    loaded with ``confirm_deletions``, else the refusal naming the number to confirm."""
+    if upload.mode != UploadedFile.Mode.SNAPSHOT:
+        return None
+    preview = upload.preview or {}
+    return snapshot_deletions_problem(
+        received=int(preview.get("received", 0)),
+        live=int(preview.get("live", 0)),  # a preview without it: always ask
+        would_delete=int(preview.get("deleted", 0)),
+        confirm_deletions=confirm_deletions,
+    )
+
+
+def upload_confirm(
+    *, actor: Any, upload: UploadedFile, confirm_deletions: int | None = None
+) -> UploadedFile:
     """Queue the load of a previewed file; the background worker runs it. Refused when the file
-    had errors, was deleted, or the dataset's schema changed since the check."""
+    had errors, was deleted, or the dataset's schema changed since the check, and for a snapshot
+    that deletes too much (``upload_deletions_problem``) unless ``confirm_deletions`` is the
+    preview's number of deletions; the load passes that number on, so if the data changed since
+    the preview the load is refused too."""
     _check(actor, upload.dataset)
     from .tasks import upload_load_task
 
@@ -262,6 +284,11 @@ def upload_confirm(*, actor: Any, upload: UploadedFile) -> UploadedFile:
                 ),
                 code="upload_schema_changed",
             )
+        if locked.mode != UploadedFile.Mode.SNAPSHOT:
+            confirm_deletions = None
+        refusal = upload_deletions_problem(locked, confirm_deletions)
+        if refusal is not None:
+            raise refusal
         locked.status = UploadedFile.Status.QUEUED
         locked.save(update_fields=["status"])
         admin_entry_create(
@@ -269,10 +296,13 @@ def upload_confirm(*, actor: Any, upload: UploadedFile) -> UploadedFile:
             actor=actor,
             target=locked,
             institution_id=locked.dataset.provider_id,
+            changes={} if confirm_deletions is None else {"confirm_deletions": confirm_deletions},
         )
         actor_id = getattr(actor, "pk", None)
         transaction.on_commit(
-            lambda: upload_load_task.enqueue(upload_id=locked.pk, actor_id=actor_id)
+            lambda: upload_load_task.enqueue(
+                upload_id=locked.pk, actor_id=actor_id, confirm_deletions=confirm_deletions
+            )
         )
     return locked
 
@@ -300,9 +330,12 @@ def upload_cancel(*, actor: Any, upload: UploadedFile) -> None:
         )
 
 
-def upload_load(*, upload_id: int, actor: Any) -> UploadedFile:
+def upload_load(
+    *, upload_id: int, actor: Any, confirm_deletions: int | None = None
+) -> UploadedFile:
     """The background load: stream the stored file into the loading service (atomic: all or
-    nothing), reporting progress to the status page. Runs once even if two workers get it."""
+    nothing), reporting progress to the status page. Runs once even if two workers get it.
+    ``confirm_deletions`` is what the user confirmed for a snapshot (``upload_confirm``)."""
     upload = UploadedFile.objects.select_related("dataset", "dataset__schema").get(pk=upload_id)
     claimed = UploadedFile.objects.filter(pk=upload.pk, status=UploadedFile.Status.QUEUED).update(
         status=UploadedFile.Status.LOADING
@@ -328,6 +361,7 @@ def upload_load(*, upload_id: int, actor: Any) -> UploadedFile:
             mode=upload.mode,
             details={"upload_id": upload.pk, "file": upload.original_name},
             coerce=True,
+            confirm_deletions=confirm_deletions,
         )
     except Exception as exc:  # any failure: the load's transaction stored nothing
         if not isinstance(exc, DomainError):

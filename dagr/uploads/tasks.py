@@ -16,10 +16,14 @@ def upload_check_task(*, upload_id: int) -> str:
 
 
 @task()
-def upload_load_task(*, upload_id: int, actor_id: int | None) -> str:
+def upload_load_task(
+    *, upload_id: int, actor_id: int | None, confirm_deletions: int | None = None
+) -> str:
     from dagr.accounts.models import User
 
     from .services import upload_load
 
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
-    return upload_load(upload_id=upload_id, actor=actor or SYSTEM).status
+    return upload_load(
+        upload_id=upload_id, actor=actor or SYSTEM, confirm_deletions=confirm_deletions
+    ).status

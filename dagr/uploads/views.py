@@ -17,6 +17,7 @@ from dagr.permissions.access import authenticated
 from . import selectors, services
 from .forms import UploadForm
 from .handlers import SizeLimitHandler
+from .models import UploadedFile
 
 
 @authenticated
@@ -70,6 +71,8 @@ def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "table": selectors.preview_table(upload=upload),
         "running": upload.status in services.BUSY,
         "progress": services.upload_progress(upload),
+        "confirm_deletions_needed": upload.status == UploadedFile.Status.PREVIEWED
+        and services.upload_deletions_problem(upload) is not None,
     }
     return render(request, "uploads/file.html", context)
 
@@ -84,8 +87,12 @@ def upload_progress(request: HttpRequest, pk: int) -> JsonResponse:
 @require_POST
 def upload_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     upload = selectors.upload_get_for(actor=request.user, pk=pk)
+    raw = request.POST.get("confirm_deletions", "")
+    confirm_deletions = int(raw) if raw.isascii() and raw.isdigit() else None
     try:
-        services.upload_confirm(actor=request.user, upload=upload)
+        services.upload_confirm(
+            actor=request.user, upload=upload, confirm_deletions=confirm_deletions
+        )
     except DomainError as exc:
         messages.error(request, str(exc.message))
     return redirect("uploads:file", pk=pk)

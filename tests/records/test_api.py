@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import orjson
@@ -14,6 +13,7 @@ from dagr.connections import services as connection_services
 from dagr.core.actors import SYSTEM
 from dagr.records import api, selectors, services
 from dagr.records.models import Change, Load, Record, RecordVersion
+from tests.core.test_bodies import request_for
 from tests.factories import make_institution
 from tests.records.factories import make_dataset
 from tests.records.test_services import companies
@@ -293,11 +293,11 @@ def test_an_ndjson_stream_growing_over_the_limit_aborts_the_load_and_writes_noth
     several written batches rolls the whole load back."""
     dataset = make_dataset()
     lines = ndjson(companies(12_000))
-    body = io.BytesIO(b"\n".join(lines) + b"\n")
+    request = request_for(b"\n".join(lines) + b"\n", content_length=None, short=65536)
     limit = sum(len(line) + 1 for line in lines[:11_000])
     with pytest.raises(api.PayloadTooLarge):
         services.records_upsert(
-            actor=SYSTEM, dataset=dataset, records=api._ndjson_records(body, limit)
+            actor=SYSTEM, dataset=dataset, records=api._ndjson_records(request, limit)
         )
     assert not Record.objects.filter(dataset=dataset).exists()
     assert not Change.objects.filter(dataset=dataset).exists()

@@ -367,9 +367,14 @@ def test_every_kind_of_load_leaves_no_dangling_rows_and_orm_deletion_cascades():
         actor=SYSTEM, dataset=dataset, keys=[r["registration_number"] for r in rows[:5]]
     )
     services.records_upsert(actor=SYSTEM, dataset=dataset, records=rows[:3])  # back from deletion
-    services.records_upsert(
-        actor=SYSTEM, dataset=dataset, records=rows[30:50], mode=Load.Mode.SNAPSHOT
+    snapshot = services.records_upsert(
+        actor=SYSTEM,
+        dataset=dataset,
+        records=rows[30:50],
+        mode=Load.Mode.SNAPSHOT,
+        confirm_deletions=38,  # 58 live, 20 kept: more than half goes
     )
+    assert snapshot.deleted == 38
     assert Change.objects.filter(dataset=dataset).count() > 100
     assert dangling_rows() == []
 

@@ -88,6 +88,7 @@ def test_random_files_preview_equals_load(world):
             records=(r for _n, r in read_rows(io.BytesIO(data), filename="f.csv")),
             mode="snapshot" if snapshot else "upsert",
             coerce=True,
+            confirm_deletions=preview["deleted"] if snapshot else None,
         )
         assert counts_of(preview) == counts_of_load(load), (attempt, rows, stored)
         assert preview["received"] == load.received
