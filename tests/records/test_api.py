@@ -301,3 +301,56 @@ def test_an_ndjson_stream_growing_over_the_limit_aborts_the_load_and_writes_noth
         )
     assert not Record.objects.filter(dataset=dataset).exists()
     assert not Change.objects.filter(dataset=dataset).exists()
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_ndjson_is_read_whole_from_a_granian_like_input(client, setup, chunked):
+    """granian's WSGI input: short reads, a ``readline`` without the newline, chunked bodies
+    without CONTENT_LENGTH (``tests.core.test_bodies.GranianLikeInput``). Every line counts."""
+    from tests.core.test_bodies import GranianLikeInput
+
+    dataset, auth = setup
+    url = f"{BASE}/datasets/{dataset.code}/records"
+    rows = companies(3)
+
+    def send(body: bytes, query: str = "") -> Any:
+        extra: dict[str, Any] = {
+            "wsgi.input": GranianLikeInput(body),
+            "wsgi.input_terminated": True,
+        }
+        if chunked:
+            extra["CONTENT_LENGTH"] = ""
+        return client.post(url + query, body, content_type="application/x-ndjson", **auth, **extra)
+
+    bad = send(b"\n".join([orjson.dumps(rows[0]), b"{not json", orjson.dumps(rows[2])]))
+    assert bad.status_code == 422, bad.content
+    assert (bad.json()["received"], bad.json()["errors"][0]["position"]) == (3, 2)
+    assert not Record.objects.filter(dataset=dataset).exists()
+
+    good = send(b"\r\n".join(ndjson(rows)) + b"\r\n")
+    assert good.status_code == 200, good.content
+    assert (good.json()["received"], good.json()["created"]) == (3, 3)
+
+    snapshot = send(orjson.dumps(rows[0]), "?mode=snapshot")
+    assert snapshot.status_code == 409 and snapshot.json()["would_delete"] == 2
+    assert selectors.record_count(dataset) == 3
+
+
+def test_a_body_cut_off_before_its_content_length_writes_nothing(client, setup):
+    from tests.core.test_bodies import GranianLikeInput
+
+    dataset, auth = setup
+    body = b"\n".join(ndjson(companies(50))) + b"\n"
+    cut = body.index(b"\n", len(body) // 2) + 1  # whole lines only: they would load
+    answer = client.post(
+        f"{BASE}/datasets/{dataset.code}/records",
+        body,
+        content_type="application/x-ndjson",
+        **auth,
+        **{"wsgi.input": GranianLikeInput(body, cut_after=cut)},
+    )
+    assert answer.status_code == 400, answer.content
+    assert answer.json()["code"] == "incomplete_body"
+    assert answer.json()["declared_bytes"] == len(body)
+    assert not Record.objects.filter(dataset=dataset).exists()
+    assert not Load.objects.filter(dataset=dataset, status=Load.Status.SUCCEEDED).exists()
