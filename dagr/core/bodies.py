@@ -96,8 +96,10 @@ def body_blocks(
         want = block if declared is None else min(block, declared - size)
         try:
             chunk = stream.read(want)
-        except OSError:
-            chunk = b""
+        except OSError:  # the connection broke: incomplete whatever was declared
+            chunk, broken = b"", True
+        else:
+            broken = False
         if not chunk:
             if declared is not None:
                 raise IncompleteBody(
@@ -108,6 +110,15 @@ def body_blocks(
                     % {"received": size, "declared": declared},
                     received_bytes=size,
                     declared_bytes=declared,
+                )
+            if broken:
+                raise IncompleteBody(
+                    _(
+                        "The connection broke after %(received)s bytes of the request body; "
+                        "nothing was written."
+                    )
+                    % {"received": size},
+                    received_bytes=size,
                 )
             return
         size += len(chunk)

@@ -108,3 +108,19 @@ def test_a_bad_content_length_is_a_clear_error():
 def test_a_last_line_without_newline_and_a_lone_carriage_return():
     assert list(bodies.split_lines([b"a\r", b"\nb", b"c\r\n", b"d"])) == [b"a", b"bc", b"d"]
     assert list(bodies.split_lines([b"a\n", b""])) == [b"a"]
+
+
+class BrokenInput(GranianLikeInput):
+    def read(self, size: int | None = None) -> bytes:
+        if self.pos >= 10:
+            raise OSError("connection reset")
+        return super().read(size)
+
+
+def test_a_broken_connection_is_incomplete_with_or_without_length():
+    for length in ("auto", None):
+        request = request_for(BODY, content_length=length)
+        request.META["wsgi.input"] = BrokenInput(BODY, short=5)
+        with pytest.raises(bodies.IncompleteBody) as caught:
+            list(bodies.body_blocks(request, limit=1000))
+        assert caught.value.extra["received_bytes"] == 10
