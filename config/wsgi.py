@@ -13,6 +13,8 @@ portal_application = get_wsgi_application()
 from django.conf import settings  # noqa: E402 - settings are configured by the line above
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 
+from dagr.core.bodies import chunked_body_with_length  # noqa: E402
+
 
 class ApiHandler(WSGIHandler):
     def load_middleware(self, is_async: bool = False) -> None:
@@ -27,6 +29,14 @@ class ApiHandler(WSGIHandler):
 api_application = ApiHandler()
 
 
+# The largest body any endpoint accepts whole (a portal file upload); a chunked body longer than
+# this is declared one byte longer and refused by the endpoint's own size check.
+CHUNKED_BODY_LIMIT = max(
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE, getattr(settings, "DAGR_UPLOAD_MAX_BYTES", 0)
+)
+
+
 def application(environ, start_response):  # type: ignore[no-untyped-def]
+    chunked_body_with_length(environ, limit=CHUNKED_BODY_LIMIT)
     handler = api_application if environ.get("PATH_INFO", "").startswith("/api/") else None
     return (handler or portal_application)(environ, start_response)

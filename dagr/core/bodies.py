@@ -149,3 +149,48 @@ def split_lines(blocks: Iterable[bytes]) -> Iterator[bytes]:
             yield line[:-1] if line.endswith(b"\r") else line
     if carry:
         yield carry[:-1] if carry.endswith(b"\r") else carry
+
+
+# --- chunked bodies of requests that Django parses itself -----------------------------------------
+
+STREAMED_MEDIA_TYPES = frozenset(
+    ("application/x-ndjson", "application/ndjson", "application/jsonl")
+)
+SPOOL_IN_MEMORY = 1024 * 1024
+
+
+def chunked_body_with_length(environ: dict, *, limit: int) -> None:
+    """Give a chunked request body (no ``Content-Length``) a length, so that Django's own body
+    handling (``request.body``, ``request.POST``/``FILES``, ninja's JSON and form parsing) reads
+    it instead of seeing an empty body: Django wraps ``wsgi.input`` in a ``LimitedStream`` of
+    ``CONTENT_LENGTH`` bytes, 0 when the header is missing.
+
+    Called by the WSGI entry point for every request. Only requests whose input the server
+    terminates (``wsgi.input_terminated``, as granian does) and that carry a body are touched;
+    streamed media types (NDJSON) are left alone — ``body_blocks`` reads them as they arrive.
+    The body is spooled (memory up to 1 MiB, then a temporary file) up to ``limit`` + 1 bytes;
+    a longer body is declared as ``limit`` + 1 bytes long, which every size check of the
+    application then refuses with 413 (nothing larger is ever kept)."""
+    if environ.get("CONTENT_LENGTH") not in (None, "") or not environ.get("wsgi.input_terminated"):
+        return
+    if environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS"):
+        return
+    if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return
+    media_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if media_type in STREAMED_MEDIA_TYPES:
+        return
+    import tempfile  # only chunked requests pay for it
+
+    stream = environ["wsgi.input"]
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(READ_BLOCK, limit + 1 - size))
+        if not chunk:
+            break
+        spool.write(chunk)
+        size += len(chunk)
+    spool.seek(0)
+    environ["wsgi.input"] = spool
+    environ["CONTENT_LENGTH"] = str(size)

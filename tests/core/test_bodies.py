@@ -124,3 +124,61 @@ def test_a_broken_connection_is_incomplete_with_or_without_length():
         with pytest.raises(bodies.IncompleteBody) as caught:
             list(bodies.body_blocks(request, limit=1000))
         assert caught.value.extra["received_bytes"] == 10
+
+
+# --- chunked bodies that Django parses itself (config/wsgi.py) --------------------------------
+
+
+def chunked_environ(data: bytes, media_type: str, **kw: Any) -> dict[str, Any]:
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/v1/data/x/lookup",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "wsgi.input": GranianLikeInput(data, **kw),
+        "wsgi.url_scheme": "http",
+        "wsgi.input_terminated": True,
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "CONTENT_TYPE": media_type,
+    }
+
+
+def test_a_chunked_json_body_is_given_its_length_so_django_reads_it() -> None:
+    data = '{"field": "personal_code", "values": ["Rīga"]}'.encode()
+    environ = chunked_environ(data, "application/json")
+    assert WSGIRequest(dict(environ)).body == b""  # what Django alone sees: nothing
+    bodies.chunked_body_with_length(environ, limit=1024)
+    assert environ["CONTENT_LENGTH"] == str(len(data))
+    assert WSGIRequest(environ).body == data
+
+
+def test_a_chunked_form_body_reaches_request_post() -> None:
+    environ = chunked_environ(b"grant_type=client_credentials&client_id=a%C4%81", "")
+    environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+    bodies.chunked_body_with_length(environ, limit=1024)
+    assert WSGIRequest(environ).POST["client_id"] == "aā"
+
+
+def test_a_chunked_body_over_the_limit_is_declared_longer_than_the_limit() -> None:
+    environ = chunked_environ(b"x" * 5000, "application/json", short=100)
+    bodies.chunked_body_with_length(environ, limit=1000)
+    assert environ["CONTENT_LENGTH"] == "1001"  # refused by any size check; no more is kept
+    assert len(environ["wsgi.input"].read()) == 1001
+
+
+@pytest.mark.parametrize(
+    ("change", "value"),
+    [
+        ("CONTENT_TYPE", "application/x-ndjson"),  # streamed by body_blocks itself
+        ("CONTENT_LENGTH", "10"),  # has a length already
+        ("REQUEST_METHOD", "GET"),
+        ("HTTP_TRANSFER_ENCODING", ""),
+    ],
+)
+def test_other_requests_are_left_alone(change: str, value: str) -> None:
+    environ = chunked_environ(b'{"a": 1}', "application/json")
+    environ[change] = value
+    original = environ["wsgi.input"]
+    bodies.chunked_body_with_length(environ, limit=1024)
+    assert environ["wsgi.input"] is original
+    assert environ.get("CONTENT_LENGTH") in (None, "10")
