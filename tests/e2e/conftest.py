@@ -14,6 +14,7 @@ Nothing is skipped: a server that does not start fails the tier, on a laptop as 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -260,10 +261,8 @@ def _stop(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        pass
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -272,10 +271,8 @@ def _stop(process: subprocess.Popen) -> None:
             break
         time.sleep(0.2)
     else:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     if process.poll() is None:
         process.wait(timeout=5)
 
