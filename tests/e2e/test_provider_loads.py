@@ -142,7 +142,7 @@ def test_body_cut_off_writes_nothing(dagr_server):
         sock.shutdown(socket.SHUT_RDWR)
     # the server notices the end of the connection and gives the load up; whatever it recorded,
     # nothing may be written
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 3
     while time.monotonic() < deadline and not dagr_server.loads(data.CUT):
         time.sleep(0.2)
     assert [load for load in dagr_server.loads(data.CUT) if load["status"] == "succeeded"] == []
