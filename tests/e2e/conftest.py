@@ -254,6 +254,15 @@ def _wait_healthy(server: Server, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"dagr serve not healthy after {START_TIMEOUT_S} s ({last}):\n{_tail(log)}")
 
 
+def _die_with_pytest() -> None:
+    """In the child before exec (Linux): SIGTERM to ``dagr serve`` when pytest itself dies
+    (killed, not just failed), so that even then it stops granian and the worker."""
+    if sys.platform == "linux":
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _stop(process: subprocess.Popen) -> None:
     """SIGTERM to the whole process group (dagr serve, granian and its workers, the worker),
     SIGKILL to whatever is left after 15 s."""
@@ -305,6 +314,7 @@ def dagr_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                  "--port", str(port), "--web-workers", "2"],
                 env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: stopped as a whole
+                preexec_fn=_die_with_pytest,  # no threads run yet in pytest at this point
             )  # fmt: skip
         server = Server("127.0.0.1", port, database_url, credentials)
         _wait_healthy(server, process, log)
