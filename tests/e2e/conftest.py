@@ -15,6 +15,7 @@ Nothing is skipped: a server that does not start fails the tier, on a laptop as 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import http.client
 import json
 import os
@@ -254,13 +255,15 @@ def _wait_healthy(server: Server, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"dagr serve not healthy after {START_TIMEOUT_S} s ({last}):\n{_tail(log)}")
 
 
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
 def _die_with_pytest() -> None:
     """In the child before exec (Linux): SIGTERM to ``dagr serve`` when pytest itself dies
-    (killed, not just failed), so that even then it stops granian and the worker."""
-    if sys.platform == "linux":
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    (killed, not just failed), so that even then it stops granian and the worker. Only a call
+    into libc loaded beforehand: nothing here may take a lock another thread could hold."""
+    if _LIBC is not None:
+        _LIBC.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -314,7 +317,7 @@ def dagr_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                  "--port", str(port), "--web-workers", "2"],
                 env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: stopped as a whole
-                preexec_fn=_die_with_pytest,  # no threads run yet in pytest at this point
+                preexec_fn=_die_with_pytest,
             )  # fmt: skip
         server = Server("127.0.0.1", port, database_url, credentials)
         _wait_healthy(server, process, log)
