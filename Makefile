@@ -74,7 +74,8 @@ bench-demo: migrate
 	$(BIN)/python bench/demo_generate.py
 
 # Load throughput: BENCH_N demo persons (default 1,000,000) from a CSV file through the loading
-# service, on SQLite and on PostgreSQL (a scratch database on BENCH_PG); ends with a RESULT line.
+# service, then as NDJSON over HTTP through `dagr serve` (bench/load_http.py), on SQLite and on
+# PostgreSQL (scratch databases on BENCH_PG); ends with a RESULT line.
 bench-load: install
 	BENCH_N=$${BENCH_N:-1000000} $(BIN)/python bench/load.py
 

@@ -11,9 +11,14 @@ PostgreSQL.
    dropped on ``BENCH_PG`` (default ``postgres://postgres@127.0.0.1:5432/postgres``; skipped
    with a clear line when it is not reachable). Only the load is timed, not generation or
    migrations. A child process per backend makes the peak RSS (``getrusage``) that of one load.
-3. A table, then one line
-   ``RESULT load sqlite_rows_per_s=<n> postgres_rows_per_s=<n> peak_rss_mb=<n>``
-   (``peak_rss_mb`` is the larger peak of the two loads; a skipped backend reports 0).
+3. Over HTTP (``bench/load_http.py``; ``BENCH_HTTP=0`` leaves it out): the same persons as an
+   NDJSON file, streamed chunked to the provider API of the real server (``dagr serve``) on a
+   fresh SQLite file and a fresh scratch PostgreSQL database.
+4. Tables, then one line
+   ``RESULT load sqlite_rows_per_s=<n> postgres_rows_per_s=<n> peak_rss_mb=<n>
+   sqlite_http_rows_per_s=<n> postgres_http_rows_per_s=<n>``
+   (``peak_rss_mb`` is the larger peak of the two service loads; a skipped or failed run
+   reports 0).
 
 ``BENCH_KEEP=1`` keeps the temporary directory.
 """
@@ -34,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/postgres"
 ADDRESSES = 20_000  # building codes the persons live in (a fixed, small list)
@@ -157,6 +163,9 @@ def main() -> None:
     base_env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     results: list[dict] = []
     notes: list[str] = []
+    http_results: list[dict] = []
+    http_notes: list[str] = []
+    over_http = os.environ.get("BENCH_HTTP", "1") != "0"
     try:
         os.environ["DAGR_VAR_DIR"] = str(tmp / "gen")
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -194,6 +203,14 @@ def main() -> None:
                     results.append(found)
             finally:
                 pg_admin(admin_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+        if over_http:
+            import load_http
+
+            ndjson_path = tmp / "persons.ndjson"
+            gen_s = load_http.generate_ndjson(ndjson_path, n)
+            print(f"generated {n:,} persons into {ndjson_path} in {gen_s:.1f} s")
+            http_results, http_notes = load_http.run_all(n, ndjson_path, tmp, pg_url)
     finally:
         if not os.environ.get("BENCH_KEEP"):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -219,9 +236,18 @@ def main() -> None:
         return round(r["rows"] / r["seconds"]) if r and r["seconds"] else 0
 
     peak = max((r["peak_rss_mb"] for r in results), default=0)
+    http_figures = ""
+    if over_http:
+        import load_http
+
+        load_http.print_table(n, http_results, http_notes)
+        http_figures = (
+            f" sqlite_http_rows_per_s={load_http.rate(http_results, 'sqlite')}"
+            f" postgres_http_rows_per_s={load_http.rate(http_results, 'postgresql')}"
+        )
     print(
         f"RESULT load sqlite_rows_per_s={rate_of('sqlite')} "
-        f"postgres_rows_per_s={rate_of('postgresql')} peak_rss_mb={round(peak)}"
+        f"postgres_rows_per_s={rate_of('postgresql')} peak_rss_mb={round(peak)}{http_figures}"
     )
     if not results:
         sys.exit(1)

@@ -1,0 +1,43 @@
+"""Names and records shared by the end-to-end tier's setup script and its tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagr.core.identifiers import make_new_personal_code
+
+PROVIDER_EMAIL = "e2e-provider@example.lv"
+RECIPIENT_EMAIL = "e2e-recipient@example.lv"
+
+JSON = "e2e-json"
+NDJSON = "e2e-ndjson"
+NDJSON_BAD = "e2e-ndjson-bad"
+CHUNKED = "e2e-chunked"
+BIG = "e2e-big"
+CUT = "e2e-cut"
+SNAPSHOT = "e2e-snapshot"
+EMPTY_SNAPSHOT = "e2e-snapshot-empty"
+UPLOAD = "e2e-upload"
+LOOKUP = "e2e-lookup"
+WATCH = "e2e-watch"
+DATASETS = (JSON, NDJSON, NDJSON_BAD, CHUNKED, BIG, CUT, SNAPSHOT, EMPTY_SNAPSHOT, UPLOAD,
+            LOOKUP, WATCH)  # fmt: skip
+
+# dataset code -> permission number of the recipient's approved grant (every field)
+GRANTS = {LOOKUP: "E2E-LOOKUP-1", WATCH: "E2E-WATCH-1", CHUNKED: "E2E-CHUNKED-1"}
+LOOKUP_PERSONS = 50
+
+# Latvian letters make multi-byte UTF-8 that odd chunk boundaries split
+NAMES = ("Ābele", "Ērgļa", "Ķēniņa", "Šņore", "Žagata", "Ūdre", "Čakste", "Ļaudava", "Ņikitina")
+
+
+def persons(n: int, *, serial: int = 0) -> list[dict[str, Any]]:
+    """``n`` valid records of the test person schema (tests.factories.PERSON_SCHEMA)."""
+    return [
+        {
+            "personal_code": make_new_personal_code(serial + i),
+            "last_name": f"{NAMES[i % len(NAMES)]}-{i}",
+            "birth_date": f"19{50 + i % 50:02d}-{1 + i % 12:02d}-{1 + i % 28:02d}",
+        }
+        for i in range(n)
+    ]
