@@ -118,7 +118,13 @@ class Server:
         return Answer(response.status, response.headers, response.data)
 
     def chunked(
-        self, path: str, chunks: Iterable[bytes], *, token: str, content_type: str
+        self,
+        path: str,
+        chunks: Iterable[bytes],
+        *,
+        token: str,
+        content_type: str,
+        headers: dict[str, str] | None = None,
     ) -> Answer:
         """A POST whose body is sent with ``Transfer-Encoding: chunked`` (no Content-Length),
         one HTTP chunk per item of ``chunks`` (http.client)."""
@@ -131,6 +137,7 @@ class Server:
                 headers={
                     "Authorization": f"Bearer {self.token(token)}",
                     "Content-Type": content_type,
+                    **(headers or {}),
                 },
                 encode_chunked=True,
             )

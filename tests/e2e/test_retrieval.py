@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from tests.e2e import data
@@ -48,3 +49,24 @@ def test_change_feed_pages(dagr_server):
     keys = [c["key"] for c in page["changes"] + rest["changes"]]
     expected = [p["personal_code"] for p in data.persons(data.LOOKUP_PERSONS, serial=900_000)]
     assert sorted(keys) == sorted(expected)
+
+
+def test_batch_lookup_with_a_chunked_body(dagr_server):
+    """A JSON body that ninja parses (not one of the hand-read loading bodies), sent chunked
+    without Content-Length: Django alone would read it as empty under granian."""
+    people = data.persons(data.LOOKUP_PERSONS, serial=900_000)[:3]
+    body = orjson.dumps(
+        {"field": "personal_code", "values": [p["personal_code"] for p in people] + ["x"]}
+    )
+    answer = dagr_server.chunked(
+        f"/api/v1/data/{data.LOOKUP}/lookup",
+        [body[:5], body[5:17], body[17:]],
+        token="recipient",
+        content_type="application/json",
+        headers=grant_headers(),
+    )
+    assert answer.status == 200, answer.body
+    found = answer.json()
+    assert sorted(r["personal_code"] for r in found["records"]) == sorted(
+        p["personal_code"] for p in people
+    )
