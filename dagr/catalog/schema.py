@@ -250,6 +250,7 @@ MESSAGES: dict[str, Any] = {
 INT_MIN = -(2**63)
 INT_MAX = 2**63 - 1
 _RANGE = {"min": INT_MIN, "max": INT_MAX}
+_FLOAT_EXACT = 2**53
 # Longer digit strings than this are out of range anyway (and Python refuses to parse more than
 # 4,300 digits at all).
 _MAX_DIGITS = 25
@@ -284,7 +285,11 @@ def _conv_integer(value: Any, coerce: bool) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return _in_range(value, "integer_range")
     if isinstance(value, float) and value.is_integer():
-        return _in_range(int(value), "integer_range")
+        # Beyond 2**53 a float is not exact, and it is what a JSON parser makes of an integer
+        # wider than 64 bits (-9223372036854775809 → -9.223372036854776e18): refused.
+        if abs(value) > _FLOAT_EXACT:
+            raise _Invalid("integer_range", **_RANGE)
+        return int(value)
     if coerce and isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
         if len(value.strip().lstrip("+-").lstrip("0")) > _MAX_DIGITS:
             raise _Invalid("integer_range", **_RANGE)

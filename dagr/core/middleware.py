@@ -1,5 +1,5 @@
 """Request id: taken from a trusted ``X-Request-ID`` header or generated, echoed back, and
-available to services for audit entries."""
+available to services for audit entries. And the API's 405 as problem+json."""
 
 from __future__ import annotations
 
@@ -32,4 +32,27 @@ class RequestIdMiddleware:
         finally:
             _request_id.reset(token)
         response["X-Request-ID"] = request_id
+        return response
+
+
+class ApiMethodNotAllowedMiddleware:
+    """A 405 under ``/api/`` — ninja answers a known path with an unknown or unsupported method
+    (PUT on a GET-only operation, ``FOO``) with a plain-text ``HttpResponseNotAllowed`` and has no
+    hook for it — becomes problem+json ``method_not_allowed``, keeping its ``Allow`` header.
+    (404s under ``/api/`` are problem+json through ``handler404``; domain errors through
+    ``config/api.py``.)"""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code == 405
+            and request.path.startswith("/api/")
+            and not response.get("Content-Type", "").startswith("application/problem+json")
+        ):
+            from dagr.core.problems import method_not_allowed
+
+            return method_not_allowed(request, allow=response.get("Allow", ""))
         return response

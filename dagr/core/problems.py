@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 PROBLEM_TYPE_BASE = "https://dagr.gov.lv/problems/"
 
@@ -52,3 +53,17 @@ def problem_from_error(request: HttpRequest | None, exc: Any) -> HttpResponse:
         detail=str(exc.message),
         **extra,
     )
+
+
+def method_not_allowed(request: HttpRequest | None, *, allow: str) -> HttpResponse:
+    """405 ``method_not_allowed`` with the ``Allow`` header — for ninja's routes (through
+    ``dagr.core.middleware.ApiMethodNotAllowedMiddleware``) and the hand-written hot path."""
+    response = problem_response(
+        request,
+        status=405,
+        code="method_not_allowed",
+        title=_("The method is not allowed here"),
+        detail=_("Allowed methods: %(allow)s.") % {"allow": allow or "-"},
+    )
+    response["Allow"] = allow
+    return response

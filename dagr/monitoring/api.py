@@ -15,6 +15,7 @@ from pydantic import Field
 
 from dagr.connections.auth import recipient_auth
 from dagr.core.pagination import ObjectId
+from dagr.core.purpose import PURPOSE_HEADER, purpose_from_header
 from dagr.records.services import ConnectionActor
 from dagr.retrieval.schemas import ChangesOut
 from dagr.retrieval.services import DEFAULT_CHANGES, MAX_CHANGES, Caller
@@ -201,6 +202,7 @@ def record_set_changes(
         None, description="`next_cursor` of your previous call; none: from the start"
     ),
     limit: int = Query(DEFAULT_CHANGES, ge=1, le=MAX_CHANGES),
+    purpose: str | None = PURPOSE_HEADER,
 ) -> Any:
     """The grant's change feed narrowed to the record set's members: a record that enters
     the set appears as `created`, one that leaves it as `deleted`. One call examines a bounded
@@ -216,6 +218,7 @@ def record_set_changes(
         record_set_id=record_set_id,
         cursor=cursor,
         limit=limit,
+        purpose=purpose_from_header(purpose),
     )
     return _json(
         {"changes": page.changes, "next_cursor": page.next_cursor, "has_more": page.has_more}
