@@ -1,5 +1,7 @@
 """The REST API: one NinjaAPI that mounts every app's router and maps domain errors once to
-RFC 9457 problem+json with a stable ``code``."""
+RFC 9457 problem+json with a stable ``code``. Outside ninja's reach: a 404 under ``/api/`` is
+problem+json through ``handler404``, a 405 (ninja answers it before any handler) through
+``dagr.core.middleware.ApiMethodNotAllowedMiddleware``."""
 
 from __future__ import annotations
 

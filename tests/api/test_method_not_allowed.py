@@ -56,4 +56,3 @@ def test_the_api_stack_of_the_wsgi_entry_point_answers_the_same():
     assert captured["headers"]["Content-Type"] == "application/problem+json"
     assert captured["headers"]["Allow"] == "GET"
     assert orjson.loads(body)["code"] == "method_not_allowed"
-
