@@ -11,10 +11,18 @@ import pytest
 
 from dagr.records import selectors
 from dagr.records.models import Change, Load, Record
-from tests.records.test_api import BASE, setup  # noqa: F401 - the fixture
+from tests.records.factories import make_dataset
+from tests.records.test_api import BASE, token_for
 from tests.records.test_services import companies
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def provider(client: Any) -> tuple[Any, dict[str, str]]:
+    dataset = make_dataset()
+    token, _conn = token_for(client, dataset.provider)
+    return dataset, {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
 def post_raw_json(client: Any, url: str, body: Any, auth: dict[str, str]) -> Any:
@@ -29,8 +37,8 @@ def assert_nothing_written(dataset: Any) -> None:
 
 
 @pytest.mark.parametrize("number", [2**64, 2**63, -(2**63) - 1, 10**40])
-def test_an_integer_wider_than_64_bits_is_a_per_record_error(client, setup, number):
-    dataset, auth = setup
+def test_an_integer_wider_than_64_bits_is_a_per_record_error(client, provider, number):
+    dataset, auth = provider
     rows = companies(3)
     rows[1]["employees"] = number
     response = post_raw_json(client, f"{BASE}/datasets/{dataset.code}/records", rows, auth)
@@ -44,8 +52,8 @@ def test_an_integer_wider_than_64_bits_is_a_per_record_error(client, setup, numb
     assert_nothing_written(dataset)
 
 
-def test_the_64_bit_limits_themselves_are_loaded(client, setup):
-    dataset, auth = setup
+def test_the_64_bit_limits_themselves_are_loaded(client, provider):
+    dataset, auth = provider
     rows = companies(2)
     rows[0]["employees"], rows[1]["employees"] = 2**63 - 1, -(2**63)
     response = post_raw_json(client, f"{BASE}/datasets/{dataset.code}/records", rows, auth)
@@ -58,8 +66,8 @@ def test_the_64_bit_limits_themselves_are_loaded(client, setup):
     ("place", "field"),
     [("key", "registration_number"), ("name", "name"), ("nested", "board_members.role")],
 )
-def test_a_nul_character_is_a_per_record_error(client, setup, place, field):
-    dataset, auth = setup
+def test_a_nul_character_is_a_per_record_error(client, provider, place, field):
+    dataset, auth = provider
     rows = companies(2)
     if place == "key":
         rows[0]["registration_number"] = "4000\x000001"
@@ -80,8 +88,8 @@ def test_a_nul_character_is_a_per_record_error(client, setup, place, field):
     assert "\x00" not in json.dumps(failed.errors, ensure_ascii=False)
 
 
-def test_a_nul_character_in_a_field_name_is_refused_and_recorded(client, setup):
-    dataset, auth = setup
+def test_a_nul_character_in_a_field_name_is_refused_and_recorded(client, provider):
+    dataset, auth = provider
     rows = companies(1)
     rows[0]["na\x00me"] = "x"
     response = post_raw_json(client, f"{BASE}/datasets/{dataset.code}/records", rows, auth)
@@ -91,8 +99,8 @@ def test_a_nul_character_in_a_field_name_is_refused_and_recorded(client, setup):
     assert_nothing_written(dataset)
 
 
-def test_a_nul_character_in_a_key_to_delete_is_refused_and_nothing_is_deleted(client, setup):
-    dataset, auth = setup
+def test_a_nul_character_in_a_key_to_delete_is_refused_and_nothing_is_deleted(client, provider):
+    dataset, auth = provider
     url = f"{BASE}/datasets/{dataset.code}/records"
     rows = companies(2)
     assert post_raw_json(client, url, rows, auth).status_code == 200
@@ -122,8 +130,8 @@ def test_a_nul_character_in_a_key_to_delete_is_refused_and_nothing_is_deleted(cl
         "limit=1001",
     ],
 )
-def test_out_of_range_paging_is_a_422_problem(client, setup, query):
-    dataset, auth = setup
+def test_out_of_range_paging_is_a_422_problem(client, provider, query):
+    dataset, auth = provider
     response = client.get(f"{BASE}/datasets/{dataset.code}/loads?{query}", **auth)
     assert response.status_code == 422, response.content
     assert response["Content-Type"] == "application/problem+json"
@@ -134,8 +142,8 @@ def test_out_of_range_paging_is_a_422_problem(client, setup, query):
     assert public.status_code == 422 and public.json()["code"] == "invalid_request"
 
 
-def test_the_largest_allowed_offset_answers_an_empty_page(client, setup):
-    dataset, auth = setup
+def test_the_largest_allowed_offset_answers_an_empty_page(client, provider):
+    dataset, auth = provider
     response = client.get(f"{BASE}/datasets/{dataset.code}/loads?offset=1000000000", **auth)
     assert response.status_code == 200, response.content
     assert response.json()["items"] == []
