@@ -78,7 +78,7 @@ MIDDLEWARE = [
     "dagr.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "dagr.core.middleware.ApiMethodNotAllowedMiddleware",
+    "dagr.core.middleware.ApiProblemMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -95,7 +95,7 @@ API_MIDDLEWARE = [
     "dagr.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "dagr.core.middleware.ApiMethodNotAllowedMiddleware",
+    "dagr.core.middleware.ApiProblemMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
 
