@@ -1,5 +1,7 @@
 """The REST API: one NinjaAPI that mounts every app's router and maps domain errors once to
-RFC 9457 problem+json with a stable ``code``."""
+RFC 9457 problem+json with a stable ``code``. Outside ninja's reach: a 404 under ``/api/`` is
+problem+json through ``handler404``, a 405 (ninja answers it before any handler) through
+``dagr.core.middleware.ApiProblemMiddleware``."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
 from dagr.core.errors import INVALID_REQUEST, DomainError, NotAuthenticated
-from dagr.core.problems import problem_from_error, problem_response
+from dagr.core.problems import nul_in_request, problem_from_error, problem_response
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -62,6 +65,38 @@ class DagrApi(NinjaAPI):
         return schema
 
 
+class NulInBody(ValueError):
+    """A JSON body holds a NUL character, which no stored text may contain (PostgreSQL cannot)."""
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class DagrParser(Parser):
+    """ninja's JSON body parser, refusing a NUL character anywhere in the body (400
+    ``nul_character`` through ``_http_error``). The provider API's record bodies are read by
+    hand and report NUL per record instead (``dagr.catalog.schema``)."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        data = super().parse_body(request)
+        if _has_nul(data):
+            raise NulInBody()
+        return data
+
+    def parse_querydict(self, data: Any, list_fields: list[str], request: HttpRequest) -> Any:
+        parsed = super().parse_querydict(data, list_fields, request)
+        if _has_nul(parsed):  # a form body (the query string is refused by the middleware)
+            raise NulInBody()
+        return parsed
+
+
 api = DagrApi(
     title="DAGR API",
     version="1",
@@ -71,12 +106,18 @@ api = DagrApi(
     ),
     urls_namespace="api",
     docs_url="/docs",
+    parser=DagrParser(),
 )
 
 
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return problem_from_error(request, exc)
+
+
+@api.exception_handler(NulInBody)
+def _nul_in_body(request: HttpRequest, exc: NulInBody) -> HttpResponse:
+    return nul_in_request(request, in_body=True)
 
 
 @api.exception_handler(NinjaValidationError)
@@ -102,6 +143,8 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, NulInBody):  # ninja wraps every body parser error
+        return nul_in_request(request, in_body=True)
     return problem_response(
         request, status=exc.status_code, code=f"http_{exc.status_code}", title=str(exc.message)
     )

@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "dagr.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "dagr.core.middleware.ApiProblemMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -94,6 +95,7 @@ API_MIDDLEWARE = [
     "dagr.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "dagr.core.middleware.ApiProblemMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
 

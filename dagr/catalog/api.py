@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import paginate
+
+from dagr.core.pagination import MAX_ID, BoundedLimitOffsetPagination
 
 from . import selectors, services
 from .models import Dataset
@@ -87,7 +89,7 @@ def _dataset_out(ds: Dataset) -> dict[str, Any]:
         "`provider` filters by the provider's registration number. No authentication."
     ),
 )
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffsetPagination)
 def dataset_list(request: HttpRequest, q: str = "", provider: str = "") -> Any:
     qs = selectors.dataset_queryset_for(
         actor=None, search=q[:100], provider_registration_number=provider
@@ -128,7 +130,9 @@ def dataset_get(request: HttpRequest, code: str) -> dict[str, Any]:
     },
 )
 def dataset_schema_yaml(
-    request: HttpRequest, code: str, version: int | None = None
+    request: HttpRequest,
+    code: str,
+    version: int | None = Query(None, ge=1, le=MAX_ID, description="a schema version number"),
 ) -> HttpResponse:
     ds = selectors.dataset_get_visible(actor=None, code=code)
     schema_version = selectors.schema_version_get(dataset=ds, number=version)

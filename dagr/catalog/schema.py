@@ -22,6 +22,7 @@ loading validates hundreds of thousands of records per second through it.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -233,7 +234,10 @@ MESSAGES: dict[str, Any] = {
     "not_object": _("a record must be a JSON object"),
     "string": _("must be text"),
     "integer": _("must be a whole number"),
+    "integer_range": _("must be a whole number from %(min)s to %(max)s"),
     "decimal": _("must be a number"),
+    "decimal_range": _("must be a finite number; whole numbers from %(min)s to %(max)s"),
+    "nul_character": _("must not contain the NUL character (U+0000)"),
     "boolean": _("must be true or false"),
     "date": _("must be a date YYYY-MM-DD"),
     "datetime": _("must be a date and time in ISO 8601 with a time zone"),
@@ -241,45 +245,84 @@ MESSAGES: dict[str, Any] = {
     "invalid_identifier": _("is not a valid identifier of kind %(kind)s"),
 }
 
+# Integers are stored as JSON numbers and compared in SQL as 64-bit integers (PostgreSQL bigint,
+# SQLite INTEGER), and orjson writes no wider integer: a wider one is a per-record error.
+INT_MIN = -(2**63)
+INT_MAX = 2**63 - 1
+_RANGE = {"min": INT_MIN, "max": INT_MAX}
+_FLOAT_EXACT = 2**53
+# Longer digit strings than this are out of range anyway (and Python refuses to parse more than
+# 4,300 digits at all).
+_MAX_DIGITS = 25
+
 _TRUE = {"true", "1", "yes", "jā", "ja", "t", "y"}
 _FALSE = {"false", "0", "no", "nē", "ne", "f", "n"}
 
 
 class _Invalid(Exception):
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, **params: Any) -> None:
         self.code = code
+        self.params = params
 
 
 def _conv_string(value: Any, coerce: bool) -> Any:
     if isinstance(value, str):
+        if "\x00" in value:  # PostgreSQL cannot store it in text or jsonb
+            raise _Invalid("nul_character")
         return value
     if coerce and isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return str(value)
     raise _Invalid("string")
 
 
+def _in_range(number: int, code: str) -> int:
+    if INT_MIN <= number <= INT_MAX:
+        return number
+    raise _Invalid(code, **_RANGE)
+
+
 def _conv_integer(value: Any, coerce: bool) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
+        return _in_range(value, "integer_range")
     if isinstance(value, float) and value.is_integer():
+        # Beyond 2**53 a float is not exact, and it is what a JSON parser makes of an integer
+        # wider than 64 bits (-9223372036854775809 → -9.223372036854776e18): refused.
+        if abs(value) > _FLOAT_EXACT:
+            raise _Invalid("integer_range", **_RANGE)
         return int(value)
     if coerce and isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
-        return int(value)
+        if len(value.strip().lstrip("+-").lstrip("0")) > _MAX_DIGITS:
+            raise _Invalid("integer_range", **_RANGE)
+        return _in_range(int(value), "integer_range")
     raise _Invalid("integer")
 
 
+def _finite(number: float) -> float:
+    if math.isfinite(number):
+        return number
+    raise _Invalid("decimal_range", **_RANGE)
+
+
 def _conv_decimal(value: Any, coerce: bool) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _in_range(value, "decimal_range")
+    if isinstance(value, float):
+        return _finite(value)
     if isinstance(value, Decimal):
-        return float(value)
+        if not value.is_finite():
+            raise _Invalid("decimal")
+        return _finite(float(value))
     if isinstance(value, str):
         try:
             number = Decimal(value.strip().replace(",", ".") if coerce else value)
         except InvalidOperation:
             raise _Invalid("decimal") from None
         if number.is_finite():
-            return int(number) if number == number.to_integral_value() else float(number)
+            if number == number.to_integral_value():
+                if number and number.adjusted() > _MAX_DIGITS:
+                    raise _Invalid("decimal_range", **_RANGE)
+                return _in_range(int(number), "decimal_range")
+            return _finite(float(number))
     raise _Invalid("decimal")
 
 
@@ -406,7 +449,7 @@ def _scalar_checker(f: FieldDef, path: str, coerce: bool) -> Callable[..., Any]:
         try:
             result = convert(value, coerce)
         except _Invalid as exc:
-            errors.append(_error(path, exc.code))
+            errors.append(_error(path, exc.code, **exc.params))
             return None
         if is_valid is not None and not is_valid(str(result)):
             errors.append(_error(path, "invalid_identifier", kind=kind))

@@ -1,5 +1,6 @@
 """Request id: taken from a trusted ``X-Request-ID`` header or generated, echoed back, and
-available to services for audit entries."""
+available to services for audit entries. And the API's own answers to a NUL character in the
+request and to a 405 (``ApiProblemMiddleware``)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,43 @@ class RequestIdMiddleware:
             _request_id.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class ApiProblemMiddleware:
+    """Two answers under ``/api/`` that no handler gives:
+
+    - a URL or header with a NUL character (``%00``) is refused with 400 ``nul_character``
+      before any view runs: no record, key, code or cursor contains one, and PostgreSQL cannot
+      even compare text with it (it was a 500 on ``/catalog/datasets/a%00``);
+    - a 405 — ninja answers a known path with an unknown or unsupported method (PUT on a
+      GET-only operation, ``FOO``) with a plain-text ``HttpResponseNotAllowed`` and has no hook
+      for it — becomes problem+json ``method_not_allowed``, keeping its ``Allow`` header.
+
+    (404s under ``/api/`` are problem+json through ``handler404``; domain errors through
+    ``config/api.py``.)"""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
+        if _has_nul(request):
+            from dagr.core.problems import nul_in_request
+
+            return nul_in_request(request)
+        response = self.get_response(request)
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith(
+            "application/problem+json"
+        ):
+            from dagr.core.problems import method_not_allowed
+
+            return method_not_allowed(request, allow=response.get("Allow", ""))
+        return response
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    meta = request.META
+    if "\x00" in request.path or "%00" in meta.get("QUERY_STRING", ""):
+        return True
+    return any("\x00" in v for k, v in meta.items() if k.startswith("HTTP_") and isinstance(v, str))

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 PROBLEM_TYPE_BASE = "https://dagr.gov.lv/problems/"
 
@@ -51,4 +52,38 @@ def problem_from_error(request: HttpRequest | None, exc: Any) -> HttpResponse:
         title=str(exc.title),
         detail=str(exc.message),
         **extra,
+    )
+
+
+def method_not_allowed(request: HttpRequest | None, *, allow: str) -> HttpResponse:
+    """405 ``method_not_allowed`` with the ``Allow`` header — for ninja's routes (through
+    ``dagr.core.middleware.ApiProblemMiddleware``) and the hand-written hot path."""
+    response = problem_response(
+        request,
+        status=405,
+        code="method_not_allowed",
+        title=_("The method is not allowed here"),
+        detail=_("Allowed methods: %(allow)s.") % {"allow": allow or "-"},
+    )
+    response["Allow"] = allow
+    return response
+
+
+def nul_in_request(request: HttpRequest, *, in_body: bool = False) -> HttpResponse:
+    """400 ``nul_character``: the URL, a header or a JSON body read by ninja holds a NUL
+    character (``%00``, ``\\u0000``) — nothing DAGR stores may contain one."""
+    if in_body:
+        detail = _("The request body must not contain the NUL character (%(nul)s).") % {
+            "nul": "\\u0000"
+        }
+    else:
+        detail = _("Neither the address nor a header may contain the NUL character (%(nul)s).") % {
+            "nul": "%00"
+        }
+    return problem_response(
+        request,
+        status=400,
+        code="nul_character",
+        title=_("The request contains a NUL character"),
+        detail=detail,
     )

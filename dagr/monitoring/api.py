@@ -14,6 +14,8 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from dagr.connections.auth import recipient_auth
+from dagr.core.pagination import ObjectId
+from dagr.core.purpose import PURPOSE_HEADER, purpose_from_header
 from dagr.records.services import ConnectionActor
 from dagr.retrieval.schemas import ChangesOut
 from dagr.retrieval.services import DEFAULT_CHANGES, MAX_CHANGES, Caller
@@ -131,12 +133,12 @@ def record_set_create(request: HttpRequest, body: RecordSetIn) -> Any:
 
 
 @router.get("/{record_set_id}", response=RecordSetOut, summary="A record set")
-def record_set_get(request: HttpRequest, record_set_id: int) -> Any:
+def record_set_get(request: HttpRequest, record_set_id: ObjectId) -> Any:
     return _out(_get(request, record_set_id))
 
 
 @router.patch("/{record_set_id}", response=RecordSetOut, summary="Rename or change conditions")
-def record_set_update(request: HttpRequest, record_set_id: int, body: RecordSetPatch) -> Any:
+def record_set_update(request: HttpRequest, record_set_id: ObjectId, body: RecordSetPatch) -> Any:
     """Only the fields you send change. New conditions make earlier feed cursors outdated
     (`409 cursor_outdated`): start the feed again without a cursor."""
     record_set = _get(request, record_set_id)
@@ -151,7 +153,7 @@ def record_set_update(request: HttpRequest, record_set_id: int, body: RecordSetP
 
 
 @router.delete("/{record_set_id}", response={204: None}, summary="Delete a record set")
-def record_set_delete(request: HttpRequest, record_set_id: int) -> Any:
+def record_set_delete(request: HttpRequest, record_set_id: ObjectId) -> Any:
     """Deletes the watched values and the record set's webhook too."""
     services.record_set_delete(actor=_actor(request), record_set=_get(request, record_set_id))
     return Status(204, None)
@@ -162,7 +164,7 @@ def record_set_delete(request: HttpRequest, record_set_id: int) -> Any:
 )
 def identifiers_list(
     request: HttpRequest,
-    record_set_id: int,
+    record_set_id: ObjectId,
     cursor: str | None = Query(None, description="`next_cursor` of the previous page"),
     limit: int = Query(selectors.DEFAULT_IDENTIFIER_PAGE, ge=1, le=selectors.MAX_IDENTIFIER_PAGE),
 ) -> Any:
@@ -178,7 +180,7 @@ def identifiers_list(
     response=IdentifiersChangedOut,
     summary="Add and remove watched values",
 )
-def identifiers_change(request: HttpRequest, record_set_id: int, body: IdentifiersIn) -> Any:
+def identifiers_change(request: HttpRequest, record_set_id: ObjectId, body: IdentifiersIn) -> Any:
     """At most 10,000 values per call (`add` and `remove` together; removals are applied
     first). Values already watched (or not watched) are ignored. If any value is not valid
     nothing changes: `422 invalid_identifiers` lists each problem (`add.<n>` / `remove.<n>`).
@@ -195,11 +197,12 @@ def identifiers_change(request: HttpRequest, record_set_id: int, body: Identifie
 @router.get("/{record_set_id}/changes", response=ChangesOut, summary="The record set's changes")
 def record_set_changes(
     request: HttpRequest,
-    record_set_id: int,
+    record_set_id: ObjectId,
     cursor: str | None = Query(
         None, description="`next_cursor` of your previous call; none: from the start"
     ),
     limit: int = Query(DEFAULT_CHANGES, ge=1, le=MAX_CHANGES),
+    purpose: str | None = PURPOSE_HEADER,
 ) -> Any:
     """The grant's change feed narrowed to the record set's members: a record that enters
     the set appears as `created`, one that leaves it as `deleted`. One call examines a bounded
@@ -215,6 +218,7 @@ def record_set_changes(
         record_set_id=record_set_id,
         cursor=cursor,
         limit=limit,
+        purpose=purpose_from_header(purpose),
     )
     return _json(
         {"changes": page.changes, "next_cursor": page.next_cursor, "has_more": page.has_more}

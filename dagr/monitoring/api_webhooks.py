@@ -13,6 +13,7 @@ from ninja import Query, Router, Schema, Status
 
 from dagr.connections.auth import recipient_auth
 from dagr.core.errors import ValidationError
+from dagr.core.pagination import ObjectId
 from dagr.records.services import ConnectionActor
 
 from . import deliveries
@@ -87,7 +88,7 @@ def _delivery_out(delivery: Delivery) -> dict[str, Any]:
 
 
 @router.get("/{record_set_id}/webhook", response=WebhookOut, summary="The record set's webhook")
-def webhook_get(request: HttpRequest, record_set_id: int) -> Any:
+def webhook_get(request: HttpRequest, record_set_id: ObjectId) -> Any:
     """404 ``webhook_not_found`` when the record set has none."""
     return _out(deliveries.subscription_require(actor=_actor(request), record_set_id=record_set_id))
 
@@ -97,7 +98,7 @@ def webhook_get(request: HttpRequest, record_set_id: int) -> Any:
     response={200: WebhookOut, 201: WebhookCreatedOut},
     summary="Set the webhook URL (creates the webhook)",
 )
-def webhook_put(request: HttpRequest, record_set_id: int, body: WebhookIn) -> Any:
+def webhook_put(request: HttpRequest, record_set_id: ObjectId, body: WebhookIn) -> Any:
     """Creates the webhook (201, with its `secret`, shown only this once) or changes its URL
     (200). `status` pauses (`paused`) or resumes (`active`) it. The URL must be `https` and
     resolve to public addresses only (422 `webhook_url_not_allowed` / `webhook_url_invalid`).
@@ -121,7 +122,7 @@ def webhook_put(request: HttpRequest, record_set_id: int, body: WebhookIn) -> An
 
 
 @router.delete("/{record_set_id}/webhook", response={204: None}, summary="Delete the webhook")
-def webhook_delete(request: HttpRequest, record_set_id: int) -> Any:
+def webhook_delete(request: HttpRequest, record_set_id: ObjectId) -> Any:
     actor = _actor(request)
     subscription = deliveries.subscription_require(actor=actor, record_set_id=record_set_id)
     deliveries.subscription_delete(actor=actor, subscription=subscription)
@@ -133,7 +134,7 @@ def webhook_delete(request: HttpRequest, record_set_id: int) -> Any:
     response=SecretOut,
     summary="Replace the webhook's signing secret",
 )
-def webhook_rotate_secret(request: HttpRequest, record_set_id: int) -> Any:
+def webhook_rotate_secret(request: HttpRequest, record_set_id: ObjectId) -> Any:
     """The new secret is shown only in this answer; the next attempt is signed with it."""
     actor = _actor(request)
     subscription = deliveries.subscription_require(actor=actor, record_set_id=record_set_id)
@@ -147,7 +148,7 @@ def webhook_rotate_secret(request: HttpRequest, record_set_id: int) -> Any:
 )
 def webhook_deliveries(
     request: HttpRequest,
-    record_set_id: int,
+    record_set_id: ObjectId,
     cursor: str | None = Query(None, description="from `next_cursor` of the previous page"),
     limit: int = Query(50, ge=1, le=500),
 ) -> Any:

@@ -686,7 +686,12 @@ def record_set_terms(record_set: RecordSet) -> str:
 
 
 def record_set_changes(
-    *, caller: Caller, record_set_id: int, cursor: str | None = None, limit: int = DEFAULT_CHANGES
+    *,
+    caller: Caller,
+    record_set_id: int,
+    cursor: str | None = None,
+    limit: int = DEFAULT_CHANGES,
+    purpose: str = "",
 ) -> ChangesPage:
     """One page of the record set's change feed: the grant's feed narrowed by membership,
     audited as ``record_set.changes``. A record set of another institution (or none):
@@ -707,6 +712,7 @@ def record_set_changes(
         caller=caller,
         dataset_code=record_set.dataset.code,
         permission_number=record_set.grant.permission_number,
+        purpose=purpose,
         cursor=cursor,
         limit=limit,
         member=member,

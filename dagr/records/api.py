@@ -22,12 +22,13 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from ninja import Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from dagr.catalog.models import Dataset
 from dagr.connections.auth import provider_auth
 from dagr.core import bodies
 from dagr.core.errors import DomainError, ValidationError
+from dagr.core.pagination import BoundedLimitOffsetPagination
 
 from . import selectors, services
 from .models import Load
@@ -353,7 +354,7 @@ def record_delete(request: HttpRequest, code: str, key: str) -> dict[str, Any]:
         "deletes; failed loads too. `limit` and `offset` page through it."
     ),
 )
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffsetPagination)
 def load_list(request: HttpRequest, code: str) -> Any:
     principal = request.auth  # type: ignore[attr-defined]
     dataset = selectors.provider_dataset_get(institution_id=principal.institution_id, code=code)

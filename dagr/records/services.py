@@ -55,6 +55,7 @@ from django.utils.translation import gettext as _
 from dagr.audit.services import admin_entry_create
 from dagr.catalog.models import Dataset, SchemaVersion
 from dagr.catalog.schema import (
+    MESSAGES,
     SchemaDef,
     Validator,
     compile_validator,
@@ -985,8 +986,9 @@ def _validate_and_write(
                     errors.append(
                         {
                             "position": position,
-                            "key": None if key is None else str(key),
+                            "key": None if key is None else _shown(str(key)),
                             **problem.as_dict(),
+                            "field": _shown(problem.field),
                         }
                     )
             continue
@@ -1025,6 +1027,12 @@ def _validate_and_write(
         upsert(batch)
 
 
+def _shown(text: str) -> str:
+    """A key or field name as an error shows (and the failed load stores) it: a NUL character
+    becomes U+FFFD, which PostgreSQL can store."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
 def records_delete(
     *,
     actor: Any,
@@ -1052,12 +1060,35 @@ def records_delete(
         )
         writer = _Writer(dataset=dataset, load=load, compiled=None)
         batch: list[str] = []
-        for key in keys:
+        errors: list[dict[str, Any]] = []
+        for position, raw_key in enumerate(keys, 1):
             writer.counts.received += 1
-            batch.append(str(key))
+            key = str(raw_key)
+            if "\x00" in key:  # no record has it, and PostgreSQL cannot compare it
+                if len(errors) < MAX_ERRORS:
+                    errors.append(
+                        {
+                            "position": position,
+                            "key": _shown(key),
+                            "field": "",
+                            "code": "nul_character",
+                            "message": str(MESSAGES["nul_character"]),
+                        }
+                    )
+                continue
+            if errors:
+                continue  # keep checking, delete nothing more
+            batch.append(key)
             if len(batch) >= BATCH_SIZE:
                 writer.delete(list(dict.fromkeys(batch)))
                 batch = []
+        if errors:
+            raise ValidationError(
+                _("%(invalid)d of %(received)d keys are not valid; nothing was deleted.")
+                % {"invalid": len(errors), "received": writer.counts.received},
+                code="invalid_keys",
+                errors=errors,
+            )
         if batch:
             writer.delete(list(dict.fromkeys(batch)))
         return _finish(load, writer.counts, actor, dataset)

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Header, Query, Router
 
 from dagr.connections.auth import recipient_auth
+from dagr.core.purpose import PURPOSE_HEADER, purpose_from_header
 
 from . import schemas, selectors, services
 
@@ -21,9 +22,6 @@ PERMISSION_HEADER = Header(
     None,
     alias="X-Permission-Number",
     description="The external permission number of your access grant (required).",
-)
-PURPOSE_HEADER = Header(
-    None, alias="X-Purpose", description="Why the data is needed (optional; audited)."
 )
 RESERVED_QUERY = {"cursor", "limit"}
 
@@ -68,7 +66,7 @@ def record_get(
         caller=_caller(request),
         dataset_code=code,
         permission_number=permission_number or "",
-        purpose=purpose or "",
+        purpose=purpose_from_header(purpose),
         field=field,
         value=value,
     )
@@ -88,7 +86,7 @@ def records_lookup(
         caller=_caller(request),
         dataset_code=code,
         permission_number=permission_number or "",
-        purpose=purpose or "",
+        purpose=purpose_from_header(purpose),
         field=body.field,
         values=body.values,
     )
@@ -111,7 +109,7 @@ def records_search(
         caller=_caller(request),
         dataset_code=code,
         permission_number=permission_number or "",
-        purpose=purpose or "",
+        purpose=purpose_from_header(purpose),
         filters=filters,
         cursor=cursor,
         limit=limit,
@@ -139,7 +137,7 @@ def records_changes(
         caller=_caller(request),
         dataset_code=code,
         permission_number=permission_number or "",
-        purpose=purpose or "",
+        purpose=purpose_from_header(purpose),
         cursor=cursor,
         limit=limit,
     )
@@ -174,7 +172,7 @@ def records_export(
         caller=_caller(request),
         dataset_code=code,
         permission_number=permission_number or "",
-        purpose=purpose or "",
+        purpose=purpose_from_header(purpose),
         format=format,
     )
     response = StreamingHttpResponse(export.chunks, content_type=export.content_type)

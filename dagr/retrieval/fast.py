@@ -11,18 +11,15 @@ from django.http import HttpRequest, HttpResponse
 
 from dagr.connections.auth import recipient_auth
 from dagr.core.errors import DomainError, NotAuthenticated
-from dagr.core.problems import problem_from_error, problem_response
+from dagr.core.problems import method_not_allowed, problem_from_error
+from dagr.core.purpose import purpose_from_header
 
 from . import services
 
 
 def record_get(request: HttpRequest, code: str, field: str, value: str) -> HttpResponse:
     if request.method != "GET":
-        response = problem_response(
-            request, status=405, code="http_405", title="Method not allowed"
-        )
-        response["Allow"] = "GET"
-        return response
+        return method_not_allowed(request, allow="GET")
     try:
         scheme, _sep, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -36,7 +33,7 @@ def record_get(request: HttpRequest, code: str, field: str, value: str) -> HttpR
             ),
             dataset_code=code,
             permission_number=request.META.get("HTTP_X_PERMISSION_NUMBER", ""),
-            purpose=request.META.get("HTTP_X_PURPOSE", ""),
+            purpose=purpose_from_header(request.META.get("HTTP_X_PURPOSE")),
             field=field,
             value=value,
         )

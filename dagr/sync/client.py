@@ -200,7 +200,8 @@ class Client:
     ) -> dict[str, Any]:
         headers = {"X-Permission-Number": permission_number}
         if self.settings.purpose:
-            headers["X-Purpose"] = self.settings.purpose
+            # header values are ASCII: DAGR reads X-Purpose as percent-encoded UTF-8
+            headers["X-Purpose"] = quote(self.settings.purpose, safe="")
         return self.get_json(
             f"/api/v1/data/{quote(code, safe='')}/changes",
             params={"cursor": cursor, "limit": limit},

@@ -41,7 +41,8 @@ class DagrSettings(BaseModel):
     client_secret: SecretStr | None = None
     client_secret_env: str | None = None
     token_url: str | None = None
-    purpose: str = ""
+    # sent as X-Purpose (percent-encoded UTF-8), recorded in DAGR's access audit
+    purpose: str = Field("", max_length=255)
     timeout_seconds: float = Field(60.0, gt=0)
     # Network errors, 5xx and 429 are retried with exponential backoff for this long.
     retry_for_seconds: float = Field(300.0, ge=0)

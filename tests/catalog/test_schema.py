@@ -329,3 +329,43 @@ def test_integer_identifiers_are_extracted_as_text():
     )
     out, errors = compile_validator(schema)({"n": 7})
     assert errors == [] and extract_identifiers(schema, copy.deepcopy(out)) == [("n", "7")]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "coerce", "code"),
+    [
+        ("count", 2**64, False, "integer_range"),
+        ("count", 2**63, False, "integer_range"),
+        ("count", -(2**63) - 1, False, "integer_range"),
+        ("count", 1e300, False, "integer_range"),
+        ("count", -9.223372036854776e18, False, "integer_range"),  # how orjson reads -2**63-1
+        ("count", "9223372036854775808", True, "integer_range"),
+        ("count", "9" * 5000, True, "integer_range"),  # Python refuses to parse it at all
+        ("count", float("nan"), False, "integer"),
+        ("count", float("inf"), False, "integer"),
+        ("amount", float("inf"), False, "decimal_range"),
+        ("amount", float("-inf"), False, "decimal_range"),
+        ("amount", float("nan"), False, "decimal_range"),
+        ("amount", 2**64, False, "decimal_range"),
+        ("amount", Decimal("NaN"), False, "decimal"),
+        ("amount", Decimal("1e400"), False, "decimal_range"),
+        ("amount", "1e400", False, "decimal_range"),
+        ("amount", "NaN", True, "decimal"),
+        ("amount", "Infinity", True, "decimal"),
+        ("company", "4000\x003000000", False, "nul_character"),
+        ("members", [{"personal_code": PC, "role": "a\x00"}], False, "nul_character"),
+    ],
+)
+def test_values_the_databases_cannot_store_are_per_record_errors(field, value, coerce, code):
+    out, errors = validate({"personal_code": PC, field: value}, coerce=coerce)
+    assert out is None
+    assert [c for _f, c in errors] == [code]
+
+
+def test_the_64_bit_limits_are_valid_and_the_range_is_in_the_message():
+    for number in (2**63 - 1, -(2**63)):
+        assert validate({"personal_code": PC, "count": number})[0]["count"] == number
+    assert validate({"personal_code": PC, "amount": "0E+1000"})[0]["amount"] == 0
+    _out, errors = compile_validator(TYPED)({"personal_code": PC, "count": 2**64})
+    assert "-9223372036854775808" in errors[0].message
+    assert "9223372036854775807" in errors[0].message
