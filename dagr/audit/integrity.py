@@ -415,7 +415,6 @@ def _scan_access(
             chain = chains[segment] = _Chain()
         report.entries += 1
         chain.count += 1
-        where_ = f"{segment}#{seq}"
         if seq != chain.seq + 1:
             report.problem(
                 "entry_missing",
@@ -424,7 +423,8 @@ def _scan_access(
             )
         if prev_hash != chain.digest:
             report.problem(
-                "link_broken", _("%(where)s: link to previous is broken") % {"where": where_}
+                "link_broken",
+                _("%(where)s: link to previous is broken") % {"where": f"{segment}#{seq}"},
             )
         if version == VERSION:
             content[0] = at_text(content[0])
@@ -438,13 +438,13 @@ def _scan_access(
                 report.problem(
                     "legacy_after_keyed",
                     _("%(where)s: an entry of the old unkeyed scheme after keyed entries")
-                    % {"where": where_},
+                    % {"where": f"{segment}#{seq}"},
                 )
             elif legacy_allowed is not None and segment not in legacy_allowed:
                 report.problem(
                     "legacy_forged",
                     _("%(where)s: an entry of the old unkeyed scheme in a segment that had none")
-                    % {"where": where_},
+                    % {"where": f"{segment}#{seq}"},
                 )
             values = dict(zip(ACCESS_COLUMNS, row[4:], strict=True))
             values["fields"] = _json(values["fields"])
@@ -453,7 +453,8 @@ def _scan_access(
             expected = ""
         if expected != entry_hash:
             report.problem(
-                "content_changed", _("%(where)s: content was changed") % {"where": where_}
+                "content_changed",
+                _("%(where)s: content was changed") % {"where": f"{segment}#{seq}"},
             )
         chain.seq, chain.digest = seq, entry_hash
         chain.version = max(chain.version, version)  # once keyed, never unkeyed again
