@@ -60,6 +60,10 @@ AUDIT_SIGNING_KEY_PATH = VAR_DIR / "audit" / "checkpoint_key.pem"
 AUDIT_CHECKPOINT_PATH = Path(
     os.environ.get("DAGR_AUDIT_CHECKPOINT_PATH") or VAR_DIR / "audit" / "checkpoints.jsonl"
 )
+# The checkpoint store class (dotted path; constructed with AUDIT_CHECKPOINT_PATH). Only the
+# append-only file store exists; a second database or an object store implements the same two
+# methods (``dagr.audit.integrity.CheckpointStore``).
+AUDIT_CHECKPOINT_STORE = "dagr.audit.integrity.FileCheckpointStore"
 # Where `dagr audit verify --incremental` keeps the last verified state (signed).
 AUDIT_VERIFIED_PATH = AUDIT_CHECKPOINT_PATH.with_name("verified.json")
 # How often the worker writes a checkpoint (seconds); it writes one at shutdown too.
