@@ -543,9 +543,7 @@ def _check_checkpoint_log(report: VerifyReport, items: list[dict[str, Any]]) -> 
         prev = checkpoint_digest(item)
 
 
-def _compare_with_checkpoint(
-    report: VerifyReport, checkpoint: dict[str, Any], chains: dict[str, _Chain] | None
-) -> None:
+def _compare_with_checkpoint(report: VerifyReport, checkpoint: dict[str, Any]) -> None:
     """The database must still hold everything the checkpoint recorded."""
     entries = AccessEntry._meta.db_table
     counts = dict(AccessEntry.objects.values_list("segment").annotate(n=Count("id")).order_by())
@@ -608,9 +606,16 @@ def _load_verified(report: VerifyReport, items: list[dict[str, Any]]) -> dict[st
     if not path.exists():
         report.warnings.append(_("No earlier verification is recorded: verifying everything."))
         return None
-    state = orjson.loads(path.read_bytes())
+    try:
+        state = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError:
+        state = {}
     digests = {checkpoint_digest(item) for item in items}
-    if not signature_valid(state) or state.get("format") != VERIFIED_FORMAT:
+    if (
+        not isinstance(state, dict)
+        or state.get("format") != VERIFIED_FORMAT
+        or not signature_valid(state)
+    ):
         report.problem(
             "verified_state_invalid",
             _("the record of the last verification is not validly signed: verifying everything"),
@@ -684,7 +689,7 @@ def audit_verify(
     report.segments = len(chains)
     if checkpoint is not None:
         report.checkpoint = checkpoint.get("number")
-        _compare_with_checkpoint(report, checkpoint, chains)
+        _compare_with_checkpoint(report, checkpoint)
     else:
         report.warnings.append(
             _("No checkpoint exists yet: a removed segment or tail cannot be detected.")

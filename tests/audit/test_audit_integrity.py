@@ -312,3 +312,18 @@ def test_checkpoint_command_and_worker_shutdown_checkpoint(audit_files: Any, cap
     assert len(items) == 1 and items[0]["heads"][0]["count"] == 2
     call_command("audit", "checkpoint")
     assert [i["number"] for i in integrity.checkpoint_store().all()] == [1, 2]
+
+
+def test_verify_against_an_unreadable_file_is_a_clear_error(audit_files: Any):
+    write(1)
+    bad = audit_files / "bad.json"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    for content in ("[1, 2]", "{not json"):
+        bad.write_text(content)
+        with pytest.raises(CommandError):
+            call_command("audit", "verify", "--against", str(bad))
+    with pytest.raises(CommandError):
+        call_command("audit", "verify", "--against", str(audit_files / "missing.json"))
+    (audit_files / "verified.json").write_text("{not json")  # a broken state: a full run
+    report = integrity.audit_verify(incremental=True)
+    assert report.codes() == ["verified_state_invalid"] and report.entries == 1

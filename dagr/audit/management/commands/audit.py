@@ -72,7 +72,9 @@ class Command(BaseCommand):
         if options["against"]:
             try:
                 against = orjson.loads(Path(options["against"]).read_bytes())
-            except (OSError, orjson.JSONDecodeError) as exc:
+                if not isinstance(against, dict):
+                    raise ValueError(_("not an exported checkpoint"))
+            except (OSError, ValueError) as exc:
                 raise CommandError(
                     _("Cannot read the checkpoint file %(path)s: %(error)s")
                     % {"path": options["against"], "error": exc}
