@@ -26,7 +26,7 @@ import hmac
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -336,6 +336,8 @@ class VerifyReport:
     legacy_admin: int = 0
     checkpoint: int | None = None
     incremental_from: str | None = None
+    # When the oldest keyed segment began (its entry #1, whose time the digest covers).
+    first_keyed_at: str | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -428,6 +430,8 @@ def _scan_access(
             )
         if version == VERSION:
             content[0] = at_text(content[0])
+            if seq == 1 and (report.first_keyed_at is None or content[0] < report.first_keyed_at):
+                report.first_keyed_at = content[0]
             content[14] = _json(content[14])
             content[17] = float(content[17])
             subjects.sort()
@@ -645,6 +649,13 @@ def _save_verified(chains: dict[str, _Chain], admin: _Chain, items: list[dict[st
     tmp.replace(path)
 
 
+def _checkpoint_due() -> str:
+    """Entries older than this must be in some checkpoint (10 intervals, at least 10 minutes:
+    a worker that was down a while is not yet a removed log)."""
+    grace = max(600.0, 10 * settings.AUDIT_CHECKPOINT_INTERVAL_S)
+    return at_text(timezone.now() - timedelta(seconds=grace))
+
+
 def audit_verify(
     *, against: dict[str, Any] | None = None, incremental: bool = False, record: bool = False
 ) -> VerifyReport:
@@ -690,6 +701,14 @@ def audit_verify(
     if checkpoint is not None:
         report.checkpoint = checkpoint.get("number")
         _compare_with_checkpoint(report, checkpoint)
+    elif report.first_keyed_at and report.first_keyed_at < _checkpoint_due():
+        # Keyed entries older than the checkpoint interval allows, yet no checkpoint at all:
+        # the log was removed (the entry times are covered by the keyed digests).
+        report.problem(
+            "checkpoint_log_missing",
+            _("keyed entries since %(at)s exist, but the checkpoint log is empty or missing")
+            % {"at": report.first_keyed_at},
+        )
     else:
         report.warnings.append(
             _("No checkpoint exists yet: a removed segment or tail cannot be detected.")

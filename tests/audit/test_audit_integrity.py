@@ -327,3 +327,22 @@ def test_verify_against_an_unreadable_file_is_a_clear_error(audit_files: Any):
     (audit_files / "verified.json").write_text("{not json")  # a broken state: a full run
     report = integrity.audit_verify(incremental=True)
     assert report.codes() == ["verified_state_invalid"] and report.entries == 1
+
+
+def test_removed_checkpoint_log_is_detected(audit_files: Any):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    access_entry_write(operation="get", outcome="ok", at=timezone.now() - timedelta(hours=2))
+    write(1)
+    integrity.checkpoint_write()
+    assert codes() == []
+    (audit_files / "checkpoints.jsonl").unlink()
+    assert codes() == ["checkpoint_log_missing"]
+
+
+def test_a_fresh_installation_without_a_checkpoint_only_warns():
+    write(2)
+    report = integrity.audit_verify()
+    assert report.ok and report.warnings
