@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/dagr
 DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
-        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync
+        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -89,6 +89,11 @@ bench-lookup: install
 # `dagr sync` into PostgreSQL; ends with a RESULT line.
 bench-sync: install
 	$(BIN)/python bench/sync.py
+
+# Audit verification speed: BENCH_AUDIT_N (default 10,000,000) chained access entries on SQLite
+# and PostgreSQL (scratch database on BENCH_PG), full and incremental; ends with a RESULT line.
+bench-audit: install
+	BENCH_AUDIT_N=$${BENCH_AUDIT_N:-10000000} $(BIN)/python bench/audit_verify.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

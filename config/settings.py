@@ -43,6 +43,31 @@ if not AUDIT_SUBJECT_KEY:
     from dagr.core.secrets import local_secret_key
 
     AUDIT_SUBJECT_KEY = local_secret_key(VAR_DIR, "audit_key")
+# Key of the audit chains (HMAC-SHA256 of every entry, access and administrative): whoever can
+# write the database but lacks this key cannot recompute a chain after an edit. Never stored in
+# the database; keep it stable (entries are verified with it) and back it up with the data.
+AUDIT_CHAIN_KEY = os.environ.get("DAGR_AUDIT_CHAIN_KEY") or ""
+if not AUDIT_CHAIN_KEY:
+    from dagr.core.secrets import local_secret_key
+
+    AUDIT_CHAIN_KEY = local_secret_key(VAR_DIR, "audit_chain_key")
+# Ed25519 key that signs the audit checkpoints: PEM text in DAGR_AUDIT_SIGNING_KEY, else a file
+# generated on first use (mode 0600). Its public key (`dagr audit checkpoint --public-key`) is
+# what outsiders use to check an exported checkpoint.
+AUDIT_SIGNING_KEY = os.environ.get("DAGR_AUDIT_SIGNING_KEY") or ""
+AUDIT_SIGNING_KEY_PATH = VAR_DIR / "audit" / "checkpoint_key.pem"
+# Append-only log of signed checkpoints of every audit chain head (outside the audit tables).
+AUDIT_CHECKPOINT_PATH = Path(
+    os.environ.get("DAGR_AUDIT_CHECKPOINT_PATH") or VAR_DIR / "audit" / "checkpoints.jsonl"
+)
+# The checkpoint store class (dotted path; constructed with AUDIT_CHECKPOINT_PATH). Only the
+# append-only file store exists; a second database or an object store implements the same two
+# methods (``dagr.audit.integrity.CheckpointStore``).
+AUDIT_CHECKPOINT_STORE = "dagr.audit.integrity.FileCheckpointStore"
+# Where `dagr audit verify --incremental` keeps the last verified state (signed).
+AUDIT_VERIFIED_PATH = AUDIT_CHECKPOINT_PATH.with_name("verified.json")
+# How often the worker writes a checkpoint (seconds); it writes one at shutdown too.
+AUDIT_CHECKPOINT_INTERVAL_S = float(os.environ.get("DAGR_AUDIT_CHECKPOINT_INTERVAL_S", "60"))
 ALLOWED_HOSTS = env_list("DAGR_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DAGR_CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = os.environ.get("DAGR_SITE_URL", "http://127.0.0.1:8000")

@@ -13,12 +13,11 @@ code, yet "who read person X" is one index lookup.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,15 +31,19 @@ from django.utils.translation import gettext_lazy as _
 
 from dagr.core.errors import DomainError
 
+from .integrity import (
+    ACCESS_COLUMNS,
+    GENESIS,
+    VERSION,
+    VerifyReport,
+    access_digest,
+    at_text,
+    audit_verify,
+    chain_key,
+)
 from .models import AccessEntry, AccessSegment, AccessSubject
 
-GENESIS = "0" * 64
-CHAINED_FIELDS = (
-    "at", "request_id", "institution_id", "connection_id", "user_id", "actor_label",
-    "dataset_id", "dataset_code", "grant_id", "permission_number", "operation", "purpose",
-    "identifiers_asked", "records_returned", "fields", "outcome", "status_code",
-    "segment", "segment_seq",
-)  # fmt: skip
+__all__ = ["AuditUnavailable", "VerifyReport", "access_entry_write", "audit_verify", "who_read"]
 
 
 SUBJECT_BYTES = 16
@@ -60,17 +63,6 @@ def subject_hash(value: str) -> bytes:
     # which matters at a few thousand subjects per batch lookup.
     key = settings.AUDIT_SUBJECT_KEY.encode()
     return hmac.digest(key, normalised.encode(), "sha256")[:SUBJECT_BYTES]
-
-
-def _canonical(values: dict[str, Any]) -> bytes:
-    content = {name: values[name] for name in CHAINED_FIELDS}
-    at = content["at"]
-    content["at"] = at.isoformat(timespec="microseconds") if isinstance(at, datetime) else at
-    return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
-
-
-def chain_hash(prev_hash: str, values: dict[str, Any]) -> str:
-    return hashlib.sha256(prev_hash.encode() + b"|" + _canonical(values)).hexdigest()
 
 
 @dataclass
@@ -138,7 +130,8 @@ def access_entry_write(
         "fields": list(fields or []),
         "outcome": outcome,
         "status_code": status_code,
-        "duration_ms": round(duration_ms, 3),
+        "duration_ms": round(float(duration_ms), 3),
+        "version": VERSION,
     }
     segment = _current_segment()
     with segment.lock:
@@ -155,12 +148,17 @@ def access_entry_write(
     return entry
 
 
-_ENTRY_COLUMNS = (*CHAINED_FIELDS, "duration_ms", "prev_hash", "entry_hash")
+_ENTRY_COLUMNS = (*ACCESS_COLUMNS, "prev_hash", "entry_hash")
 
 
-def _entry_params(values: dict[str, Any], last_seq: int, last_hash: str, segment: str) -> tuple:
+def _entry_params(
+    values: dict[str, Any], last_seq: int, last_hash: str, segment: str, subjects: list[bytes]
+) -> tuple:
+    """The new entry's digest (keyed, over every column and its subjects) and SQL parameters."""
     values.update(segment=segment, segment_seq=last_seq + 1)
-    entry_hash = chain_hash(last_hash, values)
+    content = [values[c] for c in ACCESS_COLUMNS]
+    content[0] = at_text(content[0])
+    entry_hash = access_digest(chain_key(), last_hash, content, subjects)
     row = dict(values, prev_hash=last_hash, entry_hash=entry_hash)
     params = [
         connection.ops.adapt_datetimefield_value(row[c])
@@ -183,7 +181,7 @@ def _insert_checked(
     the caller then takes the general path, which reads the head from the database."""
     assert segment.head is not None
     last_seq, last_hash = segment.head
-    entry_hash, params = _entry_params(values, last_seq, last_hash, segment.name)
+    entry_hash, params = _entry_params(values, last_seq, last_hash, segment.name, subjects)
     entries = AccessEntry._meta.db_table
     heads = AccessSegment._meta.db_table
     subject_table = AccessSubject._meta.db_table
@@ -225,7 +223,7 @@ def _insert(segment: str, values: dict[str, Any], subjects: list[bytes]) -> Acce
         )
         head = cursor.fetchone()
         last_seq, last_hash = head or (0, GENESIS)
-        entry_hash, params = _entry_params(values, last_seq, last_hash, segment)
+        entry_hash, params = _entry_params(values, last_seq, last_hash, segment, subjects)
         placeholders = ", ".join(
             "%s" + json_cast if c == "fields" else "%s" for c in _ENTRY_COLUMNS
         )
@@ -252,56 +250,6 @@ def _insert(segment: str, values: dict[str, Any], subjects: list[bytes]) -> Acce
                 [segment, ops.adapt_datetimefield_value(values["at"]), 1, entry_hash],
             )
     return AccessEntry(id=entry_id, prev_hash=last_hash, entry_hash=entry_hash, **values)
-
-
-@dataclass
-class VerifyReport:
-    segments: int = 0
-    entries: int = 0
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def _entries(segment: str) -> Iterator[AccessEntry]:
-    return (
-        AccessEntry.objects.filter(segment=segment)
-        .order_by("segment_seq")
-        .iterator(chunk_size=2000)
-    )
-
-
-def audit_verify() -> VerifyReport:
-    """Recompute every chain: an edited entry, a removed or inserted one, or a cut-off tail is
-    reported with the segment and sequence number where the chain breaks."""
-    report = VerifyReport()
-    heads = {s.segment: s for s in AccessSegment.objects.all()}
-    segments = set(AccessEntry.objects.values_list("segment", flat=True).distinct()) | set(heads)
-    for name in sorted(segments):
-        report.segments += 1
-        prev, expected_seq = GENESIS, 1
-        for entry in _entries(name):
-            report.entries += 1
-            values = {f: getattr(entry, f) for f in CHAINED_FIELDS}
-            if entry.segment_seq != expected_seq:
-                report.problems.append(
-                    f"{name}: entry #{expected_seq} is missing (next is #{entry.segment_seq})"
-                )
-            if entry.prev_hash != prev:
-                report.problems.append(f"{name}#{entry.segment_seq}: link to previous is broken")
-            if chain_hash(entry.prev_hash, values) != entry.entry_hash:
-                report.problems.append(f"{name}#{entry.segment_seq}: content was changed")
-            prev, expected_seq = entry.entry_hash, entry.segment_seq + 1
-        head = heads.get(name)
-        if head is None:
-            report.problems.append(f"{name}: segment head is missing")
-        elif head.last_seq != expected_seq - 1 or head.last_hash != prev:
-            report.problems.append(
-                f"{name}: entries after #{expected_seq - 1} are missing (head is #{head.last_seq})"
-            )
-    return report
 
 
 def who_read(value: str) -> QuerySet[AccessEntry]:

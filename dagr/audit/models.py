@@ -2,7 +2,9 @@
 labels, so an entry stays readable even after the user or object it names is gone.
 
 - ``AdminEntry``: every administrative change (users, roles, institutions, datasets, schemas…).
-- The data-access audit (issue "retrieval API") will live here too, with its hash chain.
+- ``AccessEntry`` (+ subjects, segment heads): every data access, in keyed hash chains.
+- ``AdminHead``: the head of the administrative chain. Checkpoints of all heads are signed and
+  kept outside the database (``dagr.audit.integrity``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ class AdminEntry(models.Model):
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # The keyed chain (see ``dagr.audit.integrity``): one chain, written under a row lock on
+    # ``AdminHead``. Entries from before the chain have ``version`` 1 and no ``seq``.
+    version = models.PositiveSmallIntegerField(default=2)
+    seq = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    entry_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -41,9 +49,11 @@ class AccessEntry(models.Model):
     """One data access (API call or portal view of records): who, what, outcome.
 
     Entries are chained per writer *segment* (one per writing process):
-    ``entry_hash = SHA-256(prev_hash ‖ canonical content)`` and ``segment_seq`` counts 1, 2, 3…
-    so an edited, inserted or deleted entry breaks the chain (``dagr audit verify``). Segments
-    let several web processes write without a global lock.
+    ``entry_hash = HMAC-SHA256(chain key, prev_hash ‖ every column ‖ sorted subject hashes)``
+    (``version`` 2; version 1 entries, written before, are unkeyed SHA-256 over fewer columns)
+    and ``segment_seq`` counts 1, 2, 3… so an edited, inserted or deleted entry breaks the chain
+    (``dagr audit verify``); signed checkpoints outside the database reveal a removed tail or
+    segment. Segments let several web processes write without a global lock.
     """
 
     class Outcome(models.TextChoices):
@@ -75,6 +85,7 @@ class AccessEntry(models.Model):
     segment_seq = models.PositiveBigIntegerField()
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64)
+    version = models.PositiveSmallIntegerField(default=2)
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -123,3 +134,13 @@ class AccessSegment(models.Model):
 
     def __str__(self) -> str:
         return self.segment
+
+
+class AdminHead(models.Model):
+    """The head of the administrative audit chain (one row, locked while an entry is written)."""
+
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"admin #{self.last_seq}"

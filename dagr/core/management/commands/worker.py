@@ -1,5 +1,6 @@
 """``dagr worker``: the database-backed task worker (django-tasks-db) plus a heartbeat row that
-``/healthz`` reads to tell whether background work is being processed."""
+``/healthz`` reads to tell whether background work is being processed, and the signed audit
+checkpoints (every ``AUDIT_CHECKPOINT_INTERVAL_S`` seconds when a chain moved, and at shutdown)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,25 @@ def _beat(worker_id: str, started_at: Any, stop: threading.Event) -> None:
     connection.close()
 
 
+def _checkpoints(stop: threading.Event) -> None:
+    """Record a signed checkpoint of the audit chain heads at a fixed interval (when any head
+    moved), and once more when the worker stops."""
+    from django.conf import settings
+
+    from dagr.audit.integrity import checkpoint_write
+
+    while True:
+        stopping = stop.wait(settings.AUDIT_CHECKPOINT_INTERVAL_S)
+        try:
+            close_old_connections()
+            checkpoint_write(only_if_changed=True)
+        except Exception:  # a missed checkpoint must never kill the worker; the next one follows
+            logger.warning("audit checkpoint could not be written", exc_info=True)
+        if stopping:
+            break
+    connection.close()
+
+
 def _schedule_daily_tasks() -> None:
     """Queue one run of each task in ``settings.DAGR_DAILY_TASKS`` unless one is already
     waiting; each such task queues its own next run (so a fresh installation, and one whose
@@ -65,9 +85,12 @@ class Command(DbWorkerCommand):
             target=_beat, args=(worker_id[:64], timezone.now(), stop), daemon=True
         )
         thread.start()
+        checkpoints = threading.Thread(target=_checkpoints, args=(stop,), daemon=True)
+        checkpoints.start()
         _schedule_daily_tasks()
         try:
             super().handle(*args, **options)
         finally:
             stop.set()
+            checkpoints.join(timeout=30)  # the shutdown checkpoint
             WorkerHeartbeat.objects.filter(worker_id=worker_id[:64]).delete()
