@@ -152,11 +152,11 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def mount_routers() -> None:
     """Each app that offers API endpoints exposes ``router`` in its ``api`` module."""
-    from dagr.audit.api import router as audit_router
     from dagr.catalog.api import router as catalog_router
     from dagr.connections.api import router as connections_router
     from dagr.monitoring.api import router as monitoring_router
     from dagr.monitoring.api_webhooks import router as webhooks_router
+    from dagr.oversight.api import router as audit_router
     from dagr.portal.api import router as system_router
     from dagr.records.api import router as provider_router
     from dagr.retrieval.api import router as retrieval_router

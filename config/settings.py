@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "dagr.uploads",
     "dagr.retrieval",
     "dagr.monitoring",
+    "dagr.oversight",
     "dagr.demo",
     "dagr.portal",
 ]

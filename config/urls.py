@@ -17,7 +17,7 @@ urlpatterns = [
     path("viewer/", include("dagr.retrieval.urls")),
     path("uploads/", include("dagr.uploads.urls")),
     path("record-sets/", include("dagr.monitoring.urls")),
-    path("audit/", include("dagr.audit.urls")),
+    path("audit/", include("dagr.oversight.urls")),
     path("", include("dagr.portal.urls")),
 ]
 

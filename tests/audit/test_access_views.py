@@ -132,7 +132,7 @@ def test_dataset_page_rejects_bad_filters_clearly(client, world, representative)
 
 
 def test_dataset_page_pages_without_duplicates_or_gaps(client, world, representative, monkeypatch):
-    monkeypatch.setattr("dagr.audit.views.PAGE_SIZE", 5)
+    monkeypatch.setattr("dagr.oversight.views.PAGE_SIZE", 5)
     client.force_login(representative)
     url = dataset_url("persons")
     first = client.get(url)

@@ -2,9 +2,9 @@
 pages: institution name and registration number, the calling connection's client id or the
 user's label — never a subject hash or an identifier value.
 
-This is the API/portal layer of the audit app, so it may look up institutions
-(``dagr.accounts``), datasets (``dagr.catalog``) and technical connections
-(``dagr.connections``); the models and selectors of the audit app import none of them.
+This is the oversight app (the audit's API and portal pages, above the apps it names), so it may
+look up institutions (``dagr.accounts``), datasets (``dagr.catalog``) and technical connections
+(``dagr.connections``); ``dagr.audit`` itself imports none of them.
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dagr.accounts.models import Institution
+from dagr.audit.access_selectors import WhoReadRow
+from dagr.audit.models import AccessEntry
 from dagr.catalog.models import DATASET_CODE_RE, Dataset
 from dagr.connections.models import Connection
 from dagr.core.errors import NotFound, ValidationError
 from dagr.core.tabular import csv_stream
-
-from .access_selectors import WhoReadRow
-from .models import AccessEntry
 
 # A recipient filter that names no institution matches no entry (ids start at 1).
 NO_INSTITUTION = -1

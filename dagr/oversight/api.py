@@ -18,14 +18,14 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.security import django_auth
 
+from dagr.audit import access_selectors as selectors
+from dagr.audit.services import who_read_search
 from dagr.connections.auth import provider_auth
 from dagr.connections.tokens import Principal
 from dagr.core.errors import PermissionDenied
 from dagr.permissions import rules
 
-from . import access_selectors as selectors
 from . import presenters
-from .services import who_read_search
 
 router = Router(tags=["audit"])
 

@@ -18,16 +18,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from dagr.audit import access_selectors as selectors
+from dagr.audit.services import who_read_search
 from dagr.catalog import selectors as catalog_selectors
 from dagr.catalog.models import Dataset
 from dagr.core.errors import DomainError
 from dagr.permissions import rules
 from dagr.permissions.access import authenticated, requires
 
-from . import access_selectors as selectors
 from . import presenters
 from .forms import AccessFilterForm, WhoReadForm
-from .services import who_read_search
 
 PAGE_SIZE = 50
 

@@ -11,8 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dagr.accounts.models import Institution
-
-from .access_selectors import MAX_IDENTIFIER_LENGTH
+from dagr.audit.access_selectors import MAX_IDENTIFIER_LENGTH
 
 IDENTIFIER_HELP = _(
     "A personal code (with or without the hyphen) or another identifier. It is used only for "
