@@ -19,8 +19,10 @@ from dagr.accounts.models import Institution
 from dagr.core.errors import NotFound, PermissionDenied
 from dagr.permissions import rules
 
+from . import hooks
 from .models import Dataset, SchemaVersion
 from .schema import FieldDef, SchemaDef, parse_schema
+from .schema_diff import schema_changes
 
 PUBLIC_STATUSES = (Dataset.Status.PRODUCTION, Dataset.Status.RETIRED)
 
@@ -156,13 +158,12 @@ def schema_version_get(*, dataset: Dataset, number: int | None = None) -> Schema
 @dataclass
 class HistoryEntry:
     version: SchemaVersion
-    changes: list[Any]  # services.SchemaChange; empty for the first version
+    changes: list[Any]  # schema_diff.SchemaChange; empty for the first version
 
 
 def schema_history(*, dataset: Dataset) -> list[HistoryEntry]:
     """Every schema version of the dataset, newest first, each with its changes against the
     version before it."""
-    from .services import schema_changes
 
     versions = list(
         SchemaVersion.objects.filter(dataset=dataset)
@@ -228,7 +229,7 @@ def schema_identifiers(schema: SchemaDef) -> list[FieldRow]:
 @dataclass
 class SchemaPreview:
     rows: list[FieldRow]
-    changes: list[Any]  # services.SchemaChange
+    changes: list[Any]  # schema_diff.SchemaChange
     invalid_count: int = 0
     examples: list[Any] = field(default_factory=list)
 
@@ -244,9 +245,6 @@ class SchemaPreview:
 def schema_change_preview(*, dataset: Dataset, schema: SchemaDef) -> SchemaPreview:
     """What saving ``schema`` would do: the parsed field table, the changes against the current
     version and, for breaking changes, how many stored records would become invalid."""
-    from . import hooks
-    from .services import schema_changes
-
     current = dataset_schema(dataset)
     changes = schema_changes(current, schema) if current else []
     preview = SchemaPreview(rows=schema_rows(schema), changes=changes)
