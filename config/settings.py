@@ -68,6 +68,8 @@ AUDIT_CHECKPOINT_STORE = "dagr.audit.integrity.FileCheckpointStore"
 AUDIT_VERIFIED_PATH = AUDIT_CHECKPOINT_PATH.with_name("verified.json")
 # How often the worker writes a checkpoint (seconds); it writes one at shutdown too.
 AUDIT_CHECKPOINT_INTERVAL_S = float(os.environ.get("DAGR_AUDIT_CHECKPOINT_INTERVAL_S", "60"))
+# What `dagr worker` (in dagr.core, below the audit) calls at that interval and at shutdown.
+AUDIT_CHECKPOINT_WRITER = "dagr.audit.integrity.checkpoint_write"
 ALLOWED_HOSTS = env_list("DAGR_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DAGR_CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = os.environ.get("DAGR_SITE_URL", "http://127.0.0.1:8000")
