@@ -8,7 +8,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 PG_URL ?= postgres://postgres@127.0.0.1:5432/dagr
 DEMO_PERSONS ?= 2000
 
-.PHONY: run test lint format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
+.PHONY: run test lint deps-graph format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
         test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit
 
 $(BIN)/python:
@@ -62,9 +62,16 @@ test-postgres: install-dev
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL is not reachable at $(PG_URL) and CI=true: failing."; exit 1; \
 	else echo "SKIPPED: PostgreSQL is not reachable at $(PG_URL); the suite ran on SQLite only."; fi
 
+# ruff, then the dependency order of the apps (import-linter contracts in pyproject.toml) and
+# the generated picture of it (docs/app-dependencies.md) compared with the code.
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/app_graph.py --check
+
+deps-graph: $(DEV_STAMP)
+	$(BIN)/python scripts/app_graph.py
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff format .
