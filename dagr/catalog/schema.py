@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dagr.core import identifiers
+from dagr.core.errors import ValidationError
 
 FieldType = Literal["string", "integer", "decimal", "boolean", "date", "datetime", "list"]
 IdentifierKind = Literal["personal_code", "company_code", "address_code", "other"]
@@ -163,8 +164,6 @@ def parse_schema(document: Any) -> SchemaDef:
     """Validate a schema document; raises ``dagr.core.errors.ValidationError`` with one error per
     problem (location and message)."""
     from pydantic import ValidationError as PydanticError
-
-    from dagr.core.errors import ValidationError
 
     if not isinstance(document, dict):
         message = _("The schema must be a mapping with 'key' and 'fields'.")

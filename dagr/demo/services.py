@@ -27,7 +27,11 @@ from dagr.catalog.models import Dataset
 from dagr.catalog.services import dataset_create
 from dagr.core.actors import SYSTEM
 from dagr.core.identifiers import make_company_code
-from dagr.records.models import Load
+from dagr.grants.models import Grant
+from dagr.grants.services import grant_approve, grant_request
+from dagr.monitoring.models import RecordSet
+from dagr.monitoring.services import record_set_create, record_set_identifiers_change
+from dagr.records.models import Load, Record
 from dagr.records.selectors import record_count
 from dagr.records.services import records_upsert
 
@@ -288,11 +292,6 @@ def _grants_and_record_sets(persons: Dataset) -> None:
     """A tax administration grant to adult residents' basic data (with a record set watching a
     few of them), and a social insurance request still waiting for the provider — so the
     recipient and provider pages of the demo have something to show. Idempotent."""
-    from dagr.grants.models import Grant
-    from dagr.grants.services import grant_approve, grant_request
-    from dagr.monitoring.models import RecordSet
-    from dagr.monitoring.services import record_set_create, record_set_identifiers_change
-    from dagr.records.models import Record
 
     tax = User.objects.get(email=f"recipient@{EMAIL_DOMAIN}")
     social = User.objects.get(email=f"recipient2@{EMAIL_DOMAIN}")

@@ -26,9 +26,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from dagr.catalog.schema import parse_schema
 from dagr.core.errors import ValidationError
 
-from .conditions import Condition, FieldTree, compile_predicate, field_tree, to_sql
+from .conditions import (
+    Condition,
+    FieldTree,
+    compile_predicate,
+    field_tree,
+    to_sql,
+    validate_conditions,
+)
+from .models import Grant
 
 logger = logging.getLogger(__name__)
 
@@ -101,11 +110,6 @@ class GrantCache:
 
 
 def load_active_grants() -> dict[Key, ActiveGrant]:
-    from dagr.catalog.schema import parse_schema
-
-    from .conditions import validate_conditions
-    from .models import Grant
-
     rows = (
         Grant.objects.filter(status__in=[Grant.Status.APPROVED, Grant.Status.REVOKED])
         .exclude(permission_number="")

@@ -17,7 +17,7 @@ from dagr.audit.access_selectors import ANSWERED, grant_use_counts
 from dagr.audit.models import AccessEntry
 from dagr.catalog.models import Dataset
 from dagr.catalog.schema import SchemaDef, parse_schema
-from dagr.catalog.selectors import datasets_visible_to
+from dagr.catalog.selectors import datasets_visible_to, schema_rows
 from dagr.core.errors import NotFound
 from dagr.permissions import rules
 
@@ -149,7 +149,6 @@ class FieldChoice:
 def grant_detail_context(*, grant: Grant) -> dict[str, Any]:
     """What the grant page shows: the requested and approved versions side by side (so a
     narrowed approval is visible), the conditions in words and today's use."""
-    from dagr.catalog.selectors import schema_rows
 
     schema = grant_schema(grant)
     titles = {row.path: row.title for row in schema_rows(schema)} if schema else {}

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dagr.accounts.models import Institution
-from dagr.audit.services import admin_entry_create
+from dagr.audit.services import admin_entry_create, diff_fields
 from dagr.catalog.models import Dataset
 from dagr.catalog.schema import SchemaDef, parse_schema
 from dagr.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -267,8 +267,6 @@ def grant_approve(
 
 
 def _changes(before: dict[str, Any], grant: Grant) -> dict[str, Any]:
-    from dagr.audit.services import diff_fields
-
     return diff_fields(before, _snapshot(grant))
 
 

@@ -57,9 +57,11 @@ from django.utils.translation import gettext_lazy as _
 from dagr.audit.services import admin_entry_create
 from dagr.core import crypto
 from dagr.core.errors import Conflict, DomainError, NotFound
+from dagr.retrieval.services import Caller
 
 from . import delivery_errors, selectors, webhooks
 from .models import Delivery, RecordSet, Subscription
+from .services import record_set_changes
 
 MAX_ATTEMPTS = 15
 BACKOFF_BASE_S = 5.0
@@ -309,10 +311,6 @@ def _next_step(subscription_id: int) -> _Read | _Send | None:
 
 
 def _read_page(subscription_id: int, step: _Read) -> Any:
-    from dagr.retrieval.services import Caller
-
-    from .services import record_set_changes
-
     caller = Caller(institution_id=step.institution_id, label=f"webhook {subscription_id}")
     return record_set_changes(
         caller=caller, record_set_id=step.record_set_id, cursor=step.cursor or None,

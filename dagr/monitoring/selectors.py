@@ -10,9 +10,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dagr.catalog.schema import SchemaDef
+from dagr.catalog.schema import SchemaDef, parse_schema
 from dagr.core import cursors
 from dagr.core.errors import NotFound, ValidationError
+from dagr.grants.conditions import validate_conditions
 from dagr.grants.models import Grant
 from dagr.permissions import rules
 
@@ -137,8 +138,6 @@ def relative_date_conditions() -> list[tuple[int, list[Any]]]:
     """``(dataset id, conditions)`` of record sets whose conditions are relative to today
     ("older than 18 years"), for the daily re-check of the change feeds
     (``dagr.retrieval.recheck``)."""
-    from dagr.catalog.schema import parse_schema
-    from dagr.grants.conditions import validate_conditions
 
     out: list[tuple[int, list[Any]]] = []
     for record_set in RecordSet.objects.exclude(conditions=[]).select_related("dataset__schema"):

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from dagr.catalog.models import Dataset
 from dagr.catalog.schema import FieldDef, SchemaDef, parse_schema
 from dagr.core.errors import NotFound, ValidationError
 
@@ -81,8 +82,6 @@ class DatasetCache:
         return found
 
     def _reload(self) -> None:
-        from dagr.catalog.models import Dataset
-
         out: dict[str, DatasetInfo] = {}
         rows = (
             Dataset.objects.filter(schema__isnull=False)

@@ -9,6 +9,8 @@ from typing import Any
 
 from dagr.catalog.selectors import schema_rows
 from dagr.grants.cache import FieldTree
+from dagr.grants.conditions import field_tree
+from dagr.grants.selectors import describe_condition
 
 from .datasets import DatasetInfo
 
@@ -85,8 +87,6 @@ def table(
 def viewer_context(dataset: DatasetInfo, grant: Any) -> dict[str, Any]:
     """What the viewer page needs besides the result: the choices of its two forms, the columns
     of the table and the grant's conditions in words."""
-    from dagr.grants.conditions import field_tree
-    from dagr.grants.selectors import describe_condition
 
     names = titles(dataset)
     tree = field_tree(grant.fields)
