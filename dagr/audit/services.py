@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from dagr.core.middleware import current_request_id
 
+from .access import subject_hash
+from .access_selectors import who_read_summary
 from .integrity import GENESIS, VERSION, admin_digest, chain_key
 from .models import AdminEntry, AdminHead
 
@@ -94,9 +96,6 @@ def who_read_search(
     """Answer "who read this person's data" — and record that the actor asked, with the keyed
     hash of the identifier as the target (never the identifier itself), so the question "who
     looked up person X" has an answer too."""
-    from .access import subject_hash
-    from .access_selectors import who_read_summary
-
     summary = who_read_summary(identifier, since=since, until=until)
     admin_entry_create(
         action="audit.subject.searched",

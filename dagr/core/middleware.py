@@ -11,6 +11,8 @@ from contextvars import ContextVar
 
 from django.http import HttpRequest, HttpResponse
 
+from dagr.core.problems import method_not_allowed, nul_in_request
+
 _request_id: ContextVar[str | None] = ContextVar("dagr_request_id", default=None)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -56,15 +58,11 @@ class ApiProblemMiddleware:
         if not request.path.startswith("/api/"):
             return self.get_response(request)
         if _has_nul(request):
-            from dagr.core.problems import nul_in_request
-
             return nul_in_request(request)
         response = self.get_response(request)
         if response.status_code == 405 and not response.get("Content-Type", "").startswith(
             "application/problem+json"
         ):
-            from dagr.core.problems import method_not_allowed
-
             return method_not_allowed(request, allow=response.get("Allow", ""))
         return response
 

@@ -7,6 +7,7 @@ class GrantsConfig(AppConfig):
     verbose_name = "Access grants"
 
     def ready(self) -> None:
+        # in ready(): apps.py is imported before the models are, so what needs them is imported here
         from dagr.catalog import hooks
 
         from .services import schema_changed_listener

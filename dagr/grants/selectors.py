@@ -22,6 +22,7 @@ from dagr.core.errors import NotFound
 from dagr.permissions import rules
 
 from .cache import ActiveGrant, grant_cache
+from .conditions import OPERATOR_LABELS
 from .errors import grant_unavailable
 from .models import Grant
 
@@ -117,8 +118,6 @@ def dataset_schema_of(dataset: Dataset) -> SchemaDef:
 
 def describe_condition(condition: dict[str, Any], titles: dict[str, str]) -> str:
     """A condition in words: "Birth date is older than 18 years"."""
-    from .conditions import OPERATOR_LABELS
-
     name = condition.get("field", "")
     op = condition.get("op", "")
     value = condition.get("value")

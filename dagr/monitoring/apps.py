@@ -5,6 +5,7 @@ from django.apps import AppConfig
 
 def _records_changed(sender: Any, dataset_id: int, **kwargs: Any) -> None:
     """After a load of a dataset commits: queue the webhook dispatch of its record sets."""
+    # imported on the first signal: apps.py is imported before the models are
     from .deliveries import dispatch_for_dataset
 
     dispatch_for_dataset(dataset_id)
@@ -16,6 +17,7 @@ class MonitoringConfig(AppConfig):
     verbose_name = "Change monitoring"
 
     def ready(self) -> None:
+        # in ready(): apps.py is imported before the models are, so what needs them is imported here
         from dagr.records.signals import records_changed
 
         records_changed.connect(_records_changed, dispatch_uid="monitoring.webhook_dispatch")

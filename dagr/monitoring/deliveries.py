@@ -215,6 +215,7 @@ def subscription_delete(*, actor: Any, subscription: Subscription) -> None:
 def enqueue_dispatch(subscription_id: int, *, run_after: datetime | None = None) -> None:
     """Queue a dispatch run. A delayed run is skipped on a backend without ``run_after``
     (Django's immediate backend): it would run at once, inside the caller."""
+    # tasks.py imports this module, so a top-level import of it would be an import cycle
     from .tasks import subscription_dispatch_task
 
     task = subscription_dispatch_task

@@ -8,6 +8,7 @@ from django.tasks import task
 
 @task()
 def subscription_dispatch_task(*, subscription_id: int) -> int:
+    # services queue this task, so a top-level import of them would be an import cycle
     from .deliveries import subscription_dispatch
 
     return subscription_dispatch(subscription_id)

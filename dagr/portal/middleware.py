@@ -12,6 +12,8 @@ from django.http import HttpRequest, HttpResponse
 
 from dagr.core.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
 
+from . import views
+
 
 class DomainErrorMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -23,7 +25,6 @@ class DomainErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, DomainError) or request.path.startswith("/api/"):
             return None
-        from . import views
 
         if isinstance(exception, NotAuthenticated):
             return redirect_to_login(request.get_full_path())

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from dagr.core.problems import problem_response
 from dagr.permissions.access import authenticated, public
 
 from . import selectors, services
@@ -28,8 +29,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def _error(request: HttpRequest, status: int, title: str, text: str) -> HttpResponse:
     if request.path.startswith("/api/"):
-        from dagr.core.problems import problem_response
-
         return problem_response(request, status=status, code=f"http_{status}", title=title)
     return render(
         request,

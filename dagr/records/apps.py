@@ -7,6 +7,7 @@ class RecordsConfig(AppConfig):
     verbose_name = "Records"
 
     def ready(self) -> None:
+        # in ready(): apps.py is imported before the models are, so what needs them is imported here
         from dagr.catalog import hooks
 
         from . import selectors, services

@@ -7,6 +7,7 @@ class RetrievalConfig(AppConfig):
     verbose_name = "Record retrieval"
 
     def ready(self) -> None:
+        # in ready(): apps.py is imported before the models are, so what needs them is imported here
         from dagr.catalog import hooks
 
         from .datasets import schema_changed_listener

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from django.tasks import task
 
+from .recheck import feeds_recheck, next_run
+
 
 @task()
 def feeds_recheck_task() -> dict[str, int]:
-    from .recheck import feeds_recheck, next_run
-
     try:
         return feeds_recheck()
     finally:

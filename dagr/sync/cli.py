@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", exc)
         return 2
 
+    # only for a valid configuration: the HTTP client and SQLAlchemy load for a real run
     from .client import Client
     from .runner import Runner
 

@@ -205,6 +205,7 @@ def upload_receive(
             changes={"dataset": [None, dataset.code], "mode": [None, mode], "size": [None, size]},
         )
         if not inline:
+            # tasks.py imports this module, so a top-level import of it would be an import cycle
             from .tasks import upload_check_task
 
             upload_id = upload.pk
@@ -268,6 +269,7 @@ def upload_confirm(
     preview's number of deletions; the load passes that number on, so if the data changed since
     the preview the load is refused too."""
     _check(actor, upload.dataset)
+    # tasks.py imports this module, so a top-level import of it would be an import cycle
     from .tasks import upload_load_task
 
     with transaction.atomic():
