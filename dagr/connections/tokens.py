@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 import jwt
 from django.conf import settings
 
+from .models import Connection
+
 ISSUER = "dagr"
 ALGORITHM = "HS256"
 STATE_REFRESH_S = 5.0
@@ -78,8 +80,6 @@ class _ConnectionStates:
         return self._states.get(connection_id)
 
     def _reload(self) -> None:
-        from .models import Connection
-
         rows = Connection.objects.values_list(
             "pk", "status", "institution__status", "tokens_valid_after"
         )
