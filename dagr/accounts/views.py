@@ -28,7 +28,7 @@ from dagr.core.errors import DomainError, reraise_access_error
 from dagr.permissions import rules
 from dagr.permissions.access import authenticated, public, requires
 
-from . import forms, selectors, services
+from . import applications, forms, selectors, services
 from .emails import account_setup_token_generator
 from .models import Application, User
 
@@ -101,7 +101,7 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.application_submit(
+            applications.application_submit(
                 email=data["email"],
                 first_name=data["first_name"],
                 last_name=data["last_name"],
@@ -147,7 +147,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             if data["decision"] == "approve":
-                services.application_approve(
+                applications.application_approve(
                     actor=request.user,
                     application=application,
                     roles=data["roles"],
@@ -155,7 +155,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 messages.success(request, _("The application has been approved."))
             else:
-                services.application_reject(
+                applications.application_reject(
                     actor=request.user, application=application, note=data["note"]
                 )
                 messages.success(request, _("The application has been rejected."))
