@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from dagr.core.errors import DomainError, reraise_access_error
+from dagr.core.forms import form_add_domain_error
 from dagr.permissions import rules
 from dagr.permissions.access import authenticated, public, requires
 
@@ -449,11 +450,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
                 new_password=form.cleaned_data["new_password1"],
             )
         except DomainError as exc:
-            for error in exc.errors:
-                field = {"password": "new_password1"}.get(error["location"], error["location"])
-                form.add_error(field if field in form.fields else None, str(error["message"]))
-            if not exc.errors:
-                form.add_error(None, str(exc.message))
+            form_add_domain_error(form, exc, at_fields=True, aliases={"password": "new_password1"})
         else:
             update_session_auth_hash(request, user)
             messages.success(request, _("Your password has been changed."))
