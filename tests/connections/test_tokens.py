@@ -221,3 +221,25 @@ def test_only_the_right_representatives_manage_connections(provider):
         services.connection_create(
             actor=make_admin(), institution=institution, name="x", kind="recipient"
         )
+
+
+def test_a_revocation_in_another_process_stops_tokens_within_the_state_refresh(
+    client, provider, monkeypatch
+):
+    institution, user = provider
+    conn, secret = services.connection_create(
+        actor=user, institution=institution, name="L", kind="provider"
+    )
+    token = client.post(
+        TOKEN_URL,
+        {"grant_type": "client_credentials", "client_id": conn.client_id, "client_secret": secret},
+    ).json()["access_token"]
+    assert tokens.STATE_REFRESH_S <= 5.0
+    tokens.token_verify(token)  # the connection-state map is loaded
+    # Another process revokes: no invalidation reaches this one.
+    Connection.objects.filter(pk=conn.pk).update(status=Connection.Status.REVOKED)
+    tokens.token_verify(token)  # still accepted from the map …
+    clock = [time.monotonic() + tokens.STATE_REFRESH_S + 0.1]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    with pytest.raises(tokens.InvalidToken):  # … until the refresh interval has passed
+        tokens.token_verify(token)
