@@ -25,10 +25,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from dagr.core.errors import DomainError, reraise_access_error
+from dagr.core.forms import form_add_domain_error
 from dagr.permissions import rules
 from dagr.permissions.access import authenticated, public, requires
 
-from . import forms, selectors, services
+from . import applications, forms, selectors, services
 from .emails import account_setup_token_generator
 from .models import Application, User
 
@@ -101,7 +102,7 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.application_submit(
+            applications.application_submit(
                 email=data["email"],
                 first_name=data["first_name"],
                 last_name=data["last_name"],
@@ -147,7 +148,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             if data["decision"] == "approve":
-                services.application_approve(
+                applications.application_approve(
                     actor=request.user,
                     application=application,
                     roles=data["roles"],
@@ -155,7 +156,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 messages.success(request, _("The application has been approved."))
             else:
-                services.application_reject(
+                applications.application_reject(
                     actor=request.user, application=application, note=data["note"]
                 )
                 messages.success(request, _("The application has been rejected."))
@@ -449,11 +450,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
                 new_password=form.cleaned_data["new_password1"],
             )
         except DomainError as exc:
-            for error in exc.errors:
-                field = {"password": "new_password1"}.get(error["location"], error["location"])
-                form.add_error(field if field in form.fields else None, str(error["message"]))
-            if not exc.errors:
-                form.add_error(None, str(exc.message))
+            form_add_domain_error(form, exc, at_fields=True, aliases={"password": "new_password1"})
         else:
             update_session_auth_hash(request, user)
             messages.success(request, _("Your password has been changed."))

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dagr.core.errors import DomainError, PermissionDenied
+from dagr.core.forms import form_add_domain_error
 from dagr.permissions import rules
 from dagr.permissions.access import authenticated, public, requires
 
@@ -96,7 +97,7 @@ def dataset_create(request: HttpRequest) -> HttpResponse:
                     **{k: v for k, v in form.cleaned_data.items() if not k.startswith("schema_")},
                 )
             except DomainError as exc:
-                _form_errors(form, exc)
+                form_add_domain_error(form, exc, at_fields=True)
             else:
                 messages.success(request, _("The dataset was defined (schema version 1)."))
                 return redirect("catalog:dataset_manage", ds.code)
@@ -111,17 +112,6 @@ def dataset_create(request: HttpRequest) -> HttpResponse:
         "schema_errors": getattr(form, "schema_errors", []),
     }
     return render(request, "catalog/dataset_create.html", context, status=status)
-
-
-def _form_errors(form: Any, exc: DomainError) -> None:
-    placed = False
-    for error in exc.errors:
-        location = error.get("location", "")
-        if location in form.fields:
-            form.add_error(location, error["message"])
-            placed = True
-    if not placed:
-        form.add_error(None, str(exc.message))
 
 
 def _manage_context(request: HttpRequest, ds: Dataset, **extra: Any) -> dict[str, Any]:
@@ -160,7 +150,7 @@ def dataset_metadata(request: HttpRequest, code: str) -> HttpResponse:
         try:
             services.dataset_update(actor=request.user, dataset=ds, **form.cleaned_data)
         except DomainError as exc:
-            _form_errors(form, exc)
+            form_add_domain_error(form, exc, at_fields=True)
         else:
             messages.success(request, _("The dataset description was saved."))
             return redirect("catalog:dataset_manage", ds.code)

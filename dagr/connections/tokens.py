@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from datetime import UTC, datetime
 
 import jwt
 from django.conf import settings
+
+from dagr.core.cache import RefreshedMap
 
 from .models import Connection
 
@@ -64,38 +65,23 @@ def token_encode(
     return jwt.encode(claims, _signing_key(), algorithm=ALGORITHM), lifetime_s
 
 
-class _ConnectionStates:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loaded_at = 0.0
-        self._states: dict[int, tuple[bool, float]] = {}
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._loaded_at = 0.0
-
-    def get(self, connection_id: int) -> tuple[bool, float] | None:
-        if time.monotonic() - self._loaded_at > STATE_REFRESH_S:
-            self._reload()
-        return self._states.get(connection_id)
-
-    def _reload(self) -> None:
-        rows = Connection.objects.values_list(
-            "pk", "status", "institution__status", "tokens_valid_after"
+def load_connection_states() -> dict[int, tuple[bool, float]]:
+    """``connection id → (usable, tokens_valid_after as a timestamp)`` of every connection."""
+    rows = Connection.objects.values_list(
+        "pk", "status", "institution__status", "tokens_valid_after"
+    )
+    return {
+        pk: (
+            status == Connection.Status.ACTIVE and inst_status == "active",
+            valid_after.timestamp() if valid_after else 0.0,
         )
-        states = {
-            pk: (
-                status == Connection.Status.ACTIVE and inst_status == "active",
-                valid_after.timestamp() if valid_after else 0.0,
-            )
-            for pk, status, inst_status, valid_after in rows
-        }
-        with self._lock:
-            self._states = states
-            self._loaded_at = time.monotonic()
+        for pk, status, inst_status, valid_after in rows
+    }
 
 
-connection_states = _ConnectionStates()
+connection_states: RefreshedMap[int, tuple[bool, float]] = RefreshedMap(
+    load_connection_states, refresh_s=STATE_REFRESH_S
+)
 
 
 class InvalidToken(Exception):

@@ -20,13 +20,12 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from dagr.catalog.schema import parse_schema
+from dagr.core.cache import RefreshedMap
 from dagr.core.errors import ValidationError
 
 from .conditions import (
@@ -77,36 +76,22 @@ class ActiveGrant:
 
 
 class GrantCache:
+    """The map of active grants (``dagr.core.cache.RefreshedMap``), looked up by its three parts."""
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loaded_at = float("-inf")
-        self._miss_reload_at = float("-inf")
-        self._grants: dict[Key, ActiveGrant] = {}
-        self.loads = 0  # how many times the map was loaded (tests and diagnostics)
+        self._map: RefreshedMap[Key, ActiveGrant] = RefreshedMap(
+            load_active_grants, refresh_s=REFRESH_S, miss_reload_s=MISS_RELOAD_S
+        )
+
+    @property
+    def loads(self) -> int:
+        return self._map.loads
 
     def invalidate(self) -> None:
-        with self._lock:
-            self._loaded_at = float("-inf")
-            self._miss_reload_at = float("-inf")
+        self._map.invalidate()
 
     def get(self, recipient_id: int, dataset_id: int, permission_number: str) -> ActiveGrant | None:
-        now = time.monotonic()
-        if now - self._loaded_at > REFRESH_S:
-            self._reload()
-        key = (recipient_id, dataset_id, permission_number)
-        found = self._grants.get(key)
-        if found is None and now - self._miss_reload_at > MISS_RELOAD_S:
-            self._miss_reload_at = now
-            self._reload()
-            found = self._grants.get(key)
-        return found
-
-    def _reload(self) -> None:
-        grants = load_active_grants()
-        with self._lock:
-            self._grants = grants
-            self._loaded_at = time.monotonic()
-            self.loads += 1
+        return self._map.get((recipient_id, dataset_id, permission_number))
 
 
 def load_active_grants() -> dict[Key, ActiveGrant]:

@@ -4,8 +4,6 @@ Views parse input and call one service or selector; permission is decided there
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dagr.core.errors import DomainError, PermissionDenied
+from dagr.core.forms import form_add_domain_error
 from dagr.permissions import rules
 from dagr.permissions.access import authenticated, requires
 
@@ -27,13 +26,6 @@ from .forms import (
     conditions_from_rows,
 )
 from .models import Grant
-
-
-def _form_errors(form: Any, exc: DomainError) -> None:
-    form.add_error(None, str(exc.message))
-    for error in exc.errors:
-        if error.get("message"):
-            form.add_error(None, f"{error.get('location', '')}: {error['message']}")
 
 
 @authenticated
@@ -77,7 +69,7 @@ def grant_request(request: HttpRequest) -> HttpResponse:
                     purpose=form.cleaned_data["purpose"],
                 )
             except DomainError as exc:
-                _form_errors(form, exc)
+                form_add_domain_error(form, exc)
             else:
                 messages.success(
                     request, _("Your request was sent to the provider of the dataset.")
@@ -125,7 +117,7 @@ def grant_approve(request: HttpRequest, pk: int) -> HttpResponse:
                     note=d["note"],
                 )
             except DomainError as exc:
-                _form_errors(form, exc)
+                form_add_domain_error(form, exc)
             else:
                 messages.success(request, _("The access grant was approved."))
                 return redirect("grants:detail", pk=pk)

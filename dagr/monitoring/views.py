@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from dagr.catalog.selectors import schema_rows
 from dagr.core.errors import DomainError, reraise_access_error
+from dagr.core.forms import form_add_domain_error
 from dagr.grants.forms import ConditionRowForm, conditions_from_rows
 from dagr.grants.models import Grant
 from dagr.grants.selectors import dataset_schema_of, describe_condition
@@ -33,13 +34,6 @@ from .forms import (
 from .models import RecordSet
 
 IDENTIFIERS_PER_PAGE = 50
-
-
-def _form_errors(form: Any, exc: DomainError) -> None:
-    form.add_error(None, str(exc.message))
-    for error in exc.errors[: services.MAX_REPORTED_ERRORS]:
-        if error.get("message"):
-            form.add_error(None, f"{error.get('location', '')}: {error['message']}")
 
 
 _ROW_FIELD = {
@@ -275,7 +269,7 @@ def record_set_remove(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except DomainError as exc:
             reraise_access_error(exc)
-            _form_errors(form, exc)
+            form_add_domain_error(form, exc, limit=services.MAX_REPORTED_ERRORS)
         else:
             messages.success(
                 request,

@@ -3,7 +3,7 @@
 A provider system authenticates as a technical connection of kind ``provider`` (OAuth 2.0 client
 credentials, ``/api/v1/oauth/token``) and may write only its own institution's datasets; another
 institution's dataset answers 404 exactly like a missing one. Every load is one transaction
-(``dagr.records.services``): one invalid record and nothing is written.
+(``dagr.records.loading``): one invalid record and nothing is written.
 
 Request bodies are read here, not by ninja: NDJSON is streamed line by line into the loading
 service (never held whole, up to ``DAGR_PROVIDER_MAX_NDJSON_BYTES``); a JSON array is parsed whole

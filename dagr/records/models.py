@@ -7,11 +7,11 @@ and loads.
   (``board_members.personal_code``), for lookups by any identifier of the dataset.
 - ``RecordVersion`` keeps only superseded versions; the current one is the ``Record`` itself.
 - ``Change`` is the change log. ``seq`` increases monotonically and, per dataset, commits in
-  order (see ``dagr.records.services.records_upsert``), so a reader that remembers the last
+  order (see ``dagr.records.writer``), so a reader that remembers the last
   ``seq`` it saw never misses an entry.
 - ``Load`` is one load (API batch, file upload, connector run, demo) with its counts and errors.
 
-Bulk writes go through hand-written SQL in ``dagr.records.services`` (tests compare it with what
+Bulk writes go through hand-written SQL in ``dagr.records.writer`` (tests compare it with what
 the ORM reads back); secondary indexes are kept to the ones lookups need, because every index
 costs insert speed.
 

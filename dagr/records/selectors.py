@@ -55,7 +55,7 @@ def record_count(dataset: Dataset) -> int:
 
 def change_list(*, dataset: Dataset, after_seq: int = 0, limit: int = 1000) -> list[Change]:
     """Change entries of ``dataset`` with ``seq > after_seq`` in sequence order. Following the
-    log with the last ``seq`` seen never misses an entry (``dagr.records.services``)."""
+    log with the last ``seq`` seen never misses an entry (``dagr.records.writer``)."""
     return list(
         Change.objects.filter(dataset=dataset, seq__gt=after_seq).order_by("seq")[: max(limit, 0)]
     )

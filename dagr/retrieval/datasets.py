@@ -10,8 +10,6 @@ not found. A dataset promoted to production or retired in another process takes 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dagr.catalog.models import Dataset
 from dagr.catalog.schema import FieldDef, SchemaDef, parse_schema
+from dagr.core.cache import RefreshedMap
 from dagr.core.errors import NotFound, ValidationError
 
 logger = logging.getLogger(__name__)
@@ -57,51 +56,27 @@ def dataset_info(dataset: Any, schema: SchemaDef) -> DatasetInfo:
     )
 
 
-class DatasetCache:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loaded_at = float("-inf")
-        self._miss_reload_at = float("-inf")
-        self._by_code: dict[str, DatasetInfo] = {}
-        self.loads = 0
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._loaded_at = float("-inf")
-            self._miss_reload_at = float("-inf")
-
-    def get(self, code: str) -> DatasetInfo | None:
-        now = time.monotonic()
-        if now - self._loaded_at > REFRESH_S:
-            self._reload()
-        found = self._by_code.get(code)
-        if found is None and now - self._miss_reload_at > MISS_RELOAD_S:
-            self._miss_reload_at = now
-            self._reload()
-            found = self._by_code.get(code)
-        return found
-
-    def _reload(self) -> None:
-        out: dict[str, DatasetInfo] = {}
-        rows = (
-            Dataset.objects.filter(schema__isnull=False)
-            .select_related("schema")
-            .only("id", "code", "status", "schema__definition")
-        )
-        for dataset in rows:
-            try:
-                schema = parse_schema(dataset.schema.definition)  # type: ignore[union-attr]
-            except ValidationError:
-                logger.warning("dataset %s has an invalid schema", dataset.code)
-                continue
-            out[dataset.code] = dataset_info(dataset, schema)
-        with self._lock:
-            self._by_code = out
-            self._loaded_at = time.monotonic()
-            self.loads += 1
+def load_datasets() -> dict[str, DatasetInfo]:
+    """Every dataset with a valid schema, by code (one query)."""
+    out: dict[str, DatasetInfo] = {}
+    rows = (
+        Dataset.objects.filter(schema__isnull=False)
+        .select_related("schema")
+        .only("id", "code", "status", "schema__definition")
+    )
+    for dataset in rows:
+        try:
+            schema = parse_schema(dataset.schema.definition)  # type: ignore[union-attr]
+        except ValidationError:
+            logger.warning("dataset %s has an invalid schema", dataset.code)
+            continue
+        out[dataset.code] = dataset_info(dataset, schema)
+    return out
 
 
-dataset_cache = DatasetCache()
+dataset_cache: RefreshedMap[str, DatasetInfo] = RefreshedMap(
+    load_datasets, refresh_s=REFRESH_S, miss_reload_s=MISS_RELOAD_S
+)
 
 
 def schema_changed_listener(dataset: Any, old: Any, new: Any) -> None:

@@ -31,7 +31,11 @@ from dagr.audit.services import admin_entry_create
 from dagr.catalog.models import Dataset
 from dagr.core.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from dagr.permissions import rules
-from dagr.records.services import records_upsert, snapshot_deletions_problem
+from dagr.records.services import (
+    dataset_load_check,
+    records_upsert,
+    snapshot_deletions_problem,
+)
 
 from . import parsing
 from .models import UploadedFile
@@ -68,10 +72,7 @@ def _progress_path(upload: UploadedFile) -> Path:
 
 
 def _check(actor: Any, dataset: Dataset) -> None:
-    if not rules.can_load_dataset(actor, dataset):
-        raise PermissionDenied(_("You may not load data into this dataset."))
-    if dataset.status == Dataset.Status.RETIRED:
-        raise Conflict(_("A retired dataset cannot receive data."), code="dataset_retired")
+    dataset_load_check(actor=actor, dataset=dataset)
     if dataset.schema is None:
         raise Conflict(_("The dataset has no schema yet."), code="dataset_without_schema")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.hashers import identify_hasher
 
-from dagr.accounts import services
+from dagr.accounts import applications, services
 from dagr.accounts.models import Application, Institution, Membership, User
 from dagr.audit.models import AdminEntry
 from dagr.core.actors import SYSTEM
@@ -347,7 +347,7 @@ def submit(institution: Institution, **overrides: object) -> Application:
         "message": "Vajag piekļuvi",
     }
     fields.update(overrides)
-    return services.application_submit(**fields)  # type: ignore[arg-type]
+    return applications.application_submit(**fields)  # type: ignore[arg-type]
 
 
 def test_application_submit_creates_pending_user_and_mails(
@@ -409,7 +409,7 @@ def test_approve_activates_and_grants_roles(mailoutbox, django_capture_on_commit
     signatory = make_user(institution=institution, roles=(Role.SIGNATORY,))
     application = submit(institution, roles=[Role.RECIPIENT, Role.PROVIDER])
     with django_capture_on_commit_callbacks(execute=True):
-        services.application_approve(
+        applications.application_approve(
             actor=signatory, application=application, roles=[Role.RECIPIENT], note="Labi"
         )
     application.refresh_from_db()
@@ -425,13 +425,13 @@ def test_approve_activates_and_grants_roles(mailoutbox, django_capture_on_commit
     assert [m.to for m in mailoutbox] == [[user.email]]
     assert "apstiprināts" in mailoutbox[0].body and "approved" in mailoutbox[0].body
     with pytest.raises(Conflict):
-        services.application_reject(actor=signatory, application=application)
+        applications.application_reject(actor=signatory, application=application)
 
 
 def test_reject_keeps_user_pending_and_allows_a_new_application():
     institution = make_institution()
     application = submit(institution)
-    services.application_reject(actor=SYSTEM, application=application, note="Nav pamata")
+    applications.application_reject(actor=SYSTEM, application=application, note="Nav pamata")
     application.refresh_from_db()
     assert application.status == Application.Status.REJECTED
     assert application.decision_note == "Nav pamata"
@@ -447,7 +447,7 @@ def test_signatory_of_another_institution_cannot_decide():
     outsider = make_user(institution=other, roles=(Role.SIGNATORY,))
     application = submit(institution)
     with pytest.raises(NotFound):
-        services.application_approve(actor=outsider, application=application)
+        applications.application_approve(actor=outsider, application=application)
     application.refresh_from_db()
     assert application.status == Application.Status.PENDING
     assert application.user.status == User.Status.PENDING

@@ -26,6 +26,19 @@ pytestmark = pytest.mark.django_db
 TOKEN_URL = "/api/v1/oauth/token"
 
 
+def connection_with_token(client, provider) -> tuple[Connection, str]:
+    """A new provider connection and an access token issued to it through the token endpoint."""
+    institution, user = provider
+    conn, secret = services.connection_create(
+        actor=user, institution=institution, name="L", kind="provider"
+    )
+    token = client.post(
+        TOKEN_URL,
+        {"grant_type": "client_credentials", "client_id": conn.client_id, "client_secret": secret},
+    ).json()["access_token"]
+    return conn, token
+
+
 def self_signed(days: int = 30) -> tuple[ec.EllipticCurvePrivateKey, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "recipient-system.example.lv")])
@@ -179,14 +192,7 @@ def test_revocation_stops_issued_tokens_and_rotation_stops_old_secret(client, pr
 
 
 def test_token_verification_makes_no_database_query(client, provider):
-    institution, user = provider
-    conn, secret = services.connection_create(
-        actor=user, institution=institution, name="L", kind="provider"
-    )
-    token = client.post(
-        TOKEN_URL,
-        {"grant_type": "client_credentials", "client_id": conn.client_id, "client_secret": secret},
-    ).json()["access_token"]
+    conn, token = connection_with_token(client, provider)
     tokens.token_verify(token)  # warm the connection-state map
     with CaptureQueriesContext(db_connection) as queries:
         for _ in range(20):
@@ -221,3 +227,18 @@ def test_only_the_right_representatives_manage_connections(provider):
         services.connection_create(
             actor=make_admin(), institution=institution, name="x", kind="recipient"
         )
+
+
+def test_a_revocation_in_another_process_stops_tokens_within_the_state_refresh(
+    client, provider, monkeypatch
+):
+    conn, token = connection_with_token(client, provider)
+    assert tokens.STATE_REFRESH_S <= 5.0
+    tokens.token_verify(token)  # the connection-state map is loaded
+    # Another process revokes: no invalidation reaches this one.
+    Connection.objects.filter(pk=conn.pk).update(status=Connection.Status.REVOKED)
+    tokens.token_verify(token)  # still accepted from the map …
+    clock = [time.monotonic() + tokens.STATE_REFRESH_S + 0.1]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    with pytest.raises(tokens.InvalidToken):  # … until the refresh interval has passed
+        tokens.token_verify(token)

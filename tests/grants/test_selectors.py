@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -122,8 +123,8 @@ def test_a_change_in_another_process_takes_effect_within_the_refresh_interval(mo
     # Another process revokes: no invalidation reaches this one (we skip on_commit here).
     type(grant).objects.filter(pk=grant.pk).update(status="revoked")
     assert active(w).status == "approved"  # still cached …
-    clock = [grant_cache_module.time.monotonic() + grant_cache_module.REFRESH_S + 0.1]
-    monkeypatch.setattr(grant_cache_module.time, "monotonic", lambda: clock[0])
+    clock = [time.monotonic() + grant_cache_module.REFRESH_S + 0.1]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     with pytest.raises(GrantUnavailable) as info:  # … until the refresh interval has passed
         active(w)
     assert info.value.code == "grant_revoked"

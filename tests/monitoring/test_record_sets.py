@@ -13,10 +13,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from dagr.accounts.models import Institution, Membership
 from dagr.audit.models import AdminEntry
 from dagr.catalog.schema import extract_identifiers, parse_schema
-from dagr.core.errors import NotFound, PermissionDenied, ValidationError
+from dagr.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from dagr.core.identifiers import make_company_code, make_old_personal_code
 from dagr.grants.services import grant_approve, grant_request
-from dagr.monitoring import selectors, services
+from dagr.monitoring import record_set_feed, selectors, services
 from dagr.monitoring.models import RecordSet, RecordSetIdentifier
 from tests.factories import make_institution, make_user
 from tests.retrieval.factories import SCHEMA, company, make_world
@@ -244,7 +244,7 @@ def test_a_set_without_identifier_field_has_no_list(w):
     record_set = make_set(
         w, identifier_field="", conditions=[{"field": "city", "op": "eq", "value": "Rīga"}]
     )
-    with pytest.raises(services.Conflict) as exc:
+    with pytest.raises(Conflict) as exc:
         watch(w, record_set, "40000000001")
     assert exc.value.code == "record_set_without_identifiers"
 
@@ -394,7 +394,7 @@ def test_member_without_list_and_with_top_level_integer_agrees_with_extract_iden
     data = company(7)
     for path, value in extract_identifiers(schema, data):
         parts = tuple(path.split("."))
-        assert value in set(services._values_at(data, parts))
+        assert value in set(record_set_feed._values_at(data, parts))
 
 
 def test_member_refuses_a_definition_the_grant_no_longer_covers(w):
@@ -403,6 +403,6 @@ def test_member_refuses_a_definition_the_grant_no_longer_covers(w):
 
     set_grant(w.grant, fields=["registration_number", "name"])
     record_set.grant.refresh_from_db()
-    with pytest.raises(services.Conflict) as exc:
+    with pytest.raises(Conflict) as exc:
         services.record_set_member(record_set)
     assert exc.value.code == "record_set_outdated"

@@ -10,7 +10,7 @@ from dagr.catalog.schema import compile_validator, extract_identifiers, parse_sc
 from dagr.core.actors import SYSTEM
 from dagr.core.errors import NotFound, PermissionDenied, ValidationError
 from dagr.core.identifiers import make_company_code, make_old_personal_code
-from dagr.records import selectors, services
+from dagr.records import loading, selectors, services
 from dagr.records.models import Change, Load, Record, RecordIdentifier, RecordVersion
 from tests.factories import make_user
 from tests.records.factories import COMPANY_SCHEMA, make_dataset
@@ -404,7 +404,7 @@ def test_lookup_by_the_key_field_uses_the_record_key():
 def test_a_key_repeated_in_a_later_batch_of_a_first_load_updates_the_record(monkeypatch):
     """The first load into an empty dataset inserts without lookups; a key that comes back in a
     later batch is caught by the unique index, the batch is undone and applied as an update."""
-    monkeypatch.setattr(services, "BATCH_SIZE", 10)
+    monkeypatch.setattr(loading, "BATCH_SIZE", 10)
     dataset = make_dataset()
     rows = companies(25)
     again = {**rows[3], "name": "SIA Otrreiz"}

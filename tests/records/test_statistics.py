@@ -5,7 +5,7 @@ from django.db import connection
 
 from dagr.core.actors import SYSTEM
 from dagr.core.identifiers import make_new_personal_code
-from dagr.records import services
+from dagr.records import loads, services
 from tests.factories import make_dataset
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_large_load_refreshes_planner_statistics(monkeypatch, django_capture_on_commit_callbacks):
     if connection.vendor != "postgresql":
         pytest.skip("planner statistics are a PostgreSQL matter; runs in the PostgreSQL suite")
-    monkeypatch.setattr(services, "ANALYZE_AFTER_ROWS", 50)
+    monkeypatch.setattr(loads, "ANALYZE_AFTER_ROWS", 50)
     dataset = make_dataset(code="statistika")
     records = [
         {"personal_code": make_new_personal_code(n), "last_name": "Ozols"} for n in range(120)

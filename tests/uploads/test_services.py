@@ -8,16 +8,19 @@ import zipfile
 
 import pytest
 
+from dagr.accounts.models import Institution, Membership
 from dagr.audit.models import AdminEntry
+from dagr.catalog.models import Dataset
 from dagr.catalog.services import dataset_schema_update
 from dagr.core.actors import SYSTEM
-from dagr.core.errors import Conflict, ValidationError
+from dagr.core.errors import Conflict, PermissionDenied, ValidationError
+from dagr.records.loads import dataset_load_check
 from dagr.records.models import Load, Record
 from dagr.records.services import records_upsert
 from dagr.uploads import services
 from dagr.uploads.models import UploadedFile
 from dagr.uploads.parsing import FileError
-from tests.factories import PERSON_SCHEMA
+from tests.factories import PERSON_SCHEMA, make_institution, make_user
 
 from .conftest import GOOD, person_csv
 
@@ -232,3 +235,28 @@ def test_a_file_level_error_is_a_file_error(world, receive):
     _p, user, dataset = world
     with pytest.raises(FileError):
         receive(user, dataset, b"PK\x03\x04garbage", name="x.xlsx")
+
+
+def test_an_upload_asks_the_records_guard_who_may_load_and_into_what(world, receive):
+    """One "may load this dataset" guard (``records.loads.dataset_load_check``) for the API and
+    the portal: a retired dataset and an outsider are refused as a load would be."""
+    _p, user, dataset = world
+    data = person_csv([(GOOD[0], "Bērziņš", "1980-01-02")])
+    outsider = make_user(
+        institution=make_institution(kind=Institution.Kind.PROVIDER),
+        roles=(Membership.Role.PROVIDER,),
+    )
+    with pytest.raises(PermissionDenied) as denied:
+        receive(outsider, dataset, data)
+    with pytest.raises(PermissionDenied) as by_guard:
+        dataset_load_check(actor=outsider, dataset=dataset)
+    assert str(denied.value.message) == str(by_guard.value.message)
+    Dataset.objects.filter(pk=dataset.pk).update(status=Dataset.Status.RETIRED)
+    dataset.refresh_from_db()
+    with pytest.raises(Conflict) as retired:
+        receive(user, dataset, data)
+    with pytest.raises(Conflict) as by_guard_retired:
+        dataset_load_check(actor=user, dataset=dataset)
+    assert retired.value.code == by_guard_retired.value.code == "dataset_retired"
+    assert str(retired.value.message) == str(by_guard_retired.value.message)
+    assert not UploadedFile.objects.filter(dataset=dataset).exists()
