@@ -104,11 +104,10 @@ def load_active_grants() -> dict[Key, ActiveGrant]:
     from dagr.catalog.schema import parse_schema
 
     from .conditions import validate_conditions
-    from .models import Grant
+    from .selectors import grants_issued
 
     rows = (
-        Grant.objects.filter(status__in=[Grant.Status.APPROVED, Grant.Status.REVOKED])
-        .exclude(permission_number="")
+        grants_issued()
         .select_related("dataset__schema")
         .only(
             "id",
