@@ -46,8 +46,9 @@ from dagr.grants.conditions import (
 from dagr.grants.errors import QuotaExceeded
 from dagr.grants.selectors import grant_active_for
 from dagr.grants.services import grant_use_register
+from dagr.records import queries
 
-from . import changes, queries
+from . import changes
 from .datasets import DatasetInfo, dataset_for_retrieval
 
 MAX_BATCH = 1000

@@ -11,9 +11,8 @@ import pytest
 from dagr.audit import access as audit_access
 from dagr.audit.access import AuditUnavailable, who_read
 from dagr.audit.models import AccessEntry
-from dagr.retrieval import queries
-
-from .factories import make_world
+from dagr.records import queries
+from tests.retrieval.factories import make_world
 
 pytestmark = pytest.mark.django_db
 
