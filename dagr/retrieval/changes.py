@@ -1,5 +1,5 @@
 """The change feed as a grant (and optionally a record set) sees it — the engine, without audit
-(``services.records_changes`` resolves the grant, audits and serves it).
+(``feed.records_changes`` resolves the grant, audits and serves it).
 
 Each change-log entry of the dataset is judged by the record's state just before it and just
 after it (``docs/change-feed.md``):
