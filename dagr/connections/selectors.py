@@ -15,15 +15,8 @@ def connection_list_for(*, actor: Any) -> QuerySet[Connection]:
     """The connections the actor may manage: of the institutions where the actor is a provider
     representative (provider systems) or a recipient representative (recipient systems)."""
     qs = Connection.objects.select_related("institution").order_by("institution__name", "name")
-    if rules.is_portal_admin(actor):
-        return qs
-    provider_ids = rules.institution_ids_with_role(actor, rules.Role.PROVIDER)
-    recipient_ids = rules.institution_ids_with_role(actor, rules.Role.RECIPIENT)
-    return qs.filter(
-        pk__in=Connection.objects.filter(
-            institution_id__in=provider_ids, kind=Connection.Kind.PROVIDER
-        ).values("pk")
-    ) | qs.filter(institution_id__in=recipient_ids, kind=Connection.Kind.RECIPIENT)
+    visible = rules.connection_visibility(actor)
+    return qs if visible is None else qs.filter(visible)
 
 
 def connection_get_for(*, actor: Any, pk: int) -> Connection:

@@ -36,7 +36,6 @@ from .conditions import (
     to_sql,
     validate_conditions,
 )
-from .models import Grant
 
 logger = logging.getLogger(__name__)
 
@@ -95,9 +94,11 @@ class GrantCache:
 
 
 def load_active_grants() -> dict[Key, ActiveGrant]:
+    # Here, not at the top: grants.selectors reads this cache (ActiveGrant, grant_cache).
+    from .selectors import grants_issued
+
     rows = (
-        Grant.objects.filter(status__in=[Grant.Status.APPROVED, Grant.Status.REVOKED])
-        .exclude(permission_number="")
+        grants_issued()
         .select_related("dataset__schema")
         .only(
             "id",

@@ -4,11 +4,12 @@ path ``grant_active_for`` the retrieval API calls on every request (served from
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -56,7 +57,7 @@ def grant_list_for_recipient(*, actor: Any) -> QuerySet[Grant]:
     """Grants of the institutions the actor represents as a recipient (or signatory)."""
     if rules.is_portal_admin(actor):
         return Grant.objects.none()
-    ids = rules.institution_ids_with_role(actor, rules.Role.RECIPIENT, rules.Role.SIGNATORY)
+    ids = rules.grant_recipient_institution_ids(actor)
     return grants_visible_to(actor).filter(recipient_id__in=ids)
 
 
@@ -64,10 +65,9 @@ def grant_list_for_provider(*, actor: Any, status: str = "") -> QuerySet[Grant]:
     """Grants for the datasets of the actor's provider institutions (all, for administrators),
     open requests first."""
     qs = grants_visible_to(actor)
-    if not rules.is_portal_admin(actor):
-        qs = qs.filter(
-            dataset__provider_id__in=rules.institution_ids_with_role(actor, rules.Role.PROVIDER)
-        )
+    review = rules.grant_review_scope(actor)
+    if review is not None:
+        qs = qs.filter(review)
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-status", "-created_at")  # "requested" sorts before "rejected", …
@@ -173,6 +173,50 @@ def grant_detail_context(*, grant: Grant) -> dict[str, Any]:
 def grant_usage_today(*, grant: Grant, today: date | None = None) -> int:
     """Requests answered under the grant today (local day), from the access audit."""
     return grant_use_counts([grant.pk], since=start_of_day(today)).get(grant.pk, (0, 0))[1]
+
+
+# --- which grants an institution may use: the one place for this question ---------------------
+
+
+def grants_issued() -> QuerySet[Grant]:
+    """Every grant that was issued to a recipient: approved (usable or not today: expired, not
+    yet valid) or revoked since, with a permission number. The per-process cache loads these
+    (``cache.load_active_grants``) and tells the states apart at lookup time."""
+    return Grant.objects.filter(status__in=[Grant.Status.APPROVED, Grant.Status.REVOKED]).exclude(
+        permission_number=""
+    )
+
+
+def grants_issued_to(
+    *, institution_ids: Collection[int], production_only: bool = False
+) -> QuerySet[Grant]:
+    """The grants issued to these institutions, usable or not (``grants_issued``): what the
+    "current permissions" call and the data viewer list, so a recipient sees why a grant it had
+    cannot be used (expired, not yet valid, revoked). ``production_only``: only grants for
+    datasets in production (the data viewer)."""
+    qs = grants_issued().filter(recipient_id__in=institution_ids)
+    if production_only:
+        qs = qs.filter(dataset__status=Dataset.Status.PRODUCTION)
+    return qs
+
+
+def grants_usable_by(
+    *, institution_ids: Collection[int], on: date | None = None, not_yet_valid: bool = False
+) -> QuerySet[Grant]:
+    """The grants these institutions may use on ``on`` (today, local date): approved, with a
+    permission number, within their validity period (dates inclusive). ``not_yet_valid``: also
+    approved grants whose validity starts later (a record set may be defined over a grant before
+    it takes effect; an expired or revoked one never). The per-request check of the retrieval
+    API is ``grant_active_for`` (the same answer, from the per-process cache)."""
+    day = on or timezone.localdate()
+    qs = (
+        Grant.objects.filter(recipient_id__in=institution_ids, status=Grant.Status.APPROVED)
+        .exclude(permission_number="")
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
+    )
+    if not not_yet_valid:
+        qs = qs.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=day))
+    return qs
 
 
 # --- the hot path ------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from .models import Grant
 @authenticated
 def grant_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    represents = rules.institution_ids_with_role(user, rules.Role.RECIPIENT, rules.Role.SIGNATORY)
+    represents = rules.grant_recipient_institution_ids(user)
     context = {
         "own": selectors.grant_list_for_recipient(actor=user) if represents else None,
         "requests": (

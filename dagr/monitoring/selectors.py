@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dagr.catalog.schema import SchemaDef, parse_schema
@@ -15,6 +14,7 @@ from dagr.core import cursors
 from dagr.core.errors import NotFound, ValidationError
 from dagr.grants.conditions import validate_conditions
 from dagr.grants.models import Grant
+from dagr.grants.selectors import grants_usable_by
 from dagr.permissions import rules
 
 from .models import RecordSet, RecordSetIdentifier
@@ -108,17 +108,15 @@ def identifiers_page(
 
 
 def grants_for_record_sets(*, actor: Any) -> list[Grant]:
-    """Approved, not expired grants of the institutions the actor manages record sets for."""
-    today = timezone.localdate()
-    qs = (
-        Grant.objects.filter(
-            recipient_id__in=rules.record_set_institution_ids(actor), status=Grant.Status.APPROVED
+    """Approved, not expired grants (valid now or later) of the institutions the actor manages
+    record sets for."""
+    return list(
+        grants_usable_by(
+            institution_ids=rules.record_set_institution_ids(actor), not_yet_valid=True
         )
-        .exclude(permission_number="")
         .select_related("dataset", "dataset__provider", "dataset__schema", "recipient")
         .order_by("dataset__code", "permission_number")
     )
-    return [g for g in qs if g.effective_status(today) != Grant.EXPIRED]
 
 
 def grant_for_record_sets(*, actor: Any, pk: Any) -> Grant:

@@ -224,6 +224,20 @@ def can_manage_connections_of(actor: Any, institution: Institution | int, kind: 
     return has_role(actor, institution, role)
 
 
+def connection_visibility(actor: Any) -> models.Q | None:
+    """A filter over the technical connections the actor may manage (``can_manage_connections_of``
+    as a query): provider systems of the institutions where the actor is a data provider
+    representative, recipient systems where a data recipient representative (``None``: all,
+    for administrators)."""
+    if is_portal_admin(actor):
+        return None
+    provider_ids = institution_ids_with_role(actor, Role.PROVIDER)
+    recipient_ids = institution_ids_with_role(actor, Role.RECIPIENT)
+    return models.Q(institution_id__in=provider_ids, kind="provider") | models.Q(
+        institution_id__in=recipient_ids, kind="recipient"
+    )
+
+
 def connection_institutions(actor: Any) -> QuerySet[Institution]:
     """Institutions whose connections the actor may see and manage (of at least one kind)."""
     if is_portal_admin(actor):
@@ -320,13 +334,27 @@ def can_view_grant(actor: Any, grant: Any) -> bool:
     return can_revoke_grant(actor, grant) or has_role(actor, grant.recipient_id, Role.SIGNATORY)
 
 
-def grant_visibility(actor: Any) -> models.Q | None:
-    """A filter over grants the actor may see (``None``: all of them, for administrators)."""
+def grant_recipient_institution_ids(actor: Any) -> set[int]:
+    """The institutions whose own grants the actor follows (the "my institution's grants" list):
+    where the actor is a data recipient representative or a signatory."""
+    return institution_ids_with_role(actor, Role.RECIPIENT, Role.SIGNATORY)
+
+
+def grant_review_scope(actor: Any) -> models.Q | None:
+    """A filter over the grants the actor reviews as the provider side: those for datasets of
+    the institutions where the actor is a data provider representative (``None``: all of them,
+    for administrators)."""
     if is_portal_admin(actor):
         return None
-    return models.Q(
-        recipient_id__in=institution_ids_with_role(actor, Role.RECIPIENT, Role.SIGNATORY)
-    ) | models.Q(dataset__provider_id__in=institution_ids_with_role(actor, Role.PROVIDER))
+    return models.Q(dataset__provider_id__in=institution_ids_with_role(actor, Role.PROVIDER))
+
+
+def grant_visibility(actor: Any) -> models.Q | None:
+    """A filter over grants the actor may see (``None``: all of them, for administrators)."""
+    review = grant_review_scope(actor)
+    if review is None:
+        return None
+    return models.Q(recipient_id__in=grant_recipient_institution_ids(actor)) | review
 
 
 RULES.update(
@@ -365,10 +393,16 @@ RULES.update(
 # --- the data viewer (added by the retrieval capability) ----------------------------------------
 
 
+def granted_data_institution_ids(actor: Any) -> set[int]:
+    """The institutions whose granted data the actor may view in the data viewer: those where
+    the actor is a data recipient representative."""
+    return institution_ids_with_role(actor, Role.RECIPIENT)
+
+
 def can_view_granted_data(actor: Any) -> bool:
     """Open the data viewer (DU-10): a data recipient representative of some institution. Which
     records and fields they see is decided by the institution's grants (``dagr.grants``)."""
-    return bool(institution_ids_with_role(actor, Role.RECIPIENT))
+    return bool(granted_data_institution_ids(actor))
 
 
 RULES["view_granted_data"] = can_view_granted_data

@@ -1,5 +1,5 @@
 """The change feed as a grant (and optionally a record set) sees it — the engine, without audit
-(``services.records_changes`` resolves the grant, audits and serves it).
+(``feed.records_changes`` resolves the grant, audits and serves it).
 
 Each change-log entry of the dataset is judged by the record's state just before it and just
 after it (``docs/change-feed.md``):
@@ -37,16 +37,15 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from dagr.core import cursors
 from dagr.core.errors import Conflict
 from dagr.grants.cache import ActiveGrant
 from dagr.grants.conditions import conditions_as_json, project_fields
+from dagr.records import queries
 from dagr.records.models import Load
-
-from .queries import _data
+from dagr.records.queries import _data
 
 Member = Callable[[dict[str, Any]], bool]
 
@@ -114,25 +113,6 @@ def _iso(value: Any) -> str:
     return text if text.endswith("Z") or "+" in text[10:] else f"{text}Z"
 
 
-_SQL = (
-    "SELECT c.seq, c.record_key, c.operation, c.at, c.load_id, "
-    "CASE WHEN r.version = c.version THEN r.data ELSE vn.data END, vp.data "
-    "FROM records_change c "
-    "JOIN records_record r ON r.id = c.record_id "
-    "LEFT JOIN records_recordversion vn "
-    "ON vn.record_id = c.record_id AND vn.version = c.version AND r.version <> c.version "
-    "LEFT JOIN records_recordversion vp "
-    "ON c.operation = 'updated' AND vp.record_id = c.record_id AND vp.version = c.version - 1 "
-    "WHERE c.dataset_id = %s AND c.seq > %s ORDER BY c.seq LIMIT %s"
-)
-
-
-def _rows(dataset_id: int, after: int, limit: int) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(_SQL, [dataset_id, after, limit])
-        return cursor.fetchall()
-
-
 def changes_read(
     *,
     dataset_id: int,
@@ -180,7 +160,7 @@ def changes_read(
     position, scanned, exhausted = after, 0, False
     while True:
         want = min(FETCH_CHUNK, scan_limit - scanned)
-        rows = _rows(dataset_id, position, want)
+        rows = queries.changes_after(dataset_id=dataset_id, after=position, limit=want)
         full = unread = False
         for index, (seq, key, operation, at, load_id, data, previous) in enumerate(rows):
             scanned += 1

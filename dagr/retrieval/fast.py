@@ -2,7 +2,9 @@
 machinery (parameter models, auth dispatch), as measured on this machine (see the note in
 ``bench/lookup.py``'s results). The operation is still declared in ``api.py`` for the OpenAPI
 document; this view answers the same URL first and calls the same service, with the same
-authentication (``recipient_auth``) and the same problem+json errors."""
+authentication (``recipient_auth``) and the same problem+json errors.
+``tests/retrieval/test_fast_twin.py`` sends every kind of request to both and requires the same
+status, body and headers."""
 
 from __future__ import annotations
 

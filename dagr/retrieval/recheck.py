@@ -25,12 +25,12 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 
 import orjson
-from django.db import connection
 from django.utils import timezone
 
 from dagr.catalog.models import Dataset
 from dagr.grants.cache import load_active_grants
 from dagr.grants.conditions import Condition, conditions_as_json, to_sql
+from dagr.records import queries
 from dagr.records.models import Load
 from dagr.records.services import changes_mark_reevaluated
 
@@ -85,18 +85,16 @@ def records_crossing(
     """Ids of live records that one of ``conditions`` judges differently on ``until`` than on
     ``since`` (the engine's own SQL, evaluated for both days)."""
     ids: set[int] = set()
-    with connection.cursor() as cursor:
-        for condition in conditions:
-            before, before_params = to_sql([condition], column="r.data", today=since)
-            after, after_params = to_sql([condition], column="r.data", today=until)
-            cursor.execute(
-                "SELECT r.id FROM records_record r "  # noqa: S608 - the engine's own fragments
-                "WHERE r.dataset_id = %s AND r.deleted_at IS NULL "
-                f"AND (CASE WHEN ({before}) THEN 1 ELSE 0 END) "
-                f"<> (CASE WHEN ({after}) THEN 1 ELSE 0 END)",
-                [dataset_id, *before_params, *after_params],
-            )
-            ids.update(pk for (pk,) in cursor.fetchall())
+    for condition in conditions:
+        before, before_params = to_sql([condition], column=queries.DATA_COLUMN, today=since)
+        after, after_params = to_sql([condition], column=queries.DATA_COLUMN, today=until)
+        ids |= queries.records_judged_differently(
+            dataset_id=dataset_id,
+            before=before,
+            before_params=before_params,
+            after=after,
+            after_params=after_params,
+        )
     return ids
 
 

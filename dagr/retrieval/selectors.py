@@ -1,5 +1,6 @@
 """Reads for the retrieval API's "current permissions" call and the data viewer's grant choice.
-These are portal-speed reads (ORM); the per-record hot path is in ``services`` / ``queries``."""
+These are portal-speed reads (ORM); the per-record hot path is in ``services`` /
+``dagr.records.queries``."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from dagr.audit.access_selectors import grant_use_counts
 from dagr.core.errors import NotFound
 from dagr.grants.models import Grant
-from dagr.grants.selectors import start_of_day
+from dagr.grants.selectors import grants_issued_to, start_of_day
 from dagr.permissions import rules
 
 
@@ -24,10 +25,7 @@ def permissions_list(*, institution_id: int, today: date | None = None) -> list[
     and conditions."""
     today = today or timezone.localdate()
     grants = list(
-        Grant.objects.filter(
-            recipient_id=institution_id, status__in=[Grant.Status.APPROVED, Grant.Status.REVOKED]
-        )
-        .exclude(permission_number="")
+        grants_issued_to(institution_ids=[institution_id])
         .select_related("dataset")
         .order_by("dataset__code", "permission_number")
     )
@@ -62,14 +60,9 @@ class ViewerGrant:
 def viewer_grants(*, actor: Any) -> list[ViewerGrant]:
     """Grants of the institutions the actor represents as a data recipient that have a
     permission number, production datasets only, usable ones first."""
-    ids = rules.institution_ids_with_role(actor, rules.Role.RECIPIENT)
+    ids = rules.granted_data_institution_ids(actor)
     qs: QuerySet[Grant] = (
-        Grant.objects.filter(
-            recipient_id__in=ids,
-            status__in=[Grant.Status.APPROVED, Grant.Status.REVOKED],
-            dataset__status="production",
-        )
-        .exclude(permission_number="")
+        grants_issued_to(institution_ids=ids, production_only=True)
         .select_related("dataset", "dataset__provider", "dataset__schema", "recipient")
         .order_by("dataset__code", "permission_number")
     )

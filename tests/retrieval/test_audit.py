@@ -100,9 +100,9 @@ def test_audit_failure_returns_503_and_no_data(client, w, monkeypatch, where):
     if where == "audit_module":
         monkeypatch.setattr(audit_access, "access_entry_write", broken)
     else:
-        import dagr.retrieval.services as services
+        import dagr.retrieval.access as access
 
-        monkeypatch.setattr(services.audit, "access_entry_write", broken)
+        monkeypatch.setattr(access.audit, "access_entry_write", broken)
     requests = [
         ("get", f"{BASE}/{w.dataset.code}/records/registration_number/40000000002", None),
         ("post", f"{BASE}/{w.dataset.code}/lookup",

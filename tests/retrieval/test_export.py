@@ -11,9 +11,8 @@ import pytest
 from dagr.audit import access as audit_access
 from dagr.audit.access import AuditUnavailable, who_read
 from dagr.audit.models import AccessEntry
-from dagr.retrieval import queries
-
-from .factories import make_world
+from dagr.records import queries
+from tests.retrieval.factories import make_world
 
 pytestmark = pytest.mark.django_db
 
@@ -76,9 +75,9 @@ def test_stream_failure_midway_is_audited_as_error(client, w, monkeypatch):
             raise RuntimeError("connection lost")
         return real(**kwargs)
 
-    import dagr.retrieval.services as services
+    import dagr.retrieval.export as export_module
 
-    monkeypatch.setattr(services, "EXPORT_BATCH", 5)
+    monkeypatch.setattr(export_module, "EXPORT_BATCH", 5)
     monkeypatch.setattr(queries, "records_page", flaky)
     response = export(client, w, "ndjson")
     with pytest.raises(RuntimeError):
@@ -88,9 +87,9 @@ def test_stream_failure_midway_is_audited_as_error(client, w, monkeypatch):
 
 
 def test_every_exported_page_is_audited_before_it_is_sent(client, w, monkeypatch):
-    import dagr.retrieval.services as services
+    import dagr.retrieval.export as export_module
 
-    monkeypatch.setattr(services, "EXPORT_BATCH", 5)
+    monkeypatch.setattr(export_module, "EXPORT_BATCH", 5)
     response = export(client, w, "ndjson")
     body = b"".join(response.streaming_content)
     entries = list(AccessEntry.objects.filter(operation="record.export").order_by("id"))
@@ -99,9 +98,9 @@ def test_every_exported_page_is_audited_before_it_is_sent(client, w, monkeypatch
 
 
 def test_a_page_whose_audit_fails_is_never_sent(client, w, monkeypatch):
-    import dagr.retrieval.services as services
+    import dagr.retrieval.export as export_module
 
-    monkeypatch.setattr(services, "EXPORT_BATCH", 5)
+    monkeypatch.setattr(export_module, "EXPORT_BATCH", 5)
     real = audit_access.access_entry_write
     calls = {"n": 0}
 

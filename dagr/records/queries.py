@@ -1,17 +1,16 @@
-"""Hand-written SQL for the retrieval hot path: records of a dataset narrowed by a grant's SQL
-condition, read straight from the records tables without the ORM.
-
-This module reads ``records_record`` and ``records_recordidentifier`` directly — acceptable for
-the measured hot path (style.md, convention 10): the ORM costs more than the lookup itself.
-``tests/retrieval/test_queries.py`` compares every query with the ORM answer
-(``dagr.records.selectors`` + ``grant.predicate``).
+"""Hand-written SQL over the records tables (``records_record``, ``records_recordidentifier``,
+``records_recordversion``, ``records_change``), kept here with the tables it reads — the
+measured hot paths of ``dagr.retrieval`` call it (style.md, convention 10: the ORM costs more
+than the lookup itself). ``tests/records/test_queries.py`` compares every query with the ORM
+answer (``dagr.records.selectors`` + the grant's Python predicate) on SQLite and PostgreSQL.
 
 Identifier lookups: the dataset's key is always matched through ``records_record.key`` (unique
 per dataset) — whether or not the loader also writes identifier rows for the key path — and
 every other identifier path through ``records_recordidentifier`` joined to its record.
 
-``where``/``params`` is a grant's condition fragment over the column ``r.data``
-(``ActiveGrant.where(column=DATA_COLUMN)``); values always travel as parameters.
+``where``/``params`` is a condition fragment over the column ``r.data`` (a grant's
+``ActiveGrant.where(column=DATA_COLUMN)`` or ``dagr.grants.conditions.to_sql``); values always
+travel as parameters.
 """
 
 from __future__ import annotations
@@ -116,3 +115,49 @@ def records_page(
     )
     rows = _fetch(sql, [dataset_id, after_id, *params, limit])
     return [(pk, _data(data)) for pk, data in rows]
+
+
+# --- the change feed ---------------------------------------------------------------------------
+
+_CHANGES_SQL = (
+    "SELECT c.seq, c.record_key, c.operation, c.at, c.load_id, "
+    "CASE WHEN r.version = c.version THEN r.data ELSE vn.data END, vp.data "
+    "FROM records_change c "
+    "JOIN records_record r ON r.id = c.record_id "
+    "LEFT JOIN records_recordversion vn "
+    "ON vn.record_id = c.record_id AND vn.version = c.version AND r.version <> c.version "
+    "LEFT JOIN records_recordversion vp "
+    "ON c.operation = 'updated' AND vp.record_id = c.record_id AND vp.version = c.version - 1 "
+    "WHERE c.dataset_id = %s AND c.seq > %s ORDER BY c.seq LIMIT %s"
+)
+
+
+def changes_after(*, dataset_id: int, after: int, limit: int) -> list[tuple[Any, ...]]:
+    """Up to ``limit`` change-log entries of the dataset with ``seq > after``, in order:
+    ``(seq, record key, operation, at, load id, data after, data before)`` — "after" is the
+    data of the version the entry made (the record's current data when it is still that
+    version; a deleted record keeps its data), "before" the version an ``updated`` entry
+    superseded (else ``None``). JSON columns come raw (text on SQLite): decode with ``_data``."""
+    return _fetch(_CHANGES_SQL, [dataset_id, after, limit])
+
+
+# --- the daily re-check of relative-date conditions -----------------------------------------
+
+
+def records_judged_differently(
+    *,
+    dataset_id: int,
+    before: str,
+    before_params: Sequence[Any],
+    after: str,
+    after_params: Sequence[Any],
+) -> set[int]:
+    """Ids of live records of the dataset for which the condition fragment ``before`` and the
+    fragment ``after`` (over ``r.data``) disagree."""
+    sql = (
+        "SELECT r.id FROM records_record r "  # noqa: S608 - the engine's own fragments
+        "WHERE r.dataset_id = %s AND r.deleted_at IS NULL "
+        f"AND (CASE WHEN ({before}) THEN 1 ELSE 0 END) "
+        f"<> (CASE WHEN ({after}) THEN 1 ELSE 0 END)"
+    )
+    return {pk for (pk,) in _fetch(sql, [dataset_id, *before_params, *after_params])}
