@@ -26,7 +26,7 @@ from dagr.core import identifiers
 from dagr.core.errors import NotFound, PermissionDenied, ValidationError
 from dagr.grants.conditions import conditions_as_json, validate_conditions
 from dagr.grants.models import Grant
-from dagr.grants.selectors import dataset_schema_of
+from dagr.grants.selectors import dataset_schema_of, grants_usable_by
 from dagr.permissions import rules
 
 from .models import RecordSet
@@ -78,16 +78,12 @@ def _grant_of(institution_id: int, dataset_code: str, permission_number: str) ->
         raise missing
     number = permission_number.strip()
     grant = (
-        Grant.objects.select_related("dataset", "dataset__schema")
-        .filter(
-            recipient_id=institution_id,
-            dataset__code=dataset_code.strip(),
-            permission_number=number,
-            status=Grant.Status.APPROVED,
-        )
+        grants_usable_by(institution_ids=[institution_id], not_yet_valid=True)
+        .select_related("dataset", "dataset__schema")
+        .filter(dataset__code=dataset_code.strip(), permission_number=number)
         .first()
     )
-    if not number or grant is None or grant.effective_status() == Grant.EXPIRED:
+    if not number or grant is None:
         raise missing
     return grant
 
