@@ -65,6 +65,7 @@ test-postgres: install-dev
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff format .
@@ -96,4 +97,4 @@ bench-audit: install
 	BENCH_AUDIT_N=$${BENCH_AUDIT_N:-10000000} $(BIN)/python bench/audit_verify.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
