@@ -4,6 +4,7 @@ files or login throttling — because they are the hot path; every other request
 portal stack of ``settings.MIDDLEWARE``."""
 
 import os
+from typing import TYPE_CHECKING
 
 from django.core.wsgi import get_wsgi_application
 
@@ -14,6 +15,11 @@ from django.conf import settings  # noqa: E402 - settings are configured by the 
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 
 from dagr.core.bodies import chunked_body_with_length  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 
 class ApiHandler(WSGIHandler):
@@ -36,7 +42,7 @@ CHUNKED_BODY_LIMIT = max(
 )
 
 
-def application(environ, start_response):  # type: ignore[no-untyped-def]
+def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
     chunked_body_with_length(environ, limit=CHUNKED_BODY_LIMIT)
     handler = api_application if environ.get("PATH_INFO", "").startswith("/api/") else None
     return (handler or portal_application)(environ, start_response)
