@@ -206,3 +206,8 @@ class Application(models.Model):
         """Names of the requested roles in the active language."""
         labels = dict(Membership.Role.choices)
         return [str(labels.get(role, role)) for role in self.roles]
+
+
+def acting_user(actor: object) -> User | None:
+    """The portal user who acts, for a "by" column; ``None`` for the system and a connection."""
+    return actor if isinstance(actor, User) and actor.pk else None

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 
 from dagr.core.errors import DomainError, reraise_access_error
 from dagr.permissions import rules
-from dagr.permissions.access import authenticated, public, requires
+from dagr.permissions.access import ActorRequest, authenticated, public, requires
 
 from . import forms, selectors, services
 from .emails import account_setup_token_generator
@@ -128,7 +128,7 @@ def register_done(request: HttpRequest) -> HttpResponse:
 
 
 @requires(rules.can_manage_some_users)
-def application_list(request: HttpRequest) -> HttpResponse:
+def application_list(request: ActorRequest) -> HttpResponse:
     form = forms.ApplicationFilterForm(request.GET or {"status": Application.Status.PENDING})
     status = form.cleaned_data["status"] if form.is_valid() else ""
     page = _page(request, selectors.application_list(actor=request.user, status=status))
@@ -140,7 +140,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated
-def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def application_detail(request: ActorRequest, pk: int) -> HttpResponse:
     application = selectors.application_get(actor=request.user, pk=pk)
     form = forms.DecisionForm(request.POST or None, application=application)
     if request.method == "POST" and form.is_valid():
@@ -173,7 +173,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires(rules.can_manage_institutions)
-def institution_list(request: HttpRequest) -> HttpResponse:
+def institution_list(request: ActorRequest) -> HttpResponse:
     form = forms.InstitutionFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     page = _page(request, selectors.institution_list(actor=request.user, **filters))
@@ -185,7 +185,7 @@ def institution_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires(rules.can_manage_institutions)
-def institution_create(request: HttpRequest) -> HttpResponse:
+def institution_create(request: ActorRequest) -> HttpResponse:
     form = forms.InstitutionForm(request.POST or None, creating=True)
     if request.method == "POST" and form.is_valid():
         try:
@@ -200,7 +200,7 @@ def institution_create(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated
-def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def institution_detail(request: ActorRequest, pk: int) -> HttpResponse:
     institution = selectors.institution_get(actor=request.user, pk=pk)
     return render(
         request,
@@ -216,7 +216,7 @@ def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires(rules.can_manage_institutions)
-def institution_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def institution_edit(request: ActorRequest, pk: int) -> HttpResponse:
     institution = selectors.institution_get(actor=request.user, pk=pk)
     initial = {f: getattr(institution, f) for f in services.INSTITUTION_FIELDS}
     form = forms.InstitutionForm(request.POST or None, initial=initial)
@@ -240,7 +240,7 @@ def institution_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires(rules.can_manage_some_users)
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: ActorRequest) -> HttpResponse:
     institutions = rules.manageable_institutions(request.user).order_by("name")
     form = forms.UserFilterForm(request.GET or None, institutions=institutions)
     filters: dict[str, Any] = {}
@@ -261,7 +261,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires(rules.can_manage_some_users)
-def user_create(request: HttpRequest) -> HttpResponse:
+def user_create(request: ActorRequest) -> HttpResponse:
     can_set_admin = rules.can_set_portal_admin(request.user)
     form = forms.UserCreateForm(
         request.POST or None,
@@ -295,7 +295,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated
-def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def user_detail(request: ActorRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
     grant_institutions = rules.manageable_institutions(request.user).order_by("name")
     memberships = selectors.user_memberships(actor=request.user, user=user)
@@ -324,7 +324,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @authenticated
-def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def user_edit(request: ActorRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
     if not rules.can_manage_user(request.user, user):
         raise DjangoPermissionDenied
@@ -345,7 +345,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @authenticated
-def user_status(request: HttpRequest, pk: int) -> HttpResponse:
+def user_status(request: ActorRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
     form = forms.StatusForm(request.POST)
     if form.is_valid():
@@ -363,7 +363,7 @@ def user_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @authenticated
-def user_role_grant(request: HttpRequest, pk: int) -> HttpResponse:
+def user_role_grant(request: ActorRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
     form = forms.RoleGrantForm(
         request.POST, institutions=rules.manageable_institutions(request.user)
@@ -383,7 +383,7 @@ def user_role_grant(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @authenticated
-def user_role_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def user_role_revoke(request: ActorRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
     form = forms.RoleRevokeForm(request.POST)
     membership = None
@@ -415,7 +415,7 @@ def user_role_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @authenticated
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: ActorRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     initial = {f: getattr(user, f) for f in services.SELF_EDITABLE_USER_FIELDS}
@@ -436,7 +436,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated
-def password_change(request: HttpRequest) -> HttpResponse:
+def password_change(request: ActorRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     form = forms.PasswordChangeForm(request.POST or None)
@@ -465,7 +465,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 
 
 @requires(rules.can_view_admin_audit)
-def audit(request: HttpRequest) -> HttpResponse:
+def audit(request: ActorRequest) -> HttpResponse:
     choices = selectors.admin_audit_filter_choices(actor=request.user)
     form = forms.AuditFilterForm(
         request.GET or None, actions=choices["actions"], target_types=choices["target_types"]
