@@ -8,14 +8,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dagr.core.errors import DomainError, PermissionDenied
 from dagr.permissions import rules
-from dagr.permissions.access import authenticated, requires
+from dagr.permissions.access import ActorRequest, authenticated, requires
 
 from . import selectors, services
 from .conditions import OPERATOR_LABELS
@@ -37,7 +37,7 @@ def _form_errors(form: Any, exc: DomainError) -> None:
 
 
 @authenticated
-def grant_list(request: HttpRequest) -> HttpResponse:
+def grant_list(request: ActorRequest) -> HttpResponse:
     user = request.user
     represents = rules.institution_ids_with_role(user, rules.Role.RECIPIENT, rules.Role.SIGNATORY)
     context = {
@@ -51,7 +51,7 @@ def grant_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires(rules.can_request_grants)
-def grant_request(request: HttpRequest) -> HttpResponse:
+def grant_request(request: ActorRequest) -> HttpResponse:
     code = request.GET.get("dataset", "")[:64]
     if not code:
         datasets = selectors.requestable_datasets(actor=request.user)
@@ -91,13 +91,13 @@ def grant_request(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated
-def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_detail(request: ActorRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_get_for(actor=request.user, pk=pk)
     return render(request, "grants/detail.html", selectors.grant_detail_context(grant=grant))
 
 
 @authenticated
-def grant_approve(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_approve(request: ActorRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_get_for(actor=request.user, pk=pk)
     if not rules.can_decide_grant(request.user, grant):
         raise DjangoPermissionDenied
@@ -136,7 +136,7 @@ def grant_approve(request: HttpRequest, pk: int) -> HttpResponse:
 
 @authenticated
 @require_POST
-def grant_reject(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_reject(request: ActorRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_get_for(actor=request.user, pk=pk)
     form = NoteForm(request.POST)
     if not form.is_valid():
@@ -155,7 +155,7 @@ def grant_reject(request: HttpRequest, pk: int) -> HttpResponse:
 
 @authenticated
 @require_POST
-def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_revoke(request: ActorRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_get_for(actor=request.user, pk=pk)
     try:
         services.grant_revoke(
