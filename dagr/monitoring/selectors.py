@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dagr.catalog.schema import SchemaDef
 from dagr.core import cursors
+from dagr.core.actors import Actor
 from dagr.core.errors import NotFound, ValidationError
 from dagr.grants.models import Grant
 from dagr.permissions import rules
@@ -27,7 +28,7 @@ def record_set_not_found() -> NotFound:
     return NotFound(_("Record set not found."), code="record_set_not_found")
 
 
-def record_sets_of(*, actor: Any, dataset_code: str = "") -> QuerySet[RecordSet]:
+def record_sets_of(*, actor: Actor, dataset_code: str = "") -> QuerySet[RecordSet]:
     """The record sets of every institution the actor manages record sets for."""
     qs = RecordSet.objects.filter(institution_id__in=rules.record_set_institution_ids(actor))
     if dataset_code:
@@ -37,7 +38,7 @@ def record_sets_of(*, actor: Any, dataset_code: str = "") -> QuerySet[RecordSet]
     )
 
 
-def record_set_get(*, actor: Any, pk: Any) -> RecordSet:
+def record_set_get(*, actor: Actor, pk: Any) -> RecordSet:
     """The record set, or ``record_set_not_found`` when it does not exist or belongs to an
     institution the actor does not manage."""
     if isinstance(pk, bool) or not isinstance(pk, int):
@@ -106,7 +107,7 @@ def identifiers_page(
 # --- grants a record set can be defined over ----------------------------------------------------
 
 
-def grants_for_record_sets(*, actor: Any) -> list[Grant]:
+def grants_for_record_sets(*, actor: Actor) -> list[Grant]:
     """Approved, not expired grants of the institutions the actor manages record sets for."""
     today = timezone.localdate()
     qs = (
@@ -120,7 +121,7 @@ def grants_for_record_sets(*, actor: Any) -> list[Grant]:
     return [g for g in qs if g.effective_status(today) != Grant.EXPIRED]
 
 
-def grant_for_record_sets(*, actor: Any, pk: Any) -> Grant:
+def grant_for_record_sets(*, actor: Actor, pk: Any) -> Grant:
     for grant in grants_for_record_sets(actor=actor):
         if str(grant.pk) == str(pk):
             return grant
