@@ -11,7 +11,7 @@ from django.shortcuts import render
 
 from dagr.core.errors import DomainError
 from dagr.permissions import rules
-from dagr.permissions.access import requires
+from dagr.permissions.access import ActorRequest, requires
 
 from . import presentation, selectors, services
 from .datasets import dataset_for_retrieval
@@ -21,7 +21,7 @@ PAGE_SIZE = 25
 
 
 @requires(rules.can_view_granted_data)
-def viewer_index(request: HttpRequest) -> HttpResponse:
+def viewer_index(request: ActorRequest) -> HttpResponse:
     return render(
         request, "retrieval/index.html", {"grants": selectors.viewer_grants(actor=request.user)}
     )
@@ -33,7 +33,7 @@ def _caller(request: HttpRequest, institution_id: int) -> services.Caller:
 
 
 @requires(rules.can_view_granted_data)
-def viewer_grant(request: HttpRequest, pk: int) -> HttpResponse:
+def viewer_grant(request: ActorRequest, pk: int) -> HttpResponse:
     grant = selectors.viewer_grant_get(actor=request.user, pk=pk)
     dataset = dataset_for_retrieval(grant.dataset.code)
     context = presentation.viewer_context(dataset, grant)
@@ -42,7 +42,7 @@ def viewer_grant(request: HttpRequest, pk: int) -> HttpResponse:
         request.GET if mode == "lookup" else None, identifiers=context["identifiers"]
     )
     browse = BrowseForm(request.GET if mode == "browse" else None, filterable=context["filterable"])
-    common = {
+    common: dict[str, Any] = {
         "caller": _caller(request, grant.recipient_id),
         "dataset_code": dataset.code,
         "permission_number": grant.permission_number,

@@ -19,7 +19,7 @@ from dagr.connections.models import Connection
 from dagr.connections.selectors import connection_list_for
 from dagr.grants.models import Grant
 from dagr.permissions import rules
-from dagr.permissions.access import requires
+from dagr.permissions.access import ActorRequest, requires
 from dagr.sync.config import default_table_name
 
 from . import selectors
@@ -102,7 +102,7 @@ def _configs(request: HttpRequest) -> list[InstitutionConfig]:
 
 
 @requires(rules.can_view_granted_data)
-def sync_config(request: HttpRequest) -> HttpResponse:
+def sync_config(request: ActorRequest) -> HttpResponse:
     configs = _configs(request)
     wanted = request.GET.get("download", "")
     for config in configs:
