@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from dagr.permissions.access import authenticated, public
+from dagr.permissions.access import ActorRequest, authenticated, public
 
 from . import selectors, services
 
@@ -15,7 +15,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: ActorRequest) -> HttpResponse:
     return render(request, "portal/dashboard.html", selectors.dashboard_context(actor=request.user))
 
 
