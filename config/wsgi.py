@@ -3,6 +3,8 @@ CSRF middleware (ninja checks CSRF itself for session-authenticated calls), clic
 files or login throttling — because they are the hot path; every other request gets the full
 portal stack of ``settings.MIDDLEWARE``."""
 
+from __future__ import annotations
+
 import os
 from typing import TYPE_CHECKING
 
