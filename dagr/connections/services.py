@@ -312,7 +312,7 @@ def _authenticate_assertion(
     try:
         claims = jwt.decode(
             assertion,
-            certificate.public_key(),  # type: ignore[arg-type]
+            certificate.public_key(),  # type: ignore[arg-type]  # RSA or EC: certificate_parse
             algorithms=ASSERTION_ALGORITHMS,
             audience=audiences,
             issuer=issuer,
