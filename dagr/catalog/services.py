@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from dagr.accounts.models import Institution, User
+from dagr.accounts.models import Institution, acting_user
 from dagr.audit.services import admin_entry_create, diff_fields
 from dagr.core.actors import Actor
 from dagr.core.errors import NotFound, PermissionDenied, ValidationError
@@ -49,10 +49,6 @@ STATUS_TRANSITIONS: dict[str, tuple[str, ...]] = {
     Status.PRODUCTION: (Status.RETIRED,),
     Status.RETIRED: (Status.SANDBOX,),
 }
-
-
-def _user_or_none(actor: Actor) -> User | None:
-    return actor if isinstance(actor, User) else None
 
 
 # --- datasets ----------------------------------------------------------------------------------
@@ -149,7 +145,7 @@ def dataset_create(
                     provider=provider,
                     code=code,
                     status=status,
-                    created_by=_user_or_none(actor),
+                    created_by=acting_user(actor),
                     **metadata,
                 )
         except IntegrityError:  # created concurrently since _clean_code looked
@@ -163,7 +159,7 @@ def dataset_create(
             dataset=dataset,
             number=1,
             definition=parsed.as_document(),
-            created_by=_user_or_none(actor),
+            created_by=acting_user(actor),
         )
         dataset.schema = version
         dataset.save(update_fields=["schema"])
@@ -416,7 +412,7 @@ def dataset_schema_update(
             number=number,
             definition=parsed.as_document(),
             note=note,
-            created_by=_user_or_none(actor),
+            created_by=acting_user(actor),
         )
         locked.schema = version
         locked.save(update_fields=["schema", "updated_at"])
