@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from dagr.core.errors import DomainError
@@ -27,8 +27,8 @@ def viewer_index(request: ActorRequest) -> HttpResponse:
     )
 
 
-def _caller(request: HttpRequest, institution_id: int) -> services.Caller:
-    user: Any = request.user
+def _caller(request: ActorRequest, institution_id: int) -> services.Caller:
+    user = request.user
     return services.Caller(institution_id=institution_id, user_id=user.pk, label=user.email)
 
 
