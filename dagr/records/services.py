@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from django.conf import settings
@@ -62,11 +62,15 @@ from dagr.catalog.schema import (
     extract_identifiers,
     parse_schema,
 )
+from dagr.core.actors import Actor
 from dagr.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from dagr.permissions import rules
 
 from .models import Change, Load, Record, RecordIdentifier, RecordVersion
 from .signals import records_changed
+
+if TYPE_CHECKING:
+    from dagr.connections.tokens import Principal
 
 BATCH_SIZE = 5000
 IN_CHUNK = 500  # SQLite: bound parameters per statement
@@ -299,11 +303,11 @@ class _Writer:
             savepoint = self.conn.savepoint()
             try:
                 self._insert_all_new(batch)
-            except (IntegrityError, self.conn.Database.IntegrityError):
-                self.conn.savepoint_rollback(savepoint)
+            except (IntegrityError, self.conn.Database.IntegrityError):  # type: ignore[attr-defined]  # the backend's DB-API module
+                self.conn.savepoint_rollback(savepoint)  # type: ignore[arg-type]  # a load runs in atomic: never None
                 self.empty_at_start = False
             else:
-                self.conn.savepoint_commit(savepoint)
+                self.conn.savepoint_commit(savepoint)  # type: ignore[arg-type]  # as above
                 return
         self._upsert_general(batch)
 
@@ -315,6 +319,7 @@ class _Writer:
         now, now_db = self.now()
         ids = self.allocate_ids(len(batch))
         version, dataset_id = compiled.number, self.dataset_id
+        changes: list[tuple[str, int, str, int]]
         record_rows, ident_rows, changes = [], [], []
         created = Change.Operation.CREATED
         for pk, (key, (data, idents)) in zip(ids, batch.items(), strict=True):
@@ -362,6 +367,7 @@ class _Writer:
                 order.append((key, "changed"))
 
         ids = self.allocate_ids(len(fresh))
+        ident_rows: list[tuple[int, int, str, str]]
         record_rows, ident_rows, by_key = [], [], {}
         for pk, (key, text, digest, idents) in zip(ids, fresh, strict=True):
             record_rows.append(
@@ -533,7 +539,7 @@ def _refusal_error(error: DomainError) -> dict[str, Any]:
     }
 
 
-def _actor_fields(actor: Any) -> dict[str, Any]:
+def _actor_fields(actor: Actor) -> dict[str, Any]:
     return {"actor_id": getattr(actor, "pk", None), "actor_label": str(actor)[:255]}
 
 
@@ -553,7 +559,7 @@ class ConnectionActor:
     is_connection = True
 
     @classmethod
-    def from_principal(cls, principal: Any) -> ConnectionActor:
+    def from_principal(cls, principal: Principal) -> ConnectionActor:
         return cls(
             principal.connection_id, principal.client_id, principal.institution_id, principal.kind
         )
@@ -571,7 +577,7 @@ class UnreadableRecord:
     message: str
 
 
-def _check_can_load(actor: Any, dataset: Dataset) -> None:
+def _check_can_load(actor: Actor, dataset: Dataset) -> None:
     if not rules.can_load_dataset(actor, dataset):
         raise PermissionDenied(_("You may not load data into this dataset."))
     if dataset.status == Dataset.Status.RETIRED:
@@ -582,12 +588,13 @@ def _check_can_load(actor: Any, dataset: Dataset) -> None:
 
 
 def _current_schema(dataset: Dataset) -> CompiledSchema:
-    if dataset.schema_id is None:
+    schema = dataset.schema
+    if schema is None:
         raise ValidationError(_("The dataset has no schema yet."), code="no_schema")
-    return compiled_schema(dataset.schema)
+    return compiled_schema(schema)
 
 
-def _finish(load: Load, counts: _Counts, actor: Any, dataset: Dataset) -> Load:
+def _finish(load: Load, counts: _Counts, actor: Actor, dataset: Dataset) -> Load:
     load.status = Load.Status.SUCCEEDED
     load.finished_at = timezone.now()
     for name in ("received", "created", "updated", "unchanged", "deleted"):
@@ -691,7 +698,7 @@ def _refresh_statistics() -> None:
 
 def _record_failure(
     *,
-    actor: Any,
+    actor: Actor,
     dataset: Dataset,
     mode: str,
     source: str,
@@ -801,7 +808,7 @@ def snapshot_deletions_problem(
 
 def records_upsert(
     *,
-    actor: Any,
+    actor: Actor,
     dataset: Dataset,
     records: Iterable[Any],
     source: str = Load.Source.API,
@@ -1035,7 +1042,7 @@ def _shown(text: str) -> str:
 
 def records_delete(
     *,
-    actor: Any,
+    actor: Actor,
     dataset: Dataset,
     keys: Iterable[str],
     source: str = Load.Source.API,
@@ -1103,6 +1110,7 @@ def stored_records_check(
     """How many live records of ``dataset`` would be invalid under ``schema``, with up to
     ``limit`` examples ``(key, [RecordError])``. Streams the records."""
     validate = compile_validator(schema)
+    examples: list[tuple[str, list[Any]]]
     invalid, examples = 0, []
     rows = (
         Record.objects.filter(dataset=dataset, deleted_at__isnull=True)
