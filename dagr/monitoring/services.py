@@ -44,6 +44,7 @@ from django.utils.translation import gettext_lazy as _
 from dagr.audit.services import admin_entry_create, diff_fields
 from dagr.catalog.schema import SchemaDef
 from dagr.core import identifiers
+from dagr.core.actors import Actor
 from dagr.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from dagr.grants.conditions import compile_predicate, conditions_as_json, validate_conditions
 from dagr.grants.models import Grant
@@ -84,7 +85,7 @@ def _invalid(message: Any, code: str, location: str) -> ValidationError:
     return ValidationError(message, code=code, errors=[_error(location, code, message)])
 
 
-def _require_manager(actor: Any, institution_id: int) -> None:
+def _require_manager(actor: Actor, institution_id: int) -> None:
     if not rules.can_manage_record_sets_of(actor, institution_id):
         raise PermissionDenied(
             _("Only data recipient representatives or systems of the institution manage its "
@@ -186,7 +187,7 @@ def _snapshot(record_set: RecordSet) -> dict[str, Any]:
 
 def record_set_create(
     *,
-    actor: Any,
+    actor: Actor,
     institution_id: int,
     dataset_code: str,
     permission_number: str,
@@ -227,7 +228,7 @@ _UNSET: Any = object()
 
 
 def record_set_update(
-    *, actor: Any, record_set: RecordSet, name: Any = _UNSET, conditions: Any = _UNSET
+    *, actor: Actor, record_set: RecordSet, name: Any = _UNSET, conditions: Any = _UNSET
 ) -> RecordSet:
     """Rename the record set and/or change its conditions (a changed definition makes earlier
     feed cursors ``cursor_outdated``). The identifier field cannot change: make a new set."""
@@ -256,7 +257,7 @@ def record_set_update(
     return record_set
 
 
-def record_set_delete(*, actor: Any, record_set: RecordSet) -> None:
+def record_set_delete(*, actor: Actor, record_set: RecordSet) -> None:
     """Delete the record set with its watched values and its webhook."""
     _require_manager(actor, record_set.institution_id)
     with transaction.atomic():
@@ -381,7 +382,7 @@ class IdentifiersChanged:
 
 def _apply(
     *,
-    actor: Any,
+    actor: Actor,
     record_set: RecordSet,
     add: list[str],
     remove: list[str],
@@ -429,7 +430,7 @@ def _apply(
 
 
 def record_set_identifiers_change(
-    *, actor: Any, record_set: RecordSet, add: Any = (), remove: Any = ()
+    *, actor: Actor, record_set: RecordSet, add: Any = (), remove: Any = ()
 ) -> IdentifiersChanged:
     """Add and remove watched values (removals first; at most 10,000 values per call). Every
     value is checked first; if any is not valid nothing changes (``invalid_identifiers``, the
@@ -525,7 +526,7 @@ def _read_csv(
 
 
 def record_set_identifiers_import_csv(
-    *, actor: Any, record_set: RecordSet, uploaded_file: Any, mode: str = "add"
+    *, actor: Actor, record_set: RecordSet, uploaded_file: Any, mode: str = "add"
 ) -> IdentifiersChanged:
     """Add (``mode="add"``) or replace (``"replace"``) the watched values from a CSV file: one
     column, or a column named like the identifier field; a header row is optional (recognised
