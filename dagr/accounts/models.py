@@ -132,7 +132,7 @@ class User(AbstractBaseUser):
         return f"{self.first_name} {self.last_name}".strip()
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:  # type: ignore[override]  # a property over the base class attribute
         """Only active users may log in; pending and blocked users may not."""
         return self.status == self.Status.ACTIVE
 

@@ -62,7 +62,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password_reset_done")
 
     @property
-    def extra_email_context(self) -> dict[str, Any]:  # type: ignore[override]
+    def extra_email_context(self) -> dict[str, Any]:  # type: ignore[override]  # Django reads an attribute
         return {
             "valid_hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600),
             "site_url": settings.SITE_URL.rstrip("/"),
