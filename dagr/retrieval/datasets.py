@@ -91,7 +91,7 @@ class DatasetCache:
         )
         for dataset in rows:
             try:
-                schema = parse_schema(dataset.schema.definition)  # type: ignore[union-attr]
+                schema = parse_schema(dataset.schema.definition)  # type: ignore[union-attr]  # schema__isnull=False
             except ValidationError:
                 logger.warning("dataset %s has an invalid schema", dataset.code)
                 continue
