@@ -69,6 +69,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python scripts/app_graph.py --check
+	$(BIN)/mypy
 
 deps-graph: $(DEV_STAMP)
 	$(BIN)/python scripts/app_graph.py
@@ -103,4 +104,4 @@ bench-audit: install
 	BENCH_AUDIT_N=$${BENCH_AUDIT_N:-10000000} $(BIN)/python bench/audit_verify.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -3,7 +3,10 @@ CSRF middleware (ninja checks CSRF itself for session-authenticated calls), clic
 files or login throttling — because they are the hot path; every other request gets the full
 portal stack of ``settings.MIDDLEWARE``."""
 
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING
 
 from django.core.wsgi import get_wsgi_application
 
@@ -14,6 +17,11 @@ from django.conf import settings  # noqa: E402 - settings are configured by the 
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 
 from dagr.core.bodies import chunked_body_with_length  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 
 class ApiHandler(WSGIHandler):
@@ -36,7 +44,7 @@ CHUNKED_BODY_LIMIT = max(
 )
 
 
-def application(environ, start_response):  # type: ignore[no-untyped-def]
+def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
     chunked_body_with_length(environ, limit=CHUNKED_BODY_LIMIT)
     handler = api_application if environ.get("PATH_INFO", "").startswith("/api/") else None
     return (handler or portal_application)(environ, start_response)

@@ -9,13 +9,13 @@ entry, e-mails only after the commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dagr.audit.services import admin_entry_create, diff_fields
+from dagr.core.actors import Actor
 from dagr.core.errors import Conflict, NotFound, PermissionDenied
 from dagr.permissions import rules
 
@@ -118,15 +118,16 @@ def application_submit(
     return application
 
 
-def _decide(*, actor: Any, application: Application, status: str, note: str) -> Application:
-    application = (
+def _decide(*, actor: Actor, application: Application, status: str, note: str) -> Application:
+    locked = (
         Application.objects.select_for_update()
         .select_related("user", "institution")
         .filter(pk=application.pk)
         .first()
     )
-    if application is None:
+    if locked is None:
         raise NotFound
+    application = locked
     if not rules.can_decide_application(actor, application):
         raise NotFound if not rules.can_view_user(actor, application.user) else PermissionDenied
     if application.status != Application.Status.PENDING:
@@ -141,7 +142,7 @@ def _decide(*, actor: Any, application: Application, status: str, note: str) -> 
 
 def application_approve(
     *,
-    actor: Any,
+    actor: Actor,
     application: Application,
     roles: Sequence[str] | None = None,
     note: str = "",
@@ -189,7 +190,7 @@ def application_approve(
     return application
 
 
-def application_reject(*, actor: Any, application: Application, note: str = "") -> Application:
+def application_reject(*, actor: Actor, application: Application, note: str = "") -> Application:
     with transaction.atomic():
         application = _decide(
             actor=actor, application=application, status=Application.Status.REJECTED, note=note

@@ -251,9 +251,9 @@ class UserCreateForm(UserForm):
     ) -> None:
         super().__init__(*args, can_set_admin=can_set_admin, **kwargs)
         del self.fields["language"]
-        self.fields["institution"].queryset = institutions
+        self.fields["institution"].queryset = institutions  # type: ignore[attr-defined]  # fields[] is typed Field
         self.fields["institution"].required = not can_set_admin
-        self.fields["institution"].empty_label = _("— none —") if can_set_admin else None
+        self.fields["institution"].empty_label = _("— none —") if can_set_admin else None  # type: ignore[attr-defined]  # fields[] is typed Field
 
 
 class StatusForm(forms.Form):
@@ -272,7 +272,7 @@ class RoleGrantForm(forms.Form):
 
     def __init__(self, *args: Any, institutions: QuerySet[Institution], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["institution"].queryset = institutions
+        self.fields["institution"].queryset = institutions  # type: ignore[attr-defined]  # fields[] is typed Field
 
 
 class RoleRevokeForm(forms.Form):
@@ -317,7 +317,7 @@ class UserFilterForm(forms.Form):
 
     def __init__(self, *args: Any, institutions: QuerySet[Institution], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["institution"].queryset = institutions
+        self.fields["institution"].queryset = institutions  # type: ignore[attr-defined]  # fields[] is typed Field
 
 
 class InstitutionFilterForm(forms.Form):
@@ -353,12 +353,12 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args: Any, actions: list[str], target_types: list[str], **kwargs: Any):
         super().__init__(*args, **kwargs)
         prefixes = sorted({a.rsplit(".", 1)[0] for a in actions if "." in a})
-        self.fields["action"].choices = [
+        self.fields["action"].choices = [  # type: ignore[attr-defined]  # fields[] is typed Field
             ("", _("all")),
             *((p, f"{p}.*") for p in prefixes),
             *((a, a) for a in actions),
         ]
-        self.fields["target_type"].choices = [("", _("all")), *((t, t) for t in target_types)]
+        self.fields["target_type"].choices = [("", _("all")), *((t, t) for t in target_types)]  # type: ignore[attr-defined]  # fields[] is typed Field
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -132,7 +132,7 @@ class User(AbstractBaseUser):
         return f"{self.first_name} {self.last_name}".strip()
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:  # type: ignore[override]  # a property over the base class attribute
         """Only active users may log in; pending and blocked users may not."""
         return self.status == self.Status.ACTIVE
 
@@ -206,3 +206,8 @@ class Application(models.Model):
         """Names of the requested roles in the active language."""
         labels = dict(Membership.Role.choices)
         return [str(labels.get(role, role)) for role in self.roles]
+
+
+def acting_user(actor: object) -> User | None:
+    """The portal user who acts, for a "by" column; ``None`` for the system and a connection."""
+    return actor if isinstance(actor, User) and actor.pk else None

@@ -11,6 +11,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from dagr.audit import selectors as audit_selectors
 from dagr.audit.models import AdminEntry
+from dagr.core.actors import Actor
 from dagr.core.errors import NotFound, PermissionDenied
 from dagr.permissions import rules
 
@@ -18,7 +19,7 @@ from .models import Application, Institution, Membership, User
 
 
 def institution_list(
-    *, actor: Any, q: str = "", kind: str = "", status: str = ""
+    *, actor: Actor, q: str = "", kind: str = "", status: str = ""
 ) -> QuerySet[Institution]:
     qs = rules.manageable_institutions(actor).annotate(
         member_count=Count("memberships__user", distinct=True)
@@ -34,14 +35,14 @@ def institution_list(
     return qs.order_by("name")
 
 
-def institution_get(*, actor: Any, pk: int) -> Institution:
+def institution_get(*, actor: Actor, pk: int) -> Institution:
     institution = Institution.objects.filter(pk=pk).first()
     if institution is None or not rules.can_view_institution(actor, institution):
         raise NotFound
     return institution
 
 
-def institution_members(*, actor: Any, institution: Institution) -> list[dict[str, Any]]:
+def institution_members(*, actor: Actor, institution: Institution) -> list[dict[str, Any]]:
     """The users with a role in ``institution``: ``[{"user": …, "roles": [Membership, …]}]``."""
     if not rules.can_view_institution(actor, institution):
         raise NotFound
@@ -58,7 +59,7 @@ def institution_members(*, actor: Any, institution: Institution) -> list[dict[st
 
 def user_list(
     *,
-    actor: Any,
+    actor: Actor,
     q: str = "",
     institution_id: int | None = None,
     status: str = "",
@@ -98,14 +99,14 @@ def user_list(
     )
 
 
-def user_get(*, actor: Any, pk: int) -> User:
+def user_get(*, actor: Actor, pk: int) -> User:
     user = User.objects.filter(pk=pk).first()
     if user is None or not rules.can_view_user(actor, user):
         raise NotFound
     return user
 
 
-def user_memberships(*, actor: Any, user: User) -> list[Membership]:
+def user_memberships(*, actor: Actor, user: User) -> list[Membership]:
     if not rules.can_view_user(actor, user):
         raise NotFound
     return list(
@@ -113,7 +114,7 @@ def user_memberships(*, actor: Any, user: User) -> list[Membership]:
     )
 
 
-def user_applications(*, actor: Any, user: User) -> list[Application]:
+def user_applications(*, actor: Actor, user: User) -> list[Application]:
     if not rules.can_view_user(actor, user):
         raise NotFound
     qs = user.applications.select_related("institution", "decided_by")
@@ -123,7 +124,7 @@ def user_applications(*, actor: Any, user: User) -> list[Application]:
 
 
 def application_list(
-    *, actor: Any, status: str = "", institution_id: int | None = None
+    *, actor: Actor, status: str = "", institution_id: int | None = None
 ) -> QuerySet[Application]:
     qs = Application.objects.filter(institution__in=rules.manageable_institutions(actor))
     if status:
@@ -133,7 +134,7 @@ def application_list(
     return qs.select_related("user", "institution", "decided_by").order_by("-created_at")
 
 
-def application_get(*, actor: Any, pk: int) -> Application:
+def application_get(*, actor: Actor, pk: int) -> Application:
     application = (
         Application.objects.select_related("user", "institution", "decided_by")
         .filter(pk=pk)
@@ -144,7 +145,7 @@ def application_get(*, actor: Any, pk: int) -> Application:
     return application
 
 
-def user_audit(*, actor: Any, user: User, limit: int = 20) -> list[AdminEntry]:
+def user_audit(*, actor: Actor, user: User, limit: int = 20) -> list[AdminEntry]:
     """Recent audit entries about one user (for administrators)."""
     if not rules.can_view_admin_audit(actor):
         return []
@@ -157,7 +158,7 @@ def user_audit(*, actor: Any, user: User, limit: int = 20) -> list[AdminEntry]:
 
 def admin_audit_list(
     *,
-    actor: Any,
+    actor: Actor,
     action: str = "",
     target_type: str = "",
     target: str = "",
@@ -177,7 +178,7 @@ def admin_audit_list(
     )
 
 
-def admin_audit_filter_choices(*, actor: Any) -> dict[str, list[str]]:
+def admin_audit_filter_choices(*, actor: Actor) -> dict[str, list[str]]:
     if not rules.can_view_admin_audit(actor):
         raise PermissionDenied
     return {

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from dagr.audit.services import admin_entry_create, diff_fields
+from dagr.core.actors import Actor
 from dagr.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from dagr.core.identifiers import compact
 from dagr.permissions import rules
@@ -128,7 +129,7 @@ def _snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
     return {f: getattr(obj, f) for f in fields}
 
 
-def _actor_user(actor: Any) -> User | None:
+def _actor_user(actor: Actor) -> User | None:
     return actor if isinstance(actor, User) else None
 
 
@@ -183,7 +184,7 @@ def _registration_number_taken(number: str, *, exclude: int | None = None) -> bo
 
 def institution_create(
     *,
-    actor: Any,
+    actor: Actor,
     name: str,
     registration_number: str,
     kind: str,
@@ -225,7 +226,7 @@ def institution_create(
     return institution
 
 
-def institution_update(*, actor: Any, institution: Institution, **fields: Any) -> Institution:
+def institution_update(*, actor: Actor, institution: Institution, **fields: Any) -> Institution:
     if not rules.can_manage_institutions(actor):
         raise PermissionDenied
     unknown = set(fields) - set(INSTITUTION_FIELDS)
@@ -295,7 +296,7 @@ def _email_taken_error() -> ValidationError:
     )
 
 
-def _grant(*, actor: Any, user: User, institution: Institution, role: str) -> Membership:
+def _grant(*, actor: Actor, user: User, institution: Institution, role: str) -> Membership:
     membership, created = Membership.objects.get_or_create(
         user=user, institution=institution, role=role
     )
@@ -313,7 +314,7 @@ def _grant(*, actor: Any, user: User, institution: Institution, role: str) -> Me
 
 def user_create(
     *,
-    actor: Any,
+    actor: Actor,
     email: str,
     first_name: str,
     last_name: str,
@@ -376,7 +377,7 @@ def user_create(
     return user
 
 
-def user_update(*, actor: Any, user: User, **fields: Any) -> User:
+def user_update(*, actor: Actor, user: User, **fields: Any) -> User:
     """Personal data (``USER_FIELDS``) and, for administrators, ``is_portal_admin``. A user may
     change their own name, phone, position and language."""
     allowed = {*USER_FIELDS, "is_portal_admin"}
@@ -420,14 +421,14 @@ def user_update(*, actor: Any, user: User, **fields: Any) -> User:
     return user
 
 
-_STATUS_ACTIONS = {
+_STATUS_ACTIONS: dict[str, str] = {
     User.Status.ACTIVE: "accounts.user.activated",
     User.Status.BLOCKED: "accounts.user.blocked",
     User.Status.PENDING: "accounts.user.pending",
 }
 
 
-def user_set_status(*, actor: Any, user: User, status: str, reason: str = "") -> User:
+def user_set_status(*, actor: Actor, user: User, status: str, reason: str = "") -> User:
     if not rules.can_manage_user(actor, user):
         raise PermissionDenied
     if status not in (User.Status.ACTIVE, User.Status.BLOCKED):
@@ -458,7 +459,7 @@ def user_set_status(*, actor: Any, user: User, status: str, reason: str = "") ->
     return user
 
 
-def user_change_password(*, actor: Any, user: User, old_password: str, new_password: str) -> User:
+def user_change_password(*, actor: Actor, user: User, old_password: str, new_password: str) -> User:
     """A user changes their own password (the old one is required)."""
     if getattr(actor, "pk", None) != user.pk:
         raise PermissionDenied
@@ -496,7 +497,9 @@ def user_password_was_reset(*, user: User) -> None:
 # --- roles -------------------------------------------------------------------------------------
 
 
-def membership_grant(*, actor: Any, user: User, institution: Institution, role: str) -> Membership:
+def membership_grant(
+    *, actor: Actor, user: User, institution: Institution, role: str
+) -> Membership:
     """Give ``user`` a role in ``institution``; granting a role the user has is a no-op."""
     if not rules.can_grant_role(actor, user, institution):
         raise PermissionDenied
@@ -505,7 +508,7 @@ def membership_grant(*, actor: Any, user: User, institution: Institution, role: 
         return _grant(actor=actor, user=user, institution=institution, role=role)
 
 
-def membership_revoke(*, actor: Any, user: User, institution: Institution, role: str) -> None:
+def membership_revoke(*, actor: Actor, user: User, institution: Institution, role: str) -> None:
     if not rules.can_grant_role(actor, user, institution):
         raise PermissionDenied
     with transaction.atomic():

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 from dagr.core.errors import DomainError, reraise_access_error
 from dagr.core.forms import form_add_domain_error
 from dagr.permissions import rules
-from dagr.permissions.access import authenticated, public, requires
+from dagr.permissions.access import ActorRequest, authenticated, public, requires
 
 from . import applications, forms, selectors, services
 from .emails import account_setup_token_generator
@@ -63,7 +63,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password_reset_done")
 
     @property
-    def extra_email_context(self) -> dict[str, Any]:  # type: ignore[override]
+    def extra_email_context(self) -> dict[str, Any]:  # type: ignore[override]  # Django reads an attribute
         return {
             "valid_hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600),
             "site_url": settings.SITE_URL.rstrip("/"),
@@ -129,7 +129,7 @@ def register_done(request: HttpRequest) -> HttpResponse:
 
 
 @requires(rules.can_manage_some_users)
-def application_list(request: HttpRequest) -> HttpResponse:
+def application_list(request: ActorRequest) -> HttpResponse:
     form = forms.ApplicationFilterForm(request.GET or {"status": Application.Status.PENDING})
     status = form.cleaned_data["status"] if form.is_valid() else ""
     page = _page(request, selectors.application_list(actor=request.user, status=status))
@@ -141,7 +141,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated
-def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def application_detail(request: ActorRequest, pk: int) -> HttpResponse:
     application = selectors.application_get(actor=request.user, pk=pk)
     form = forms.DecisionForm(request.POST or None, application=application)
     if request.method == "POST" and form.is_valid():
@@ -174,7 +174,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires(rules.can_manage_institutions)
-def institution_list(request: HttpRequest) -> HttpResponse:
+def institution_list(request: ActorRequest) -> HttpResponse:
     form = forms.InstitutionFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     page = _page(request, selectors.institution_list(actor=request.user, **filters))
@@ -186,7 +186,7 @@ def institution_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires(rules.can_manage_institutions)
-def institution_create(request: HttpRequest) -> HttpResponse:
+def institution_create(request: ActorRequest) -> HttpResponse:
     form = forms.InstitutionForm(request.POST or None, creating=True)
     if request.method == "POST" and form.is_valid():
         try:
@@ -201,7 +201,7 @@ def institution_create(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated
-def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def institution_detail(request: ActorRequest, pk: int) -> HttpResponse:
     institution = selectors.institution_get(actor=request.user, pk=pk)
     return render(
         request,
@@ -217,7 +217,7 @@ def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires(rules.can_manage_institutions)
-def institution_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def institution_edit(request: ActorRequest, pk: int) -> HttpResponse:
     institution = selectors.institution_get(actor=request.user, pk=pk)
     initial = {f: getattr(institution, f) for f in services.INSTITUTION_FIELDS}
     form = forms.InstitutionForm(request.POST or None, initial=initial)
@@ -241,7 +241,7 @@ def institution_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires(rules.can_manage_some_users)
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: ActorRequest) -> HttpResponse:
     institutions = rules.manageable_institutions(request.user).order_by("name")
     form = forms.UserFilterForm(request.GET or None, institutions=institutions)
     filters: dict[str, Any] = {}
@@ -262,7 +262,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires(rules.can_manage_some_users)
-def user_create(request: HttpRequest) -> HttpResponse:
+def user_create(request: ActorRequest) -> HttpResponse:
     can_set_admin = rules.can_set_portal_admin(request.user)
     form = forms.UserCreateForm(
         request.POST or None,
@@ -296,7 +296,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated
-def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def user_detail(request: ActorRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
     grant_institutions = rules.manageable_institutions(request.user).order_by("name")
     memberships = selectors.user_memberships(actor=request.user, user=user)
@@ -325,7 +325,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @authenticated
-def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def user_edit(request: ActorRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
     if not rules.can_manage_user(request.user, user):
         raise DjangoPermissionDenied
@@ -346,7 +346,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @authenticated
-def user_status(request: HttpRequest, pk: int) -> HttpResponse:
+def user_status(request: ActorRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
     form = forms.StatusForm(request.POST)
     if form.is_valid():
@@ -364,7 +364,7 @@ def user_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @authenticated
-def user_role_grant(request: HttpRequest, pk: int) -> HttpResponse:
+def user_role_grant(request: ActorRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
     form = forms.RoleGrantForm(
         request.POST, institutions=rules.manageable_institutions(request.user)
@@ -384,7 +384,7 @@ def user_role_grant(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @authenticated
-def user_role_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def user_role_revoke(request: ActorRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
     form = forms.RoleRevokeForm(request.POST)
     membership = None
@@ -416,7 +416,7 @@ def user_role_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @authenticated
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: ActorRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     initial = {f: getattr(user, f) for f in services.SELF_EDITABLE_USER_FIELDS}
@@ -437,7 +437,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated
-def password_change(request: HttpRequest) -> HttpResponse:
+def password_change(request: ActorRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     form = forms.PasswordChangeForm(request.POST or None)
@@ -462,7 +462,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 
 
 @requires(rules.can_view_admin_audit)
-def audit(request: HttpRequest) -> HttpResponse:
+def audit(request: ActorRequest) -> HttpResponse:
     choices = selectors.admin_audit_filter_choices(actor=request.user)
     form = forms.AuditFilterForm(
         request.GET or None, actions=choices["actions"], target_types=choices["target_types"]

@@ -109,7 +109,7 @@ def period_bound(value: datetime | None, *, name: str) -> datetime | None:
     return utc
 
 
-def identifier_hash(identifier: str) -> str:
+def identifier_hash(identifier: str) -> bytes:
     """The keyed hash of an identifier value as the audit stores it (``120389-11236`` and
     ``12038911236`` give the same hash); ``ValidationError`` for an empty or overlong value."""
     value = "".join((identifier or "").split()).replace("-", "")
@@ -264,4 +264,4 @@ def grant_use_counts(grant_ids: list[int], *, since: datetime) -> dict[int, tupl
         .values("grant_id")
         .annotate(total=Count("id"), recent=Count("id", filter=Q(at__gte=since)))
     )
-    return {row["grant_id"]: (row["total"], row["recent"]) for row in rows}
+    return {g: (row["total"], row["recent"]) for row in rows if (g := row["grant_id"]) is not None}

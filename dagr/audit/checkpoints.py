@@ -34,7 +34,7 @@ class CheckpointStore(Protocol):
     the previous one first, under the store's lock, to chain to it); ``all`` returns them oldest
     first."""
 
-    def append(self, build: Any) -> dict[str, Any]: ...
+    def append(self, build: Any) -> dict[str, Any] | None: ...
 
     def all(self) -> list[dict[str, Any]]: ...
 
@@ -55,7 +55,7 @@ class FileCheckpointStore:
         items = self.all()
         return items[-1] if items else None
 
-    def append(self, build: Any) -> dict[str, Any]:
+    def append(self, build: Any) -> dict[str, Any] | None:
         import fcntl
 
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
+from dagr.core.actors import Actor
 from dagr.core.middleware import current_request_id
 
 from .access import subject_hash
@@ -49,7 +50,7 @@ def _jsonable(value: Any) -> Any:
 def admin_entry_create(
     *,
     action: str,
-    actor: Any | None,
+    actor: Actor | None,
     target: models.Model | None = None,
     target_type: str | None = None,
     target_id: str | None = None,
@@ -91,7 +92,7 @@ def admin_entry_create(
 
 
 def who_read_search(
-    *, actor: Any, identifier: str, since: Any = None, until: Any = None
+    *, actor: Actor, identifier: str, since: Any = None, until: Any = None
 ) -> list[Any]:
     """Answer "who read this person's data" — and record that the actor asked, with the keyed
     hash of the identifier as the target (never the identifier itself), so the question "who

@@ -4,19 +4,23 @@ the form turns it into a schema document and keeps every problem (with its YAML 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from dagr.core.actors import Actor
 from dagr.core.errors import ValidationError as DomainValidationError
 from dagr.permissions import rules
 
 from . import services
 from .models import Dataset
 from .schema import SchemaDef
+
+if TYPE_CHECKING:
+    from dagr.accounts.models import Institution
 
 YAML_EXTENSIONS = (".yaml", ".yml")
 
@@ -75,7 +79,9 @@ class SchemaInputMixin(forms.Form):
 
 
 class DatasetCreateForm(SchemaInputMixin):
-    provider = forms.ModelChoiceField(label=_("Provider institution"), queryset=None)
+    provider: forms.ModelChoiceField[Institution] = forms.ModelChoiceField(
+        label=_("Provider institution"), queryset=None
+    )
     code = forms.CharField(
         label=_("Code"),
         max_length=64,
@@ -103,7 +109,7 @@ class DatasetCreateForm(SchemaInputMixin):
         "schema_file",
     ]
 
-    def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["provider"]
         assert isinstance(field, forms.ModelChoiceField)

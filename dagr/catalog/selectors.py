@@ -16,6 +16,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from dagr.accounts.models import Institution
+from dagr.core.actors import Actor, Visitor
 from dagr.core.errors import NotFound, PermissionDenied
 from dagr.permissions import rules
 
@@ -47,7 +48,7 @@ def _english() -> bool:
     return (get_language() or "lv").startswith("en")
 
 
-def datasets_visible_to(actor: Any) -> QuerySet[Dataset]:
+def datasets_visible_to(actor: Visitor) -> QuerySet[Dataset]:
     qs = Dataset.objects.all()
     if rules.is_portal_admin(actor):
         return qs
@@ -90,7 +91,7 @@ def dataset_list_public(*, search: str = "", provider_id: int | None = None) -> 
 
 
 def dataset_list_for(
-    *, actor: Any, search: str = "", provider_id: int | None = None
+    *, actor: Visitor, search: str = "", provider_id: int | None = None
 ) -> list[ProviderGroup]:
     """What ``actor`` sees in the catalogue: the public datasets plus the sandbox datasets of the
     actor's provider institutions (an administrator sees all), grouped by provider."""
@@ -99,7 +100,7 @@ def dataset_list_for(
 
 def dataset_queryset_for(
     *,
-    actor: Any,
+    actor: Visitor,
     search: str = "",
     provider_id: int | None = None,
     provider_registration_number: str = "",
@@ -111,13 +112,13 @@ def dataset_queryset_for(
     return qs.select_related("provider", "schema").order_by("code")
 
 
-def catalogue_providers(*, actor: Any) -> QuerySet[Institution]:
+def catalogue_providers(*, actor: Visitor) -> QuerySet[Institution]:
     """Institutions that have at least one dataset the actor may see (the provider filter)."""
     ids = datasets_visible_to(actor).values("provider_id")
     return Institution.objects.filter(pk__in=ids).order_by("name")
 
 
-def dataset_get_visible(*, actor: Any, code: str) -> Dataset:
+def dataset_get_visible(*, actor: Visitor, code: str) -> Dataset:
     """The dataset, or ``NotFound`` when it does not exist or the actor may not see it."""
     dataset = (
         datasets_visible_to(actor)
@@ -130,7 +131,7 @@ def dataset_get_visible(*, actor: Any, code: str) -> Dataset:
     return dataset
 
 
-def dataset_get_editable(*, actor: Any, code: str) -> Dataset:
+def dataset_get_editable(*, actor: Actor, code: str) -> Dataset:
     """For the manage pages: ``NotFound`` when invisible, ``PermissionDenied`` when visible but
     not editable by the actor."""
     dataset = dataset_get_visible(actor=actor, code=code)

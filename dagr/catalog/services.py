@@ -14,7 +14,7 @@ record would become invalid.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from django.conf import settings
@@ -22,8 +22,9 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from dagr.accounts.models import Institution, User
+from dagr.accounts.models import Institution, acting_user
 from dagr.audit.services import admin_entry_create, diff_fields
+from dagr.core.actors import Actor
 from dagr.core.errors import NotFound, PermissionDenied, ValidationError
 from dagr.permissions import rules
 
@@ -32,6 +33,9 @@ from .models import DATASET_CODE_RE, Dataset, SchemaVersion
 from .schema import SchemaDef, parse_schema
 from .schema_diff import SchemaChange, schema_changes
 from .selectors import datasets_visible_to
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 METADATA_FIELDS = ("title_lv", "title_en", "description_lv", "description_en")
 TITLE_MAX = 255
@@ -45,10 +49,6 @@ STATUS_TRANSITIONS: dict[str, tuple[str, ...]] = {
     Status.PRODUCTION: (Status.RETIRED,),
     Status.RETIRED: (Status.SANDBOX,),
 }
-
-
-def _user_or_none(actor: Any) -> User | None:
-    return actor if isinstance(actor, User) else None
 
 
 # --- datasets ----------------------------------------------------------------------------------
@@ -83,7 +83,7 @@ def _clean_metadata(values: dict[str, Any]) -> dict[str, str]:
 def _clean_code(code: str) -> str:
     code = (code or "").strip()
     if not re.match(DATASET_CODE_RE, code) or code in RESERVED_CODES:
-        message = _(
+        message: StrOrPromise = _(
             "The code must be 3–64 lowercase letters, digits and hyphens, starting with a letter "
             "and not ending with a hyphen."
         )
@@ -104,7 +104,7 @@ def _clean_code(code: str) -> str:
 
 def dataset_create(
     *,
-    actor: Any,
+    actor: Actor,
     provider: Institution,
     code: str,
     title_lv: str,
@@ -145,7 +145,7 @@ def dataset_create(
                     provider=provider,
                     code=code,
                     status=status,
-                    created_by=_user_or_none(actor),
+                    created_by=acting_user(actor),
                     **metadata,
                 )
         except IntegrityError:  # created concurrently since _clean_code looked
@@ -159,7 +159,7 @@ def dataset_create(
             dataset=dataset,
             number=1,
             definition=parsed.as_document(),
-            created_by=_user_or_none(actor),
+            created_by=acting_user(actor),
         )
         dataset.schema = version
         dataset.save(update_fields=["schema"])
@@ -182,14 +182,14 @@ def dataset_create(
     return dataset
 
 
-def _require_edit(actor: Any, dataset: Dataset) -> None:
+def _require_edit(actor: Actor, dataset: Dataset) -> None:
     if not rules.can_edit_dataset(actor, dataset):
         if not datasets_visible_to(actor).filter(pk=dataset.pk).exists():
             raise NotFound(code="dataset_not_found")
         raise PermissionDenied(_("You may not change this dataset."), code="dataset_edit_denied")
 
 
-def dataset_update(*, actor: Any, dataset: Dataset, **metadata: Any) -> Dataset:
+def dataset_update(*, actor: Actor, dataset: Dataset, **metadata: Any) -> Dataset:
     """Change titles and descriptions (the code is stable: it is part of URLs and the API)."""
     unknown = sorted(set(metadata) - set(METADATA_FIELDS))
     if unknown:
@@ -226,7 +226,7 @@ def dataset_status_targets(dataset: Dataset) -> tuple[str, ...]:
     return STATUS_TRANSITIONS.get(dataset.status, ())
 
 
-def dataset_set_status(*, actor: Any, dataset: Dataset, status: str) -> Dataset:
+def dataset_set_status(*, actor: Actor, dataset: Dataset, status: str) -> Dataset:
     """sandbox → production (administrators only), sandbox/production → retired,
     retired → sandbox (administrators only)."""
     if status not in Status.values:
@@ -256,7 +256,7 @@ def dataset_set_status(*, actor: Any, dataset: Dataset, status: str) -> Dataset:
     return dataset
 
 
-def _require_edit_or_status(actor: Any, dataset: Dataset, status: str) -> None:
+def _require_edit_or_status(actor: Actor, dataset: Dataset, status: str) -> None:
     if rules.can_set_dataset_status(actor, dataset, status):
         return
     _require_edit(actor, dataset)  # NotFound for those who may not even see it
@@ -273,7 +273,7 @@ def _require_edit_or_status(actor: Any, dataset: Dataset, status: str) -> None:
 
 
 def dataset_schema_update(
-    *, actor: Any, dataset: Dataset, schema: dict[str, Any], note: str = ""
+    *, actor: Actor, dataset: Dataset, schema: dict[str, Any], note: str = ""
 ) -> SchemaVersion:
     """Store a new schema version; returns the current version when nothing changed.
 
@@ -304,7 +304,7 @@ def dataset_schema_update(
             number=number,
             definition=parsed.as_document(),
             note=note,
-            created_by=_user_or_none(actor),
+            created_by=acting_user(actor),
         )
         locked.schema = version
         locked.save(update_fields=["schema", "updated_at"])
@@ -401,7 +401,7 @@ def schema_from_yaml(text: str | bytes) -> dict[str, Any]:
             _("The schema file must be UTF-8 text."), code="invalid_yaml"
         ) from exc
     if not decoded.strip():
-        message = _("The schema is empty.")
+        message: StrOrPromise = _("The schema is empty.")
         raise ValidationError(
             message, code="invalid_yaml", errors=[{"location": "", "message": str(message)}]
         )

@@ -17,13 +17,13 @@ from django.views.decorators.http import require_POST
 from dagr.core.errors import DomainError, PermissionDenied
 from dagr.core.forms import form_add_domain_error
 from dagr.permissions import rules
-from dagr.permissions.access import authenticated, public, requires
+from dagr.permissions.access import ActorRequest, authenticated, public, requires
 
 from . import selectors, services
 from .forms import DatasetCreateForm, DatasetMetadataForm, SchemaEditForm
 from .models import Dataset
 
-STATUS_ACTIONS = {
+STATUS_ACTIONS: dict[str, str] = {
     Dataset.Status.PRODUCTION: "promote_dataset",
     Dataset.Status.RETIRED: "retire_dataset",
     Dataset.Status.SANDBOX: "reopen_dataset",
@@ -87,7 +87,7 @@ def example_schema_yaml() -> str:
 
 
 @requires(rules.can_define_datasets)
-def dataset_create(request: HttpRequest) -> HttpResponse:
+def dataset_create(request: ActorRequest) -> HttpResponse:
     if request.method == "POST":
         form = DatasetCreateForm(request.POST, request.FILES, actor=request.user)
         if form.is_valid():
@@ -136,14 +136,14 @@ def _manage_context(request: HttpRequest, ds: Dataset, **extra: Any) -> dict[str
 
 
 @authenticated
-def dataset_manage(request: HttpRequest, code: str) -> HttpResponse:
+def dataset_manage(request: ActorRequest, code: str) -> HttpResponse:
     ds = selectors.dataset_get_editable(actor=request.user, code=code)
     return render(request, "catalog/dataset_manage.html", _manage_context(request, ds))
 
 
 @authenticated
 @require_POST
-def dataset_metadata(request: HttpRequest, code: str) -> HttpResponse:
+def dataset_metadata(request: ActorRequest, code: str) -> HttpResponse:
     ds = selectors.dataset_get_editable(actor=request.user, code=code)
     form = DatasetMetadataForm(request.POST)
     if form.is_valid():
@@ -160,7 +160,7 @@ def dataset_metadata(request: HttpRequest, code: str) -> HttpResponse:
 
 @authenticated
 @require_POST
-def dataset_schema(request: HttpRequest, code: str) -> HttpResponse:
+def dataset_schema(request: ActorRequest, code: str) -> HttpResponse:
     ds = selectors.dataset_get_editable(actor=request.user, code=code)
     form = SchemaEditForm(request.POST, request.FILES)
     extra: dict[str, Any] = {"schema_form": form}
@@ -196,7 +196,7 @@ def dataset_schema(request: HttpRequest, code: str) -> HttpResponse:
 
 @authenticated
 @require_POST
-def dataset_status(request: HttpRequest, code: str) -> HttpResponse:
+def dataset_status(request: ActorRequest, code: str) -> HttpResponse:
     ds = selectors.dataset_get_editable(actor=request.user, code=code)
     try:
         services.dataset_set_status(

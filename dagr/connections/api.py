@@ -5,8 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Form, Router, Schema
 
 from . import services
-from .auth import any_connection_auth
-from .tokens import Principal, utc_from_timestamp
+from .auth import any_connection_auth, principal_of
+from .tokens import utc_from_timestamp
 
 router = Router(tags=["authentication"])
 
@@ -69,7 +69,7 @@ def token(
     summary="The calling technical connection (any valid access token)",
 )
 def whoami(request: HttpRequest) -> dict:
-    principal: Principal = request.auth  # type: ignore[attr-defined]
+    principal = principal_of(request)
     return {
         "client_id": principal.client_id,
         "institution_id": principal.institution_id,

@@ -27,8 +27,14 @@ class ConnectionAuth(HttpBearer):
             raise NotAuthenticated(code="invalid_token") from None
         if self.kind and principal.kind != self.kind:
             raise PermissionDenied(code="wrong_connection_kind")
-        request.principal = principal  # type: ignore[attr-defined]
         return principal
+
+
+def principal_of(request: HttpRequest) -> Principal:
+    """The caller of an operation behind ``ConnectionAuth``: ninja sets ``request.auth`` to what
+    ``authenticate`` returned."""
+    principal: Principal = request.auth  # type: ignore[attr-defined]  # set by ninja
+    return principal
 
 
 provider_auth = ConnectionAuth(kind="provider")

@@ -50,7 +50,7 @@ class ConnectionCreateForm(forms.Form):
 
     def __init__(self, *args: Any, institutions: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["institution"].queryset = institutions  # type: ignore[attr-defined]
+        self.fields["institution"].queryset = institutions  # type: ignore[attr-defined]  # fields[] is typed Field
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

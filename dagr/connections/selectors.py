@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from dagr.core.actors import Actor
 from dagr.core.errors import NotFound
 from dagr.permissions import rules
 
 from .models import Connection
 
 
-def connection_list_for(*, actor: Any) -> QuerySet[Connection]:
+def connection_list_for(*, actor: Actor) -> QuerySet[Connection]:
     """The connections the actor may manage: of the institutions where the actor is a provider
     representative (provider systems) or a recipient representative (recipient systems)."""
     qs = Connection.objects.select_related("institution").order_by("institution__name", "name")
@@ -19,7 +18,7 @@ def connection_list_for(*, actor: Any) -> QuerySet[Connection]:
     return qs if visible is None else qs.filter(visible)
 
 
-def connection_get_for(*, actor: Any, pk: int) -> Connection:
+def connection_get_for(*, actor: Actor, pk: int) -> Connection:
     """A connection the actor may manage; a missing one and another's look the same."""
     connection = Connection.objects.select_related("institution").filter(pk=pk).first()
     if connection is None or not rules.can_manage_connections_of(

@@ -18,8 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dagr.accounts.models import Institution
+from dagr.accounts.models import Institution, acting_user
 from dagr.audit.services import admin_entry_create
+from dagr.core.actors import Actor
 from dagr.core.errors import DomainError, PermissionDenied, ValidationError
 from dagr.permissions import rules
 
@@ -83,7 +84,7 @@ def _fingerprint(certificate: x509.Certificate) -> str:
 # --- connection management ---------------------------------------------------------------------
 
 
-def _check_manage(actor: Any, institution: Institution, kind: str) -> None:
+def _check_manage(actor: Actor, institution: Institution, kind: str) -> None:
     if not rules.can_manage_connections_of(actor, institution, kind):
         raise PermissionDenied(
             _("You may not manage this institution's technical connections of this kind.")
@@ -92,7 +93,7 @@ def _check_manage(actor: Any, institution: Institution, kind: str) -> None:
 
 def connection_create(
     *,
-    actor: Any,
+    actor: Actor,
     institution: Institution,
     name: str,
     kind: str,
@@ -123,7 +124,7 @@ def connection_create(
         auth_method=auth_method,
         token_lifetime_s=token_lifetime_s,
         client_id=f"dagr-{secrets.token_hex(12)}",
-        created_by=actor if getattr(actor, "pk", None) else None,
+        created_by=acting_user(actor),
     )
     secret: str | None = None
     if auth_method == Connection.AuthMethod.CERTIFICATE:
@@ -157,7 +158,7 @@ def _apply_certificate(connection: Connection, pem: str) -> None:
     connection.certificate_not_after = certificate.not_valid_after_utc
 
 
-def connection_rotate_secret(*, actor: Any, connection: Connection) -> str:
+def connection_rotate_secret(*, actor: Actor, connection: Connection) -> str:
     """A new secret replaces the old one at once; tokens already issued stay valid until expiry."""
     _check_manage(actor, connection.institution, connection.kind)
     if connection.status != Connection.Status.ACTIVE:
@@ -177,7 +178,9 @@ def connection_rotate_secret(*, actor: Any, connection: Connection) -> str:
     return secret
 
 
-def connection_set_certificate(*, actor: Any, connection: Connection, certificate_pem: str) -> None:
+def connection_set_certificate(
+    *, actor: Actor, connection: Connection, certificate_pem: str
+) -> None:
     _check_manage(actor, connection.institution, connection.kind)
     if connection.status != Connection.Status.ACTIVE:
         raise ValidationError(_("A revoked connection cannot be changed."), code="revoked")
@@ -196,7 +199,7 @@ def connection_set_certificate(*, actor: Any, connection: Connection, certificat
         )
 
 
-def connection_revoke(*, actor: Any, connection: Connection) -> None:
+def connection_revoke(*, actor: Actor, connection: Connection) -> None:
     """Revoked at once: no new tokens, and tokens already issued are refused."""
     _check_manage(actor, connection.institution, connection.kind)
     if connection.status == Connection.Status.REVOKED:
@@ -309,7 +312,7 @@ def _authenticate_assertion(
     try:
         claims = jwt.decode(
             assertion,
-            certificate.public_key(),  # type: ignore[arg-type]
+            certificate.public_key(),  # type: ignore[arg-type]  # RSA or EC: certificate_parse
             algorithms=ASSERTION_ALGORITHMS,
             audience=audiences,
             issuer=issuer,

@@ -1,21 +1,21 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dagr.core.errors import DomainError
 from dagr.permissions import rules
-from dagr.permissions.access import authenticated
+from dagr.permissions.access import ActorRequest, authenticated
 
 from . import selectors, services
 from .forms import CertificateForm, ConnectionCreateForm
 
 
 @authenticated
-def connection_list(request: HttpRequest) -> HttpResponse:
+def connection_list(request: ActorRequest) -> HttpResponse:
     return render(
         request,
         "connections/list.html",
@@ -27,7 +27,7 @@ def connection_list(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated
-def connection_create(request: HttpRequest) -> HttpResponse:
+def connection_create(request: ActorRequest) -> HttpResponse:
     institutions = rules.connection_institutions(request.user)
     form = ConnectionCreateForm(
         request.POST or None, request.FILES or None, institutions=institutions
@@ -56,7 +56,7 @@ def connection_create(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated
-def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def connection_detail(request: ActorRequest, pk: int) -> HttpResponse:
     connection = selectors.connection_get_for(actor=request.user, pk=pk)
     return render(
         request,
@@ -67,7 +67,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @authenticated
 @require_POST
-def connection_rotate(request: HttpRequest, pk: int) -> HttpResponse:
+def connection_rotate(request: ActorRequest, pk: int) -> HttpResponse:
     connection = selectors.connection_get_for(actor=request.user, pk=pk)
     try:
         secret = services.connection_rotate_secret(actor=request.user, connection=connection)
@@ -79,7 +79,7 @@ def connection_rotate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @authenticated
 @require_POST
-def connection_certificate(request: HttpRequest, pk: int) -> HttpResponse:
+def connection_certificate(request: ActorRequest, pk: int) -> HttpResponse:
     connection = selectors.connection_get_for(actor=request.user, pk=pk)
     form = CertificateForm(request.POST, request.FILES)
     if form.is_valid():
@@ -101,7 +101,7 @@ def connection_certificate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @authenticated
 @require_POST
-def connection_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def connection_revoke(request: ActorRequest, pk: int) -> HttpResponse:
     connection = selectors.connection_get_for(actor=request.user, pk=pk)
     services.connection_revoke(actor=request.user, connection=connection)
     messages.success(request, _("The connection was revoked; its tokens no longer work."))

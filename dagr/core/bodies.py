@@ -78,7 +78,7 @@ def body_blocks(
     ``limit`` bytes → ``PayloadTooLarge`` while reading. ``hint`` is added to the 413 message.
     """
     if getattr(request, "_body", None) is not None:  # already read by someone (request.body)
-        body: bytes = request._body  # type: ignore[attr-defined]
+        body: bytes = request._body
         if len(body) > limit:
             raise too_large(limit, hint)
         for start in range(0, len(body), block):

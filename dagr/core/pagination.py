@@ -31,4 +31,4 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
         offset: int = Field(0, ge=0, le=MAX_OFFSET, description=f"items to skip, 0–{MAX_OFFSET:,}")
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(max_limit=MAX_PAGE_LIMIT, **kwargs)  # type: ignore[arg-type]
+        super().__init__(max_limit=MAX_PAGE_LIMIT, **kwargs)

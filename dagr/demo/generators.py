@@ -210,8 +210,8 @@ def generate_addresses(rng: random.Random, n: int) -> Iterator[dict[str, Any]]:
                 longitude=vlon,
             )
         elif roll < 0.2 or not streets:
-            town = rng.choice(cities) if (rng.random() < 0.75 or not villages) else None
-            locality = town or rng.choice(villages)
+            in_town = rng.choice(cities) if (rng.random() < 0.75 or not villages) else None
+            locality = in_town or rng.choice(villages)
             used = used_streets.setdefault(locality.code, set())
             index = rng.randrange(len(names.STREET_NAMES))
             while index in used and len(used) < len(names.STREET_NAMES):
@@ -224,7 +224,7 @@ def generate_addresses(rng: random.Random, n: int) -> Iterator[dict[str, Any]]:
             used.add(index)
             locality.streets += 1
             slat, slon = point(locality.lat, locality.lon, locality.spread)
-            postcode = locality.postcode + (locality.streets % 7 if town else 0)
+            postcode = locality.postcode + (locality.streets % 7 if in_town else 0)
             code = next_code()
             street = _Street(code, name, locality, slat, slon, postcode)
             streets.append(street)

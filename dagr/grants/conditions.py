@@ -41,7 +41,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -64,7 +64,7 @@ Operator = Literal[
     "older_than",
     "newer_than",
 ]
-OPERATORS: tuple[str, ...] = Operator.__args__  # type: ignore[attr-defined]
+OPERATORS: tuple[str, ...] = get_args(Operator)
 MAX_IN_VALUES = 1000
 MAX_CONDITIONS = 50
 
@@ -288,7 +288,7 @@ def _validate_one(item: Any, fields: dict[str, FieldDef], paths: dict[str, Field
     if op not in OPERATORS_BY_TYPE[f.type]:
         raise _Bad("operator_not_allowed", op=op, type=f.type)
     value = _typed_value(f.type, op, item.get("value"))
-    return Condition(field=name, op=op, value=value, type=f.type)  # type: ignore[arg-type]
+    return Condition(field=name, op=op, value=value, type=f.type)  # type: ignore[arg-type]  # op and type checked above
 
 
 def conditions_as_json(conditions: Iterable[Condition]) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ value, second value, unit) and turned into condition documents by
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +13,9 @@ from dagr.catalog.schema import SCALAR_TYPES, SchemaDef
 from dagr.catalog.selectors import schema_rows
 
 from .conditions import OPERATOR_LABELS, OPERATORS, parse_condition_input
+
+if TYPE_CHECKING:
+    from dagr.accounts.models import Institution
 
 CONDITION_ROWS = 4
 UNITS = [("years", _("years")), ("months", _("months")), ("days", _("days"))]
@@ -65,7 +68,7 @@ class ConditionRowForm(forms.Form):
     def __init__(self, *args: Any, schema: SchemaDef, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.schema = schema
-        self.fields["field"].choices = condition_field_choices(schema)  # type: ignore[attr-defined]
+        self.fields["field"].choices = condition_field_choices(schema)  # type: ignore[attr-defined]  # fields[] is typed Field
 
     def condition(self) -> dict[str, Any] | None:
         data = self.cleaned_data
@@ -95,7 +98,9 @@ def conditions_from_rows(row_forms: list[ConditionRowForm]) -> list[dict[str, An
 
 
 class GrantRequestForm(forms.Form):
-    recipient = forms.ModelChoiceField(queryset=None, label=_("Recipient institution"))  # type: ignore[arg-type]
+    recipient: forms.ModelChoiceField[Institution] = forms.ModelChoiceField(
+        queryset=None, label=_("Recipient institution")
+    )
     fields_ = forms.MultipleChoiceField(
         label=_("Fields"),
         widget=forms.CheckboxSelectMultiple,
@@ -115,10 +120,10 @@ class GrantRequestForm(forms.Form):
 
     def __init__(self, *args: Any, schema: SchemaDef, institutions: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["recipient"].queryset = institutions  # type: ignore[attr-defined]
+        self.fields["recipient"].queryset = institutions  # type: ignore[attr-defined]  # fields[] is typed Field
         if institutions.count() == 1:
             self.fields["recipient"].initial = institutions.first()
-        self.fields["fields_"].choices = field_choices(schema)  # type: ignore[attr-defined]
+        self.fields["fields_"].choices = field_choices(schema)  # type: ignore[attr-defined]  # fields[] is typed Field
 
 
 class GrantApproveForm(forms.Form):
@@ -156,7 +161,7 @@ class GrantApproveForm(forms.Form):
 
     def __init__(self, *args: Any, schema: SchemaDef, requested: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["fields_"].choices = field_choices(schema, only=requested)  # type: ignore[attr-defined]
+        self.fields["fields_"].choices = field_choices(schema, only=requested)  # type: ignore[attr-defined]  # fields[] is typed Field
         self.fields["fields_"].initial = requested
 
 

@@ -19,6 +19,7 @@ from dagr.audit.models import AccessEntry
 from dagr.catalog.models import Dataset
 from dagr.catalog.schema import SchemaDef, parse_schema
 from dagr.catalog.selectors import datasets_visible_to, schema_rows
+from dagr.core.actors import Actor
 from dagr.core.errors import NotFound
 from dagr.permissions import rules
 
@@ -47,13 +48,13 @@ def _with_use_count(qs: QuerySet[Grant]) -> QuerySet[Grant]:
     return qs.annotate(use_count=Coalesce(Subquery(served, output_field=IntegerField()), 0))
 
 
-def grants_visible_to(actor: Any) -> QuerySet[Grant]:
+def grants_visible_to(actor: Actor) -> QuerySet[Grant]:
     qs = Grant.objects.select_related("recipient", "dataset", "dataset__provider", "requested_by")
     visible = rules.grant_visibility(actor)
     return _with_use_count(qs if visible is None else qs.filter(visible))
 
 
-def grant_list_for_recipient(*, actor: Any) -> QuerySet[Grant]:
+def grant_list_for_recipient(*, actor: Actor) -> QuerySet[Grant]:
     """Grants of the institutions the actor represents as a recipient (or signatory)."""
     if rules.is_portal_admin(actor):
         return Grant.objects.none()
@@ -61,7 +62,7 @@ def grant_list_for_recipient(*, actor: Any) -> QuerySet[Grant]:
     return grants_visible_to(actor).filter(recipient_id__in=ids)
 
 
-def grant_list_for_provider(*, actor: Any, status: str = "") -> QuerySet[Grant]:
+def grant_list_for_provider(*, actor: Actor, status: str = "") -> QuerySet[Grant]:
     """Grants for the datasets of the actor's provider institutions (all, for administrators),
     open requests first."""
     qs = grants_visible_to(actor)
@@ -73,11 +74,11 @@ def grant_list_for_provider(*, actor: Any, status: str = "") -> QuerySet[Grant]:
     return qs.order_by("-status", "-created_at")  # "requested" sorts before "rejected", …
 
 
-def grant_list_of_institution(*, actor: Any, institution_id: int) -> QuerySet[Grant]:
+def grant_list_of_institution(*, actor: Actor, institution_id: int) -> QuerySet[Grant]:
     return grants_visible_to(actor).filter(recipient_id=institution_id)
 
 
-def grant_get_for(*, actor: Any, pk: int) -> Grant:
+def grant_get_for(*, actor: Actor, pk: int) -> Grant:
     """The grant, or ``NotFound`` when it does not exist or the actor may not see it."""
     grant = grants_visible_to(actor).select_related("decided_by", "dataset__schema").filter(pk=pk)
     found = grant.first()
@@ -86,7 +87,7 @@ def grant_get_for(*, actor: Any, pk: int) -> Grant:
     return found
 
 
-def requestable_datasets(*, actor: Any) -> QuerySet[Dataset]:
+def requestable_datasets(*, actor: Actor) -> QuerySet[Dataset]:
     """Datasets a recipient may request access to: production datasets it can see."""
     return (
         datasets_visible_to(actor)
@@ -96,7 +97,7 @@ def requestable_datasets(*, actor: Any) -> QuerySet[Dataset]:
     )
 
 
-def requestable_dataset_get(*, actor: Any, code: str) -> Dataset:
+def requestable_dataset_get(*, actor: Actor, code: str) -> Dataset:
     dataset = requestable_datasets(actor=actor).filter(code=code).first()
     if dataset is None:
         raise NotFound(

@@ -11,10 +11,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dagr.accounts.models import Institution
+from dagr.accounts.models import Institution, acting_user
 from dagr.audit.services import admin_entry_create, diff_fields
 from dagr.catalog.models import Dataset
 from dagr.catalog.schema import SchemaDef, parse_schema
+from dagr.core.actors import Actor
 from dagr.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from dagr.permissions import rules
 
@@ -71,7 +72,7 @@ def _snapshot(grant: Grant) -> dict[str, Any]:
 
 def grant_request(
     *,
-    actor: Any,
+    actor: Actor,
     recipient: Institution,
     dataset: Dataset,
     fields: list[str],
@@ -104,7 +105,7 @@ def grant_request(
             requested_conditions=parsed,
             legal_basis=legal_basis,
             purpose=purpose,
-            requested_by=actor if getattr(actor, "pk", None) else None,
+            requested_by=acting_user(actor),
         )
         admin_entry_create(
             action="grants.grant.requested",
@@ -134,7 +135,7 @@ def _locked(grant: Grant) -> Grant:
     return locked
 
 
-def _require_decider(actor: Any, grant: Grant) -> None:
+def _require_decider(actor: Actor, grant: Grant) -> None:
     if not rules.can_decide_grant(actor, grant):
         raise PermissionDenied(
             _("Only a representative of the dataset's provider may decide on this request."),
@@ -153,7 +154,7 @@ def _require_open(grant: Grant) -> None:
 
 def grant_approve(
     *,
-    actor: Any,
+    actor: Actor,
     grant: Grant,
     permission_number: str,
     fields: list[str] | None = None,
@@ -233,7 +234,7 @@ def grant_approve(
         grant.permission_number = number
         grant.valid_from, grant.valid_until, grant.quota = valid_from, valid_until, quota
         grant.status = Grant.Status.APPROVED
-        grant.decided_by = actor if getattr(actor, "pk", None) else None
+        grant.decided_by = acting_user(actor)
         grant.decided_at = timezone.now()
         grant.decision_note = _text(note, name="note", label=_("Note"), required=False)
         try:
@@ -270,7 +271,7 @@ def _changes(before: dict[str, Any], grant: Grant) -> dict[str, Any]:
     return diff_fields(before, _snapshot(grant))
 
 
-def grant_reject(*, actor: Any, grant: Grant, note: str) -> Grant:
+def grant_reject(*, actor: Actor, grant: Grant, note: str) -> Grant:
     """Reject a request with a note the recipient reads."""
     _require_decider(actor, grant)
     note = _text(note, name="note", label=_("Note"))
@@ -279,7 +280,7 @@ def grant_reject(*, actor: Any, grant: Grant, note: str) -> Grant:
         _require_decider(actor, grant)
         _require_open(grant)
         grant.status = Grant.Status.REJECTED
-        grant.decided_by = actor if getattr(actor, "pk", None) else None
+        grant.decided_by = acting_user(actor)
         grant.decided_at = timezone.now()
         grant.decision_note = note
         grant.save(
@@ -295,7 +296,7 @@ def grant_reject(*, actor: Any, grant: Grant, note: str) -> Grant:
     return grant
 
 
-def grant_revoke(*, actor: Any, grant: Grant, note: str = "") -> Grant:
+def grant_revoke(*, actor: Actor, grant: Grant, note: str = "") -> Grant:
     """End a grant (or withdraw a request): the provider side, an administrator, or the
     recipient's own representatives. Takes effect on the next cache refresh everywhere."""
     if not rules.can_revoke_grant(actor, grant):
@@ -344,7 +345,7 @@ def grant_use_register(
         f"UPDATE {table} SET count = count + %s "  # noqa: S608 - table name from the model
         "WHERE grant_id = %s AND day = %s AND count <= %s"
     )
-    params = [count, grant_id, today, quota - count]
+    params: list[Any] = [count, grant_id, today, quota - count]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(update, params)
         if cursor.rowcount:

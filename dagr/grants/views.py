@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from dagr.core.errors import DomainError, PermissionDenied
 from dagr.core.forms import form_add_domain_error
 from dagr.permissions import rules
-from dagr.permissions.access import authenticated, requires
+from dagr.permissions.access import ActorRequest, authenticated, requires
 
 from . import selectors, services
 from .conditions import OPERATOR_LABELS
@@ -29,7 +29,7 @@ from .models import Grant
 
 
 @authenticated
-def grant_list(request: HttpRequest) -> HttpResponse:
+def grant_list(request: ActorRequest) -> HttpResponse:
     user = request.user
     represents = rules.grant_recipient_institution_ids(user)
     context = {
@@ -43,7 +43,7 @@ def grant_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires(rules.can_request_grants)
-def grant_request(request: HttpRequest) -> HttpResponse:
+def grant_request(request: ActorRequest) -> HttpResponse:
     code = request.GET.get("dataset", "")[:64]
     if not code:
         datasets = selectors.requestable_datasets(actor=request.user)
@@ -83,13 +83,13 @@ def grant_request(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated
-def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_detail(request: ActorRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_get_for(actor=request.user, pk=pk)
     return render(request, "grants/detail.html", selectors.grant_detail_context(grant=grant))
 
 
 @authenticated
-def grant_approve(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_approve(request: ActorRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_get_for(actor=request.user, pk=pk)
     if not rules.can_decide_grant(request.user, grant):
         raise DjangoPermissionDenied
@@ -128,7 +128,7 @@ def grant_approve(request: HttpRequest, pk: int) -> HttpResponse:
 
 @authenticated
 @require_POST
-def grant_reject(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_reject(request: ActorRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_get_for(actor=request.user, pk=pk)
     form = NoteForm(request.POST)
     if not form.is_valid():
@@ -147,7 +147,7 @@ def grant_reject(request: HttpRequest, pk: int) -> HttpResponse:
 
 @authenticated
 @require_POST
-def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_revoke(request: ActorRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_get_for(actor=request.user, pk=pk)
     try:
         services.grant_revoke(

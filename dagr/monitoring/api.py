@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from dagr.connections.auth import recipient_auth
+from dagr.connections.auth import principal_of, recipient_auth
 from dagr.core.pagination import ObjectId
 from dagr.core.purpose import PURPOSE_HEADER, purpose_from_header
 from dagr.records.services import ConnectionActor
@@ -80,7 +80,7 @@ class IdentifiersChangedOut(Schema):
 
 
 def _actor(request: HttpRequest) -> ConnectionActor:
-    return ConnectionActor.from_principal(request.auth)  # type: ignore[attr-defined]
+    return ConnectionActor.from_principal(principal_of(request))
 
 
 def _json(body: Any) -> HttpResponse:
@@ -208,7 +208,7 @@ def record_set_changes(
     the set appears as `created`, one that leaves it as `deleted`. One call examines a bounded
     part of the change log, so an empty `changes` list with `has_more: true` is normal for a
     narrow set: keep following `next_cursor`."""
-    principal = request.auth  # type: ignore[attr-defined]
+    principal = principal_of(request)
     page = services.record_set_changes(
         caller=Caller(
             institution_id=principal.institution_id,

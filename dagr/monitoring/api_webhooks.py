@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 
-from dagr.connections.auth import recipient_auth
+from dagr.connections.auth import principal_of, recipient_auth
 from dagr.core.errors import ValidationError
 from dagr.core.pagination import ObjectId
 from dagr.records.services import ConnectionActor
@@ -63,7 +63,7 @@ class DeliveriesOut(Schema):
 
 
 def _actor(request: HttpRequest) -> ConnectionActor:
-    return ConnectionActor.from_principal(request.auth)  # type: ignore[attr-defined]
+    return ConnectionActor.from_principal(principal_of(request))
 
 
 def _out(subscription: Subscription) -> dict[str, Any]:

@@ -56,6 +56,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dagr.audit.services import admin_entry_create
 from dagr.core import crypto
+from dagr.core.actors import Actor
 from dagr.core.errors import Conflict, DomainError, NotFound
 from dagr.retrieval.services import Caller
 
@@ -77,7 +78,7 @@ MESSAGE_TYPE = "record_set.changes"
 # --- reads --------------------------------------------------------------------------------------
 
 
-def subscription_get(*, actor: Any, record_set_id: int) -> Subscription | None:
+def subscription_get(*, actor: Actor, record_set_id: int) -> Subscription | None:
     """The record set's subscription, or ``None`` when it has none."""
     record_set = selectors.record_set_get(actor=actor, pk=record_set_id)
     subscription = Subscription.objects.filter(record_set=record_set).first()
@@ -86,7 +87,7 @@ def subscription_get(*, actor: Any, record_set_id: int) -> Subscription | None:
     return subscription
 
 
-def subscription_require(*, actor: Any, record_set_id: int) -> Subscription:
+def subscription_require(*, actor: Actor, record_set_id: int) -> Subscription:
     subscription = subscription_get(actor=actor, record_set_id=record_set_id)
     if subscription is None:
         raise NotFound(_("This record set has no webhook."), code="webhook_not_found")
@@ -109,7 +110,7 @@ def deliveries_list(
 # --- management ---------------------------------------------------------------------------------
 
 
-def _audit(action: str, *, actor: Any, subscription: Subscription, **changes: Any) -> None:
+def _audit(action: str, *, actor: Actor | None, subscription: Subscription, **changes: Any) -> None:
     admin_entry_create(
         action=f"monitoring.subscription.{action}",
         actor=actor,
@@ -120,11 +121,11 @@ def _audit(action: str, *, actor: Any, subscription: Subscription, **changes: An
     )
 
 
-def _actor_label(actor: Any) -> str:
+def _actor_label(actor: Actor) -> str:
     return str(actor)[:255]
 
 
-def subscription_create(*, actor: Any, record_set_id: int, url: str) -> tuple[Subscription, str]:
+def subscription_create(*, actor: Actor, record_set_id: int, url: str) -> tuple[Subscription, str]:
     """A webhook for the record set, sending from the beginning of its feed. Returns the
     subscription and its secret (shown once; stored only encrypted)."""
     record_set = selectors.record_set_get(actor=actor, pk=record_set_id)
@@ -144,7 +145,7 @@ def subscription_create(*, actor: Any, record_set_id: int, url: str) -> tuple[Su
     return subscription, secret
 
 
-def subscription_update_url(*, actor: Any, subscription: Subscription, url: str) -> Subscription:
+def subscription_update_url(*, actor: Actor, subscription: Subscription, url: str) -> Subscription:
     """A new endpoint; open and later deliveries go there (same secret, same order)."""
     target = webhooks.url_check(url)
     with transaction.atomic():
@@ -157,7 +158,7 @@ def subscription_update_url(*, actor: Any, subscription: Subscription, url: str)
     return subscription
 
 
-def subscription_rotate_secret(*, actor: Any, subscription: Subscription) -> str:
+def subscription_rotate_secret(*, actor: Actor, subscription: Subscription) -> str:
     """A new secret replaces the old one at once (the next attempt is signed with it)."""
     secret = webhooks.secret_new()
     with transaction.atomic():
@@ -167,7 +168,7 @@ def subscription_rotate_secret(*, actor: Any, subscription: Subscription) -> str
     return secret
 
 
-def subscription_pause(*, actor: Any, subscription: Subscription) -> Subscription:
+def subscription_pause(*, actor: Actor, subscription: Subscription) -> Subscription:
     """Nothing is sent while paused; changes wait in the feed and follow on resume."""
     if subscription.status == Subscription.Status.PAUSED:
         return subscription
@@ -179,7 +180,7 @@ def subscription_pause(*, actor: Any, subscription: Subscription) -> Subscriptio
     return subscription
 
 
-def subscription_resume(*, actor: Any, subscription: Subscription) -> Subscription:
+def subscription_resume(*, actor: Actor, subscription: Subscription) -> Subscription:
     """Active again; a delivery that failed (suspension) is retried first, with new attempts."""
     if subscription.status == Subscription.Status.ACTIVE:
         return subscription
@@ -203,7 +204,7 @@ def subscription_resume(*, actor: Any, subscription: Subscription) -> Subscripti
     return subscription
 
 
-def subscription_delete(*, actor: Any, subscription: Subscription) -> None:
+def subscription_delete(*, actor: Actor, subscription: Subscription) -> None:
     with transaction.atomic():
         _audit("deleted", actor=actor, subscription=subscription, url=[subscription.url, None])
         subscription.delete()

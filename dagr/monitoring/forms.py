@@ -4,7 +4,7 @@ again like API input."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +15,9 @@ from dagr.grants.conditions import MAX_CONDITIONS
 from dagr.grants.forms import CONDITION_ROWS, ConditionRowForm, condition_rows
 
 from .services import MAX_CSV_BYTES, MAX_NAME_LENGTH
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 REMOVE_MAX_CHARS = 300_000
 
@@ -34,13 +37,13 @@ class RecordSetForm(forms.Form):
         super().__init__(*args, **kwargs)
         allowed = set(granted)
         titles = {row.path: row.title for row in schema_rows(schema)}
-        choices = [("", _("none — conditions only"))]
+        choices: list[tuple[str, StrOrPromise]] = [("", _("none — conditions only"))]
         choices += [
             (path, f"{titles.get(path, path)} ({path})")
             for path, _kind in schema.identifier_paths()
             if path in allowed
         ]
-        self.fields["identifier_field"].choices = choices  # type: ignore[attr-defined]
+        self.fields["identifier_field"].choices = choices  # type: ignore[attr-defined]  # fields[] is typed Field
         if len(choices) > 1:
             self.fields["identifier_field"].initial = choices[1][0]
 
@@ -94,9 +97,9 @@ def record_set_condition_rows(
     allowed = set(granted)
     for row in rows:
         field = row.fields["field"]
-        field.choices = [  # type: ignore[attr-defined]
+        field.choices = [  # type: ignore[attr-defined]  # fields[] is typed Field
             (value, label)
-            for value, label in field.choices  # type: ignore[attr-defined]
+            for value, label in field.choices  # type: ignore[attr-defined]  # fields[] is typed Field
             if value == "" or value in allowed
         ]
     return rows

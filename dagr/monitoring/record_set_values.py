@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from dagr.audit.services import admin_entry_create
 from dagr.catalog.schema import SchemaDef
 from dagr.core import identifiers
+from dagr.core.actors import Actor
 from dagr.core.errors import Conflict, ValidationError
 from dagr.grants.selectors import dataset_schema_of
 from dagr.uploads.parsing import DELIMITERS, detect_encoding
@@ -154,7 +155,7 @@ class IdentifiersChanged:
 
 def _apply(
     *,
-    actor: Any,
+    actor: Actor,
     record_set: RecordSet,
     add: list[str],
     remove: list[str],
@@ -202,7 +203,7 @@ def _apply(
 
 
 def record_set_identifiers_change(
-    *, actor: Any, record_set: RecordSet, add: Any = (), remove: Any = ()
+    *, actor: Actor, record_set: RecordSet, add: Any = (), remove: Any = ()
 ) -> IdentifiersChanged:
     """Add and remove watched values (removals first; at most 10,000 values per call). Every
     value is checked first; if any is not valid nothing changes (``invalid_identifiers``, the
@@ -298,7 +299,7 @@ def _read_csv(
 
 
 def record_set_identifiers_import_csv(
-    *, actor: Any, record_set: RecordSet, uploaded_file: Any, mode: str = "add"
+    *, actor: Actor, record_set: RecordSet, uploaded_file: Any, mode: str = "add"
 ) -> IdentifiersChanged:
     """Add (``mode="add"``) or replace (``"replace"``) the watched values from a CSV file: one
     column, or a column named like the identifier field; a header row is optional (recognised

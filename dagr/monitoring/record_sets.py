@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from dagr.audit.services import admin_entry_create, diff_fields
 from dagr.catalog.schema import SchemaDef
 from dagr.core import identifiers
+from dagr.core.actors import Actor
 from dagr.core.errors import NotFound, PermissionDenied, ValidationError
 from dagr.grants.conditions import conditions_as_json, validate_conditions
 from dagr.grants.models import Grant
@@ -56,7 +57,7 @@ def _invalid(message: Any, code: str, location: str) -> ValidationError:
     return ValidationError(message, code=code, errors=[_error(location, code, message)])
 
 
-def _require_manager(actor: Any, institution_id: int) -> None:
+def _require_manager(actor: Actor, institution_id: int) -> None:
     if not rules.can_manage_record_sets_of(actor, institution_id):
         raise PermissionDenied(
             _("Only data recipient representatives or systems of the institution manage its "
@@ -150,7 +151,7 @@ def _snapshot(record_set: RecordSet) -> dict[str, Any]:
 
 def record_set_create(
     *,
-    actor: Any,
+    actor: Actor,
     institution_id: int,
     dataset_code: str,
     permission_number: str,
@@ -191,7 +192,7 @@ _UNSET: Any = object()
 
 
 def record_set_update(
-    *, actor: Any, record_set: RecordSet, name: Any = _UNSET, conditions: Any = _UNSET
+    *, actor: Actor, record_set: RecordSet, name: Any = _UNSET, conditions: Any = _UNSET
 ) -> RecordSet:
     """Rename the record set and/or change its conditions (a changed definition makes earlier
     feed cursors ``cursor_outdated``). The identifier field cannot change: make a new set."""
@@ -220,7 +221,7 @@ def record_set_update(
     return record_set
 
 
-def record_set_delete(*, actor: Any, record_set: RecordSet) -> None:
+def record_set_delete(*, actor: Actor, record_set: RecordSet) -> None:
     """Delete the record set with its watched values and its webhook."""
     _require_manager(actor, record_set.institution_id)
     with transaction.atomic():

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dagr.catalog.schema import SchemaDef, parse_schema
 from dagr.core import cursors
+from dagr.core.actors import Actor
 from dagr.core.errors import NotFound, ValidationError
 from dagr.grants.conditions import validate_conditions
 from dagr.grants.models import Grant
@@ -28,7 +29,7 @@ def record_set_not_found() -> NotFound:
     return NotFound(_("Record set not found."), code="record_set_not_found")
 
 
-def record_sets_of(*, actor: Any, dataset_code: str = "") -> QuerySet[RecordSet]:
+def record_sets_of(*, actor: Actor, dataset_code: str = "") -> QuerySet[RecordSet]:
     """The record sets of every institution the actor manages record sets for."""
     qs = RecordSet.objects.filter(institution_id__in=rules.record_set_institution_ids(actor))
     if dataset_code:
@@ -38,7 +39,7 @@ def record_sets_of(*, actor: Any, dataset_code: str = "") -> QuerySet[RecordSet]
     )
 
 
-def record_set_get(*, actor: Any, pk: Any) -> RecordSet:
+def record_set_get(*, actor: Actor, pk: Any) -> RecordSet:
     """The record set, or ``record_set_not_found`` when it does not exist or belongs to an
     institution the actor does not manage."""
     if isinstance(pk, bool) or not isinstance(pk, int):
@@ -107,7 +108,7 @@ def identifiers_page(
 # --- grants a record set can be defined over ----------------------------------------------------
 
 
-def grants_for_record_sets(*, actor: Any) -> list[Grant]:
+def grants_for_record_sets(*, actor: Actor) -> list[Grant]:
     """Approved, not expired grants (valid now or later) of the institutions the actor manages
     record sets for."""
     return list(
@@ -119,7 +120,7 @@ def grants_for_record_sets(*, actor: Any) -> list[Grant]:
     )
 
 
-def grant_for_record_sets(*, actor: Any, pk: Any) -> Grant:
+def grant_for_record_sets(*, actor: Actor, pk: Any) -> Grant:
     for grant in grants_for_record_sets(actor=actor):
         if str(grant.pk) == str(pk):
             return grant

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -21,7 +21,7 @@ from dagr.grants.forms import ConditionRowForm, conditions_from_rows
 from dagr.grants.models import Grant
 from dagr.grants.selectors import dataset_schema_of, describe_condition
 from dagr.permissions import rules
-from dagr.permissions.access import requires
+from dagr.permissions.access import ActorRequest, requires
 
 from . import deliveries, selectors, services
 from .forms import (
@@ -71,7 +71,7 @@ def _filled_rows(rows: list[ConditionRowForm]) -> list[int]:
 
 
 @requires(rules.can_view_granted_data)
-def record_set_list(request: HttpRequest) -> HttpResponse:
+def record_set_list(request: ActorRequest) -> HttpResponse:
     return render(
         request,
         "monitoring/recordset_list.html",
@@ -83,7 +83,7 @@ def record_set_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires(rules.can_view_granted_data)
-def record_set_create(request: HttpRequest) -> HttpResponse:
+def record_set_create(request: ActorRequest) -> HttpResponse:
     grant_id = request.GET.get("grant", "")[:20]
     if not grant_id:
         grants = selectors.grants_for_record_sets(actor=request.user)
@@ -118,7 +118,7 @@ def record_set_create(request: HttpRequest) -> HttpResponse:
 
 
 @requires(rules.can_view_granted_data)
-def record_set_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def record_set_edit(request: ActorRequest, pk: int) -> HttpResponse:
     """Rename the set and/or change its conditions (``services.record_set_update``). The page
     says beforehand what changed conditions do to the set's feed and webhook."""
     record_set = selectors.record_set_get(actor=request.user, pk=pk)
@@ -182,7 +182,7 @@ def _webhook_url(record_set: RecordSet) -> str | None:
 
 
 def _detail(
-    request: HttpRequest,
+    request: ActorRequest,
     record_set: RecordSet,
     *,
     upload: UploadForm | None = None,
@@ -223,13 +223,13 @@ def _detail(
 
 
 @requires(rules.can_view_granted_data)
-def record_set_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def record_set_detail(request: ActorRequest, pk: int) -> HttpResponse:
     return _detail(request, selectors.record_set_get(actor=request.user, pk=pk))
 
 
 @requires(rules.can_view_granted_data)
 @require_POST
-def record_set_upload(request: HttpRequest, pk: int) -> HttpResponse:
+def record_set_upload(request: ActorRequest, pk: int) -> HttpResponse:
     record_set = selectors.record_set_get(actor=request.user, pk=pk)
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -259,7 +259,7 @@ def record_set_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 @requires(rules.can_view_granted_data)
 @require_POST
-def record_set_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def record_set_remove(request: ActorRequest, pk: int) -> HttpResponse:
     record_set = selectors.record_set_get(actor=request.user, pk=pk)
     form = RemoveForm(request.POST)
     if form.is_valid():
@@ -281,7 +281,7 @@ def record_set_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires(rules.can_view_granted_data)
-def record_set_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def record_set_delete(request: ActorRequest, pk: int) -> HttpResponse:
     record_set = selectors.record_set_get(actor=request.user, pk=pk)
     if request.method == "POST":
         services.record_set_delete(actor=request.user, record_set=record_set)

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from dagr.core import crypto
 from dagr.core.errors import DomainError
 from dagr.permissions import rules
-from dagr.permissions.access import requires
+from dagr.permissions.access import ActorRequest, requires
 
 from . import deliveries, delivery_errors, selectors
 from .webhooks import MAX_URL_LENGTH
@@ -40,7 +40,7 @@ class WebhookUrlForm(forms.Form):
     )
 
 
-def _act(request: HttpRequest, pk: int, form: WebhookUrlForm) -> tuple[str | None, str]:
+def _act(request: ActorRequest, pk: int, form: WebhookUrlForm) -> tuple[str | None, str]:
     """Run the posted action; returns (secret to show once, success message)."""
     actor, action = request.user, request.POST.get("action", "")
     if action == "save":
@@ -103,7 +103,7 @@ def _suspension(subscription: Any, items: list[Any]) -> Any:
 
 
 @requires(rules.can_view_granted_data)
-def webhook(request: HttpRequest, pk: int) -> HttpResponse:
+def webhook(request: ActorRequest, pk: int) -> HttpResponse:
     record_set = selectors.record_set_get(actor=request.user, pk=pk)
     form = WebhookUrlForm(request.POST if request.POST.get("action") == "save" else None)
     if request.method == "POST":
@@ -134,7 +134,9 @@ def webhook(request: HttpRequest, pk: int) -> HttpResponse:
         )
         more = next_before is not None
         for item in items:
-            item.error = delivery_errors.describe(item.last_error, item.last_status_code)
+            item.error = delivery_errors.describe(  # type: ignore[attr-defined]  # for the template
+                item.last_error, item.last_status_code
+            )
     response = render(
         request,
         "monitoring/webhook_detail.html",

@@ -12,7 +12,7 @@ caller's own value is used to look it up.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
@@ -20,12 +20,14 @@ from ninja.security import django_auth
 
 from dagr.audit import access_selectors as selectors
 from dagr.audit.services import who_read_search
-from dagr.connections.auth import provider_auth
-from dagr.connections.tokens import Principal
+from dagr.connections.auth import principal_of, provider_auth
 from dagr.core.errors import PermissionDenied
 from dagr.permissions import rules
 
 from . import presenters
+
+if TYPE_CHECKING:
+    from dagr.accounts.models import User
 
 router = Router(tags=["audit"])
 
@@ -136,7 +138,7 @@ def _page(filters: dict[str, Any], cursor: str | None, limit: int) -> selectors.
     openapi_extra=CSV_RESPONSE,
 )
 def access_list(request: HttpRequest, query: Query[AccessQuery]) -> Any:
-    principal: Principal = request.auth  # type: ignore[attr-defined]
+    principal = principal_of(request)
     filters: dict[str, Any] = {
         "dataset_ids": presenters.provider_dataset_ids(
             institution_id=principal.institution_id, code=query.dataset
@@ -168,10 +170,11 @@ def access_list(request: HttpRequest, query: Query[AccessQuery]) -> Any:
     ),
 )
 def who_read(request: HttpRequest, query: Query[WhoReadQuery]) -> dict[str, Any]:
-    if not rules.can_answer_who_read(request.auth):  # type: ignore[attr-defined]
+    actor: User = request.auth  # type: ignore[attr-defined]  # django_auth: the signed-in user
+    if not rules.can_answer_who_read(actor):
         raise PermissionDenied(code="admin_only")
     period = {"since": query.since, "until": query.until}
-    summary = who_read_search(actor=request.auth, identifier=query.identifier, **period)
+    summary = who_read_search(actor=actor, identifier=query.identifier, **period)
     filters = {"dataset_ids": None, "identifier": query.identifier, **period}
     page = _page(filters, query.cursor, query.limit)
     return {

@@ -14,7 +14,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
@@ -22,9 +23,10 @@ from dagr.audit import access_selectors as selectors
 from dagr.audit.services import who_read_search
 from dagr.catalog import selectors as catalog_selectors
 from dagr.catalog.models import Dataset
+from dagr.core.actors import Actor
 from dagr.core.errors import DomainError
 from dagr.permissions import rules
-from dagr.permissions.access import authenticated, requires
+from dagr.permissions.access import ActorRequest, authenticated, requires
 
 from . import presenters
 from .forms import AccessFilterForm, WhoReadForm
@@ -32,7 +34,7 @@ from .forms import AccessFilterForm, WhoReadForm
 PAGE_SIZE = 50
 
 
-def _readable_dataset(actor: Any, code: str) -> Dataset:
+def _readable_dataset(actor: Actor, code: str) -> Dataset:
     """404 for a dataset the actor may not see, 403 for one whose audit is not theirs."""
     dataset = catalog_selectors.dataset_get_visible(actor=actor, code=code)
     if not rules.can_read_dataset_audit(actor, dataset):
@@ -42,7 +44,7 @@ def _readable_dataset(actor: Any, code: str) -> Dataset:
 
 @authenticated
 @never_cache
-def dataset_access(request: HttpRequest, code: str) -> HttpResponse:
+def dataset_access(request: ActorRequest, code: str) -> HttpResponseBase:
     dataset = _readable_dataset(request.user, code)
     form = AccessFilterForm(request.POST if request.method == "POST" else None)
     context: dict[str, Any] = {"dataset": dataset, "form": form, "rows": [], "next_cursor": None}
@@ -66,7 +68,7 @@ def dataset_access(request: HttpRequest, code: str) -> HttpResponse:
 
 @requires(rules.can_answer_who_read)
 @never_cache
-def who_read(request: HttpRequest) -> HttpResponse:
+def who_read(request: ActorRequest) -> HttpResponse:
     form = WhoReadForm(request.POST if request.method == "POST" else None)
     context: dict[str, Any] = {"form": form, "searched": False}
     if not form.is_bound or not form.is_valid():
@@ -76,7 +78,12 @@ def who_read(request: HttpRequest) -> HttpResponse:
     try:
         summary = who_read_search(actor=request.user, identifier=identifier, **period)
         page = selectors.access_entries(
-            dataset_ids=None, identifier=identifier, cursor=cursor, limit=PAGE_SIZE, **period
+            dataset_ids=None,
+            identifier=identifier,
+            cursor=cursor,
+            limit=PAGE_SIZE,
+            since=period["since"],
+            until=period["until"],
         )
     except DomainError as exc:
         messages.error(request, str(exc.message))

@@ -14,11 +14,21 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+
+from dagr.accounts.models import User
 
 from . import rules
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
+
+
+class ActorRequest(HttpRequest):
+    """The request a view wrapped by ``authenticated`` or ``requires`` receives: the wrapper has
+    let only a signed-in person through, so ``request.user`` is a ``User``, never anonymous."""
+
+    user: User
 
 
 def _mark(view: Any, level: str) -> Any:
@@ -32,7 +42,7 @@ def public(view: View) -> View:
 
 def authenticated(view: View) -> View:
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not rules.is_authenticated(request.user):
             return redirect_to_login(request.get_full_path())
         return view(request, *args, **kwargs)
@@ -45,7 +55,7 @@ def requires(rule: Callable[[Any], bool]) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not rules.is_authenticated(request.user):
                 return redirect_to_login(request.get_full_path())
             if not rule(request.user):

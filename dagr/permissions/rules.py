@@ -8,12 +8,13 @@ in ``dagr.grants``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from django.db import models
 from django.db.models import QuerySet
 
 from dagr.accounts.models import Institution, Membership, User
+from dagr.core.actors import Actor, Visitor, is_connection
 
 if TYPE_CHECKING:
     from dagr.catalog.models import Dataset
@@ -21,36 +22,36 @@ if TYPE_CHECKING:
 Role = Membership.Role
 
 
-def is_authenticated(actor: Any) -> bool:
+def is_authenticated(actor: Visitor) -> TypeGuard[Actor]:
     return bool(actor is not None and getattr(actor, "is_authenticated", False) and actor.is_active)
 
 
-def is_portal_admin(actor: Any) -> bool:
+def is_portal_admin(actor: Visitor) -> bool:
     return is_authenticated(actor) and bool(actor.is_portal_admin)
 
 
-def institution_ids_with_role(actor: Any, *roles: str) -> set[int]:
+def institution_ids_with_role(actor: Visitor, *roles: str) -> set[int]:
     """Ids of institutions in which the actor holds any of ``roles`` (cached per actor object)."""
-    if not is_authenticated(actor) or getattr(actor, "is_system", False):
-        return set()
+    if not is_authenticated(actor) or getattr(actor, "is_system", False) or actor.pk is None:
+        return set()  # the system and a connection hold no memberships
     cache: dict[str, list[tuple[int, str]]] = actor.__dict__.setdefault("_dagr_roles", {})
     if "all" not in cache:
         cache["all"] = list(
             Membership.objects.filter(
-                user=actor, institution__status=Institution.Status.ACTIVE
+                user_id=actor.pk, institution__status=Institution.Status.ACTIVE
             ).values_list("institution_id", "role")
         )
     return {iid for iid, role in cache["all"] if role in roles}
 
 
-def has_role(actor: Any, institution: Institution | int | None, role: str) -> bool:
+def has_role(actor: Visitor, institution: Institution | int | None, role: str) -> bool:
     if institution is None:
         return False
     iid = institution if isinstance(institution, int) else institution.pk
     return iid in institution_ids_with_role(actor, role)
 
 
-def forget_cached_roles(actor: Any) -> None:
+def forget_cached_roles(actor: Visitor) -> None:
     if actor is not None:
         actor.__dict__.pop("_dagr_roles", None)
 
@@ -58,17 +59,17 @@ def forget_cached_roles(actor: Any) -> None:
 # --- institutions and users --------------------------------------------------------------------
 
 
-def can_manage_institutions(actor: Any) -> bool:
+def can_manage_institutions(actor: Visitor) -> bool:
     """Create institutions, change their kind and status."""
     return is_portal_admin(actor)
 
 
-def can_manage_users_of(actor: Any, institution: Institution | int) -> bool:
+def can_manage_users_of(actor: Visitor, institution: Institution | int) -> bool:
     """Approve applications, assign roles, block and edit the users of one institution."""
     return is_portal_admin(actor) or has_role(actor, institution, Role.SIGNATORY)
 
 
-def can_manage_user(actor: Any, user: User) -> bool:
+def can_manage_user(actor: Visitor, user: User) -> bool:
     """An administrator manages anyone; a signatory manages users who belong only to institutions
     the signatory manages (so a signatory cannot block a user of another institution)."""
     if is_portal_admin(actor):
@@ -82,26 +83,26 @@ def can_manage_user(actor: Any, user: User) -> bool:
     return bool(theirs) and theirs <= managed
 
 
-def manageable_institutions(actor: Any) -> QuerySet[Institution]:
+def manageable_institutions(actor: Visitor) -> QuerySet[Institution]:
     if is_portal_admin(actor):
         return Institution.objects.all()
     return Institution.objects.filter(pk__in=institution_ids_with_role(actor, Role.SIGNATORY))
 
 
-def can_view_admin_audit(actor: Any) -> bool:
+def can_view_admin_audit(actor: Visitor) -> bool:
     return is_portal_admin(actor)
 
 
-def can_manage_some_users(actor: Any) -> bool:
+def can_manage_some_users(actor: Visitor) -> bool:
     """Administrators and signatory contact persons (of any institution) have a user list."""
     return is_portal_admin(actor) or bool(institution_ids_with_role(actor, Role.SIGNATORY))
 
 
-def can_view_institution(actor: Any, institution: Institution) -> bool:
+def can_view_institution(actor: Visitor, institution: Institution) -> bool:
     return can_manage_users_of(actor, institution)
 
 
-def can_view_user(actor: Any, user: User) -> bool:
+def can_view_user(actor: Visitor, user: User) -> bool:
     """Oneself; an administrator anyone; a signatory the users with a role or an application in
     an institution the signatory manages (to manage their roles there)."""
     if not is_authenticated(actor):
@@ -117,12 +118,12 @@ def can_view_user(actor: Any, user: User) -> bool:
     )
 
 
-def can_set_portal_admin(actor: Any) -> bool:
+def can_set_portal_admin(actor: Visitor) -> bool:
     """Only an administrator makes (or unmakes) administrators: no escalation by signatories."""
     return is_portal_admin(actor)
 
 
-def can_grant_role(actor: Any, user: User, institution: Institution) -> bool:
+def can_grant_role(actor: Visitor, user: User, institution: Institution) -> bool:
     """Assign or withdraw a role in an institution: its signatory for its own people (users who
     already have a role or an application there), an administrator for anyone."""
     if is_portal_admin(actor):
@@ -135,12 +136,12 @@ def can_grant_role(actor: Any, user: User, institution: Institution) -> bool:
     )
 
 
-def can_decide_application(actor: Any, application: Any) -> bool:
+def can_decide_application(actor: Visitor, application: Any) -> bool:
     """Approve or reject an application: the signatory of that institution or an administrator."""
     return can_manage_users_of(actor, application.institution_id)
 
 
-def manageable_users(actor: Any) -> QuerySet[User]:
+def manageable_users(actor: Visitor) -> QuerySet[User]:
     """Users the actor may see in the user list (see ``can_view_user``)."""
     if is_portal_admin(actor):
         return User.objects.all()
@@ -166,7 +167,7 @@ def roles_allowed_for(institution: Institution) -> list[str]:
 # --- datasets ----------------------------------------------------------------------------------
 
 
-def can_create_dataset_for(actor: Any, institution: Institution | int) -> bool:
+def can_create_dataset_for(actor: Visitor, institution: Institution | int) -> bool:
     if isinstance(institution, int):
         institution = Institution.objects.get(pk=institution)
     if not institution.is_provider:
@@ -174,19 +175,19 @@ def can_create_dataset_for(actor: Any, institution: Institution | int) -> bool:
     return is_portal_admin(actor) or has_role(actor, institution, Role.PROVIDER)
 
 
-def can_edit_dataset(actor: Any, dataset: Dataset) -> bool:
+def can_edit_dataset(actor: Visitor, dataset: Dataset) -> bool:
     """Edit metadata and schema, load data."""
     return is_portal_admin(actor) or has_role(actor, dataset.provider_id, Role.PROVIDER)
 
 
-def can_change_dataset_status(actor: Any, dataset: Dataset, status: str) -> bool:
+def can_change_dataset_status(actor: Visitor, dataset: Dataset, status: str) -> bool:
     """Providers retire their datasets; only an administrator promotes to production."""
     if is_portal_admin(actor):
         return True
     return status != "production" and can_edit_dataset(actor, dataset)
 
 
-def provider_institutions(actor: Any) -> QuerySet[Institution]:
+def provider_institutions(actor: Visitor) -> QuerySet[Institution]:
     """Institutions for which the actor may define datasets."""
     kinds = [Institution.Kind.PROVIDER, Institution.Kind.BOTH]
     qs = Institution.objects.filter(kind__in=kinds, status=Institution.Status.ACTIVE)
@@ -214,7 +215,7 @@ RULES: dict[str, Any] = {
 # --- technical connections (API clients) -------------------------------------------------------
 
 
-def can_manage_connections_of(actor: Any, institution: Institution | int, kind: str) -> bool:
+def can_manage_connections_of(actor: Visitor, institution: Institution | int, kind: str) -> bool:
     """Register, rotate and revoke an institution's technical connections of one kind: provider
     systems by its data provider representatives, recipient systems by its data recipient
     representatives; administrators for any."""
@@ -224,7 +225,7 @@ def can_manage_connections_of(actor: Any, institution: Institution | int, kind: 
     return has_role(actor, institution, role)
 
 
-def connection_visibility(actor: Any) -> models.Q | None:
+def connection_visibility(actor: Visitor) -> models.Q | None:
     """A filter over the technical connections the actor may manage (``can_manage_connections_of``
     as a query): provider systems of the institutions where the actor is a data provider
     representative, recipient systems where a data recipient representative (``None``: all,
@@ -238,7 +239,7 @@ def connection_visibility(actor: Any) -> models.Q | None:
     )
 
 
-def connection_institutions(actor: Any) -> QuerySet[Institution]:
+def connection_institutions(actor: Visitor) -> QuerySet[Institution]:
     """Institutions whose connections the actor may see and manage (of at least one kind)."""
     if is_portal_admin(actor):
         return Institution.objects.all()
@@ -249,12 +250,12 @@ def connection_institutions(actor: Any) -> QuerySet[Institution]:
 # --- catalogue: dataset status and the portal pages (added by the catalogue capability) --------
 
 
-def can_define_datasets(actor: Any) -> bool:
+def can_define_datasets(actor: Visitor) -> bool:
     """May define a dataset for at least one institution (opens the "new dataset" page)."""
     return is_authenticated(actor) and provider_institutions(actor).exists()
 
 
-def can_set_dataset_status(actor: Any, dataset: Dataset, status: str) -> bool:
+def can_set_dataset_status(actor: Visitor, dataset: Dataset, status: str) -> bool:
     """``can_change_dataset_status``, and reopening a retired dataset (back to sandbox) is for
     administrators only."""
     if dataset.status == "retired" and status == "sandbox" and not is_portal_admin(actor):
@@ -262,15 +263,15 @@ def can_set_dataset_status(actor: Any, dataset: Dataset, status: str) -> bool:
     return can_change_dataset_status(actor, dataset, status)
 
 
-def can_promote_dataset(actor: Any, dataset: Dataset) -> bool:
+def can_promote_dataset(actor: Visitor, dataset: Dataset) -> bool:
     return can_set_dataset_status(actor, dataset, "production")
 
 
-def can_retire_dataset(actor: Any, dataset: Dataset) -> bool:
+def can_retire_dataset(actor: Visitor, dataset: Dataset) -> bool:
     return can_set_dataset_status(actor, dataset, "retired")
 
 
-def can_reopen_dataset(actor: Any, dataset: Dataset) -> bool:
+def can_reopen_dataset(actor: Visitor, dataset: Dataset) -> bool:
     return can_set_dataset_status(actor, dataset, "sandbox")
 
 
@@ -290,7 +291,7 @@ RULES.update(
 # representatives or an administrator decide on it. Someone who represents both sides may do both.
 
 
-def grant_request_institutions(actor: Any) -> QuerySet[Institution]:
+def grant_request_institutions(actor: Visitor) -> QuerySet[Institution]:
     """Active recipient institutions on whose behalf the actor may request grants."""
     kinds = [Institution.Kind.RECIPIENT, Institution.Kind.BOTH]
     return Institution.objects.filter(
@@ -300,12 +301,12 @@ def grant_request_institutions(actor: Any) -> QuerySet[Institution]:
     )
 
 
-def can_request_grants(actor: Any) -> bool:
+def can_request_grants(actor: Visitor) -> bool:
     """Opens the "request access" page: a data recipient representative of some institution."""
     return bool(institution_ids_with_role(actor, Role.RECIPIENT))
 
 
-def can_request_grant_for(actor: Any, institution: Institution | int) -> bool:
+def can_request_grant_for(actor: Visitor, institution: Institution | int) -> bool:
     if isinstance(institution, int):
         institution = Institution.objects.get(pk=institution)
     if not institution.is_recipient or institution.status != Institution.Status.ACTIVE:
@@ -313,34 +314,34 @@ def can_request_grant_for(actor: Any, institution: Institution | int) -> bool:
     return has_role(actor, institution, Role.RECIPIENT)
 
 
-def can_review_grants(actor: Any) -> bool:
+def can_review_grants(actor: Visitor) -> bool:
     """Has a list of grant requests to decide: administrators and provider representatives."""
     return is_portal_admin(actor) or bool(institution_ids_with_role(actor, Role.PROVIDER))
 
 
-def can_decide_grant(actor: Any, grant: Any) -> bool:
+def can_decide_grant(actor: Visitor, grant: Any) -> bool:
     """Approve (possibly narrowed) or reject a request: the dataset provider's representative or
     an administrator."""
     return is_portal_admin(actor) or has_role(actor, grant.dataset.provider_id, Role.PROVIDER)
 
 
-def can_revoke_grant(actor: Any, grant: Any) -> bool:
+def can_revoke_grant(actor: Visitor, grant: Any) -> bool:
     """Revoke a grant: who may decide on it, and the recipient's own representatives (who give
     the access up or withdraw their request)."""
     return can_decide_grant(actor, grant) or has_role(actor, grant.recipient_id, Role.RECIPIENT)
 
 
-def can_view_grant(actor: Any, grant: Any) -> bool:
+def can_view_grant(actor: Visitor, grant: Any) -> bool:
     return can_revoke_grant(actor, grant) or has_role(actor, grant.recipient_id, Role.SIGNATORY)
 
 
-def grant_recipient_institution_ids(actor: Any) -> set[int]:
+def grant_recipient_institution_ids(actor: Visitor) -> set[int]:
     """The institutions whose own grants the actor follows (the "my institution's grants" list):
     where the actor is a data recipient representative or a signatory."""
     return institution_ids_with_role(actor, Role.RECIPIENT, Role.SIGNATORY)
 
 
-def grant_review_scope(actor: Any) -> models.Q | None:
+def grant_review_scope(actor: Visitor) -> models.Q | None:
     """A filter over the grants the actor reviews as the provider side: those for datasets of
     the institutions where the actor is a data provider representative (``None``: all of them,
     for administrators)."""
@@ -349,7 +350,7 @@ def grant_review_scope(actor: Any) -> models.Q | None:
     return models.Q(dataset__provider_id__in=institution_ids_with_role(actor, Role.PROVIDER))
 
 
-def grant_visibility(actor: Any) -> models.Q | None:
+def grant_visibility(actor: Visitor) -> models.Q | None:
     """A filter over grants the actor may see (``None``: all of them, for administrators)."""
     review = grant_review_scope(actor)
     if review is None:
@@ -371,13 +372,13 @@ RULES.update(
 # --- the data-access audit (added by the audit capability) --------------------------------------
 
 
-def can_read_dataset_audit(actor: Any, dataset: Dataset) -> bool:
+def can_read_dataset_audit(actor: Visitor, dataset: Dataset) -> bool:
     """See who used a dataset (the access audit of one dataset): an administrator, or a data
     provider representative of the dataset's provider."""
     return is_portal_admin(actor) or has_role(actor, dataset.provider_id, Role.PROVIDER)
 
 
-def can_answer_who_read(actor: Any) -> bool:
+def can_answer_who_read(actor: Visitor) -> bool:
     """Answer "who read this person's data" across all datasets: administrators only."""
     return is_portal_admin(actor)
 
@@ -393,13 +394,13 @@ RULES.update(
 # --- the data viewer (added by the retrieval capability) ----------------------------------------
 
 
-def granted_data_institution_ids(actor: Any) -> set[int]:
+def granted_data_institution_ids(actor: Visitor) -> set[int]:
     """The institutions whose granted data the actor may view in the data viewer: those where
     the actor is a data recipient representative."""
     return institution_ids_with_role(actor, Role.RECIPIENT)
 
 
-def can_view_granted_data(actor: Any) -> bool:
+def can_view_granted_data(actor: Visitor) -> bool:
     """Open the data viewer (DU-10): a data recipient representative of some institution. Which
     records and fields they see is decided by the institution's grants (``dagr.grants``)."""
     return bool(granted_data_institution_ids(actor))
@@ -411,10 +412,10 @@ RULES["view_granted_data"] = can_view_granted_data
 # --- loading data (added by the provider loading API) -------------------------------------------
 
 
-def can_load_dataset(actor: Any, dataset: Dataset) -> bool:
+def can_load_dataset(actor: Visitor, dataset: Dataset) -> bool:
     """Load or delete records: a person who may edit the dataset, or a provider system (a
     technical connection, ``actor.is_connection``) of the dataset's own institution."""
-    if getattr(actor, "is_connection", False):
+    if is_connection(actor):
         return actor.kind == "provider" and actor.institution_id == dataset.provider_id
     return can_edit_dataset(actor, dataset)
 
@@ -422,17 +423,17 @@ def can_load_dataset(actor: Any, dataset: Dataset) -> bool:
 # --- change monitoring (record sets and their webhooks) -----------------------------------------
 
 
-def can_manage_record_sets_of(actor: Any, institution: Institution | int) -> bool:
+def can_manage_record_sets_of(actor: Visitor, institution: Institution | int) -> bool:
     """Record sets and webhooks of an institution: its recipient systems (API,
     ``actor.is_connection``) and its data recipient representatives (portal)."""
     institution_id = institution.pk if isinstance(institution, Institution) else institution
-    if getattr(actor, "is_connection", False):
+    if is_connection(actor):
         return actor.kind == "recipient" and actor.institution_id == institution_id
     return has_role(actor, institution_id, Role.RECIPIENT)
 
 
-def record_set_institution_ids(actor: Any) -> set[int]:
+def record_set_institution_ids(actor: Visitor) -> set[int]:
     """The institutions whose record sets the actor manages (``can_manage_record_sets_of``)."""
-    if getattr(actor, "is_connection", False):
+    if is_connection(actor):
         return {actor.institution_id} if actor.kind == "recipient" else set()
     return institution_ids_with_role(actor, Role.RECIPIENT)

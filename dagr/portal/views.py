@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from dagr.core.problems import problem_response
-from dagr.permissions.access import authenticated, public
+from dagr.permissions.access import ActorRequest, authenticated, public
 
 from . import selectors, services
 
@@ -16,7 +16,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: ActorRequest) -> HttpResponse:
     return render(request, "portal/dashboard.html", selectors.dashboard_context(actor=request.user))
 
 

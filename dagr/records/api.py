@@ -25,7 +25,7 @@ from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
 from dagr.catalog.models import Dataset
-from dagr.connections.auth import provider_auth
+from dagr.connections.auth import principal_of, provider_auth
 from dagr.core import bodies
 from dagr.core.errors import DomainError, ValidationError
 from dagr.core.pagination import BoundedLimitOffsetPagination
@@ -165,7 +165,7 @@ def _records_from_body(request: HttpRequest) -> Any:
 
 
 def _writable_dataset(request: HttpRequest, code: str) -> tuple[Dataset, Any]:
-    principal = request.auth  # type: ignore[attr-defined]
+    principal = principal_of(request)
     dataset = selectors.provider_dataset_get(institution_id=principal.institution_id, code=code)
     return dataset, services.ConnectionActor.from_principal(principal)
 
@@ -231,7 +231,7 @@ DELETE_OPENAPI = {
     ),
 )
 def dataset_list(request: HttpRequest) -> list[dict[str, Any]]:
-    found = selectors.provider_dataset_list(institution_id=request.auth.institution_id)  # type: ignore[attr-defined]
+    found = selectors.provider_dataset_list(institution_id=principal_of(request).institution_id)
     return [
         {
             "code": item.dataset.code,
@@ -356,7 +356,7 @@ def record_delete(request: HttpRequest, code: str, key: str) -> dict[str, Any]:
 )
 @paginate(BoundedLimitOffsetPagination)
 def load_list(request: HttpRequest, code: str) -> Any:
-    principal = request.auth  # type: ignore[attr-defined]
+    principal = principal_of(request)
     dataset = selectors.provider_dataset_get(institution_id=principal.institution_id, code=code)
     return _LoadPage(selectors.load_list_for_dataset(dataset=dataset), dataset.code)
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from dagr.catalog.models import Dataset
 from dagr.catalog.schema import MESSAGES
+from dagr.core.actors import Actor
 from dagr.core.errors import ValidationError
 
 from .loading import MAX_ERRORS, shown
@@ -22,7 +23,7 @@ from .writer import BATCH_SIZE, Writer, bulk_session, lock_dataset
 
 def records_delete(
     *,
-    actor: Any,
+    actor: Actor,
     dataset: Dataset,
     keys: Iterable[str],
     source: str = Load.Source.API,

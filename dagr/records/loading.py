@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from dagr.catalog.models import Dataset
 from dagr.catalog.schema import SchemaDef, compile_validator, extract_identifiers
+from dagr.core.actors import Actor
 from dagr.core.errors import ValidationError
 
 from .loads import (
@@ -54,14 +55,15 @@ class UnreadableRecord:
 
 
 def _current_schema(dataset: Dataset) -> CompiledSchema:
-    if dataset.schema_id is None:
+    schema = dataset.schema
+    if schema is None:
         raise ValidationError(_("The dataset has no schema yet."), code="no_schema")
-    return compiled_schema(dataset.schema)
+    return compiled_schema(schema)
 
 
 def records_upsert(
     *,
-    actor: Any,
+    actor: Actor,
     dataset: Dataset,
     records: Iterable[Any],
     source: str = Load.Source.API,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from dagr.audit.services import admin_entry_create
 from dagr.catalog.models import Dataset
+from dagr.core.actors import Actor
 from dagr.core.errors import Conflict, DomainError, PermissionDenied
 from dagr.permissions import rules
 
@@ -47,11 +48,11 @@ def refusal_error(error: DomainError) -> dict[str, Any]:
     }
 
 
-def actor_fields(actor: Any) -> dict[str, Any]:
+def actor_fields(actor: Actor) -> dict[str, Any]:
     return {"actor_id": getattr(actor, "pk", None), "actor_label": str(actor)[:255]}
 
 
-def dataset_load_check(*, actor: Any, dataset: Dataset) -> None:
+def dataset_load_check(*, actor: Actor, dataset: Dataset) -> None:
     """Whether ``actor`` may load into (or delete from) ``dataset`` now: refused with 403, or 409
     ``dataset_retired``. Loads, deletes and portal uploads all ask this one guard."""
     if not rules.can_load_dataset(actor, dataset):
@@ -63,7 +64,7 @@ def dataset_load_check(*, actor: Any, dataset: Dataset) -> None:
         )
 
 
-def load_finish(load: Load, counts: Counts, actor: Any, dataset: Dataset) -> Load:
+def load_finish(load: Load, counts: Counts, actor: Actor, dataset: Dataset) -> Load:
     load.status = Load.Status.SUCCEEDED
     load.finished_at = timezone.now()
     for name in ("received", "created", "updated", "unchanged", "deleted"):
@@ -114,7 +115,7 @@ def _refresh_statistics() -> None:
 
 def load_record_failure(
     *,
-    actor: Any,
+    actor: Actor,
     dataset: Dataset,
     mode: str,
     source: str,

@@ -34,9 +34,8 @@ def record_list_by_identifier(*, dataset: Dataset, path: str, value: str) -> Que
 
 def _key_field(dataset: Dataset) -> str | None:
     """The key field of the dataset's current schema (no query when ``schema`` is loaded)."""
-    if dataset.schema_id is None:
-        return None
-    return dataset.schema.definition.get("key")
+    schema = dataset.schema if dataset.schema_id is not None else None
+    return None if schema is None else schema.definition.get("key")
 
 
 def record_get_by_identifier(*, dataset: Dataset, path: str, value: str) -> Record:

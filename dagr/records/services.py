@@ -18,7 +18,7 @@ so that callers import them from one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagr.catalog.models import Dataset
 from dagr.catalog.schema import SchemaDef, compile_validator
@@ -41,6 +41,9 @@ from .snapshot import (
     snapshot_needs_confirmation,
 )
 from .writer import CompiledSchema, compiled_schema, content_hash
+
+if TYPE_CHECKING:
+    from dagr.connections.tokens import Principal
 
 __all__ = [
     "MAX_ERRORS",
@@ -79,7 +82,7 @@ class ConnectionActor:
     is_connection = True
 
     @classmethod
-    def from_principal(cls, principal: Any) -> ConnectionActor:
+    def from_principal(cls, principal: Principal) -> ConnectionActor:
         return cls(
             principal.connection_id, principal.client_id, principal.institution_id, principal.kind
         )
@@ -97,6 +100,7 @@ def stored_records_check(
     """How many live records of ``dataset`` would be invalid under ``schema``, with up to
     ``limit`` examples ``(key, [RecordError])``. Streams the records."""
     validate = compile_validator(schema)
+    examples: list[tuple[str, list[Any]]]
     invalid, examples = 0, []
     rows = (
         Record.objects.filter(dataset=dataset, deleted_at__isnull=True)

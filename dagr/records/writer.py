@@ -274,11 +274,11 @@ class Writer:
             savepoint = self.conn.savepoint()
             try:
                 self._insert_all_new(batch)
-            except (IntegrityError, self.conn.Database.IntegrityError):
-                self.conn.savepoint_rollback(savepoint)
+            except (IntegrityError, self.conn.Database.IntegrityError):  # type: ignore[attr-defined]  # the backend's DB-API module
+                self.conn.savepoint_rollback(savepoint)  # type: ignore[arg-type]  # a load runs in atomic: never None
                 self.empty_at_start = False
             else:
-                self.conn.savepoint_commit(savepoint)
+                self.conn.savepoint_commit(savepoint)  # type: ignore[arg-type]  # as above
                 return
         self._upsert_general(batch)
 
@@ -337,6 +337,7 @@ class Writer:
                 order.append((key, "changed"))
 
         ids = self.allocate_ids(len(fresh))
+        ident_rows: list[tuple[int, int, str, str]]
         record_rows, ident_rows, by_key = [], [], {}
         for pk, (key, text, digest, idents) in zip(ids, fresh, strict=True):
             record_rows.append(
@@ -395,7 +396,7 @@ class Writer:
         )
         self.counts.deleted += len(live)
 
-    def _changes(self, entries: list[tuple[str, int, str, int]], now: datetime) -> None:
+    def _changes(self, entries: Sequence[tuple[str, int, str, int]], now: datetime) -> None:
         at = self.conn.ops.adapt_datetimefield_value(now)
         self.insert(
             self.t_change,

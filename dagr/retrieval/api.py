@@ -11,7 +11,7 @@ import orjson
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Header, Query, Router
 
-from dagr.connections.auth import recipient_auth
+from dagr.connections.auth import principal_of, recipient_auth
 from dagr.core.purpose import PURPOSE_HEADER, purpose_from_header
 
 from . import schemas, selectors, services
@@ -27,7 +27,7 @@ RESERVED_QUERY = {"cursor", "limit"}
 
 
 def _caller(request: HttpRequest) -> services.Caller:
-    principal = request.auth  # type: ignore[attr-defined]
+    principal = principal_of(request)
     return services.Caller(
         institution_id=principal.institution_id,
         connection_id=principal.connection_id,
@@ -43,7 +43,7 @@ def _json(body: Any) -> HttpResponse:
 def permissions(request: HttpRequest) -> Any:
     """Each permission of the calling institution: dataset, permission number, purpose, use
     count and quota, validity and the accessible fields."""
-    items = selectors.permissions_list(institution_id=request.auth.institution_id)  # type: ignore[attr-defined]
+    items = selectors.permissions_list(institution_id=principal_of(request).institution_id)
     return {"permissions": items}
 
 
@@ -104,7 +104,7 @@ def records_search(
 ) -> Any:
     """Records the grant allows, in a stable order, one page at a time. Any other query
     parameter ``<field>=<value>`` is an equality filter on a top-level granted field."""
-    filters = {k: v for k, v in request.GET.items() if k not in RESERVED_QUERY}
+    filters = {k: v for k, v in request.GET.dict().items() if k not in RESERVED_QUERY}
     result = services.records_search(
         caller=_caller(request),
         dataset_code=code,

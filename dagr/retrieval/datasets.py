@@ -66,7 +66,7 @@ def load_datasets() -> dict[str, DatasetInfo]:
     )
     for dataset in rows:
         try:
-            schema = parse_schema(dataset.schema.definition)  # type: ignore[union-attr]
+            schema = parse_schema(dataset.schema.definition)  # type: ignore[union-attr]  # schema__isnull=False
         except ValidationError:
             logger.warning("dataset %s has an invalid schema", dataset.code)
             continue

@@ -44,4 +44,4 @@ def record_get(request: HttpRequest, code: str, field: str, value: str) -> HttpR
     return HttpResponse(orjson.dumps({"records": result.records}), content_type="application/json")
 
 
-record_get.dagr_access = "api:recipient_auth"  # type: ignore[attr-defined]
+record_get.dagr_access = "api:recipient_auth"  # type: ignore[attr-defined]  # declared access, as permissions.access marks views

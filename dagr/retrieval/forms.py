@@ -18,7 +18,7 @@ class LookupForm(forms.Form):
 
     def __init__(self, data: Any, *, identifiers: list[tuple[str, str]]) -> None:
         super().__init__(data, prefix="lookup")
-        self.fields["field"].choices = identifiers  # type: ignore[attr-defined]
+        self.fields["field"].choices = identifiers  # type: ignore[attr-defined]  # fields[] is typed Field
 
 
 class BrowseForm(forms.Form):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dagr.audit.access_selectors import grant_use_counts
+from dagr.core.actors import Actor
 from dagr.core.errors import NotFound
 from dagr.grants.models import Grant
 from dagr.grants.selectors import grants_issued_to, start_of_day
@@ -57,7 +58,7 @@ class ViewerGrant:
     usable: bool  # approved and within its validity period today
 
 
-def viewer_grants(*, actor: Any) -> list[ViewerGrant]:
+def viewer_grants(*, actor: Actor) -> list[ViewerGrant]:
     """Grants of the institutions the actor represents as a data recipient that have a
     permission number, production datasets only, usable ones first."""
     ids = rules.granted_data_institution_ids(actor)
@@ -71,7 +72,7 @@ def viewer_grants(*, actor: Any) -> list[ViewerGrant]:
     return sorted(out, key=lambda v: not v.usable)
 
 
-def viewer_grant_get(*, actor: Any, pk: int) -> Grant:
+def viewer_grant_get(*, actor: Actor, pk: int) -> Grant:
     """One grant for the data viewer, or ``NotFound`` when the actor does not represent its
     recipient as a data recipient."""
     for item in viewer_grants(actor=actor):

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from dagr.core.errors import DomainError
 from dagr.permissions import rules
-from dagr.permissions.access import requires
+from dagr.permissions.access import ActorRequest, requires
 
 from . import presentation, selectors, services
 from .datasets import dataset_for_retrieval
@@ -21,19 +21,19 @@ PAGE_SIZE = 25
 
 
 @requires(rules.can_view_granted_data)
-def viewer_index(request: HttpRequest) -> HttpResponse:
+def viewer_index(request: ActorRequest) -> HttpResponse:
     return render(
         request, "retrieval/index.html", {"grants": selectors.viewer_grants(actor=request.user)}
     )
 
 
-def _caller(request: HttpRequest, institution_id: int) -> services.Caller:
-    user: Any = request.user
+def _caller(request: ActorRequest, institution_id: int) -> services.Caller:
+    user = request.user
     return services.Caller(institution_id=institution_id, user_id=user.pk, label=user.email)
 
 
 @requires(rules.can_view_granted_data)
-def viewer_grant(request: HttpRequest, pk: int) -> HttpResponse:
+def viewer_grant(request: ActorRequest, pk: int) -> HttpResponse:
     grant = selectors.viewer_grant_get(actor=request.user, pk=pk)
     dataset = dataset_for_retrieval(grant.dataset.code)
     context = presentation.viewer_context(dataset, grant)
@@ -42,7 +42,7 @@ def viewer_grant(request: HttpRequest, pk: int) -> HttpResponse:
         request.GET if mode == "lookup" else None, identifiers=context["identifiers"]
     )
     browse = BrowseForm(request.GET if mode == "browse" else None, filterable=context["filterable"])
-    common = {
+    common: dict[str, Any] = {
         "caller": _caller(request, grant.recipient_id),
         "dataset_code": dataset.code,
         "permission_number": grant.permission_number,

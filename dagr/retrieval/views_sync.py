@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,7 +19,7 @@ from dagr.connections.models import Connection
 from dagr.connections.selectors import connection_list_for
 from dagr.grants.models import Grant
 from dagr.permissions import rules
-from dagr.permissions.access import requires
+from dagr.permissions.access import ActorRequest, requires
 from dagr.sync.config import default_table_name
 
 from . import selectors
@@ -70,8 +70,8 @@ def sync_config_yaml(*, grants: list[Grant], client_id: str, institution_name: s
     return comments + yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
 
 
-def _configs(request: HttpRequest) -> list[InstitutionConfig]:
-    user: Any = request.user
+def _configs(request: ActorRequest) -> list[InstitutionConfig]:
+    user = request.user
     by_institution: dict[int, list[Grant]] = {}
     institutions: dict[int, Any] = {}
     for item in selectors.viewer_grants(actor=user):
@@ -102,7 +102,7 @@ def _configs(request: HttpRequest) -> list[InstitutionConfig]:
 
 
 @requires(rules.can_view_granted_data)
-def sync_config(request: HttpRequest) -> HttpResponse:
+def sync_config(request: ActorRequest) -> HttpResponse:
     configs = _configs(request)
     wanted = request.GET.get("download", "")
     for config in configs:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from dagr.catalog.models import Dataset
 from dagr.catalog.selectors import dataset_get_visible
+from dagr.core.actors import Actor
 from dagr.core.errors import NotFound
 from dagr.permissions import rules
 from dagr.records.models import Record
@@ -16,7 +17,7 @@ from dagr.records.models import Record
 from .models import UploadedFile
 
 
-def dataset_for_loading(*, actor: Any, code: str) -> Dataset:
+def dataset_for_loading(*, actor: Actor, code: str) -> Dataset:
     """A dataset whose data the actor may load and download. Any other dataset — missing,
     hidden, or public but another institution's — is the same 404."""
     dataset = dataset_get_visible(actor=actor, code=code)
@@ -29,7 +30,7 @@ def upload_list(*, dataset: Dataset) -> QuerySet[UploadedFile]:
     return UploadedFile.objects.filter(dataset=dataset).select_related("uploaded_by", "load")
 
 
-def upload_get_for(*, actor: Any, pk: int) -> UploadedFile:
+def upload_get_for(*, actor: Actor, pk: int) -> UploadedFile:
     upload = UploadedFile.objects.select_related("dataset", "dataset__schema", "load").filter(pk=pk)
     found = upload.first()
     if found is None or not rules.can_edit_dataset(actor, found.dataset):

@@ -27,8 +27,10 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dagr.accounts.models import acting_user
 from dagr.audit.services import admin_entry_create
 from dagr.catalog.models import Dataset
+from dagr.core.actors import Actor
 from dagr.core.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from dagr.permissions import rules
 from dagr.records.services import (
@@ -71,7 +73,7 @@ def _progress_path(upload: UploadedFile) -> Path:
     return stored_path(upload).with_suffix(".progress")
 
 
-def _check(actor: Any, dataset: Dataset) -> None:
+def _check(actor: Actor, dataset: Dataset) -> None:
     dataset_load_check(actor=actor, dataset=dataset)
     if dataset.schema is None:
         raise Conflict(_("The dataset has no schema yet."), code="dataset_without_schema")
@@ -153,7 +155,7 @@ def _check_file(upload: UploadedFile, on_progress: Any = None) -> None:
 
 def upload_receive(
     *,
-    actor: Any,
+    actor: Actor,
     dataset: Dataset,
     file: DjangoUploadedFile,
     mode: str,
@@ -178,7 +180,7 @@ def upload_receive(
         head = handle.read(parsing.SNIFF_BYTES)
     upload = UploadedFile(
         dataset=dataset,
-        uploaded_by=actor if getattr(actor, "pk", None) else None,
+        uploaded_by=acting_user(actor),
         original_name=Path(file.name or "data").name[:255] or "data",
         stored_name=stored_name,
         size=size,
@@ -262,7 +264,7 @@ def upload_deletions_problem(
 
 
 def upload_confirm(
-    *, actor: Any, upload: UploadedFile, confirm_deletions: int | None = None
+    *, actor: Actor, upload: UploadedFile, confirm_deletions: int | None = None
 ) -> UploadedFile:
     """Queue the load of a previewed file; the background worker runs it. Refused when the file
     had errors, was deleted, or the dataset's schema changed since the check, and for a snapshot
@@ -314,7 +316,7 @@ UNCONFIRMED = (UploadedFile.Status.PREVIEWED, UploadedFile.Status.INVALID)
 BUSY = (UploadedFile.Status.UPLOADED, UploadedFile.Status.QUEUED, UploadedFile.Status.LOADING)
 
 
-def upload_cancel(*, actor: Any, upload: UploadedFile) -> None:
+def upload_cancel(*, actor: Actor, upload: UploadedFile) -> None:
     """Drop a checked file without loading it (the file itself is kept in the history)."""
     _check(actor, upload.dataset)
     with transaction.atomic():
@@ -334,7 +336,7 @@ def upload_cancel(*, actor: Any, upload: UploadedFile) -> None:
 
 
 def upload_load(
-    *, upload_id: int, actor: Any, confirm_deletions: int | None = None
+    *, upload_id: int, actor: Actor, confirm_deletions: int | None = None
 ) -> UploadedFile:
     """The background load: stream the stored file into the loading service (atomic: all or
     nothing), reporting progress to the status page. Runs once even if two workers get it.
@@ -408,7 +410,7 @@ def upload_progress(upload: UploadedFile) -> dict[str, int]:
     return {"done": int(data.get("done", 0)), "total": total}
 
 
-def upload_delete_file(*, actor: Any, upload: UploadedFile) -> None:
+def upload_delete_file(*, actor: Actor, upload: UploadedFile) -> None:
     """Delete the stored file. The records it loaded stay: deleting a file never deletes data.
     A file that was checked but not loaded is cancelled with it."""
     _check(actor, upload.dataset)
@@ -438,7 +440,7 @@ def upload_delete_file(*, actor: Any, upload: UploadedFile) -> None:
         transaction.on_commit(lambda: path.unlink(missing_ok=True))
 
 
-def dataset_export_start(*, actor: Any, dataset: Dataset, fmt: str) -> list[str]:
+def dataset_export_start(*, actor: Actor, dataset: Dataset, fmt: str) -> list[str]:
     """Record that the actor downloads the dataset's current data; return the columns (the
     schema's field names). The records come from ``selectors.current_records``."""
     if not rules.can_edit_dataset(actor, dataset):

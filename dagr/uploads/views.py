@@ -4,7 +4,8 @@ confirm, cancel, download, delete, and the download of the dataset's current dat
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from dagr.core.errors import DomainError
 from dagr.core.tabular import csv_stream, xlsx_bytes
-from dagr.permissions.access import authenticated
+from dagr.permissions.access import ActorRequest, authenticated
 
 from . import selectors, services
 from .forms import UploadForm
@@ -22,7 +23,7 @@ from .models import UploadedFile
 
 @authenticated
 @csrf_exempt  # the CSRF check runs below, after the size limit is in place (Django's pattern)
-def dataset_uploads(request: HttpRequest, code: str) -> HttpResponse:
+def dataset_uploads(request: ActorRequest, code: str) -> HttpResponse:
     """The upload form, the downloads and the file history of one dataset."""
     limiter = SizeLimitHandler(request, services.max_upload_bytes())
     request.upload_handlers.insert(0, limiter)
@@ -30,7 +31,7 @@ def dataset_uploads(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @csrf_protect
-def _dataset_uploads(request: HttpRequest, code: str, limiter: SizeLimitHandler) -> HttpResponse:
+def _dataset_uploads(request: ActorRequest, code: str, limiter: SizeLimitHandler) -> HttpResponse:
     dataset = selectors.dataset_for_loading(actor=request.user, code=code)
     form = UploadForm(request.POST or None, request.FILES or None)
     status, refused = 200, ""
@@ -60,7 +61,7 @@ def _dataset_uploads(request: HttpRequest, code: str, limiter: SizeLimitHandler)
 
 
 @authenticated
-def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def upload_detail(request: ActorRequest, pk: int) -> HttpResponse:
     """The preview (before confirmation), the progress (while checking or loading) or the
     summary (afterwards) of one uploaded file."""
     upload = selectors.upload_get_for(actor=request.user, pk=pk)
@@ -78,14 +79,14 @@ def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @authenticated
-def upload_progress(request: HttpRequest, pk: int) -> JsonResponse:
+def upload_progress(request: ActorRequest, pk: int) -> JsonResponse:
     upload = selectors.upload_get_for(actor=request.user, pk=pk)
     return JsonResponse({"status": upload.status, **services.upload_progress(upload)})
 
 
 @authenticated
 @require_POST
-def upload_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+def upload_confirm(request: ActorRequest, pk: int) -> HttpResponse:
     upload = selectors.upload_get_for(actor=request.user, pk=pk)
     raw = request.POST.get("confirm_deletions", "")
     confirm_deletions = int(raw) if raw.isascii() and raw.isdigit() else None
@@ -100,7 +101,7 @@ def upload_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 
 @authenticated
 @require_POST
-def upload_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def upload_cancel(request: ActorRequest, pk: int) -> HttpResponse:
     upload = selectors.upload_get_for(actor=request.user, pk=pk)
     try:
         services.upload_cancel(actor=request.user, upload=upload)
@@ -112,7 +113,7 @@ def upload_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @authenticated
-def upload_download(request: HttpRequest, pk: int) -> HttpResponse:
+def upload_download(request: ActorRequest, pk: int) -> HttpResponseBase:
     """The original file, byte for byte, under its original name."""
     upload = selectors.upload_get_for(actor=request.user, pk=pk)
     path = services.stored_path(upload)
@@ -128,7 +129,7 @@ def upload_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @authenticated
-def upload_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def upload_delete(request: ActorRequest, pk: int) -> HttpResponse:
     """A confirmation page that says what deleting does; the POST deletes the stored file."""
     upload = selectors.upload_get_for(actor=request.user, pk=pk)
     if request.method == "POST":
@@ -145,13 +146,13 @@ def upload_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @authenticated
-def dataset_export(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
+def dataset_export(request: ActorRequest, code: str, fmt: str) -> HttpResponseBase:
     """The dataset's current records as CSV (streamed) or XLSX; formula-safe cells."""
     dataset = selectors.dataset_for_loading(actor=request.user, code=code)
     columns = services.dataset_export_start(actor=request.user, dataset=dataset, fmt=fmt)
     records = selectors.current_records(dataset=dataset)
     if fmt == "xlsx":
-        response: HttpResponse = HttpResponse(
+        response: HttpResponseBase = HttpResponse(
             xlsx_bytes(columns, records, sheet_title=dataset.code),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )

@@ -44,6 +44,19 @@ def test_system_actor_is_an_administrator(w):
     assert rules.can_grant_role(SYSTEM, w["stranger"], w["mine"])
 
 
+def test_a_connection_holds_no_portal_roles(w):
+    """A technical connection acts for its institution in the connection rules only; asked a
+    portal role rule it answers no (it used to raise TypeError: the rule looked memberships up
+    with the connection object as the user)."""
+    from dagr.records.services import ConnectionActor
+
+    connection = ConnectionActor(1, "client", w["mine"].pk, "recipient")
+    assert rules.institution_ids_with_role(connection, Role.RECIPIENT, Role.SIGNATORY) == set()
+    assert not rules.can_manage_users_of(connection, w["mine"])
+    assert not rules.can_view_granted_data(connection)
+    assert rules.can_manage_record_sets_of(connection, w["mine"])
+
+
 def test_signatory_manages_only_their_institution(w):
     s = w["signatory"]
     assert rules.can_manage_users_of(s, w["mine"])

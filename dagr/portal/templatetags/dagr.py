@@ -7,13 +7,14 @@ from typing import Any
 
 from django import template
 
+from dagr.core.actors import Visitor
 from dagr.permissions import rules
 
 register = template.Library()
 
 
 class _Pending:
-    def __init__(self, actor: Any, rule: str) -> None:
+    def __init__(self, actor: Visitor, rule: str) -> None:
         self.actor, self.rule = actor, rule
 
     def __bool__(self) -> bool:
@@ -21,7 +22,7 @@ class _Pending:
 
 
 @register.filter
-def can(actor: Any, rule: str) -> _Pending:
+def can(actor: Visitor, rule: str) -> _Pending:
     return _Pending(actor, rule)
 
 

@@ -96,7 +96,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             lock.acquire()
             self._holds_write_lock = True
         try:
-            super()._start_transaction_under_autocommit()
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]  # private in Django, absent from django-stubs
         except BaseException:
             self._release_write_lock()
             raise
@@ -108,18 +108,18 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _commit(self) -> Any:
         try:
-            return super()._commit()
+            return super()._commit()  # type: ignore[misc]  # private in Django, absent from django-stubs
         finally:
             self._release_write_lock()
 
     def _rollback(self) -> Any:
         try:
-            return super()._rollback()
+            return super()._rollback()  # type: ignore[misc]  # private in Django, absent from django-stubs
         finally:
             self._release_write_lock()
 
     def _close(self) -> Any:
         try:
-            return super()._close()
+            return super()._close()  # type: ignore[misc]  # private in Django, absent from django-stubs
         finally:
             self._release_write_lock()
