@@ -182,13 +182,54 @@ def test_revocation_stops_issued_tokens_and_rotation_stops_old_secret(client, pr
     token = client.post(TOKEN_URL, form | {"client_secret": secret}).json()["access_token"]
     new_secret = services.connection_rotate_secret(actor=user, connection=conn)
     assert client.post(TOKEN_URL, form | {"client_secret": secret}).status_code == 401
-    assert client.post(TOKEN_URL, form | {"client_secret": new_secret}).status_code == 200
+    token = client.post(TOKEN_URL, form | {"client_secret": new_secret}).json()["access_token"]
     assert client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
     services.connection_revoke(actor=user, connection=conn)
     refused = client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert refused.status_code == 401
     assert refused.json()["code"] == "invalid_token"
     assert client.post(TOKEN_URL, form | {"client_secret": new_secret}).status_code == 401
+
+
+def test_rotation_stops_tokens_issued_before_it_at_once_in_this_process(client, provider):
+    institution, user = provider
+    conn, secret = services.connection_create(
+        actor=user, institution=institution, name="L", kind="provider"
+    )
+    form = {"grant_type": "client_credentials", "client_id": conn.client_id}
+    old = client.post(TOKEN_URL, form | {"client_secret": secret}).json()["access_token"]
+    assert client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {old}").status_code == 200
+    new_secret = services.connection_rotate_secret(actor=user, connection=conn)
+    # Issued in the same second as the rotation, right after it: the new token works...
+    new = client.post(TOKEN_URL, form | {"client_secret": new_secret}).json()["access_token"]
+    assert client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {new}").status_code == 200
+    # ...and the one issued before the rotation is refused at once.
+    refused = client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {old}")
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "invalid_token"
+    # A certificate replacing the secret does the same to the tokens issued with the secret.
+    _key, pem = self_signed()
+    services.connection_set_certificate(actor=user, connection=conn, certificate_pem=pem)
+    assert client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {new}").status_code == 401
+
+
+def test_rotation_in_another_process_stops_old_tokens_within_the_refresh_interval(
+    client, provider, monkeypatch
+):
+    conn, token = connection_with_token(client, provider)
+    _institution, user = provider
+    assert tokens.token_verify(token).connection_id == conn.pk  # this process's map is loaded
+    # "Another process" rotates: this process's map is not told (no invalidate here).
+    monkeypatch.setattr(tokens.connection_states, "invalidate", lambda: None)
+    services.connection_rotate_secret(actor=user, connection=Connection.objects.get(pk=conn.pk))
+    monkeypatch.undo()
+    # Once the map is older than the refresh interval it is reloaded and the token is refused.
+    monotonic = time.monotonic()
+    monkeypatch.setattr(
+        "dagr.core.cache.time.monotonic", lambda: monotonic + tokens.STATE_REFRESH_S + 0.1
+    )
+    with pytest.raises(tokens.InvalidToken):
+        tokens.token_verify(token)
 
 
 def test_token_verification_makes_no_database_query(client, provider):
