@@ -211,6 +211,18 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 
+# Rate limits (dagr.core.ratelimit, counted in the database so every web process counts together;
+# client addresses are REMOTE_ADDR). Password-reset e-mails per address and per client address
+# within an hour — past the limit the form answers as always and sends nothing. Failed client
+# authentications at the token endpoint per client_id and per client address within 15 minutes —
+# past the limit the endpoint answers 429 with Retry-After until the window ends.
+PASSWORD_RESET_MAILS_PER_ADDRESS = int(os.environ.get("DAGR_PASSWORD_RESET_PER_ADDRESS", "3"))
+PASSWORD_RESET_MAILS_PER_IP = int(os.environ.get("DAGR_PASSWORD_RESET_PER_IP", "10"))
+PASSWORD_RESET_WINDOW_S = 3600
+TOKEN_FAILURES_PER_CLIENT = int(os.environ.get("DAGR_TOKEN_FAILURES_PER_CLIENT", "10"))
+TOKEN_FAILURES_PER_IP = int(os.environ.get("DAGR_TOKEN_FAILURES_PER_IP", "30"))
+TOKEN_FAILURE_WINDOW_S = 900
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 8

@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from dagr.accounts.models import Institution, acting_user
 from dagr.audit.services import admin_entry_create
 from dagr.core.actors import Actor
-from dagr.core.errors import DomainError, PermissionDenied, ValidationError
+from dagr.core.errors import DomainError, PermissionDenied, RateLimited, ValidationError
+from dagr.core.ratelimit import rate_limit_hit, rate_limit_wait
 from dagr.permissions import rules
 
 from . import tokens
@@ -304,6 +305,29 @@ def token_issue(
     )
     Connection.objects.filter(pk=connection.pk).update(last_token_at=timezone.now())
     return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime}
+
+
+def token_issue_limited(*, client_ip: str, **request: Any) -> dict[str, Any]:
+    """``token_issue`` behind a limit on failed client authentications (401 ``invalid_client``)
+    per client_id and per client address: past ``TOKEN_FAILURES_PER_CLIENT`` /
+    ``TOKEN_FAILURES_PER_IP`` failures within ``TOKEN_FAILURE_WINDOW_S`` every request is refused
+    with ``RateLimited`` (429) until the window ends — also one with the right secret, so a
+    guesser learns nothing."""
+    limits = [("oauth.token.ip", client_ip, settings.TOKEN_FAILURES_PER_IP)]
+    if request.get("client_id"):
+        limits.append(
+            ("oauth.token.client", request["client_id"], settings.TOKEN_FAILURES_PER_CLIENT)
+        )
+    waits = [rate_limit_wait(scope=s, value=v, limit=n) for s, v, n in limits]
+    if any(waits):
+        raise RateLimited(retry_after=max(w for w in waits if w))
+    try:
+        return token_issue(**request)
+    except OAuthError as exc:
+        if exc.status == 401:
+            for scope, value, _limit in limits:
+                rate_limit_hit(scope=scope, value=value, window_s=settings.TOKEN_FAILURE_WINDOW_S)
+        raise
 
 
 def _authenticate_assertion(

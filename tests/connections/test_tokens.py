@@ -283,3 +283,40 @@ def test_a_revocation_in_another_process_stops_tokens_within_the_state_refresh(
     monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     with pytest.raises(tokens.InvalidToken):  # … until the refresh interval has passed
         tokens.token_verify(token)
+
+
+def test_repeated_failures_at_the_token_endpoint_answer_429_with_retry_after(
+    client, provider, settings
+):
+    settings.TOKEN_FAILURES_PER_CLIENT = 3
+    institution, user = provider
+    conn, secret = services.connection_create(
+        actor=user, institution=institution, name="L", kind="provider"
+    )
+    form = {"grant_type": "client_credentials", "client_id": conn.client_id}
+    for n in range(3):  # from different addresses: the per-client_id limit
+        wrong = form | {"client_secret": "nepareizs"}
+        assert client.post(TOKEN_URL, wrong, REMOTE_ADDR=f"192.0.2.{n}").status_code == 401
+    # Now even the right secret waits: a guesser cannot tell a hit from a miss.
+    limited = client.post(TOKEN_URL, form | {"client_secret": secret}, REMOTE_ADDR="192.0.2.9")
+    assert limited.status_code == 429
+    assert limited["Content-Type"] == "application/problem+json"
+    assert limited.json()["code"] == "rate_limited"
+    assert 0 < int(limited["Retry-After"]) <= settings.TOKEN_FAILURE_WINDOW_S
+    # Another connection is not affected.
+    other, other_secret = services.connection_create(
+        actor=user, institution=institution, name="M", kind="provider"
+    )
+    ok = {"grant_type": "client_credentials", "client_id": other.client_id}
+    assert client.post(TOKEN_URL, ok | {"client_secret": other_secret}).status_code == 200
+
+
+def test_one_client_address_guessing_many_client_ids_is_limited(client, settings):
+    settings.TOKEN_FAILURES_PER_IP = 5
+    for n in range(5):
+        form = {"grant_type": "client_credentials", "client_id": f"dagr-{n}", "client_secret": "x"}
+        assert client.post(TOKEN_URL, form, REMOTE_ADDR="203.0.113.5").status_code == 401
+    form = {"grant_type": "client_credentials", "client_id": "dagr-9", "client_secret": "x"}
+    limited = client.post(TOKEN_URL, form, REMOTE_ADDR="203.0.113.5")
+    assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
+    assert client.post(TOKEN_URL, form, REMOTE_ADDR="203.0.113.6").status_code == 401
