@@ -1,7 +1,8 @@
 """Record sets: the watched values — change them in calls or import them from a CSV file.
 
-Watched values are stripped, at most 255 characters; values of a personal code or company
-number field are checked like the loader checks them (``dagr.core.identifiers``), values of an
+Watched values are stripped, at most 255 characters, and kept in the form the loader stores
+(``identifiers.normalise``: ``301227-18203`` is kept as ``30122718203``); values of a personal
+code or company number field are checked like the loader checks them, values of an
 integer field are written as the integer. Changes are written in batches that ignore
 duplicates, in one transaction that also keeps ``identifier_count`` and bumps ``revision`` (the
 key of the per-process value cache). Administrative changes are audited; the audit names how
@@ -58,6 +59,7 @@ class _Kind:
     path: str
     kind: str  # personal_code, company_code, address_code, other
     integer: bool
+    check: bool = True  # False: any value is taken (removing one that no longer passes)
 
     def clean(self, value: Any) -> tuple[str | None, str, Any]:
         """``(value, "", "")`` or ``(None, code, message)``."""
@@ -74,7 +76,12 @@ class _Kind:
             if not re.fullmatch(r"[-+]?\d{1,19}", text):
                 return None, "invalid_value", _("The value must be a whole number.")
             return str(int(text)), "", ""
-        if self.kind in CHECKED_KINDS and not identifiers.is_valid_identifier(self.kind, text):
+        text = identifiers.normalise(self.kind, text)  # the form the loader stores
+        if (
+            self.check
+            and self.kind in CHECKED_KINDS
+            and not identifiers.is_valid_identifier(self.kind, text)
+        ):
             message = (
                 _("This is not a valid personal code.")
                 if self.kind == identifiers.PERSONAL_CODE
@@ -222,7 +229,7 @@ def record_set_identifiers_change(
     to_add = _clean_values(kind, ((f"add.{n}", v) for n, v in enumerate(add)), errors)
     to_remove = _clean_values(
         # a value that no longer passes the check may still be removed
-        _Kind(kind.path, identifiers.OTHER, kind.integer),
+        _Kind(kind.path, kind.kind, kind.integer, check=False),
         ((f"remove.{n}", v) for n, v in enumerate(remove)),
         errors,
     )

@@ -22,7 +22,8 @@ entry's state before is the data the record had when it was deleted (deletion ke
 
 Order and completeness come from the change log: a dataset's sequence numbers become visible in
 order (loads of one dataset are serialised by the per-dataset lock), so reading ``seq > cursor``
-in order never skips an entry. The cursor carries a digest of the grant's fields and conditions
+in order never skips an entry. The cursor names its dataset (another dataset's cursor is
+``invalid_cursor``) and carries a digest of the grant's fields and conditions
 and of the record set's definition; a cursor issued under other terms is refused
 (``cursor_outdated``), because applying the rest of the log would leave the recipient's copy
 inconsistent with what the terms now show.
@@ -79,18 +80,22 @@ def terms_digest(grant: ActiveGrant, terms: str = "") -> str:
     return hashlib.blake2b(document, digest_size=6).hexdigest()
 
 
-def cursor_encode(seq: int, digest: str) -> str:
-    return cursors.cursor_encode(CURSOR_PREFIX, seq, digest)
+def cursor_encode(seq: int, digest: str, dataset_id: int) -> str:
+    return cursors.cursor_encode(CURSOR_PREFIX, seq, digest, dataset_id)
 
 
-def cursor_decode(cursor: str | None, digest: str) -> int:
+def cursor_decode(cursor: str | None, digest: str, dataset_id: int) -> int:
     """The sequence number after which to continue (0: from the beginning). Raises
-    ``invalid_cursor`` for a malformed cursor, ``cursor_outdated`` for one issued under other
-    terms."""
+    ``invalid_cursor`` for a malformed cursor or one of another dataset's feed (the cursor
+    names its dataset), ``cursor_outdated`` for one issued under other terms. Cursors issued
+    before the dataset was part of them (``seq:digest``) are still accepted."""
     if not cursor:
         return 0
-    seq, issued_under = cursors.cursor_decode(cursor, CURSOR_PREFIX, 2)
+    seq, rest = cursors.cursor_decode(cursor, CURSOR_PREFIX, 2)
+    issued_under, _sep, issued_for = rest.partition(":")
     if not seq.isdigit() or len(seq) > 18:
+        raise cursors.invalid_cursor()
+    if issued_for and issued_for != str(dataset_id):
         raise cursors.invalid_cursor()
     if issued_under != digest:
         raise CursorOutdated(
@@ -208,5 +213,5 @@ def changes_read(
         if full or scanned >= scan_limit:
             break
     page.has_more = not exhausted
-    page.next_cursor = cursor_encode(position, digest)
+    page.next_cursor = cursor_encode(position, digest, dataset_id)
     return page

@@ -40,7 +40,7 @@ def records_changes(
         dataset, grant = access.resolve()
         _check_limit(limit, MAX_CHANGES)
         digest = changes.terms_digest(grant, terms)
-        after = changes.cursor_decode(cursor, digest)
+        after = changes.cursor_decode(cursor, digest, dataset.id)
         today = timezone.localdate()
 
         def read() -> changes.ChangesPage:
