@@ -30,9 +30,10 @@ from dagr.core import identifiers
 from dagr.core.actors import Actor
 from dagr.core.errors import Conflict, ValidationError
 from dagr.grants.selectors import dataset_schema_of
+from dagr.records.selectors import change_position
 from dagr.uploads.parsing import DELIMITERS, detect_encoding
 
-from .models import RecordSet, RecordSetIdentifier
+from .models import RecordSet, RecordSetEvent, RecordSetIdentifier
 from .record_set_feed import _outdated
 from .record_sets import (
     CHECKED_KINDS,
@@ -152,6 +153,33 @@ def _delete(record_set_id: int, values: list[str]) -> int:
     return removed
 
 
+def _present(record_set_id: int, values: list[str] | None) -> set[str]:
+    """Which of ``values`` (None: all) the set watches now."""
+    qs = RecordSetIdentifier.objects.filter(record_set_id=record_set_id)
+    if values is None:
+        return set(qs.values_list("value", flat=True).iterator(chunk_size=10_000))
+    found: set[str] = set()
+    for batch in batched(values, DELETE_BATCH):
+        found.update(qs.filter(value__in=batch).values_list("value", flat=True))
+    return found
+
+
+def _record_events(record_set: RecordSet, *, added: list[str], removed: list[str]) -> None:
+    """The set's feed reports the records of added values as ``created`` and those of removed
+    values as ``deleted``, at the change log's current position (``record_set_feed``)."""
+    if not added and not removed:
+        return
+    position = change_position(dataset_id=record_set.dataset_id)
+    events = [
+        *(RecordSetEvent(record_set=record_set, position=position, value=v, added=False)
+          for v in dict.fromkeys(removed)),
+        *(RecordSetEvent(record_set=record_set, position=position, value=v, added=True)
+          for v in dict.fromkeys(added)),
+    ]  # fmt: skip
+    for batch in batched(events, INSERT_BATCH):
+        RecordSetEvent.objects.bulk_create(batch)
+
+
 @dataclass
 class IdentifiersChanged:
     added: int
@@ -174,11 +202,17 @@ def _apply(
         locked = _locked(record_set)
         before = locked.identifier_count
         removed = 0
+        present = _present(locked.pk, None if replace else [*add, *remove])
         if replace:
             removed = RecordSetIdentifier.objects.filter(record_set_id=locked.pk).delete()[0]
         elif remove:
             removed = _delete(locked.pk, remove)
         _insert(locked.pk, add)
+        kept = set(add)
+        gone = [
+            v for v in (sorted(present) if replace else remove) if v in present and v not in kept
+        ]
+        _record_events(locked, added=[v for v in add if v not in present], removed=gone)
         count = RecordSetIdentifier.objects.filter(record_set_id=locked.pk).count()
         added = count - (before - removed)
         if count > max_identifiers():
