@@ -14,6 +14,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 
 from dagr.core.errors import INVALID_REQUEST, DomainError, NotAuthenticated
+from dagr.core.framework_errors import framework_errors
 from dagr.core.problems import nul_in_request, problem_from_error, problem_response
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -127,10 +128,7 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
         status=422,
         code="invalid_request",
         title=str(INVALID_REQUEST),
-        errors=[
-            {"location": ".".join(str(p) for p in e.get("loc", [])), "message": e.get("msg", "")}
-            for e in exc.errors
-        ],
+        errors=framework_errors(exc.errors),
     )
 
 

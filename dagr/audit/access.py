@@ -29,6 +29,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dagr.core import identifiers
 from dagr.core.errors import DomainError
 
 from .integrity import (
@@ -57,8 +58,9 @@ class AuditUnavailable(DomainError):
 
 def subject_hash(value: str) -> bytes:
     """The keyed hash under which an identifier value is recorded: the first 16 bytes of
-    HMAC-SHA256 over the value without spaces and hyphens, upper-cased."""
-    normalised = "".join(str(value).split()).replace("-", "").upper()
+    HMAC-SHA256 over the value without spaces and hyphens, upper-cased
+    (``identifiers.subject_form``)."""
+    normalised = identifiers.subject_form(value)
     # hmac.digest is the one-shot C implementation: ~3× faster than hmac.new(...).digest(),
     # which matters at a few thousand subjects per batch lookup.
     key = settings.AUDIT_SUBJECT_KEY.encode()

@@ -25,6 +25,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dagr.core import identifiers
 from dagr.core.errors import ValidationError
 
 from .access import subject_hash
@@ -112,7 +113,7 @@ def period_bound(value: datetime | None, *, name: str) -> datetime | None:
 def identifier_hash(identifier: str) -> bytes:
     """The keyed hash of an identifier value as the audit stores it (``120389-11236`` and
     ``12038911236`` give the same hash); ``ValidationError`` for an empty or overlong value."""
-    value = "".join((identifier or "").split()).replace("-", "")
+    value = identifiers.subject_form(identifier or "")
     if not value or len(value) > MAX_IDENTIFIER_LENGTH:
         raise ValidationError(
             _("Enter the identifier (for example a personal code), at most 100 characters."),

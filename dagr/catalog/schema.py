@@ -388,7 +388,8 @@ def compile_validator(schema: SchemaDef, *, coerce: bool = False) -> Validator:
     ``coerce=True`` accepts text for typed values (CSV/XLSX cells): "42" → 42, "jā" → true,
     "1,5" → 1.5; empty strings count as missing. Without it, JSON types must match.
     Normalised records carry only schema fields, omit missing optional values, store dates and
-    datetimes as ISO strings and identifiers as given.
+    datetimes as ISO strings and identifier values in their stored form
+    (``identifiers.normalise``: personal codes and company numbers without hyphens).
     """
     check = _compile_object(schema.fields, prefix="", coerce=coerce)
 
@@ -453,6 +454,8 @@ def _scalar_checker(f: FieldDef, path: str, coerce: bool) -> Callable[..., Any]:
         if is_valid is not None and not is_valid(str(result)):
             errors.append(_error(path, "invalid_identifier", kind=kind))
             return None
+        if kind and isinstance(result, str):
+            return identifiers.normalise(kind, result)
         return result
 
     return checker

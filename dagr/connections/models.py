@@ -17,6 +17,8 @@ class Connection(models.Model):
     class Kind(models.TextChoices):
         PROVIDER = "provider", _("data provider system")
         RECIPIENT = "recipient", _("data recipient system")
+        # registered by administrators only; asks "who read" (dagr.oversight.api)
+        OVERSIGHT = "oversight", _("oversight system (administrators)")
 
     class AuthMethod(models.TextChoices):
         SECRET = "client_secret", _("client secret")

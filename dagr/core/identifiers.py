@@ -27,6 +27,26 @@ def compact(value: str) -> str:
     return re.sub(r"[\s-]", "", str(value)).strip()
 
 
+# --- normalisation: the one form a value is stored, looked up and audited in -------------------
+# Loading (``catalog.schema``'s validator), lookups, search filters, record sets and the audit's
+# subject hash all call these, so ``301227-18203`` and ``30122718203`` are the same person.
+
+_COMPACTED_KINDS = frozenset({"personal_code", "company_code"})
+
+
+def normalise(kind: str | None, value: object) -> str:
+    """The stored form of an identifier value of ``kind``: personal codes and company numbers
+    without spaces and hyphens; any other kind (address codes, ``other``) only stripped."""
+    text = str(value).strip()
+    return compact(text) if kind in _COMPACTED_KINDS else text
+
+
+def subject_form(value: object) -> str:
+    """The kind-independent form under which the access audit records a value (the audit does
+    not know which kind a value asked for was): compacted like a personal code, upper-cased."""
+    return compact(str(value)).upper()
+
+
 def is_valid_personal_code(value: str) -> bool:
     number = compact(value)
     if not re.fullmatch(r"\d{11}", number):

@@ -80,6 +80,28 @@ class RecordSetIdentifier(models.Model):
         return self.value
 
 
+class RecordSetEvent(models.Model):
+    """A watched value added to or removed from a record set, at a position of the dataset's
+    change log (the last entry written before it): the set's feed reports its records there as
+    ``created`` (added) or ``deleted`` (removed), see ``record_set_feed``."""
+
+    record_set = models.ForeignKey(
+        RecordSet, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
+    position = models.BigIntegerField(_("change log position"))
+    value = models.CharField(_("value"), max_length=255)
+    added = models.BooleanField(_("added"))
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["record_set", "id"], name="monitoring_rs_event_order")]
+        verbose_name = _("watched value change")
+        verbose_name_plural = _("watched value changes")
+
+    def __str__(self) -> str:
+        return f"{'+' if self.added else '-'}{self.value}"
+
+
 class Subscription(TimeStampedModel):
     class Status(models.TextChoices):
         ACTIVE = "active", _("active")

@@ -26,13 +26,15 @@ from dagr.core.errors import Conflict, ValidationError
 from dagr.grants.conditions import compile_predicate, validate_conditions
 from dagr.grants.models import Grant
 from dagr.grants.selectors import dataset_schema_of
-from dagr.retrieval.changes import ChangesPage
+from dagr.records.selectors import record_list_by_identifier
+from dagr.retrieval.changes import ChangesPage, FeedEvent
 from dagr.retrieval.services import DEFAULT_CHANGES, Caller, records_changes
 
 from . import selectors
-from .models import RecordSet, RecordSetIdentifier
+from .models import RecordSet, RecordSetEvent, RecordSetIdentifier
 
 FEED_SCAN_MIN = 20_000
+MAX_RECORDS_PER_VALUE = 1_000  # records reported for one added or removed value
 FEED_SCAN_FACTOR = 20
 
 Member = Callable[[dict[str, Any]], bool]
@@ -199,4 +201,46 @@ def record_set_changes(
         terms=record_set_terms(record_set),
         operation="record_set.changes",
         scan_limit=scan,
+        events=lambda after, count: _events(record_set, after, count),
+        # from the beginning the log is replayed with today's watched values: the events so far
+        # are already in it (a record watched now appears from its creation, a record no
+        # longer watched not at all)
+        first_event=_last_event_id(record_set) if not cursor else 0,
     )
+
+
+def _last_event_id(record_set: RecordSet) -> int:
+    last = (
+        RecordSetEvent.objects.filter(record_set_id=record_set.pk)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return last or 0
+
+
+def _events(record_set: RecordSet, after: int, count: int) -> list[FeedEvent]:
+    """The set's membership events after event id ``after`` with the live records that have
+    the value at the set's identifier field (``record_set_values`` writes the events)."""
+    if not record_set.identifier_field:
+        return []
+    rows = list(
+        RecordSetEvent.objects.filter(record_set_id=record_set.pk, pk__gt=after).order_by("pk")[
+            :count
+        ]
+    )
+    return [
+        FeedEvent(
+            id=row.pk,
+            position=row.position,
+            at=row.at,
+            added=row.added,
+            records=[
+                (r.key, r.data)
+                for r in record_list_by_identifier(
+                    dataset=record_set.dataset, path=record_set.identifier_field, value=row.value
+                )[:MAX_RECORDS_PER_VALUE]
+            ],
+        )
+        for row in rows
+    ]

@@ -1,7 +1,8 @@
 """Record sets: the watched values — change them in calls or import them from a CSV file.
 
-Watched values are stripped, at most 255 characters; values of a personal code or company
-number field are checked like the loader checks them (``dagr.core.identifiers``), values of an
+Watched values are stripped, at most 255 characters, and kept in the form the loader stores
+(``identifiers.normalise``: ``301227-18203`` is kept as ``30122718203``); values of a personal
+code or company number field are checked like the loader checks them, values of an
 integer field are written as the integer. Changes are written in batches that ignore
 duplicates, in one transaction that also keeps ``identifier_count`` and bumps ``revision`` (the
 key of the per-process value cache). Administrative changes are audited; the audit names how
@@ -29,9 +30,10 @@ from dagr.core import identifiers
 from dagr.core.actors import Actor
 from dagr.core.errors import Conflict, ValidationError
 from dagr.grants.selectors import dataset_schema_of
+from dagr.records.selectors import change_position
 from dagr.uploads.parsing import DELIMITERS, detect_encoding
 
-from .models import RecordSet, RecordSetIdentifier
+from .models import RecordSet, RecordSetEvent, RecordSetIdentifier
 from .record_set_feed import _outdated
 from .record_sets import (
     CHECKED_KINDS,
@@ -58,6 +60,7 @@ class _Kind:
     path: str
     kind: str  # personal_code, company_code, address_code, other
     integer: bool
+    check: bool = True  # False: any value is taken (removing one that no longer passes)
 
     def clean(self, value: Any) -> tuple[str | None, str, Any]:
         """``(value, "", "")`` or ``(None, code, message)``."""
@@ -74,7 +77,12 @@ class _Kind:
             if not re.fullmatch(r"[-+]?\d{1,19}", text):
                 return None, "invalid_value", _("The value must be a whole number.")
             return str(int(text)), "", ""
-        if self.kind in CHECKED_KINDS and not identifiers.is_valid_identifier(self.kind, text):
+        text = identifiers.normalise(self.kind, text)  # the form the loader stores
+        if (
+            self.check
+            and self.kind in CHECKED_KINDS
+            and not identifiers.is_valid_identifier(self.kind, text)
+        ):
             message = (
                 _("This is not a valid personal code.")
                 if self.kind == identifiers.PERSONAL_CODE
@@ -145,6 +153,33 @@ def _delete(record_set_id: int, values: list[str]) -> int:
     return removed
 
 
+def _present(record_set_id: int, values: list[str] | None) -> set[str]:
+    """Which of ``values`` (None: all) the set watches now."""
+    qs = RecordSetIdentifier.objects.filter(record_set_id=record_set_id)
+    if values is None:
+        return set(qs.values_list("value", flat=True).iterator(chunk_size=10_000))
+    found: set[str] = set()
+    for batch in batched(values, DELETE_BATCH):
+        found.update(qs.filter(value__in=batch).values_list("value", flat=True))
+    return found
+
+
+def _record_events(record_set: RecordSet, *, added: list[str], removed: list[str]) -> None:
+    """The set's feed reports the records of added values as ``created`` and those of removed
+    values as ``deleted``, at the change log's current position (``record_set_feed``)."""
+    if not added and not removed:
+        return
+    position = change_position(dataset_id=record_set.dataset_id)
+    events = [
+        *(RecordSetEvent(record_set=record_set, position=position, value=v, added=False)
+          for v in dict.fromkeys(removed)),
+        *(RecordSetEvent(record_set=record_set, position=position, value=v, added=True)
+          for v in dict.fromkeys(added)),
+    ]  # fmt: skip
+    for batch in batched(events, INSERT_BATCH):
+        RecordSetEvent.objects.bulk_create(batch)
+
+
 @dataclass
 class IdentifiersChanged:
     added: int
@@ -167,11 +202,17 @@ def _apply(
         locked = _locked(record_set)
         before = locked.identifier_count
         removed = 0
+        present = _present(locked.pk, None if replace else [*add, *remove])
         if replace:
             removed = RecordSetIdentifier.objects.filter(record_set_id=locked.pk).delete()[0]
         elif remove:
             removed = _delete(locked.pk, remove)
         _insert(locked.pk, add)
+        kept = set(add)
+        gone = [
+            v for v in (sorted(present) if replace else remove) if v in present and v not in kept
+        ]
+        _record_events(locked, added=[v for v in add if v not in present], removed=gone)
         count = RecordSetIdentifier.objects.filter(record_set_id=locked.pk).count()
         added = count - (before - removed)
         if count > max_identifiers():
@@ -222,7 +263,7 @@ def record_set_identifiers_change(
     to_add = _clean_values(kind, ((f"add.{n}", v) for n, v in enumerate(add)), errors)
     to_remove = _clean_values(
         # a value that no longer passes the check may still be removed
-        _Kind(kind.path, identifiers.OTHER, kind.integer),
+        _Kind(kind.path, kind.kind, kind.integer, check=False),
         ((f"remove.{n}", v) for n, v in enumerate(remove)),
         errors,
     )

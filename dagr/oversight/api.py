@@ -1,9 +1,14 @@
 """The data-access audit API.
 
-- ``GET /audit/access``: a data provider's system (a provider technical connection) reads who
-  used the datasets of its institution — filters, keyset pages, or the whole selection as CSV.
-- ``GET /audit/who-read``: a portal administrator (session) answers "who read this person's
-  data" for one identifier value.
+- ``POST /audit/access`` (preferred) or ``GET``: a data provider's system (a provider technical
+  connection) reads who used the datasets of its institution — filters, keyset pages, or the
+  whole selection as CSV.
+- ``POST /audit/who-read`` (preferred) or ``GET``: a portal administrator (session) or an
+  oversight system (a technical connection of kind ``oversight``, which only administrators
+  register) answers "who read this person's data" for one identifier value.
+
+The POST variants take the same parameters as a JSON body, so a personal code never appears in
+a URL (and so in no access log or proxy); the GET variants stay for existing clients.
 
 Neither returns an identifier value or its hash: the audit stores only a keyed hash, and the
 caller's own value is used to look it up.
@@ -20,9 +25,11 @@ from ninja.security import django_auth
 
 from dagr.audit import access_selectors as selectors
 from dagr.audit.services import who_read_search
-from dagr.connections.auth import principal_of, provider_auth
+from dagr.connections.auth import any_connection_auth, principal_of, provider_auth
+from dagr.connections.tokens import Principal
 from dagr.core.errors import PermissionDenied
 from dagr.permissions import rules
+from dagr.records.services import ConnectionActor
 
 from . import presenters
 
@@ -123,21 +130,43 @@ def _page(filters: dict[str, Any], cursor: str | None, limit: int) -> selectors.
     return selectors.access_entries(cursor=cursor or "", limit=limit, **filters)
 
 
+ACCESS_DESCRIPTION = (
+    "The access audit of the calling provider's datasets, newest first. `dataset` narrows "
+    "to one dataset (another provider's dataset is 404); `recipient` is a registration "
+    "number or institution id; `identifier` finds the accesses to one record (the value is "
+    "not stored: the audit keeps a keyed hash). Pages follow `next_cursor`; `format=csv` "
+    "streams every matching entry from `cursor` on, ignoring `limit`."
+)
+
+
+@router.post(
+    "/access",
+    response=AccessPageOut,
+    auth=provider_auth,
+    summary="Who used my datasets (data provider systems) — preferred",
+    description=ACCESS_DESCRIPTION
+    + " The filters go in a JSON body, so an `identifier` never appears in a URL.",
+    openapi_extra=CSV_RESPONSE,
+)
+def access_search(request: HttpRequest, query: AccessQuery) -> Any:
+    return _access(request, query)
+
+
 @router.get(
     "/access",
     response=AccessPageOut,
     auth=provider_auth,
     summary="Who used my datasets (data provider systems)",
-    description=(
-        "The access audit of the calling provider's datasets, newest first. `dataset` narrows "
-        "to one dataset (another provider's dataset is 404); `recipient` is a registration "
-        "number or institution id; `identifier` finds the accesses to one record (the value is "
-        "not stored: the audit keeps a keyed hash). Pages follow `next_cursor`; `format=csv` "
-        "streams every matching entry from `cursor` on, ignoring `limit`."
-    ),
+    description=ACCESS_DESCRIPTION
+    + " Prefer `POST` with the same parameters in a JSON body when filtering by `identifier`:"
+    " URLs end up in logs.",
     openapi_extra=CSV_RESPONSE,
 )
 def access_list(request: HttpRequest, query: Query[AccessQuery]) -> Any:
+    return _access(request, query)
+
+
+def _access(request: HttpRequest, query: AccessQuery) -> Any:
     principal = principal_of(request)
     filters: dict[str, Any] = {
         "dataset_ids": presenters.provider_dataset_ids(
@@ -157,20 +186,47 @@ def access_list(request: HttpRequest, query: Query[AccessQuery]) -> Any:
     return {"items": presenters.entry_rows(page.entries), "next_cursor": page.next_cursor}
 
 
+WHO_READ_DESCRIPTION = (
+    "For one identifier value (a personal code with or without the hyphen, or any other "
+    "identifier): which institutions asked for or received it — grouped by institution, "
+    "dataset and operation with counts and first/last time — and the entries, newest "
+    "first. For portal administrators (a session) and oversight systems (the bearer token of "
+    "a technical connection of kind `oversight`, registered by an administrator); any other "
+    "caller is 403 `admin_only`."
+)
+# a bearer token first (any connection kind: the rule decides), else the portal session
+WHO_READ_AUTH = [any_connection_auth, django_auth]
+
+
+@router.post(
+    "/who-read",
+    response=WhoReadOut,
+    auth=WHO_READ_AUTH,
+    summary="Who read this person's data (administrators) — preferred",
+    description=WHO_READ_DESCRIPTION
+    + " The parameters go in a JSON body, so the identifier never appears in a URL.",
+)
+def who_read_search_post(request: HttpRequest, query: WhoReadQuery) -> dict[str, Any]:
+    return _who_read(request, query)
+
+
 @router.get(
     "/who-read",
     response=WhoReadOut,
-    auth=django_auth,
-    summary="Who read this person's data (portal administrators)",
-    description=(
-        "For one identifier value (a personal code with or without the hyphen, or any other "
-        "identifier): which institutions asked for or received it — grouped by institution, "
-        "dataset and operation with counts and first/last time — and the entries, newest "
-        "first. Session authentication; administrators only."
-    ),
+    auth=WHO_READ_AUTH,
+    summary="Who read this person's data (administrators)",
+    description=WHO_READ_DESCRIPTION
+    + " Prefer `POST` with the same parameters in a JSON body: URLs end up in logs.",
 )
 def who_read(request: HttpRequest, query: Query[WhoReadQuery]) -> dict[str, Any]:
-    actor: User = request.auth  # type: ignore[attr-defined]  # django_auth: the signed-in user
+    return _who_read(request, query)
+
+
+def _who_read(request: HttpRequest, query: WhoReadQuery) -> dict[str, Any]:
+    auth = request.auth  # type: ignore[attr-defined]  # set by ninja: a Principal or the user
+    actor: User | ConnectionActor = (
+        ConnectionActor.from_principal(auth) if isinstance(auth, Principal) else auth
+    )
     if not rules.can_answer_who_read(actor):
         raise PermissionDenied(code="admin_only")
     period = {"since": query.since, "until": query.until}

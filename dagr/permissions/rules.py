@@ -218,9 +218,12 @@ RULES: dict[str, Any] = {
 def can_manage_connections_of(actor: Visitor, institution: Institution | int, kind: str) -> bool:
     """Register, rotate and revoke an institution's technical connections of one kind: provider
     systems by its data provider representatives, recipient systems by its data recipient
-    representatives; administrators for any."""
+    representatives; administrators for any, and only they for oversight systems (which may ask
+    "who read" across all datasets)."""
     if is_portal_admin(actor):
         return True
+    if kind == "oversight":
+        return False
     role = Role.PROVIDER if kind == "provider" else Role.RECIPIENT
     return has_role(actor, institution, role)
 
@@ -379,7 +382,11 @@ def can_read_dataset_audit(actor: Visitor, dataset: Dataset) -> bool:
 
 
 def can_answer_who_read(actor: Visitor) -> bool:
-    """Answer "who read this person's data" across all datasets: administrators only."""
+    """Answer "who read this person's data" across all datasets: administrators in the portal,
+    and through the API the oversight systems (connections of kind ``oversight``, which only
+    administrators register: ``can_manage_connections_of``)."""
+    if is_connection(actor):
+        return actor.kind == "oversight"
     return is_portal_admin(actor)
 
 

@@ -52,6 +52,17 @@ def record_count(dataset: Dataset) -> int:
     return live_records(dataset).count()
 
 
+def change_position(*, dataset_id: int) -> int:
+    """The sequence number of the dataset's last visible change-log entry (0: none yet)."""
+    last = (
+        Change.objects.filter(dataset_id=dataset_id)
+        .order_by("-seq")
+        .values_list("seq", flat=True)
+        .first()
+    )
+    return last or 0
+
+
 def change_list(*, dataset: Dataset, after_seq: int = 0, limit: int = 1000) -> list[Change]:
     """Change entries of ``dataset`` with ``seq > after_seq`` in sequence order. Following the
     log with the last ``seq`` seen never misses an entry (``dagr.records.writer``)."""

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dagr.audit import access as audit
 from dagr.catalog.schema import extract_identifiers
+from dagr.core import identifiers
 from dagr.core.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from dagr.core.middleware import current_request_id
 from dagr.grants.cache import ActiveGrant
@@ -59,6 +60,7 @@ class Caller:
 class Records:
     records: list[dict[str, Any]]
     not_found: list[str] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
     next_cursor: str | None = None
     fields: tuple[str, ...] = ()
 
@@ -258,7 +260,9 @@ def _identifier_path(dataset: DatasetInfo, name: Any) -> str:
     return name
 
 
-def _identifier_value(value: Any, location: str = "value") -> str:
+def _identifier_value(value: Any, location: str = "value", kind: str | None = None) -> str:
+    """The value as it is stored (``identifiers.normalise`` for ``kind``), or ``invalid_value``
+    when it is no identifier value at all (the kind's own check is the caller's)."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _invalid(
             _("An identifier value must be text or a number."), "invalid_value", location
@@ -270,4 +274,21 @@ def _identifier_value(value: Any, location: str = "value") -> str:
             "invalid_value",
             location,
         )
-    return text
+    return identifiers.normalise(kind, text)
+
+
+def _identifier_kind(dataset: DatasetInfo, path: str) -> str | None:
+    definition = dataset.fields.get(path)
+    return None if definition is None else definition.identifier
+
+
+def _is_well_formed(kind: str | None, value: str) -> bool:
+    """False for a value that cannot be an identifier of ``kind`` (a personal code with a wrong
+    check digit, say): no record can have it."""
+    return kind is None or identifiers.is_valid_identifier(kind, value)
+
+
+def invalid_identifier(location: str = "value") -> ValidationError:
+    return _invalid(
+        _("This is not a valid value of the identifier field."), "invalid_identifier", location
+    )

@@ -61,7 +61,9 @@ def record_get(
     purpose: str | None = PURPOSE_HEADER,
 ) -> Any:
     """Records with ``value`` in identifier field ``field`` (any declared identifier, nested
-    ones like ``board_members.personal_code`` too). 404 when none is visible to you."""
+    ones like ``board_members.personal_code`` too); a personal code or company number may be
+    written with hyphens or spaces. 404 `record_not_found` when none is visible to you; 422
+    `invalid_identifier` when the value cannot be one of the field's kind (a wrong check digit)."""
     result = services.record_get(
         caller=_caller(request),
         dataset_code=code,
@@ -81,7 +83,8 @@ def records_lookup(
     permission_number: str | None = PERMISSION_HEADER,
     purpose: str | None = PURPOSE_HEADER,
 ) -> Any:
-    """Up to 1,000 values of one identifier field in one call."""
+    """Up to 1,000 values of one identifier field in one call. Values without a record you may
+    see are listed in `not_found`, malformed ones (a wrong check digit) in `invalid`."""
     result = services.records_lookup(
         caller=_caller(request),
         dataset_code=code,
@@ -90,7 +93,9 @@ def records_lookup(
         field=body.field,
         values=body.values,
     )
-    return _json({"records": result.records, "not_found": result.not_found})
+    return _json(
+        {"records": result.records, "not_found": result.not_found, "invalid": result.invalid}
+    )
 
 
 @router.get("/{code}/records", response=schemas.PageOut, summary="Search records")

@@ -22,7 +22,8 @@ entry's state before is the data the record had when it was deleted (deletion ke
 
 Order and completeness come from the change log: a dataset's sequence numbers become visible in
 order (loads of one dataset are serialised by the per-dataset lock), so reading ``seq > cursor``
-in order never skips an entry. The cursor carries a digest of the grant's fields and conditions
+in order never skips an entry. The cursor names its dataset (another dataset's cursor is
+``invalid_cursor``) and carries a digest of the grant's fields and conditions
 and of the record set's definition; a cursor issued under other terms is refused
 (``cursor_outdated``), because applying the rest of the log would leave the recipient's copy
 inconsistent with what the terms now show.
@@ -80,18 +81,33 @@ def terms_digest(grant: ActiveGrant, terms: str = "") -> str:
     return hashlib.blake2b(document, digest_size=6).hexdigest()
 
 
-def cursor_encode(seq: int, digest: str) -> str:
-    return cursors.cursor_encode(CURSOR_PREFIX, seq, digest)
+def cursor_encode(seq: int, digest: str, dataset_id: int, event: int | None = None) -> str:
+    parts: list[object] = [seq, digest, dataset_id]
+    if event is not None:
+        parts.append(event)
+    return cursors.cursor_encode(CURSOR_PREFIX, *parts)
 
 
-def cursor_decode(cursor: str | None, digest: str) -> int:
-    """The sequence number after which to continue (0: from the beginning). Raises
-    ``invalid_cursor`` for a malformed cursor, ``cursor_outdated`` for one issued under other
-    terms."""
+def cursor_decode(cursor: str | None, digest: str, dataset_id: int) -> int:
+    """The sequence number after which to continue (0: from the beginning); see
+    ``cursor_position``."""
+    return cursor_position(cursor, digest, dataset_id)[0]
+
+
+def cursor_position(cursor: str | None, digest: str, dataset_id: int) -> tuple[int, int]:
+    """``(sequence number, event id)`` after which to continue (``(0, 0)``: from the
+    beginning; the event id is a record set's last membership event read). Raises
+    ``invalid_cursor`` for a malformed cursor or one of another dataset's feed (the cursor
+    names its dataset), ``cursor_outdated`` for one issued under other terms. Cursors issued
+    before the dataset was part of them (``seq:digest``) are still accepted."""
     if not cursor:
-        return 0
-    seq, issued_under = cursors.cursor_decode(cursor, CURSOR_PREFIX, 2)
-    if not seq.isdigit() or len(seq) > 18:
+        return 0, 0
+    seq, rest = cursors.cursor_decode(cursor, CURSOR_PREFIX, 2)
+    issued_under, _sep, tail = rest.partition(":")
+    issued_for, _sep, event = tail.partition(":")
+    if not seq.isdigit() or len(seq) > 18 or (event and not event.isdigit()) or len(event) > 18:
+        raise cursors.invalid_cursor()
+    if issued_for and issued_for != str(dataset_id):
         raise cursors.invalid_cursor()
     if issued_under != digest:
         raise CursorOutdated(
@@ -101,7 +117,19 @@ def cursor_decode(cursor: str | None, digest: str) -> int:
                 "as the terms now show it."
             )
         )
-    return int(seq)
+    return int(seq), int(event or 0)
+
+
+@dataclass
+class FeedEvent:
+    """A membership event of a record set (a watched value added or removed) at ``position``
+    of the change log: its current records, reported as ``created`` / ``deleted``."""
+
+    id: int
+    position: int
+    at: Any
+    added: bool
+    records: list[tuple[str, dict[str, Any]]]  # (key, current data) of the live records
 
 
 def _iso(value: Any) -> str:
@@ -125,11 +153,17 @@ def changes_read(
     member: Member | None = None,
     member_on: Callable[[date], Member] | None = None,
     scan_limit: int | None = None,
+    events: Callable[[int, int], list[FeedEvent]] | None = None,
+    after_event: int = 0,
 ) -> ChangesPage:
     """Up to ``limit`` changes visible under ``grant`` (and ``member``) after sequence number
     ``after``, examining at most ``scan_limit`` change-log entries (default ``2 × limit``).
     ``member_on(day)`` gives the membership test as of another day (a record set's own
-    relative-date conditions), for the earlier state of re-checked records."""
+    relative-date conditions), for the earlier state of re-checked records.
+    ``events(after, n)`` gives a record set's first ``n`` membership events after event id
+    ``after`` (in id order); each is reported at its position in the log: the records of an
+    added value that are members now as ``created``, those of a removed value that are
+    visible under the grant but members no longer as ``deleted``."""
     condition = grant.predicate(today=today)
     tree = grant.tree
     earlier: dict[int, Member] = {}  # load id of a re-check → "visible" as of its "since" day
@@ -158,12 +192,38 @@ def changes_read(
         return member is None or member(data)
 
     page = ChangesPage(changes=[], next_cursor="", has_more=True)
+    pending = events(after_event, limit) if events is not None else []
+    more_events = len(pending) >= limit  # the callback gives at most ``limit`` at a time
+    last_event = after_event
+
+    def flush(before: int | None) -> bool:
+        """Report the pending events positioned before log entry ``before`` (None: all); True
+        when the page is full (an event's records are never split across pages)."""
+        nonlocal last_event
+        while pending and (before is None or pending[0].position < before):
+            found = _event_changes(pending[0], condition, visible, tree)
+            if page.changes and len(page.changes) + len(found) > limit:
+                return True
+            for change, data in found:
+                page.changes.append(change)
+                if data is None:
+                    page.removed_keys.append(change["key"])
+                else:
+                    page.returned.append(data)
+            last_event = pending.pop(0).id
+            if len(page.changes) >= limit:
+                return True
+        return False
+
     position, scanned, exhausted = after, 0, False
     while True:
         want = min(FETCH_CHUNK, scan_limit - scanned)
         rows = queries.changes_after(dataset_id=dataset_id, after=position, limit=want)
         full = unread = False
         for index, (seq, key, operation, at, load_id, data, previous) in enumerate(rows):
+            if pending and flush(seq):
+                full = unread = True
+                break
             scanned += 1
             position = seq
             after_state = None if operation == "deleted" else _data(data)
@@ -208,6 +268,38 @@ def changes_read(
             break
         if full or scanned >= scan_limit:
             break
+    # events after the last entry read (all of them when the log is read to its end)
+    if (
+        pending
+        and (exhausted or len(page.changes) < limit)
+        and (flush(None if exhausted else position + 1) or pending)
+    ):
+        exhausted = False
+    if more_events and not pending:
+        exhausted = False  # the next call fetches the next events
     page.has_more = not exhausted
-    page.next_cursor = cursor_encode(position, digest)
+    page.next_cursor = cursor_encode(
+        position, digest, dataset_id, None if events is None else last_event
+    )
     return page
+
+
+def _event_changes(
+    event: FeedEvent,
+    condition: Member,
+    visible: Callable[[dict[str, Any] | None], bool],
+    tree: Any,
+) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """``(change, data served or None for a deletion)`` for each record of the event."""
+    found: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+    for key, data in event.records:
+        if event.added and visible(data):
+            kind, shown, served = "created", project_fields(data, tree), data
+        elif not event.added and condition(data) and not visible(data):
+            kind, shown, served = "deleted", None, None
+        else:
+            continue
+        change = {"id": event.position, "operation": kind, "key": key, "at": _iso(event.at),
+                  "record": shown}  # fmt: skip
+        found.append((change, served))
+    return found

@@ -29,18 +29,24 @@ def records_changes(
     terms: str = "",
     operation: str = "record.changes",
     scan_limit: int | None = None,
+    events: Callable[[int, int], list[changes.FeedEvent]] | None = None,
+    first_event: int = 0,
 ) -> changes.ChangesPage:
     """One page of the dataset's change feed as the grant (and ``member``, a record set's
     membership test) shows it, after ``cursor`` (from the beginning without one): see
     ``dagr.retrieval.changes``. ``terms`` describes the record set's definition and goes into
-    the cursor's digest. One audit entry per page (identifiers of the returned records and the
-    keys reported deleted), committed before the page is returned."""
+    the cursor's digest; ``events`` its membership events (``changes.changes_read``), those up
+    to ``first_event`` skipped when reading from the beginning. One audit entry per page
+    (identifiers of the returned records and the keys reported deleted), committed before the
+    page is returned."""
     access = _Access(caller, operation, dataset_code, permission_number, purpose)
     try:
         dataset, grant = access.resolve()
         _check_limit(limit, MAX_CHANGES)
         digest = changes.terms_digest(grant, terms)
-        after = changes.cursor_decode(cursor, digest)
+        after, after_event = changes.cursor_position(cursor, digest, dataset.id)
+        if not cursor:
+            after_event = first_event  # the replay from the beginning already shows them
         today = timezone.localdate()
 
         def read() -> changes.ChangesPage:
@@ -54,6 +60,8 @@ def records_changes(
                 member=member,
                 member_on=member_on,
                 scan_limit=scan_limit,
+                events=events,
+                after_event=after_event,
             )
             access.write(
                 outcome="ok",

@@ -45,6 +45,10 @@ class LookupOut(Schema):
     not_found: list[str] = Field(
         description="values without a record you may see (missing and outside the grant alike)"
     )
+    invalid: list[str] = Field(
+        description="values that cannot be a value of the field's kind (e.g. a personal code "
+        "with a wrong check digit), as you sent them"
+    )
 
 
 class PageOut(Schema):

@@ -27,7 +27,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dagr.core import cursors
+from dagr.core import cursors, identifiers
 from dagr.core.errors import DomainError, ValidationError
 from dagr.grants.cache import ActiveGrant
 from dagr.grants.conditions import parse_condition_input, to_sql, validate_conditions
@@ -46,10 +46,13 @@ from .access import (
     Records,
     _Access,
     _check_limit,
+    _identifier_kind,
     _identifier_path,
     _identifier_value,
     _invalid,
+    _is_well_formed,
     _served,
+    invalid_identifier,
     record_not_found,
     subject_paths,
 )
@@ -92,15 +95,19 @@ def record_get(
     purpose: str = "",
 ) -> Records:
     """Records having ``value`` in identifier field ``field`` (any declared identifier path,
-    nested ones like ``board_members.personal_code`` included). ``NotFound``
-    (``record_not_found``) when none is visible."""
+    nested ones like ``board_members.personal_code`` included), in any written form of the
+    kind (``301227-18203`` = ``30122718203``). ``NotFound`` (``record_not_found``) when none is
+    visible; ``invalid_identifier`` (422) when the value cannot be one of the field's kind."""
     access = _Access(caller, "record.get", dataset_code, permission_number, purpose)
     if isinstance(value, str | int) and not isinstance(value, bool):
         access.asked = [str(value).strip()[:MAX_VALUE_LENGTH]]
     try:
         dataset, grant = access.resolve()
         path = _identifier_path(dataset, field)
-        text = _identifier_value(value)
+        kind = _identifier_kind(dataset, path)
+        text = _identifier_value(value, kind=kind)
+        if not _is_well_formed(kind, text):
+            raise invalid_identifier()
         today = timezone.localdate()
         where, params = grant.where(column=queries.DATA_COLUMN, today=today)
 
@@ -134,8 +141,10 @@ def records_lookup(
     values: list[Any],
     purpose: str = "",
 ) -> Records:
-    """Batch lookup of up to 1,000 values of one identifier field. ``not_found`` lists the
-    values without a visible record (missing, deleted or outside the grant alike)."""
+    """Batch lookup of up to 1,000 values of one identifier field, in any written form of the
+    kind. ``not_found`` lists the values without a visible record (missing, deleted or outside
+    the grant alike), ``invalid`` those that cannot be a value of the field's kind (a personal
+    code with a wrong check digit); both as the caller wrote them."""
     access = _Access(caller, "record.lookup", dataset_code, permission_number, purpose)
     if isinstance(values, list):
         access.asked = [
@@ -152,9 +161,16 @@ def records_lookup(
                 "invalid_values",
                 "values",
             )
-        wanted = list(
-            dict.fromkeys(_identifier_value(v, f"values.{n}") for n, v in enumerate(values))
-        )
+        kind = _identifier_kind(dataset, path)
+        sent: dict[str, str] = {}  # stored form -> the value as the caller wrote it (first)
+        invalid: list[str] = []
+        for n, v in enumerate(values):
+            text = _identifier_value(v, f"values.{n}", kind)
+            if _is_well_formed(kind, text):
+                sent.setdefault(text, str(v).strip())
+            elif str(v).strip() not in invalid:
+                invalid.append(str(v).strip())
+        wanted = list(sent)
         today = timezone.localdate()
         where, params = grant.where(column=queries.DATA_COLUMN, today=today)
         matched: dict[str, list[int]] = {}
@@ -180,7 +196,8 @@ def records_lookup(
         raise
     return Records(
         [project_fields(d, grant.tree) for d in found],
-        not_found=[v for v in wanted if v not in matched],
+        not_found=[sent[v] for v in wanted if v not in matched],
+        invalid=invalid,
         fields=grant.fields,
     )
 
@@ -221,6 +238,8 @@ def _filter_sql(
             message = _("Lists cannot be filtered ('%(field)s').") % {"field": name}
             errors.append({"location": name, "code": "filter_not_supported", "message": message})
         else:
+            if definition.identifier:
+                value = identifiers.normalise(definition.identifier, value)
             documents.append(
                 parse_condition_input(dataset.schema, field=name, op="eq", value=str(value))
             )

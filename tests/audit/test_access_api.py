@@ -378,14 +378,12 @@ def test_csv_with_a_bad_cursor_fails_before_streaming(client, world):
 # --- who read this person's data (administrators) -------------------------------------------------
 
 
-def test_who_read_needs_a_session(client, world):
+def test_who_read_needs_a_session_or_a_token(client, world):
     response = client.get(WHO_URL, {"identifier": PERSON})
     assert response.status_code == 401
-    # a provider's bearer token is not a portal session
-    assert (
-        client.get(WHO_URL, {"identifier": PERSON}, **bearer(world.provider_token)).status_code
-        == 401
-    )
+    # a provider's bearer token authenticates, but a provider system may not ask
+    response = client.get(WHO_URL, {"identifier": PERSON}, **bearer(world.provider_token))
+    assert response.status_code == 403 and response.json()["code"] == "admin_only"
 
 
 def test_who_read_is_for_administrators_only(client, world):
@@ -457,3 +455,70 @@ def test_the_openapi_document_describes_both_operations(client):
     assert set(access["responses"]["200"]["content"]) == {"application/json", "text/csv"}
     assert {"401", "403", "404", "422"} <= set(access["responses"])
     assert "/api/v1/audit/who-read" in schema["paths"]
+
+
+# --- identifiers in a POST body; oversight systems ------------------------------------------------
+
+
+def test_the_provider_audit_accepts_the_filters_in_a_post_body(client, world):
+    by_get = get(client, world.provider_token, identifier=PERSON_COMPACT)
+    by_post = client.post(
+        URL,
+        {"identifier": PERSON, "limit": 100},
+        content_type="application/json",
+        **bearer(world.provider_token),
+    )
+    assert by_post.status_code == 200, by_post.content
+    assert request_ids(by_post.json()["items"]) == request_ids(by_get.json()["items"])
+    assert len(by_post.json()["items"]) == 4  # 3 lookups + the portal view, all on "persons"
+    recipient = client.post(
+        URL, {"identifier": PERSON}, content_type="application/json",
+        **bearer(world.recipient_token),
+    )  # fmt: skip
+    assert recipient.status_code == 403
+
+
+def test_who_read_by_post_body_for_a_session_administrator(client, world):
+    client.force_login(make_admin())
+    response = client.post(WHO_URL, {"identifier": PERSON}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert len(response.json()["items"]) == 5
+
+
+def test_who_read_with_an_oversight_connection_token(client, world):
+    token, _client_id = _token(world.recipient, "oversight")
+    by_post = client.post(
+        WHO_URL, {"identifier": PERSON}, content_type="application/json", **bearer(token)
+    )
+    assert by_post.status_code == 200, by_post.content
+    assert {s["dataset"] for s in by_post.json()["summary"]} == {"persons", "companies"}
+    by_get = client.get(WHO_URL, {"identifier": PERSON_COMPACT}, **bearer(token))
+    assert by_get.json()["summary"] == by_post.json()["summary"]
+    # the question is itself recorded, naming the connection
+    from dagr.audit.models import AdminEntry
+
+    asked = AdminEntry.objects.filter(action="audit.subject.searched").order_by("-pk").first()
+    assert asked is not None and "connection" in asked.actor_label
+
+
+@pytest.mark.parametrize("kind", ["provider", "recipient"])
+def test_who_read_refuses_other_connections(client, world, kind):
+    token = world.provider_token if kind == "provider" else world.recipient_token
+    response = client.post(
+        WHO_URL, {"identifier": PERSON}, content_type="application/json", **bearer(token)
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "admin_only"
+
+
+def test_only_administrators_register_oversight_connections(world):
+    from dagr.core.errors import PermissionDenied
+
+    signatory = make_user(
+        institution=world.recipient,
+        roles=(Membership.Role.RECIPIENT, Membership.Role.SIGNATORY),
+    )
+    with pytest.raises(PermissionDenied):
+        connection_services.connection_create(
+            actor=signatory, institution=world.recipient, name="Uzraudzība", kind="oversight"
+        )

@@ -145,10 +145,13 @@ def test_records_outside_the_watch_list_never_appear(w):
     assert ops(changes) == [("updated", "40000000001")]
 
 
-def test_adding_a_value_does_not_replay_and_a_narrow_set_pages_through(w):
+def test_adding_a_value_reports_its_record_and_a_narrow_set_pages_through(w):
     record_set = make_set(w)
     _changes, cursor = read(w, record_set)
-    watch(w, record_set, "40000000004")  # exists already: no replay, cursor stays valid
+    watch(w, record_set, "40000000004")  # exists already: created now, cursor stays valid
+    changes, cursor = read(w, record_set, cursor)
+    assert ops(changes) == [("created", "40000000004")]
+    assert changes[0]["record"]["name"] == "SIA Nr 4"
     changes, cursor = read(w, record_set, cursor)
     assert changes == []
     load(w, *[company(n, name=f"V{n}") for n in range(1, 21)])
@@ -185,3 +188,67 @@ def test_each_page_is_audited_as_a_record_set_read(w):
     read(w, record_set)
     entry = AccessEntry.objects.filter(operation="record_set.changes").get()
     assert entry.records_returned == 1 and entry.institution_id == w.recipient.pk
+
+
+# --- changes of the watch list are changes of the set ------------------------------------------
+
+
+def unwatch(w, record_set, *values: str) -> None:
+    services.record_set_identifiers_change(
+        actor=w.recipient_rep, record_set=record_set, remove=list(values)
+    )
+
+
+def test_removing_a_value_deletes_its_record_from_the_copy(w):
+    record_set = make_set(w)
+    watch(w, record_set, "40000000003", "40000000005")
+    changes, cursor = read(w, record_set)
+    assert current(changes) == {"40000000003", "40000000005"}
+    unwatch(w, record_set, "40000000003")
+    later, cursor = read(w, record_set, cursor)
+    assert ops(later) == [("deleted", "40000000003")]
+    assert current(changes + later) == {"40000000005"}
+    # removing a value nobody watched, or one whose record is outside the grant, reports nothing
+    watch(w, record_set, "40000000021")  # inactive: outside the grant's conditions
+    unwatch(w, record_set, "40000000021", "40000000099")
+    assert read(w, record_set, cursor)[0] == []
+
+
+def test_watch_changes_are_ordered_with_the_log(w):
+    """A record watched, changed, unwatched, changed again and watched again, read one change
+    at a time: the copy always ends as the set shows the record now (membership is judged with
+    today's watch list, so steps the set no longer shows may be left out)."""
+    record_set = make_set(w)
+    _changes, cursor = read(w, record_set)
+    copy: dict[str, Any] = {}
+
+    def follow() -> list[tuple[str, str]]:
+        nonlocal cursor
+        changes, cursor = read(w, record_set, cursor, limit=1)
+        for c in changes:
+            if c["operation"] == "deleted":
+                copy.pop(c["key"], None)
+            else:
+                copy[c["key"]] = c["record"]
+        return ops(changes)
+
+    watch(w, record_set, "40000000006")
+    load(w, company(6, name="Pirmais"))
+    unwatch(w, record_set, "40000000006")
+    load(w, company(6, name="Otrais"))  # not watched: not reported
+    assert follow()[-1:] == [("deleted", "40000000006")]
+    assert copy == {}
+    watch(w, record_set, "40000000006")
+    assert follow() == [("created", "40000000006")]
+    assert copy["40000000006"]["name"] == "Otrais"
+
+
+def test_a_new_set_read_from_no_cursor_replays_the_watched_records_once(w):
+    """docs/change-feed.md: from no cursor the log is replayed with today's watch list — each
+    watched record from its creation, a value removed before the first read not at all."""
+    load(w, company(4, name="Mainīts"))
+    record_set = make_set(w)
+    watch(w, record_set, "40000000004", "40000000005")
+    unwatch(w, record_set, "40000000005")
+    changes, _cursor = read(w, record_set)
+    assert ops(changes) == [("created", "40000000004"), ("updated", "40000000004")]

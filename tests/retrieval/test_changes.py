@@ -244,3 +244,25 @@ def test_a_failed_audit_write_serves_nothing(client, w):
     body = json.loads(response.content)
     assert body["code"] == "audit_unavailable"
     assert "changes" not in body
+
+
+def test_a_cursor_of_another_datasets_feed_is_invalid(client, w):
+    other = make_world()  # another provider's dataset, another recipient with its own grant
+    _changes, cursor = read_all(client, other)
+    response = feed(client, w, cursor)
+    assert response.status_code == 422, response.content
+    assert response.json()["code"] == "invalid_cursor"
+    # the cursor still works on its own dataset's feed
+    assert feed(client, other, cursor).status_code == 200
+
+
+def test_a_cursor_issued_before_it_named_its_dataset_still_works(client, w):
+    from dagr.core import cursors
+    from dagr.retrieval.changes import CURSOR_PREFIX
+
+    _changes, cursor = read_all(client, w)
+    seq, digest, _dataset = cursors.cursor_decode(cursor, CURSOR_PREFIX, 3)
+    old_style = cursors.cursor_encode(CURSOR_PREFIX, seq, digest)
+    response = feed(client, w, old_style)
+    assert response.status_code == 200, response.content
+    assert response.json()["changes"] == []
