@@ -239,6 +239,20 @@ def connection_visibility(actor: Visitor) -> models.Q | None:
     )
 
 
+def connection_kinds(actor: Visitor) -> list[str]:
+    """The kinds of technical connection the actor may register for at least one institution
+    (``can_manage_connections_of``): provider systems for data provider representatives,
+    recipient systems for data recipient representatives, both for administrators."""
+    if is_portal_admin(actor):
+        return ["provider", "recipient"]
+    kinds = []
+    if institution_ids_with_role(actor, Role.PROVIDER):
+        kinds.append("provider")
+    if institution_ids_with_role(actor, Role.RECIPIENT):
+        kinds.append("recipient")
+    return kinds
+
+
 def connection_institutions(actor: Visitor) -> QuerySet[Institution]:
     """Institutions whose connections the actor may see and manage (of at least one kind)."""
     if is_portal_admin(actor):

@@ -109,12 +109,26 @@ def test_institution_create_and_edit_through_the_portal(client, world):
 def test_signatory_blocks_and_edits_a_colleague(client, world):
     client.force_login(world["signatory"])
     member = world["member"]
-    response = client.post(
-        reverse("accounts:user_status", args=[member.pk]), {"status": "blocked", "reason": "x"}
-    )
+    page = client.get(reverse("accounts:user", args=[member.pk]))
+    assert page.context["status_form"]["status"].value() == User.Status.ACTIVE
+    url = reverse("accounts:user_status", args=[member.pk])
+    confirm = client.post(url, {"status": "blocked", "reason": "x"})
+    assert confirm.status_code == 200  # the one-click POST asks first and blocks nobody
+    html = confirm.content.decode()
+    assert 'name="reason" value="x"' in html and f'href="/accounts/users/{member.pk}/"' in html
+    member.refresh_from_db()
+    assert member.status == User.Status.ACTIVE
+    response = client.post(url, {"status": "blocked", "reason": "x", "confirm": "yes"})
     assert response.status_code == 302
     member.refresh_from_db()
     assert member.status == User.Status.BLOCKED
+    page = client.get(reverse("accounts:user", args=[member.pk]))
+    assert page.context["status_form"]["status"].value() == User.Status.BLOCKED
+    # unblocking is not destructive: no question
+    assert client.post(url, {"status": "active"}).status_code == 302
+    member.refresh_from_db()
+    assert member.status == User.Status.ACTIVE
+    client.post(url, {"status": "blocked", "confirm": "yes"})
     response = client.post(
         reverse("accounts:user_edit", args=[member.pk]),
         {

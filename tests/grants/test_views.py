@@ -145,7 +145,17 @@ def test_recipient_withdraws_and_sees_both_languages(client, w):
     client.cookies["dagr_language"] = "en"
     en = client.get("/grants/").content.decode()
     assert "Access grants" in en
-    response = client.post(f"/grants/{grant.pk}/revoke/", {"note": "vairs nav vajadzīgs"})
+    confirm = client.get(f"/grants/{grant.pk}/revoke/")
+    assert confirm.status_code == 200
+    assert "cannot be undone" in confirm.content.decode()
+    assert f'href="/grants/{grant.pk}/"' in confirm.content.decode()
+    one_click = client.post(f"/grants/{grant.pk}/revoke/", {"note": "vairs nav vajadzīgs"})
+    assert one_click.status_code == 200
+    grant.refresh_from_db()
+    assert grant.status == Grant.Status.APPROVED
+    response = client.post(
+        f"/grants/{grant.pk}/revoke/", {"note": "vairs nav vajadzīgs", "confirm": "yes"}
+    )
     assert response.status_code == 302
     grant.refresh_from_db()
     assert grant.status == Grant.Status.REVOKED
