@@ -355,8 +355,8 @@ def user_status(request: ActorRequest, pk: int) -> HttpResponse:
                     _("The user's roles stay as they are, unused while the account is blocked."),
                 ],
                 undo=_(
-                    "Yes: an administrator or the institution's user manager can set the status "
-                    "back to “active”."
+                    "Yes: a portal administrator or a signatory contact person of the user's "
+                    "institution can set the status back to “active”."
                 ),
                 button=_("Block the user"),
                 cancel_url=reverse("accounts:user", args=[user.pk]),
