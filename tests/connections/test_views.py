@@ -91,6 +91,8 @@ def test_new_connection_offers_and_defaults_to_the_kind_the_role_allows(client, 
     assert kind.value() == "recipient"
     html = response.content.decode()
     assert 'value="provider"' not in html and 'value="recipient" selected' in html
+    # the institution list's empty choice is in Latvian, not Django's "- Select an option -"
+    assert "Select an option" not in html and '<option value="" selected>— izvēlieties —' in html
 
 
 def test_a_kind_the_institution_cannot_have_is_shown_at_the_kind_field(client):
