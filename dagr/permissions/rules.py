@@ -341,12 +341,20 @@ def can_decide_grant(actor: Visitor, grant: Any) -> bool:
 
 def can_revoke_grant(actor: Visitor, grant: Any) -> bool:
     """Revoke a grant: who may decide on it, and the recipient's own representatives (who give
-    the access up or withdraw their request)."""
-    return can_decide_grant(actor, grant) or has_role(actor, grant.recipient_id, Role.RECIPIENT)
+    the access up or withdraw their request). A request not yet decided is withdrawn only by the
+    recipient's representatives; the provider side rejects it instead."""
+    recipient_side = has_role(actor, grant.recipient_id, Role.RECIPIENT)
+    if grant.status == "requested":
+        return recipient_side
+    return recipient_side or can_decide_grant(actor, grant)
 
 
 def can_view_grant(actor: Visitor, grant: Any) -> bool:
-    return can_revoke_grant(actor, grant) or has_role(actor, grant.recipient_id, Role.SIGNATORY)
+    return (
+        can_decide_grant(actor, grant)
+        or has_role(actor, grant.recipient_id, Role.RECIPIENT)
+        or has_role(actor, grant.recipient_id, Role.SIGNATORY)
+    )
 
 
 def grant_recipient_institution_ids(actor: Visitor) -> set[int]:
