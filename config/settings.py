@@ -77,7 +77,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DAGR_CSRF_TRUSTED_ORIGINS", "")
 def default_site_url() -> str:
     """The portal's own address from HOST and PORT (what `dagr serve` listens on)."""
     host = os.environ.get("HOST", "").strip() or "127.0.0.1"
-    if host in {"0.0.0.0", "::", "[::]"}:  # listening everywhere: link to this machine
+    if host in {"0.0.0.0", "::", "[::]"}:  # noqa: S104  # listening everywhere: link to this machine
         host = "127.0.0.1"
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
