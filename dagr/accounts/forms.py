@@ -9,7 +9,7 @@ from django.contrib.auth import forms as auth_forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from dagr.audit.actions import action_label, action_prefix_label
+from dagr.audit.actions import action_label, action_prefix_label, target_type_label
 from dagr.core.errors import DomainError
 
 from .models import Application, Institution, Membership, User
@@ -359,7 +359,10 @@ class AuditFilterForm(forms.Form):
             *((p, action_prefix_label(p)) for p in prefixes),
             *((a, action_label(a)) for a in actions),
         ]
-        self.fields["target_type"].choices = [("", _("all")), *((t, t) for t in target_types)]  # type: ignore[attr-defined]  # fields[] is typed Field
+        self.fields["target_type"].choices = [
+            ("", _("all")),
+            *((t, target_type_label(t)) for t in target_types),
+        ]  # type: ignore[attr-defined]  # fields[] is typed Field
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

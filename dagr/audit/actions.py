@@ -6,6 +6,7 @@ tests/audit/test_actions.py fails on a name written anywhere in dagr/ that is mi
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -85,3 +86,13 @@ def action_label(action: str) -> str:
 def action_prefix_label(prefix: str) -> str:
     label = PREFIX_LABELS.get(prefix)
     return f"{label} (*)" if label is not None else f"{prefix}.*"
+
+
+def target_type_label(target_type: str) -> str:
+    """``connections.connection`` → the model's name ("technical connection"), by the app
+    registry (the audit imports no app)."""
+    try:
+        model = apps.get_model(target_type)
+    except (LookupError, ValueError):
+        return target_type
+    return str(model._meta.verbose_name)

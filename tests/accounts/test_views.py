@@ -340,3 +340,5 @@ def test_audit_page_reads_as_words_not_codes(client, world):
     assert "(lietotājs " in body  # the object type's name, not accounts.user
     choices = dict(response.context["form"].fields["action"].choices)
     assert choices["accounts.membership.granted"] == "loma piešķirta"
+    types = dict(response.context["form"].fields["target_type"].choices)
+    assert types["accounts.user"] == "lietotājs"

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 from django import template
-from django.apps import apps
 
 from dagr.accounts.models import Membership
 from dagr.audit import actions
@@ -41,11 +40,7 @@ def action_label(action: str) -> str:
 @register.filter
 def target_type_label(target_type: str) -> str:
     """``connections.connection`` → the model's name ("technical connection")."""
-    try:
-        model = apps.get_model(target_type)
-    except (LookupError, ValueError):
-        return target_type
-    return str(model._meta.verbose_name)
+    return actions.target_type_label(target_type)
 
 
 _ROLE_FIELDS = frozenset({"role", "roles"})
