@@ -359,10 +359,8 @@ class AuditFilterForm(forms.Form):
             *((p, action_prefix_label(p)) for p in prefixes),
             *((a, action_label(a)) for a in actions),
         ]
-        self.fields["target_type"].choices = [
-            ("", _("all")),
-            *((t, target_type_label(t)) for t in target_types),
-        ]  # type: ignore[attr-defined]  # fields[] is typed Field
+        types = [("", _("all")), *((t, target_type_label(t)) for t in target_types)]
+        self.fields["target_type"].choices = types  # type: ignore[attr-defined]  # fields[] is typed Field
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
