@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DAGR_VAR_DIR", BASE_DIR / "var"))
@@ -116,6 +118,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "dagr.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -134,6 +137,7 @@ MIDDLEWARE = [
 # session-authenticated administrator calls; both are lazy and cost nothing on token calls.
 API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "dagr.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -221,14 +225,64 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 
+# Rate limits (dagr.core.ratelimit, counted in the database so every web process counts together;
+# client addresses are REMOTE_ADDR). Password-reset e-mails per address and per client address
+# within an hour — past the limit the form answers as always and sends nothing. Failed client
+# authentications at the token endpoint per client_id and per client address within 15 minutes —
+# past the limit the endpoint answers 429 with Retry-After until the window ends.
+PASSWORD_RESET_MAILS_PER_ADDRESS = int(os.environ.get("DAGR_PASSWORD_RESET_PER_ADDRESS", "3"))
+PASSWORD_RESET_MAILS_PER_IP = int(os.environ.get("DAGR_PASSWORD_RESET_PER_IP", "10"))
+PASSWORD_RESET_WINDOW_S = 3600
+TOKEN_FAILURES_PER_CLIENT = int(os.environ.get("DAGR_TOKEN_FAILURES_PER_CLIENT", "10"))
+TOKEN_FAILURES_PER_IP = int(os.environ.get("DAGR_TOKEN_FAILURES_PER_IP", "30"))
+TOKEN_FAILURE_WINDOW_S = 900
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 8
-SESSION_COOKIE_SECURE = env_bool("DAGR_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- HTTPS: HSTS and Secure cookies ------------------------------------------------------------
+# On by default; off only for a local installation: DAGR_DEBUG on, or DAGR_SITE_URL on a loopback
+# host over plain http (what `make run` uses). DAGR_HTTPS=on/off forces it either way (off for a
+# plain-http test installation on a network address). Behind a reverse proxy that terminates TLS,
+# set DAGR_PROXY_SSL_HEADER (e.g. X-Forwarded-Proto) so Django sees the request as https — HSTS
+# is only sent on https requests — and make sure the proxy overwrites that header.
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def site_is_local(site_url: str, debug: bool) -> bool:
+    parsed = urlsplit(site_url)
+    return debug or (parsed.scheme == "http" and (parsed.hostname or "") in LOOPBACK_HOSTS)
+
+
+_https = os.environ.get("DAGR_HTTPS", "").strip().lower()
+HTTPS = env_bool("DAGR_HTTPS") if _https not in {"", "auto"} else not site_is_local(SITE_URL, DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("DAGR_HSTS_SECONDS", 365 * 24 * 3600)) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DAGR_HSTS_INCLUDE_SUBDOMAINS", False)
+if os.environ.get("DAGR_PROXY_SSL_HEADER"):
+    _header = os.environ["DAGR_PROXY_SSL_HEADER"].strip().upper().replace("-", "_")
+    SECURE_PROXY_SSL_HEADER = (f"HTTP_{_header}", "https")
+
+# --- Content-Security-Policy (Django's own middleware, on the portal and the API alike): no
+# inline script or style anywhere — the portal's scripts and styles are static files, and
+# django-ninja's Swagger UI page (/api/v1/docs) starts from its static swagger-ui-init.js with
+# its settings in a JSON data block, so it needs no exception either.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "object-src": [CSP.NONE],
+}
 
 # --- Internationalisation: Latvian first, English second ---------------------------------------
 LANGUAGE_CODE = "lv"

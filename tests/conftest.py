@@ -111,15 +111,34 @@ def browser() -> Iterator[Any]:
             instance.close()
 
 
+# Chromium reports every Content-Security-Policy violation as a console error ("Refused to ...
+# because it violates the following Content Security Policy directive"); the listener below
+# also reports the page's `securitypolicyviolation` events. Every browser test fails on one.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.violatedDirective + " " + e.blockedURI + " " + e.sourceFile);
+});
+"""
+
+
+def csp_violations(messages: list[str]) -> list[str]:
+    return [m for m in messages if "Content Security Policy" in m or "CSP violation" in m]
+
+
 @pytest.fixture
 def page(browser: Any, live_server: Any) -> Iterator[Any]:
     context = browser.new_context(locale="lv-LV", base_url=live_server.url)
+    context.add_init_script(CSP_LISTENER)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    console: list[str] = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    page.console_messages_seen = console  # for tests that check the console themselves
     try:
         yield page
     finally:
         context.close()
+    assert not csp_violations(console), csp_violations(console)
 
 
 def assert_accessible(page: Any) -> None:

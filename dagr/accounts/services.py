@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import phonenumbers
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -20,6 +21,7 @@ from dagr.audit.services import admin_entry_create, diff_fields
 from dagr.core.actors import Actor
 from dagr.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from dagr.core.identifiers import compact
+from dagr.core.ratelimit import rate_limit_hit
 from dagr.permissions import rules
 
 from . import emails
@@ -525,3 +527,19 @@ def membership_revoke(*, actor: Actor, user: User, institution: Institution, rol
             changes={"role": [role, None], "institution": [institution.name, None]},
         )
         rules.forget_cached_roles(user)
+
+
+def password_reset_mail_allowed(*, email: str, client_ip: str) -> bool:
+    """Counts one password-reset request (whether or not the address has an account, so the
+    answer reveals nothing) and says whether its e-mail may go out: at most
+    ``PASSWORD_RESET_MAILS_PER_ADDRESS`` per address and ``PASSWORD_RESET_MAILS_PER_IP`` per
+    client address within ``PASSWORD_RESET_WINDOW_S``."""
+    window = settings.PASSWORD_RESET_WINDOW_S
+    per_address = rate_limit_hit(
+        scope="accounts.password_reset.email", value=email.strip().lower(), window_s=window
+    )
+    per_ip = rate_limit_hit(scope="accounts.password_reset.ip", value=client_ip, window_s=window)
+    return (
+        per_address <= settings.PASSWORD_RESET_MAILS_PER_ADDRESS
+        and per_ip <= settings.PASSWORD_RESET_MAILS_PER_IP
+    )

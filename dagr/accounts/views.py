@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from dagr.core.confirm import confirmation_page, confirmed
 from dagr.core.errors import DomainError, reraise_access_error
 from dagr.core.forms import form_add_domain_error
+from dagr.core.ratelimit import client_ip
 from dagr.permissions import rules
 from dagr.permissions.access import ActorRequest, authenticated, public, requires
 
@@ -62,6 +63,15 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        """Past the rate limit the answer is the same "if the address is known, a mail was sent"
+        page, and no mail is sent: nothing tells whether the address exists or was limited."""
+        if services.password_reset_mail_allowed(
+            email=form.cleaned_data["email"], client_ip=client_ip(self.request)
+        ):
+            return super().form_valid(form)
+        return redirect(self.get_success_url())
 
     @property
     def extra_email_context(self) -> dict[str, Any]:  # type: ignore[override]  # Django reads an attribute

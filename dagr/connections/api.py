@@ -4,6 +4,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja import Form, Router, Schema
 
+from dagr.core.errors import RateLimited
+from dagr.core.problems import problem_from_error
+from dagr.core.ratelimit import client_ip
+
 from . import services
 from .auth import any_connection_auth, principal_of
 from .tokens import utc_from_timestamp
@@ -47,19 +51,31 @@ def token(
     client_assertion_type: Form[str | None] = None,
     client_assertion: Form[str | None] = None,
     scope: Form[str | None] = None,
-) -> dict:
+) -> dict | HttpResponse:
     basic = services.basic_credentials(request.headers.get("Authorization", ""))
     if basic:
         client_id, client_secret = basic
     response["Cache-Control"] = "no-store"
-    return services.token_issue(
-        grant_type=grant_type,
-        client_id=client_id,
-        client_secret=client_secret,
-        client_assertion_type=client_assertion_type,
-        client_assertion=client_assertion,
-        audiences=[settings.SITE_URL.rstrip("/") + request.path, request.build_absolute_uri()],
-    )
+    try:
+        return services.token_issue_limited(
+            client_ip=client_ip(request),
+            grant_type=grant_type,
+            client_id=client_id,
+            client_secret=client_secret,
+            client_assertion_type=client_assertion_type,
+            client_assertion=client_assertion,
+            audiences=[settings.SITE_URL.rstrip("/") + request.path, request.build_absolute_uri()],
+        )
+    except RateLimited as exc:
+        return _too_many_attempts(request, exc)
+
+
+def _too_many_attempts(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    """429 problem+json with ``Retry-After``: the seconds until the failure window ends."""
+    answer = problem_from_error(request, exc)
+    answer["Retry-After"] = str(exc.retry_after)
+    answer["Cache-Control"] = "no-store"
+    return answer
 
 
 @router.get(

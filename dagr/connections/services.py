@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from dagr.accounts.models import Institution, acting_user
 from dagr.audit.services import admin_entry_create
 from dagr.core.actors import Actor
-from dagr.core.errors import DomainError, PermissionDenied, ValidationError
+from dagr.core.errors import DomainError, PermissionDenied, RateLimited, ValidationError
+from dagr.core.ratelimit import rate_limit_hit, rate_limit_wait
 from dagr.permissions import rules
 
 from . import tokens
@@ -159,7 +160,8 @@ def _apply_certificate(connection: Connection, pem: str) -> None:
 
 
 def connection_rotate_secret(*, actor: Actor, connection: Connection) -> str:
-    """A new secret replaces the old one at once; tokens already issued stay valid until expiry."""
+    """A new secret replaces the old one at once, and tokens issued before stop working: at once
+    in this process, within ``tokens.STATE_REFRESH_S`` in the others."""
     _check_manage(actor, connection.institution, connection.kind)
     if connection.status != Connection.Status.ACTIVE:
         raise ValidationError(_("A revoked connection cannot be changed."), code="revoked")
@@ -167,7 +169,16 @@ def connection_rotate_secret(*, actor: Actor, connection: Connection) -> str:
     with transaction.atomic():
         connection.auth_method = Connection.AuthMethod.SECRET
         connection.secret_hash, connection.secret_hint = _hash_secret(secret), secret[-4:]
-        connection.save(update_fields=["auth_method", "secret_hash", "secret_hint", "updated_at"])
+        connection.tokens_valid_after = timezone.now()
+        connection.save(
+            update_fields=[
+                "auth_method",
+                "secret_hash",
+                "secret_hint",
+                "tokens_valid_after",
+                "updated_at",
+            ]
+        )
         admin_entry_create(
             action="connections.connection.secret_rotated",
             actor=actor,
@@ -175,12 +186,15 @@ def connection_rotate_secret(*, actor: Actor, connection: Connection) -> str:
             institution_id=connection.institution_id,
             changes={"secret": ["***", "***"]},
         )
+    tokens.connection_states.invalidate()
     return secret
 
 
 def connection_set_certificate(
     *, actor: Actor, connection: Connection, certificate_pem: str
 ) -> None:
+    """The new certificate replaces the old one (or the secret); tokens issued before stop
+    working, like at a secret rotation."""
     _check_manage(actor, connection.institution, connection.kind)
     if connection.status != Connection.Status.ACTIVE:
         raise ValidationError(_("A revoked connection cannot be changed."), code="revoked")
@@ -189,6 +203,7 @@ def connection_set_certificate(
     with transaction.atomic():
         connection.auth_method = Connection.AuthMethod.CERTIFICATE
         connection.secret_hash = connection.secret_hint = ""
+        connection.tokens_valid_after = timezone.now()
         connection.save()
         admin_entry_create(
             action="connections.connection.certificate_changed",
@@ -197,6 +212,7 @@ def connection_set_certificate(
             institution_id=connection.institution_id,
             changes={"certificate_fingerprint": [old, connection.certificate_fingerprint]},
         )
+    tokens.connection_states.invalidate()
 
 
 def connection_revoke(*, actor: Actor, connection: Connection) -> None:
@@ -285,9 +301,33 @@ def token_issue(
         institution_id=connection.institution_id,
         kind=connection.kind,
         lifetime_s=connection.token_lifetime_s,
+        valid_after=connection.tokens_valid_after,
     )
     Connection.objects.filter(pk=connection.pk).update(last_token_at=timezone.now())
     return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime}
+
+
+def token_issue_limited(*, client_ip: str, **request: Any) -> dict[str, Any]:
+    """``token_issue`` behind a limit on failed client authentications (401 ``invalid_client``)
+    per client_id and per client address: past ``TOKEN_FAILURES_PER_CLIENT`` /
+    ``TOKEN_FAILURES_PER_IP`` failures within ``TOKEN_FAILURE_WINDOW_S`` every request is refused
+    with ``RateLimited`` (429) until the window ends — also one with the right secret, so a
+    guesser learns nothing."""
+    limits = [("oauth.token.ip", client_ip, settings.TOKEN_FAILURES_PER_IP)]
+    if request.get("client_id"):
+        limits.append(
+            ("oauth.token.client", request["client_id"], settings.TOKEN_FAILURES_PER_CLIENT)
+        )
+    waits = [rate_limit_wait(scope=s, value=v, limit=n) for s, v, n in limits]
+    if any(waits):
+        raise RateLimited(retry_after=max(w for w in waits if w))
+    try:
+        return token_issue(**request)
+    except OAuthError as exc:
+        if exc.status == 401:
+            for scope, value, _limit in limits:
+                rate_limit_hit(scope=scope, value=value, window_s=settings.TOKEN_FAILURE_WINDOW_S)
+        raise
 
 
 def _authenticate_assertion(

@@ -49,16 +49,28 @@ class Principal:
 
 
 def token_encode(
-    *, connection_id: int, client_id: str, institution_id: int, kind: str, lifetime_s: int
+    *,
+    connection_id: int,
+    client_id: str,
+    institution_id: int,
+    kind: str,
+    lifetime_s: int,
+    valid_after: datetime | None = None,
 ) -> tuple[str, int]:
-    now = int(time.time())
+    """``iat`` carries fractions of a second (RFC 7519 allows non-integer NumericDate values), so
+    a token issued right after a rotation is told from one issued just before it
+    (``tokens_valid_after``); ``exp`` stays whole seconds."""
+    issued_at = time.time()
+    if valid_after is not None:
+        issued_at = max(issued_at, valid_after.timestamp())
+    now = int(issued_at)
     claims = {
         "iss": ISSUER,
         "sub": f"connection:{connection_id}",
         "cid": client_id,
         "ins": institution_id,
         "knd": kind,
-        "iat": now,
+        "iat": issued_at,
         "exp": now + lifetime_s,
         "jti": uuid.uuid4().hex,
     }
@@ -88,7 +100,7 @@ class InvalidToken(Exception):
     pass
 
 
-_verified: dict[str, tuple[int, int, Principal]] = {}
+_verified: dict[str, tuple[int, float, Principal]] = {}
 _VERIFIED_MAX = 10_000
 
 
@@ -111,16 +123,16 @@ def token_verify(token: str) -> Principal:
     return principal
 
 
-def _check_state(connection_id: int, issued_at: int) -> None:
+def _check_state(connection_id: int, issued_at: float) -> None:
     state = connection_states.get(connection_id)
     if state is None:
         connection_states.invalidate()  # a connection created since the last refresh
         state = connection_states.get(connection_id)
-    if state is None or not state[0] or issued_at < int(state[1]):
+    if state is None or not state[0] or issued_at < state[1]:
         raise InvalidToken("connection revoked or unknown")
 
 
-def _decode(token: str) -> tuple[Principal, int]:
+def _decode(token: str) -> tuple[Principal, float]:
     try:
         claims = jwt.decode(
             token,
@@ -133,7 +145,7 @@ def _decode(token: str) -> tuple[Principal, int]:
         connection_id = int(str(claims["sub"]).removeprefix("connection:"))
     except (jwt.PyJWTError, ValueError, KeyError) as exc:
         raise InvalidToken(str(exc)) from exc
-    _check_state(connection_id, int(claims["iat"]))
+    _check_state(connection_id, float(claims["iat"]))
     principal = Principal(
         connection_id=connection_id,
         client_id=claims["cid"],
@@ -142,7 +154,7 @@ def _decode(token: str) -> tuple[Principal, int]:
         token_id=claims["jti"],
         expires_at=int(claims["exp"]),
     )
-    return principal, int(claims["iat"])
+    return principal, float(claims["iat"])
 
 
 def utc_from_timestamp(value: int) -> datetime:

@@ -67,6 +67,18 @@ class Conflict(DomainError):
     title = _("The request conflicts with the current state")
 
 
+class RateLimited(DomainError):
+    """Too many attempts from one client or for one account: wait ``retry_after`` seconds."""
+
+    code = "rate_limited"
+    status = 429
+    title = _("Too many attempts; try again later")
+
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__(code=self.code)
+        self.retry_after = retry_after
+
+
 def reraise_access_error(exc: DomainError) -> None:
     """For a portal view that shows a service's errors next to its form: missing-or-invisible
     (``NotFound``) and forbidden (``PermissionDenied``) are not form errors — they go on to the

@@ -23,3 +23,16 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname}:{self.pid}"
+
+
+class RateLimitCounter(models.Model):
+    """One fixed-window counter of ``dagr.core.ratelimit``: how many times something happened
+    for one key (a hash of, e.g., an e-mail address or a client IP) in the window ending at
+    ``window_ends_at``. In the database, so every web process counts together."""
+
+    key = models.CharField(max_length=64, unique=True)
+    window_ends_at = models.DateTimeField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}… {self.count} until {self.window_ends_at:%Y-%m-%d %H:%M:%S}"

@@ -4,7 +4,7 @@ For the retrieval API (which sits above this app and calls it; grants never impo
 
     from dagr.grants.selectors import grant_active_for
     from dagr.grants.services import grant_use_register
-    from dagr.grants.conditions import project_fields
+    from dagr.grants.fields import project_fields
 
     grant = grant_active_for(                       # per-process cache: no query normally;
         institution_id=principal.institution_id,    # raises GrantUnavailable (403) with code

@@ -28,14 +28,8 @@ from dagr.catalog.schema import parse_schema
 from dagr.core.cache import RefreshedMap
 from dagr.core.errors import ValidationError
 
-from .conditions import (
-    Condition,
-    FieldTree,
-    compile_predicate,
-    field_tree,
-    to_sql,
-    validate_conditions,
-)
+from .conditions import Condition, compile_predicate, to_sql, validate_conditions
+from .fields import FieldTree, field_tree
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,9 @@ from dagr.core.errors import Conflict, NotFound, PermissionDenied, ValidationErr
 from dagr.permissions import rules
 
 from .cache import grant_cache
-from .conditions import conditions_as_json, normalize_fields, validate_conditions
+from .conditions import conditions_as_json, validate_conditions
 from .errors import QuotaExceeded
+from .fields import normalize_fields
 from .models import Grant, GrantUsage
 
 MAX_TEXT = 5000

@@ -42,7 +42,8 @@ from django.utils.translation import gettext_lazy as _
 from dagr.core import cursors
 from dagr.core.errors import Conflict
 from dagr.grants.cache import ActiveGrant
-from dagr.grants.conditions import conditions_as_json, project_fields
+from dagr.grants.conditions import conditions_as_json
+from dagr.grants.fields import project_fields
 from dagr.records import queries
 from dagr.records.models import Load
 from dagr.records.queries import _data

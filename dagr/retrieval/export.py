@@ -18,7 +18,7 @@ from dagr.catalog.schema import extract_identifiers
 from dagr.core.errors import DomainError
 from dagr.core.tabular import csv_stream, ndjson_stream
 from dagr.grants.cache import ActiveGrant
-from dagr.grants.conditions import project_fields
+from dagr.grants.fields import project_fields
 from dagr.grants.services import grant_use_register
 from dagr.records import queries
 

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dagr.catalog.selectors import schema_rows
-from dagr.grants.cache import FieldTree
-from dagr.grants.conditions import field_tree
+from dagr.grants.fields import FieldTree, field_tree
 from dagr.grants.selectors import describe_condition
 
 from .datasets import DatasetInfo

@@ -30,12 +30,8 @@ from django.utils.translation import gettext_lazy as _
 from dagr.core import cursors
 from dagr.core.errors import DomainError, ValidationError
 from dagr.grants.cache import ActiveGrant
-from dagr.grants.conditions import (
-    parse_condition_input,
-    project_fields,
-    to_sql,
-    validate_conditions,
-)
+from dagr.grants.conditions import parse_condition_input, to_sql, validate_conditions
+from dagr.grants.fields import project_fields
 from dagr.records import queries
 
 from .access import (

@@ -182,13 +182,54 @@ def test_revocation_stops_issued_tokens_and_rotation_stops_old_secret(client, pr
     token = client.post(TOKEN_URL, form | {"client_secret": secret}).json()["access_token"]
     new_secret = services.connection_rotate_secret(actor=user, connection=conn)
     assert client.post(TOKEN_URL, form | {"client_secret": secret}).status_code == 401
-    assert client.post(TOKEN_URL, form | {"client_secret": new_secret}).status_code == 200
+    token = client.post(TOKEN_URL, form | {"client_secret": new_secret}).json()["access_token"]
     assert client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
     services.connection_revoke(actor=user, connection=conn)
     refused = client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert refused.status_code == 401
     assert refused.json()["code"] == "invalid_token"
     assert client.post(TOKEN_URL, form | {"client_secret": new_secret}).status_code == 401
+
+
+def test_rotation_stops_tokens_issued_before_it_at_once_in_this_process(client, provider):
+    institution, user = provider
+    conn, secret = services.connection_create(
+        actor=user, institution=institution, name="L", kind="provider"
+    )
+    form = {"grant_type": "client_credentials", "client_id": conn.client_id}
+    old = client.post(TOKEN_URL, form | {"client_secret": secret}).json()["access_token"]
+    assert client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {old}").status_code == 200
+    new_secret = services.connection_rotate_secret(actor=user, connection=conn)
+    # Issued in the same second as the rotation, right after it: the new token works...
+    new = client.post(TOKEN_URL, form | {"client_secret": new_secret}).json()["access_token"]
+    assert client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {new}").status_code == 200
+    # ...and the one issued before the rotation is refused at once.
+    refused = client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {old}")
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "invalid_token"
+    # A certificate replacing the secret does the same to the tokens issued with the secret.
+    _key, pem = self_signed()
+    services.connection_set_certificate(actor=user, connection=conn, certificate_pem=pem)
+    assert client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {new}").status_code == 401
+
+
+def test_rotation_in_another_process_stops_old_tokens_within_the_refresh_interval(
+    client, provider, monkeypatch
+):
+    conn, token = connection_with_token(client, provider)
+    _institution, user = provider
+    assert tokens.token_verify(token).connection_id == conn.pk  # this process's map is loaded
+    # "Another process" rotates: this process's map is not told (no invalidate here).
+    monkeypatch.setattr(tokens.connection_states, "invalidate", lambda: None)
+    services.connection_rotate_secret(actor=user, connection=Connection.objects.get(pk=conn.pk))
+    monkeypatch.undo()
+    # Once the map is older than the refresh interval it is reloaded and the token is refused.
+    monotonic = time.monotonic()
+    monkeypatch.setattr(
+        "dagr.core.cache.time.monotonic", lambda: monotonic + tokens.STATE_REFRESH_S + 0.1
+    )
+    with pytest.raises(tokens.InvalidToken):
+        tokens.token_verify(token)
 
 
 def test_token_verification_makes_no_database_query(client, provider):
@@ -242,3 +283,40 @@ def test_a_revocation_in_another_process_stops_tokens_within_the_state_refresh(
     monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     with pytest.raises(tokens.InvalidToken):  # … until the refresh interval has passed
         tokens.token_verify(token)
+
+
+def test_repeated_failures_at_the_token_endpoint_answer_429_with_retry_after(
+    client, provider, settings
+):
+    settings.TOKEN_FAILURES_PER_CLIENT = 3
+    institution, user = provider
+    conn, secret = services.connection_create(
+        actor=user, institution=institution, name="L", kind="provider"
+    )
+    form = {"grant_type": "client_credentials", "client_id": conn.client_id}
+    for n in range(3):  # from different addresses: the per-client_id limit
+        wrong = form | {"client_secret": "nepareizs"}
+        assert client.post(TOKEN_URL, wrong, REMOTE_ADDR=f"192.0.2.{n}").status_code == 401
+    # Now even the right secret waits: a guesser cannot tell a hit from a miss.
+    limited = client.post(TOKEN_URL, form | {"client_secret": secret}, REMOTE_ADDR="192.0.2.9")
+    assert limited.status_code == 429
+    assert limited["Content-Type"] == "application/problem+json"
+    assert limited.json()["code"] == "rate_limited"
+    assert 0 < int(limited["Retry-After"]) <= settings.TOKEN_FAILURE_WINDOW_S
+    # Another connection is not affected.
+    other, other_secret = services.connection_create(
+        actor=user, institution=institution, name="M", kind="provider"
+    )
+    ok = {"grant_type": "client_credentials", "client_id": other.client_id}
+    assert client.post(TOKEN_URL, ok | {"client_secret": other_secret}).status_code == 200
+
+
+def test_one_client_address_guessing_many_client_ids_is_limited(client, settings):
+    settings.TOKEN_FAILURES_PER_IP = 5
+    for n in range(5):
+        form = {"grant_type": "client_credentials", "client_id": f"dagr-{n}", "client_secret": "x"}
+        assert client.post(TOKEN_URL, form, REMOTE_ADDR="203.0.113.5").status_code == 401
+    form = {"grant_type": "client_credentials", "client_id": "dagr-9", "client_secret": "x"}
+    limited = client.post(TOKEN_URL, form, REMOTE_ADDR="203.0.113.5")
+    assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
+    assert client.post(TOKEN_URL, form, REMOTE_ADDR="203.0.113.6").status_code == 401

@@ -8,14 +8,8 @@ import pytest
 
 from dagr.catalog.schema import parse_schema
 from dagr.core.errors import ValidationError
-from dagr.grants.conditions import (
-    Duration,
-    compile_predicate,
-    normalize_fields,
-    project_fields,
-    to_sql,
-    validate_conditions,
-)
+from dagr.grants.conditions import Duration, compile_predicate, to_sql, validate_conditions
+from dagr.grants.fields import normalize_fields, project_fields
 from tests.grants.factories import PERSON_SCHEMA
 
 SCHEMA = parse_schema(PERSON_SCHEMA)

@@ -10,7 +10,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from dagr.grants.cache import grant_cache
-from dagr.grants.conditions import project_fields
+from dagr.grants.fields import project_fields
 from dagr.grants.selectors import grant_active_for
 from dagr.records.models import Record
 from tests.grants.factories import make_approved, make_world

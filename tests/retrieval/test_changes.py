@@ -12,7 +12,7 @@ import pytest
 from dagr.audit.access import who_read
 from dagr.audit.models import AccessEntry
 from dagr.core.actors import SYSTEM
-from dagr.grants.conditions import project_fields
+from dagr.grants.fields import project_fields
 from dagr.grants.models import Grant
 from dagr.records.models import Record
 from dagr.records.services import records_delete, records_upsert
