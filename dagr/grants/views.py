@@ -167,6 +167,8 @@ def grant_revoke(request: ActorRequest, pk: int) -> HttpResponse:
 
 
 def _revoke_confirmation(request: ActorRequest, grant: Grant) -> HttpResponse:
+    if not rules.can_revoke_grant(request.user, grant):  # nothing to ask: back to the grant
+        return redirect("grants:detail", pk=grant.pk)
     names = {"number": grant.permission_number, "dataset": grant.dataset.title}
     if grant.status == Grant.Status.REQUESTED:
         title = _("Withdraw the request %(number)s for “%(dataset)s”?") % names

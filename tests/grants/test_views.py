@@ -171,6 +171,7 @@ def test_only_the_recipient_withdraws_a_request_the_provider_rejects_it(client, 
     html = client.get(f"/grants/{grant.pk}/").content.decode()
     assert f"/grants/{grant.pk}/reject/" in html or "Noraidīt" in html
     assert f"/grants/{grant.pk}/revoke/" not in html and "Atsaukt pieprasījumu" not in html
+    assert client.get(f"/grants/{grant.pk}/revoke/")["Location"] == f"/grants/{grant.pk}/"
     response = client.post(f"/grants/{grant.pk}/revoke/", {"confirm": "yes"})
     assert response.status_code in (302, 403, 404)
     grant.refresh_from_db()
