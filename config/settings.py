@@ -74,7 +74,21 @@ AUDIT_CHECKPOINT_INTERVAL_S = float(os.environ.get("DAGR_AUDIT_CHECKPOINT_INTERV
 AUDIT_CHECKPOINT_WRITER = "dagr.audit.integrity.checkpoint_write"
 ALLOWED_HOSTS = env_list("DAGR_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DAGR_CSRF_TRUSTED_ORIGINS", "")
-SITE_URL = os.environ.get("DAGR_SITE_URL", "http://127.0.0.1:8000")
+
+
+def default_site_url() -> str:
+    """The portal's own address from HOST and PORT (what `dagr serve` listens on)."""
+    host = os.environ.get("HOST", "").strip() or "127.0.0.1"
+    if host in {"0.0.0.0", "::", "[::]"}:  # noqa: S104  # listening everywhere: link to this machine
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    port = os.environ.get("PORT", "").strip() or "8000"
+    return f"http://{host}:{port}"
+
+
+# Absolute address of the portal in e-mails and the generated sync.yaml; unset: from HOST/PORT.
+SITE_URL = os.environ.get("DAGR_SITE_URL", "").strip() or default_site_url()
 
 INSTALLED_APPS = [
     "django.contrib.auth",

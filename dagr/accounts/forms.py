@@ -9,6 +9,7 @@ from django.contrib.auth import forms as auth_forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from dagr.audit.actions import action_label, action_prefix_label, target_type_label
 from dagr.core.errors import DomainError
 
 from .models import Application, Institution, Membership, User
@@ -355,10 +356,11 @@ class AuditFilterForm(forms.Form):
         prefixes = sorted({a.rsplit(".", 1)[0] for a in actions if "." in a})
         self.fields["action"].choices = [  # type: ignore[attr-defined]  # fields[] is typed Field
             ("", _("all")),
-            *((p, f"{p}.*") for p in prefixes),
-            *((a, a) for a in actions),
+            *((p, action_prefix_label(p)) for p in prefixes),
+            *((a, action_label(a)) for a in actions),
         ]
-        self.fields["target_type"].choices = [("", _("all")), *((t, t) for t in target_types)]  # type: ignore[attr-defined]  # fields[] is typed Field
+        types = [("", _("all")), *((t, target_type_label(t)) for t in target_types)]
+        self.fields["target_type"].choices = types  # type: ignore[attr-defined]  # fields[] is typed Field
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -19,11 +19,12 @@ from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from dagr.core.confirm import confirmation_page, confirmed
 from dagr.core.errors import DomainError, reraise_access_error
 from dagr.core.forms import form_add_domain_error
 from dagr.core.ratelimit import client_ip
@@ -322,13 +323,7 @@ def user_detail(request: ActorRequest, pk: int) -> HttpResponse:
             "can_manage": rules.can_manage_user(request.user, user),
             "is_self": user.pk == request.user.pk,
             "grant_form": forms.RoleGrantForm(institutions=grant_institutions),
-            "status_form": forms.StatusForm(
-                initial={
-                    "status": User.Status.BLOCKED
-                    if user.status == User.Status.ACTIVE
-                    else User.Status.ACTIVE
-                }
-            ),
+            "status_form": forms.StatusForm(initial={"status": user.status}),
             "audit": selectors.user_audit(actor=request.user, user=user),
         },
     )
@@ -360,6 +355,23 @@ def user_status(request: ActorRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
     form = forms.StatusForm(request.POST)
     if form.is_valid():
+        blocking = form.cleaned_data["status"] == User.Status.BLOCKED != user.status
+        if blocking and not confirmed(request):
+            return confirmation_page(
+                request,
+                title=_("Block %(name)s?") % {"name": user.full_name or user.email},
+                consequences=[
+                    _("The user can no longer log in; a session already open ends at once."),
+                    _("The user's roles stay as they are, unused while the account is blocked."),
+                ],
+                undo=_(
+                    "Yes: a portal administrator or a signatory contact person of the user's "
+                    "institution can set the status back to “active”."
+                ),
+                button=_("Block the user"),
+                cancel_url=reverse("accounts:user", args=[user.pk]),
+                fields=[(name, str(value)) for name, value in form.cleaned_data.items()],
+            )
         try:
             services.user_set_status(actor=request.user, user=user, **form.cleaned_data)
         except DomainError as exc:

@@ -11,9 +11,11 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from dagr.core.confirm import confirmation_page, confirmed
 from dagr.core.errors import DomainError, PermissionDenied
 from dagr.core.forms import form_add_domain_error
 from dagr.permissions import rules
@@ -195,9 +197,12 @@ def dataset_schema(request: ActorRequest, code: str) -> HttpResponse:
 
 
 @authenticated
-@require_POST
+@require_http_methods(["GET", "POST"])
 def dataset_status(request: ActorRequest, code: str) -> HttpResponse:
     ds = selectors.dataset_get_editable(actor=request.user, code=code)
+    status = request.POST.get("status", "") if request.method == "POST" else ""
+    if request.method == "GET" or (status == Dataset.Status.RETIRED and not confirmed(request)):
+        return _retire_confirmation(request, ds)
     try:
         services.dataset_set_status(
             actor=request.user, dataset=ds, status=request.POST.get("status", "")
@@ -212,3 +217,21 @@ def dataset_status(request: ActorRequest, code: str) -> HttpResponse:
             _("The dataset status is now “%(status)s”.") % {"status": ds.get_status_display()},
         )
     return redirect("catalog:dataset_manage", ds.code)
+
+
+def _retire_confirmation(request: ActorRequest, ds: Dataset) -> HttpResponse:
+    """Retiring is the one status change that asks first (a GET here shows the question)."""
+    if not rules.can_set_dataset_status(request.user, ds, Dataset.Status.RETIRED):
+        return redirect("catalog:dataset_manage", ds.code)
+    return confirmation_page(
+        request,
+        title=_("Retire the dataset “%(title)s”?") % {"title": ds.title},
+        consequences=[
+            _("The dataset receives no new data: loads and uploads are refused."),
+            _("It stays documented in the catalogue, marked as retired."),
+        ],
+        undo=_("Only a portal administrator can reopen it, and only in the sandbox."),
+        button=_("Retire the dataset"),
+        cancel_url=reverse("catalog:dataset_manage", args=[ds.code]),
+        fields=[("status", Dataset.Status.RETIRED)],
+    )

@@ -48,9 +48,15 @@ class ConnectionCreateForm(forms.Form):
         initial=900,
     )
 
-    def __init__(self, *args: Any, institutions: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, institutions: Any, kinds: list[str] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["institution"].queryset = institutions  # type: ignore[attr-defined]  # fields[] is typed Field
+        if kinds is not None:  # only the kinds the user may register; the first is the default
+            kind = self.fields["kind"]
+            kind.choices = [c for c in Connection.Kind.choices if c[0] in kinds]  # type: ignore[attr-defined]  # fields[] is typed Field
+            kind.initial = kinds[0] if kinds else None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

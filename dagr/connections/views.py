@@ -3,9 +3,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from dagr.core.confirm import confirmation_page, confirmed
 from dagr.core.errors import DomainError
 from dagr.permissions import rules
 from dagr.permissions.access import ActorRequest, authenticated
@@ -26,11 +28,23 @@ def connection_list(request: ActorRequest) -> HttpResponse:
     )
 
 
+# Service error codes → the form field they are about (the rest go on top of the form).
+_ERROR_FIELDS = {
+    "forbidden": "kind",
+    "not_provider": "kind",
+    "not_recipient": "kind",
+    "invalid_token_lifetime": "token_lifetime_s",
+}
+
+
 @authenticated
 def connection_create(request: ActorRequest) -> HttpResponse:
     institutions = rules.connection_institutions(request.user)
     form = ConnectionCreateForm(
-        request.POST or None, request.FILES or None, institutions=institutions
+        request.POST or None,
+        request.FILES or None,
+        institutions=institutions,
+        kinds=rules.connection_kinds(request.user),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -44,8 +58,8 @@ def connection_create(request: ActorRequest) -> HttpResponse:
                 certificate_pem=data["certificate"],
                 token_lifetime_s=data["token_lifetime_s"],
             )
-        except DomainError as exc:
-            form.add_error(None, str(exc.message))
+        except DomainError as exc:  # shown at the field it is about
+            form.add_error(_ERROR_FIELDS.get(exc.code), str(exc.message))
         else:
             return render(
                 request,
@@ -100,9 +114,24 @@ def connection_certificate(request: ActorRequest, pk: int) -> HttpResponse:
 
 
 @authenticated
-@require_POST
+@require_http_methods(["GET", "POST"])
 def connection_revoke(request: ActorRequest, pk: int) -> HttpResponse:
     connection = selectors.connection_get_for(actor=request.user, pk=pk)
+    if not confirmed(request):
+        return confirmation_page(
+            request,
+            title=_("Revoke the connection “%(name)s”?") % {"name": connection.name},
+            consequences=[
+                _("The connection gets no new tokens, and the tokens already issued stop working."),
+                _("The systems using it lose access to DAGR at once."),
+            ],
+            undo=_(
+                "It cannot be undone: to connect again, create a new connection and configure "
+                "the systems with its new credentials."
+            ),
+            button=_("Revoke this connection"),
+            cancel_url=reverse("connections:detail", args=[connection.pk]),
+        )
     services.connection_revoke(actor=request.user, connection=connection)
     messages.success(request, _("The connection was revoked; its tokens no longer work."))
     return redirect("connections:detail", pk=pk)

@@ -8,9 +8,11 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from dagr.core.confirm import confirmation_page, confirmed
 from dagr.core.errors import DomainError, PermissionDenied
 from dagr.core.forms import form_add_domain_error
 from dagr.permissions import rules
@@ -146,9 +148,11 @@ def grant_reject(request: ActorRequest, pk: int) -> HttpResponse:
 
 
 @authenticated
-@require_POST
+@require_http_methods(["GET", "POST"])
 def grant_revoke(request: ActorRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_get_for(actor=request.user, pk=pk)
+    if not confirmed(request):
+        return _revoke_confirmation(request, grant)
     try:
         services.grant_revoke(
             actor=request.user, grant=grant, note=request.POST.get("note", "")[:5000]
@@ -160,3 +164,34 @@ def grant_revoke(request: ActorRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The access grant was revoked."))
     return redirect("grants:detail", pk=pk)
+
+
+def _revoke_confirmation(request: ActorRequest, grant: Grant) -> HttpResponse:
+    if not rules.can_revoke_grant(request.user, grant):  # nothing to ask: back to the grant
+        return redirect("grants:detail", pk=grant.pk)
+    names = {"number": grant.permission_number, "dataset": grant.dataset.title}
+    if grant.status == Grant.Status.REQUESTED:
+        title = _("Withdraw the request %(number)s for “%(dataset)s”?") % names
+        consequences = [_("The request is closed; the provider can no longer approve it.")]
+        undo = _("It cannot be reopened, but you can file a new request.")
+        button = _("Withdraw")
+    else:
+        title = _("Revoke the access grant %(number)s for “%(dataset)s”?") % names
+        consequences = [
+            _("The recipient's systems and users lose access to this dataset's data at once."),
+            _("Record sets and change feeds that rely on this grant stop delivering data."),
+        ]
+        undo = _(
+            "It cannot be undone: the recipient has to file a new request and the provider "
+            "has to approve it again."
+        )
+        button = _("Revoke the grant")
+    return confirmation_page(
+        request,
+        title=title,
+        consequences=consequences,
+        undo=undo,
+        button=button,
+        cancel_url=reverse("grants:detail", args=[grant.pk]),
+        note_label=_("Note (optional)"),
+    )

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dagr.catalog.selectors import schema_rows
+from dagr.core.confirm import confirmed
 from dagr.core.errors import DomainError, reraise_access_error
 from dagr.core.forms import form_add_domain_error
 from dagr.grants.forms import ConditionRowForm, conditions_from_rows
@@ -283,7 +284,7 @@ def record_set_remove(request: ActorRequest, pk: int) -> HttpResponse:
 @requires(rules.can_view_granted_data)
 def record_set_delete(request: ActorRequest, pk: int) -> HttpResponse:
     record_set = selectors.record_set_get(actor=request.user, pk=pk)
-    if request.method == "POST":
+    if confirmed(request):
         services.record_set_delete(actor=request.user, record_set=record_set)
         messages.success(request, _("The record set was deleted."))
         return redirect("monitoring:list")

@@ -89,6 +89,7 @@ class Labels:
 
     institutions: dict[int, Institution] = field(default_factory=dict)
     connections: dict[int, str] = field(default_factory=dict)
+    connection_names: dict[int, str] = field(default_factory=dict)
 
     def load(self, entries: Iterable[Any]) -> None:
         institution_ids = {e.institution_id for e in entries if e.institution_id is not None}
@@ -100,9 +101,11 @@ class Labels:
             self.institutions.update(Institution.objects.in_bulk(missing))
         missing = connection_ids - set(self.connections)
         if missing:
-            self.connections.update(
-                Connection.objects.filter(pk__in=missing).values_list("pk", "client_id")
-            )
+            for pk, client_id, name in Connection.objects.filter(pk__in=missing).values_list(
+                "pk", "client_id", "name"
+            ):
+                self.connections[pk] = client_id
+                self.connection_names[pk] = name
 
     def institution(self, institution_id: int | None) -> dict[str, Any] | None:
         institution = self.institutions.get(institution_id) if institution_id else None
@@ -124,6 +127,9 @@ def entry_row(entry: AccessEntry, labels: Labels) -> dict[str, Any]:
         "request_id": entry.request_id,
         "institution": labels.institution(entry.institution_id),
         "connection_client_id": client_id,
+        "connection_name": labels.connection_names.get(entry.connection_id)
+        if entry.connection_id is not None
+        else None,
         "user_label": (entry.actor_label or None) if entry.connection_id is None else None,
         "dataset": entry.dataset_code,
         "permission_number": entry.permission_number,

@@ -242,6 +242,20 @@ def connection_visibility(actor: Visitor) -> models.Q | None:
     )
 
 
+def connection_kinds(actor: Visitor) -> list[str]:
+    """The kinds of technical connection the actor may register for at least one institution
+    (``can_manage_connections_of``): provider systems for data provider representatives,
+    recipient systems for data recipient representatives, both for administrators."""
+    if is_portal_admin(actor):
+        return ["provider", "recipient"]
+    kinds = []
+    if institution_ids_with_role(actor, Role.PROVIDER):
+        kinds.append("provider")
+    if institution_ids_with_role(actor, Role.RECIPIENT):
+        kinds.append("recipient")
+    return kinds
+
+
 def connection_institutions(actor: Visitor) -> QuerySet[Institution]:
     """Institutions whose connections the actor may see and manage (of at least one kind)."""
     if is_portal_admin(actor):
@@ -330,12 +344,20 @@ def can_decide_grant(actor: Visitor, grant: Any) -> bool:
 
 def can_revoke_grant(actor: Visitor, grant: Any) -> bool:
     """Revoke a grant: who may decide on it, and the recipient's own representatives (who give
-    the access up or withdraw their request)."""
-    return can_decide_grant(actor, grant) or has_role(actor, grant.recipient_id, Role.RECIPIENT)
+    the access up or withdraw their request). A request not yet decided is withdrawn only by the
+    recipient's representatives; the provider side rejects it instead."""
+    recipient_side = has_role(actor, grant.recipient_id, Role.RECIPIENT)
+    if grant.status == "requested":
+        return recipient_side
+    return recipient_side or can_decide_grant(actor, grant)
 
 
 def can_view_grant(actor: Visitor, grant: Any) -> bool:
-    return can_revoke_grant(actor, grant) or has_role(actor, grant.recipient_id, Role.SIGNATORY)
+    return (
+        can_decide_grant(actor, grant)
+        or has_role(actor, grant.recipient_id, Role.RECIPIENT)
+        or has_role(actor, grant.recipient_id, Role.SIGNATORY)
+    )
 
 
 def grant_recipient_institution_ids(actor: Visitor) -> set[int]:

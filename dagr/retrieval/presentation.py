@@ -106,11 +106,17 @@ def viewer_context(dataset: DatasetInfo, grant: Any) -> dict[str, Any]:
     }
 
 
-def next_query(params: Any, result: Any) -> str:
-    """The query string of the next page, or "" on the last one."""
+def next_page(params: Any, result: Any) -> list[tuple[str, str]]:
+    """The form fields (name, value) that ask for the next page, or [] on the last one.
+
+    Posted as hidden fields, not a link: the filters may hold personal identifiers."""
     cursor = getattr(result, "next_cursor", None)
     if not cursor:
-        return ""
-    query = params.copy()
-    query["cursor"] = cursor
-    return query.urlencode()
+        return []
+    fields = [
+        (name, value)
+        for name, values in params.lists()
+        if name not in {"cursor", "csrfmiddlewaretoken"}
+        for value in values
+    ]
+    return [*fields, ("cursor", cursor)]

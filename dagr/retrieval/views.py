@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
 
 from dagr.core.errors import DomainError
 from dagr.permissions import rules
@@ -32,16 +33,17 @@ def _caller(request: ActorRequest, institution_id: int) -> services.Caller:
     return services.Caller(institution_id=institution_id, user_id=user.pk, label=user.email)
 
 
+@require_http_methods(["GET", "POST"])
 @requires(rules.can_view_granted_data)
 def viewer_grant(request: ActorRequest, pk: int) -> HttpResponse:
     grant = selectors.viewer_grant_get(actor=request.user, pk=pk)
     dataset = dataset_for_retrieval(grant.dataset.code)
     context = presentation.viewer_context(dataset, grant)
-    mode = request.GET.get("mode", "")
-    lookup = LookupForm(
-        request.GET if mode == "lookup" else None, identifiers=context["identifiers"]
-    )
-    browse = BrowseForm(request.GET if mode == "browse" else None, filterable=context["filterable"])
+    # Looked up and browsed by POST only: personal codes never travel in a URL (history, logs).
+    data = request.POST if request.method == "POST" else None
+    mode = data.get("mode", "") if data is not None else ""
+    lookup = LookupForm(data if mode == "lookup" else None, identifiers=context["identifiers"])
+    browse = BrowseForm(data if mode == "browse" else None, filterable=context["filterable"])
     common: dict[str, Any] = {
         "caller": _caller(request, grant.recipient_id),
         "dataset_code": dataset.code,
@@ -57,7 +59,7 @@ def viewer_grant(request: ActorRequest, pk: int) -> HttpResponse:
             result = services.records_search(
                 **common,
                 filters=browse.filters(),
-                cursor=request.GET.get("cursor") or None,
+                cursor=data.get("cursor") or None if data is not None else None,
                 limit=PAGE_SIZE,
             )
     except DomainError as exc:
@@ -69,6 +71,6 @@ def viewer_grant(request: ActorRequest, pk: int) -> HttpResponse:
         result=result,
         error=error,
         rows=presentation.table(result.records, context["columns"], dataset) if result else [],
-        next_query=presentation.next_query(request.GET, result),
+        next_page=presentation.next_page(data, result) if data is not None else [],
     )
     return render(request, "retrieval/grant.html", context)

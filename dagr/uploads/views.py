@@ -139,7 +139,10 @@ def upload_delete(request: ActorRequest, pk: int) -> HttpResponse:
             messages.error(request, str(exc.message))
             return redirect("uploads:file", pk=upload.pk)
         messages.success(
-            request, _("The file was deleted. The records it loaded are still in the dataset.")
+            request,
+            _("The file was deleted. The records it loaded are still in the dataset.")
+            if upload.status == UploadedFile.Status.LOADED
+            else _("The file was deleted. It was never loaded, so no records changed."),
         )
         return redirect("uploads:dataset", code=upload.dataset.code)
     return render(request, "uploads/delete.html", {"upload": upload, "dataset": upload.dataset})

@@ -109,12 +109,26 @@ def test_institution_create_and_edit_through_the_portal(client, world):
 def test_signatory_blocks_and_edits_a_colleague(client, world):
     client.force_login(world["signatory"])
     member = world["member"]
-    response = client.post(
-        reverse("accounts:user_status", args=[member.pk]), {"status": "blocked", "reason": "x"}
-    )
+    page = client.get(reverse("accounts:user", args=[member.pk]))
+    assert page.context["status_form"]["status"].value() == User.Status.ACTIVE
+    url = reverse("accounts:user_status", args=[member.pk])
+    confirm = client.post(url, {"status": "blocked", "reason": "x"})
+    assert confirm.status_code == 200  # the one-click POST asks first and blocks nobody
+    html = confirm.content.decode()
+    assert 'name="reason" value="x"' in html and f'href="/accounts/users/{member.pk}/"' in html
+    member.refresh_from_db()
+    assert member.status == User.Status.ACTIVE
+    response = client.post(url, {"status": "blocked", "reason": "x", "confirm": "yes"})
     assert response.status_code == 302
     member.refresh_from_db()
     assert member.status == User.Status.BLOCKED
+    page = client.get(reverse("accounts:user", args=[member.pk]))
+    assert page.context["status_form"]["status"].value() == User.Status.BLOCKED
+    # unblocking is not destructive: no question
+    assert client.post(url, {"status": "active"}).status_code == 302
+    member.refresh_from_db()
+    assert member.status == User.Status.ACTIVE
+    client.post(url, {"status": "blocked", "confirm": "yes"})
     response = client.post(
         reverse("accounts:user_edit", args=[member.pk]),
         {
@@ -263,11 +277,11 @@ def test_audit_page_filters_and_shows_changes(client, world):
     )
     client.force_login(admin)
     body = client.get(reverse("accounts:audit"), {"action": "accounts.user"}).content.decode()
-    assert "<code>accounts.user.updated</code>" in body
+    assert ">lietotāja dati mainīti</span>" in body  # the action's name, not its code
     assert "Jurists" in body and "Referents" in body
-    assert "<code>catalog.dataset.created</code>" not in body
+    assert ">datu kopa izveidota</span>" not in body
     body = client.get(reverse("accounts:audit"), {"actor": "nobody-like-this"}).content.decode()
-    assert "<code>accounts.user.updated</code>" not in body
+    assert "lietotāja dati mainīti</span>" not in body
     response = client.get(
         reverse("accounts:audit"), {"date_from": "2030-01-02", "date_to": "2030-01-01"}
     )
@@ -300,9 +314,31 @@ def test_user_page_shows_recent_changes_to_an_admin(client, world):
         {"institution": world["mine"].pk, "role": "signatory"},
     )
     body = client.get(reverse("accounts:user", args=[member.pk])).content.decode()
-    assert "<code>accounts.membership.granted</code>" in body
+    assert ">loma piešķirta</span>" in body
     # and the link to the full history of this user works
     body = client.get(
         reverse("accounts:audit"), {"target_type": "accounts.user", "target": str(member.pk)}
     ).content.decode()
-    assert "<code>accounts.membership.granted</code>" in body
+    assert ">loma piešķirta</span>" in body
+
+
+def test_audit_page_reads_as_words_not_codes(client, world):
+    admin = world["admin"]
+    admin_entry_create(
+        action="accounts.membership.granted",
+        actor=admin,
+        target=world["member"],
+        changes={"roles": [None, ["recipient", "provider"]], "role": ["recipient", None]},
+    )
+    client.force_login(admin)
+    response = client.get(reverse("accounts:audit"))
+    body = response.content.decode()
+    assert "accounts.membership.granted</" not in body and ">loma piešķirta</span>" in body
+    assert "[&#x27;recipient&#x27;" not in body and "['recipient'" not in body
+    assert "datu ņēmēja pārstāvis, datu devēja pārstāvis" in body
+    assert "<del>datu ņēmēja pārstāvis</del>" in body
+    assert "(lietotājs " in body  # the object type's name, not accounts.user
+    choices = dict(response.context["form"].fields["action"].choices)
+    assert choices["accounts.membership.granted"] == "loma piešķirta"
+    types = dict(response.context["form"].fields["target_type"].choices)
+    assert types["accounts.user"] == "lietotājs"

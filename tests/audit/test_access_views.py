@@ -96,6 +96,7 @@ def test_dataset_page_lists_only_that_dataset_newest_first(client, world, repres
     assert [r["at"] for r in rows] == sorted((r["at"] for r in rows), reverse=True)
     html = response.content.decode()
     assert "Valsts ieņēmumu dienests" in html and world.recipient_client_id in html
+    assert f"recipient system <code>{world.recipient_client_id}</code>" in html  # name beside id
     assert "Anna Kalniņa" in html and "VID-2026/17" in html
     assert '<th scope="col">' in html and 'aria-current="page"' in html
     assert 'name="csrfmiddlewaretoken"' in html

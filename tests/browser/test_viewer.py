@@ -24,6 +24,7 @@ def test_viewer_lookup_and_browse(page):
     page.get_by_label("Identifikatora vērtība").fill("P-3")
     page.get_by_role("button", name="Meklēt", exact=True).click()
     page.wait_for_load_state()
+    assert "P-3" not in page.url and "lookup" not in page.url  # posted, not in the address
     assert page.get_by_role("cell", name="SIA Nr 3", exact=True).count() == 1
     assert page.get_by_text("secret 3").count() == 0
     assert_accessible(page)

@@ -146,14 +146,27 @@ def test_anonymous_is_sent_to_login_from_manage_pages(client, world):
 @pytest.mark.parametrize("name", ["dataset_metadata", "dataset_schema", "dataset_status"])
 def test_an_outsider_cannot_post_to_manage_actions(client, world, name):
     as_user(client, world["outsider"])
-    assert client.post(url(name, "companies"), {"status": "retired"}).status_code == 403
-    assert client.post(url(name, "draft-persons"), {"status": "retired"}).status_code == 404
+    data = {"status": "retired", "confirm": "yes"}
+    assert client.post(url(name, "companies"), data).status_code == 403
+    assert client.post(url(name, "draft-persons"), data).status_code == 404
     assert Dataset.objects.get(code="companies").status == "production"
 
 
-def test_manage_actions_accept_only_post(client, world):
+def test_retiring_asks_first(client, world):
     as_user(client, world["rep"])
-    assert client.get(url("dataset_status", "companies")).status_code == 405
+    confirm = client.get(url("dataset_status", "companies"))
+    assert confirm.status_code == 200
+    html = confirm.content.decode()
+    assert "administrator" in html and 'name="status" value="retired"' in html
+    assert f'href="{url("dataset_manage", "companies")}"' in html
+    manage = client.get(url("dataset_manage", "companies")).content.decode()
+    assert f'href="{url("dataset_status", "companies")}"' in manage
+    one_click = client.post(url("dataset_status", "companies"), {"status": "retired"})
+    assert one_click.status_code == 200
+    assert Dataset.objects.get(code="companies").status == "production"
+    done = client.post(url("dataset_status", "companies"), {"status": "retired", "confirm": "yes"})
+    assert done.status_code == 302
+    assert Dataset.objects.get(code="companies").status == "retired"
 
 
 # --- public pages ------------------------------------------------------------------------------
@@ -347,7 +360,7 @@ def test_the_manage_page_shows_editor_history_and_allowed_status_buttons(client,
     as_user(client, world["rep"])
     html = client.get(url("dataset_manage", "draft-persons")).content.decode()
     assert "key: personal_code" in html  # the editor holds the current YAML
-    assert 'value="retired"' in html
+    assert f'href="{url("dataset_status", "draft-persons")}"' in html  # retire: asks first
     assert 'value="production"' not in html  # a provider cannot promote
     client.force_login(world["admin"])
     html = client.get(url("dataset_manage", "draft-persons")).content.decode()
@@ -414,7 +427,9 @@ def test_status_buttons(client, world):
     as_user(client, world["rep"])
     response = client.post(url("dataset_status", "draft-persons"), {"status": "production"})
     assert response.status_code == 403
-    response = client.post(url("dataset_status", "draft-persons"), {"status": "retired"})
+    response = client.post(
+        url("dataset_status", "draft-persons"), {"status": "retired", "confirm": "yes"}
+    )
     assert response.status_code == 302
     assert Dataset.objects.get(code="draft-persons").status == "retired"
     client.force_login(world["admin"])

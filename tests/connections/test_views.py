@@ -35,7 +35,8 @@ def test_other_institution_sees_404_and_cannot_revoke(client, setup):
     other = make_institution(kind=Institution.Kind.RECIPIENT)
     login(client, make_user(institution=other, roles=(Membership.Role.RECIPIENT,)))
     assert client.get(f"/connections/{conn.pk}/").status_code == 404
-    assert client.post(f"/connections/{conn.pk}/revoke/").status_code == 404
+    assert client.post(f"/connections/{conn.pk}/revoke/", {"confirm": "yes"}).status_code == 404
+    assert client.get(f"/connections/{conn.pk}/revoke/").status_code == 404
     assert conn.name not in client.get("/connections/").content.decode()
     conn.refresh_from_db()
     assert conn.status == Connection.Status.ACTIVE
@@ -55,7 +56,15 @@ def test_create_shows_secret_once_then_revoke(client, setup):
     assert created.client_id in page and 'id="client-secret"' in page
     detail = client.get(f"/connections/{created.pk}/").content.decode()
     assert 'id="client-secret"' not in detail
-    client.post(f"/connections/{created.pk}/revoke/")
+    confirm = client.get(f"/connections/{created.pk}/revoke/")
+    page = confirm.content.decode()
+    assert confirm.status_code == 200 and "Jaunā sistēma" in page
+    assert "nevar atsaukt" in page and f'href="/connections/{created.pk}/"' in page
+    # the old one-click POST (no confirmation) revokes nothing
+    assert client.post(f"/connections/{created.pk}/revoke/").status_code == 200
+    created.refresh_from_db()
+    assert created.status == Connection.Status.ACTIVE
+    client.post(f"/connections/{created.pk}/revoke/", {"confirm": "yes"})
     created.refresh_from_db()
     assert created.status == Connection.Status.REVOKED
 
@@ -71,3 +80,31 @@ def test_certificate_method_without_certificate_is_a_form_error(client, setup):
     assert response.status_code == 200
     assert "errorlist" in response.content.decode()
     assert not Connection.objects.filter(name="X").exists()
+
+
+def test_new_connection_offers_and_defaults_to_the_kind_the_role_allows(client, setup):
+    _inst, rep, _conn = setup
+    login(client, rep)
+    response = client.get("/connections/new/")
+    kind = response.context["form"]["kind"]
+    assert [value for value, _label in kind.field.choices] == ["recipient"]
+    assert kind.value() == "recipient"
+    html = response.content.decode()
+    assert 'value="provider"' not in html and 'value="recipient" selected' in html
+    # the institution list's empty choice is in Latvian, not Django's "- Select an option -"
+    assert "Select an option" not in html and '<option value="" selected>— izvēlieties —' in html
+
+
+def test_a_kind_the_institution_cannot_have_is_shown_at_the_kind_field(client):
+    inst = make_institution(kind=Institution.Kind.RECIPIENT)
+    admin = make_user(institution=inst, is_portal_admin=True)
+    login(client, admin)
+    response = client.post(
+        "/connections/new/",
+        {"institution": inst.pk, "name": "Cita", "kind": "provider",
+         "auth_method": "client_secret", "token_lifetime_s": 600},
+    )  # fmt: skip
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors.get("kind") and not form.non_field_errors()
+    assert not Connection.objects.filter(name="Cita").exists()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from dagr.accounts.models import Institution, Membership
+from dagr.core.errors import PermissionDenied
 from dagr.grants.models import Grant
+from dagr.grants.services import grant_revoke
 from tests.factories import make_institution, make_user
 from tests.grants.factories import make_approved, make_request, make_world
 
@@ -145,9 +147,37 @@ def test_recipient_withdraws_and_sees_both_languages(client, w):
     client.cookies["dagr_language"] = "en"
     en = client.get("/grants/").content.decode()
     assert "Access grants" in en
-    response = client.post(f"/grants/{grant.pk}/revoke/", {"note": "vairs nav vajadzīgs"})
+    confirm = client.get(f"/grants/{grant.pk}/revoke/")
+    assert confirm.status_code == 200
+    assert "cannot be undone" in confirm.content.decode()
+    assert f'href="/grants/{grant.pk}/"' in confirm.content.decode()
+    one_click = client.post(f"/grants/{grant.pk}/revoke/", {"note": "vairs nav vajadzīgs"})
+    assert one_click.status_code == 200
+    grant.refresh_from_db()
+    assert grant.status == Grant.Status.APPROVED
+    response = client.post(
+        f"/grants/{grant.pk}/revoke/", {"note": "vairs nav vajadzīgs", "confirm": "yes"}
+    )
     assert response.status_code == 302
     grant.refresh_from_db()
     assert grant.status == Grant.Status.REVOKED
     follow = client.get(f"/grants/{grant.pk}/").content.decode()
     assert "revoked" in follow
+
+
+def test_only_the_recipient_withdraws_a_request_the_provider_rejects_it(client, w):
+    grant = make_request(w)
+    client.force_login(w.provider_rep)
+    html = client.get(f"/grants/{grant.pk}/").content.decode()
+    assert f"/grants/{grant.pk}/reject/" in html or "Noraidīt" in html
+    assert f"/grants/{grant.pk}/revoke/" not in html and "Atsaukt pieprasījumu" not in html
+    assert client.get(f"/grants/{grant.pk}/revoke/")["Location"] == f"/grants/{grant.pk}/"
+    response = client.post(f"/grants/{grant.pk}/revoke/", {"confirm": "yes"})
+    assert response.status_code in (302, 403, 404)
+    grant.refresh_from_db()
+    assert grant.status == Grant.Status.REQUESTED
+    with pytest.raises(PermissionDenied):
+        grant_revoke(actor=w.provider_rep, grant=grant)
+    client.force_login(w.recipient_rep)
+    html = client.get(f"/grants/{grant.pk}/").content.decode()
+    assert f"/grants/{grant.pk}/revoke/" in html

@@ -121,7 +121,9 @@ def test_remove_paging_and_delete(client, w):
     assert "V110" in page and "V002" not in page
     confirm = client.get(f"/record-sets/{record_set.pk}/delete/")
     assert confirm.status_code == 200 and record_set.name in confirm.content.decode()
-    response = client.post(f"/record-sets/{record_set.pk}/delete/")
+    assert client.post(f"/record-sets/{record_set.pk}/delete/").status_code == 200
+    assert RecordSet.objects.exists()  # a POST without the confirmation deletes nothing
+    response = client.post(f"/record-sets/{record_set.pk}/delete/", {"confirm": "yes"})
     assert response.status_code == 302 and not RecordSet.objects.exists()
 
 

@@ -49,7 +49,7 @@ def test_lookup_gives_the_apis_records_and_is_audited_with_the_user(client, w):
     ).json()["records"]
     login(client, w.recipient_rep)
     before = AccessEntry.objects.count()
-    response = client.get(
+    response = client.post(
         reverse("retrieval:grant", args=[w.grant.pk]),
         {"mode": "lookup", "lookup-field": "board_members.personal_code",
          "lookup-value": "P-SHARED"},
@@ -69,7 +69,7 @@ def test_lookup_gives_the_apis_records_and_is_audited_with_the_user(client, w):
 def test_browse_pages_match_the_api(client, w):
     login(client, w.recipient_rep)
     url = reverse("retrieval:grant", args=[w.grant.pk])
-    viewer = client.get(url, {"mode": "browse", "browse-f_city": "Rīga"})
+    viewer = client.post(url, {"mode": "browse", "browse-f_city": "Rīga"})
     records = viewer.context["result"].records
     api = client.get(
         f"/api/v1/data/{w.dataset.code}/records", {"city": "Rīga", "limit": 25}, **w.headers()
@@ -80,7 +80,7 @@ def test_browse_pages_match_the_api(client, w):
 def test_not_found_is_shown_not_a_500(client, w):
     login(client, w.recipient_rep)
     url = reverse("retrieval:grant", args=[w.grant.pk])
-    response = client.get(
+    response = client.post(
         url, {"mode": "lookup", "lookup-field": "registration_number",
               "lookup-value": "40000000021"},
     )  # fmt: skip
@@ -95,3 +95,50 @@ def test_page_in_both_languages(client, w, language, text):
     client.cookies["dagr_language"] = language
     response = client.get(reverse("retrieval:grant", args=[w.grant.pk]))
     assert text in response.content.decode()
+
+
+def test_lookup_by_get_with_the_code_in_the_url_looks_nothing_up(client, w):
+    login(client, w.recipient_rep)
+    before = AccessEntry.objects.count()
+    response = client.get(
+        reverse("retrieval:grant", args=[w.grant.pk]),
+        {"mode": "lookup", "lookup-field": "board_members.personal_code",
+         "lookup-value": "P-SHARED"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert response.context["result"] is None
+    assert AccessEntry.objects.count() == before
+    html = response.content.decode()
+    assert 'method="get"' not in html and html.count('method="post"') >= 2
+    assert "csrfmiddlewaretoken" in html
+
+
+def test_lookup_needs_the_csrf_token(w):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    login(client, w.recipient_rep)
+    response = client.post(
+        reverse("retrieval:grant", args=[w.grant.pk]),
+        {"mode": "lookup", "lookup-field": "board_members.personal_code",
+         "lookup-value": "P-SHARED"},
+    )  # fmt: skip
+    assert response.status_code == 403
+
+
+def test_next_page_is_posted_with_the_filters_not_a_link(client, w, monkeypatch):
+    from dagr.retrieval import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 3)
+    login(client, w.recipient_rep)
+    url = reverse("retrieval:grant", args=[w.grant.pk])
+    first = client.post(url, {"mode": "browse", "browse-f_city": "Rīga"})
+    html = first.content.decode()
+    assert "cursor=" not in html and "?mode=" not in html
+    fields = dict(first.context["next_page"])
+    assert fields["mode"] == "browse" and fields["browse-f_city"] == "Rīga"
+    assert 'name="cursor"' in html
+    second = client.post(url, fields)
+    seen = {r["registration_number"] for r in first.context["result"].records}
+    again = {r["registration_number"] for r in second.context["result"].records}
+    assert len(again) == 3 and not seen & again

@@ -201,3 +201,17 @@ def test_pages_in_latvian_and_english(client, world, receive):
         f"/uploads/datasets/{dataset.code}/", HTTP_ACCEPT_LANGUAGE="en"
     ).content.decode()
     assert "Data file" in upload_page and "Download the current data" in upload_page
+
+
+def test_deleting_a_never_loaded_file_does_not_speak_of_its_records(client, world, receive):
+    _p, user, dataset = world
+    upload = receive(user, dataset, person_csv([(GOOD[0], "B", "")], delimiter=";"))
+    assert upload.status != "loaded"
+    client.force_login(user)
+    page = client.get(f"/uploads/files/{upload.pk}/delete/").content.decode()
+    assert "paliek datu kopā" not in page
+    assert "nekad netika ielādēts" in page
+    response = client.post(f"/uploads/files/{upload.pk}/delete/", follow=True)
+    html = response.content.decode()
+    assert "paliek datu kopā" not in html and "nekad netika ielādēts" in html
+    assert Record.objects.filter(dataset=dataset).count() == 0

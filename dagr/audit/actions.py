@@ -1,0 +1,98 @@
+"""The registry of administrative audit action names: dotted name → what people read (lv/en).
+
+Every ``admin_entry_create(action=…)`` in the code has its label here;
+tests/audit/test_actions.py fails on a name written anywhere in dagr/ that is missing. Pages show
+``action_label(name)``; the dotted name stays what filters, the API and notifications key on."""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+ACTION_LABELS: dict[str, Promise] = {
+    "accounts.application.approved": _("application approved"),
+    "accounts.application.rejected": _("application rejected"),
+    "accounts.application.submitted": _("application submitted"),
+    "accounts.institution.created": _("institution created"),
+    "accounts.institution.updated": _("institution changed"),
+    "accounts.membership.granted": _("role granted"),
+    "accounts.membership.revoked": _("role withdrawn"),
+    "accounts.user.activated": _("user activated"),
+    "accounts.user.blocked": _("user blocked"),
+    "accounts.user.created": _("user created"),
+    "accounts.user.password_changed": _("password changed"),
+    "accounts.user.password_reset": _("password reset completed"),
+    "accounts.user.pending": _("user awaiting activation"),
+    "accounts.user.unblocked": _("user unblocked"),
+    "accounts.user.updated": _("user data changed"),
+    "audit.subject.searched": _("“who read” search"),
+    "catalog.dataset.created": _("dataset created"),
+    "catalog.dataset.schema_changed": _("dataset schema changed"),
+    "catalog.dataset.status_changed": _("dataset status changed"),
+    "catalog.dataset.updated": _("dataset description changed"),
+    "connections.connection.certificate_changed": _("connection certificate replaced"),
+    "connections.connection.created": _("connection registered"),
+    "connections.connection.revoked": _("connection revoked"),
+    "connections.connection.secret_rotated": _("connection secret renewed"),
+    "grants.grant.approved": _("access grant approved"),
+    "grants.grant.rejected": _("access request rejected"),
+    "grants.grant.requested": _("access requested"),
+    "grants.grant.revoked": _("access grant revoked"),
+    "monitoring.record_set.created": _("record set created"),
+    "monitoring.record_set.deleted": _("record set deleted"),
+    "monitoring.record_set.identifiers_changed": _("record set values changed"),
+    "monitoring.record_set.updated": _("record set changed"),
+    "monitoring.subscription.created": _("webhook created"),
+    "monitoring.subscription.deleted": _("webhook deleted"),
+    "monitoring.subscription.paused": _("webhook paused"),
+    "monitoring.subscription.resumed": _("webhook resumed"),
+    "monitoring.subscription.secret_rotated": _("webhook secret renewed"),
+    "monitoring.subscription.suspended": _("webhook suspended after failures"),
+    "monitoring.subscription.url_changed": _("webhook address changed"),
+    "records.load.failed": _("data load failed"),
+    "records.load.succeeded": _("data loaded"),
+    "uploads.dataset.exported": _("dataset exported"),
+    "uploads.file.cancelled": _("file upload cancelled"),
+    "uploads.file.confirmed": _("uploaded file confirmed"),
+    "uploads.file.deleted": _("uploaded file deleted"),
+    "uploads.file.uploaded": _("file uploaded"),
+}
+
+# The first part of a dotted name: what a "<prefix>.*" filter choice reads as.
+PREFIX_LABELS: dict[str, Promise] = {
+    "accounts.application": _("applications"),
+    "accounts.institution": _("institutions"),
+    "accounts.membership": _("roles"),
+    "accounts.user": _("users"),
+    "audit.subject": _("“who read” searches"),
+    "catalog.dataset": _("datasets"),
+    "connections.connection": _("technical connections"),
+    "grants.grant": _("access grants"),
+    "monitoring.record_set": _("record sets"),
+    "monitoring.subscription": _("webhooks"),
+    "records.load": _("data loads"),
+    "uploads.dataset": _("dataset exports"),
+    "uploads.file": _("uploaded files"),
+}
+
+
+def action_label(action: str) -> str:
+    """What people read for a dotted action name (the name itself when it has no label)."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
+
+
+def action_prefix_label(prefix: str) -> str:
+    label = PREFIX_LABELS.get(prefix)
+    return f"{label} (*)" if label is not None else f"{prefix}.*"
+
+
+def target_type_label(target_type: str) -> str:
+    """``connections.connection`` → the model's name ("technical connection"), by the app
+    registry (the audit imports no app)."""
+    try:
+        model = apps.get_model(target_type)
+    except (LookupError, ValueError):
+        return target_type
+    return str(model._meta.verbose_name)
