@@ -14,6 +14,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from dagr.connections.auth import principal_of, recipient_auth
+from dagr.core.headers import link_next
 from dagr.core.pagination import ObjectId
 from dagr.core.purpose import PURPOSE_HEADER, purpose_from_header
 from dagr.records.services import ConnectionActor
@@ -172,7 +173,8 @@ def identifiers_list(
     page = selectors.identifiers_page(
         record_set=_get(request, record_set_id), cursor=cursor, limit=limit
     )
-    return _json({"identifiers": page.values, "next_cursor": page.next_cursor})
+    body = {"identifiers": page.values, "next_cursor": page.next_cursor}
+    return link_next(request, _json(body), page.next_cursor)
 
 
 @router.post(
@@ -220,6 +222,5 @@ def record_set_changes(
         limit=limit,
         purpose=purpose_from_header(purpose),
     )
-    return _json(
-        {"changes": page.changes, "next_cursor": page.next_cursor, "has_more": page.has_more}
-    )
+    body = {"changes": page.changes, "next_cursor": page.next_cursor, "has_more": page.has_more}
+    return link_next(request, _json(body), page.next_cursor)

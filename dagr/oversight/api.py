@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.security import django_auth
 
@@ -22,6 +22,7 @@ from dagr.audit import access_selectors as selectors
 from dagr.audit.services import who_read_search
 from dagr.connections.auth import principal_of, provider_auth
 from dagr.core.errors import PermissionDenied
+from dagr.core.headers import link_next
 from dagr.permissions import rules
 
 from . import presenters
@@ -137,7 +138,7 @@ def _page(filters: dict[str, Any], cursor: str | None, limit: int) -> selectors.
     ),
     openapi_extra=CSV_RESPONSE,
 )
-def access_list(request: HttpRequest, query: Query[AccessQuery]) -> Any:
+def access_list(request: HttpRequest, response: HttpResponse, query: Query[AccessQuery]) -> Any:
     principal = principal_of(request)
     filters: dict[str, Any] = {
         "dataset_ids": presenters.provider_dataset_ids(
@@ -154,6 +155,7 @@ def access_list(request: HttpRequest, query: Query[AccessQuery]) -> Any:
         entries = selectors.access_entries_iter(cursor=query.cursor or "", **filters)
         return presenters.csv_response(entries, name=query.dataset or "datasets")
     page = _page(filters, query.cursor, query.limit)
+    link_next(request, response, page.next_cursor)
     return {"items": presenters.entry_rows(page.entries), "next_cursor": page.next_cursor}
 
 
@@ -169,7 +171,9 @@ def access_list(request: HttpRequest, query: Query[AccessQuery]) -> Any:
         "first. Session authentication; administrators only."
     ),
 )
-def who_read(request: HttpRequest, query: Query[WhoReadQuery]) -> dict[str, Any]:
+def who_read(
+    request: HttpRequest, response: HttpResponse, query: Query[WhoReadQuery]
+) -> dict[str, Any]:
     actor: User = request.auth  # type: ignore[attr-defined]  # django_auth: the signed-in user
     if not rules.can_answer_who_read(actor):
         raise PermissionDenied(code="admin_only")
@@ -177,6 +181,7 @@ def who_read(request: HttpRequest, query: Query[WhoReadQuery]) -> dict[str, Any]
     summary = who_read_search(actor=actor, identifier=query.identifier, **period)
     filters = {"dataset_ids": None, "identifier": query.identifier, **period}
     page = _page(filters, query.cursor, query.limit)
+    link_next(request, response, page.next_cursor)
     return {
         "summary": presenters.summary_rows(summary),
         "items": presenters.entry_rows(page.entries),

@@ -11,9 +11,11 @@ def test_swagger_ui_renders_the_operations_without_errors(page, client):
     problems: list[str] = []
     page.on(
         "console",
-        lambda message: problems.append(f"console {message.type}: {message.text}")
-        if message.type == "error"
-        else None,
+        lambda message: (
+            problems.append(f"console {message.type}: {message.text}")
+            if message.type == "error"
+            else None
+        ),
     )
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.goto("/api/v1/docs")
@@ -22,5 +24,7 @@ def test_swagger_ui_renders_the_operations_without_errors(page, client):
     operations = client.get("/api/v1/openapi.json").json()["paths"]
     expected = sum(len(ops) for ops in operations.values())
     assert page.locator(".opblock").count() == expected
-    assert page.locator(".errors-wrapper").count() == 0, page.locator(".errors-wrapper").inner_text()
+    assert page.locator(".errors-wrapper").count() == 0, page.locator(
+        ".errors-wrapper"
+    ).inner_text()
     assert problems == []
