@@ -1,8 +1,11 @@
-"""Schemathesis: generated requests against every API operation — no 5xx, and every response
-conforms to the OpenAPI document (status codes, content types, bodies)."""
+"""Schemathesis: generated requests against every API operation — no 5xx, every response
+conforms to the OpenAPI document (status codes, content types, bodies), valid-per-schema requests
+are accepted and invalid ones (negative mode: wrong types, missing required headers, values
+outside the declared patterns and limits) rejected with a 4xx (``negative_data_rejection``)."""
 
 import pytest
 import schemathesis
+from schemathesis import GenerationMode
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
@@ -15,7 +18,9 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 # (PostgreSQL cannot store it; README "API conventions"; tests/api/test_nul_in_request.py). A
 # generated string holding one is therefore not valid data for this API, whatever its schema type
 # says: without this, the positive-data check fails at random when Hypothesis draws a NUL.
-schema.config.generation.update(allow_x00=False)
+schema.config.generation.update(
+    allow_x00=False, modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+)
 
 # The OAuth token endpoint answers 400 to a well-formed request with an unsupported grant type,
 # as RFC 6749 §5.2 requires; that is not a schema violation.
