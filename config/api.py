@@ -49,6 +49,11 @@ ERROR_RESPONSES = {
 REQUIRED_HEADERS: dict[str, dict[str, Any]] = {
     "X-Permission-Number": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"},
 }
+# Limits of optional headers that the handlers check themselves (with their own stable code).
+HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
+    **REQUIRED_HEADERS,
+    "X-Purpose": {"type": "string", "maxLength": 255, "pattern": r"^[^\x00-\x1f\x7f-\x9f]*$"},
+}
 
 
 class DagrApi(NinjaAPI):
@@ -63,9 +68,9 @@ class DagrApi(NinjaAPI):
                 responses = _responses_by_text_status(operation.setdefault("responses", {}))
                 operation["responses"] = responses
                 for parameter in operation.get("parameters", []):
-                    if parameter.get("in") == "header" and parameter["name"] in REQUIRED_HEADERS:
-                        parameter["required"] = True
-                        parameter["schema"] = dict(REQUIRED_HEADERS[parameter["name"]])
+                    if parameter.get("in") == "header" and parameter["name"] in HEADER_SCHEMAS:
+                        parameter["required"] = parameter["name"] in REQUIRED_HEADERS
+                        parameter["schema"] = dict(HEADER_SCHEMAS[parameter["name"]])
                 for status, description in ERROR_RESPONSES.items():
                     responses.setdefault(
                         status,

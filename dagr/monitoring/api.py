@@ -44,9 +44,13 @@ class RecordSetsOut(Schema):
 
 
 class RecordSetIn(Schema):
-    dataset: str = Field(description="the dataset code")
-    permission_number: str = Field(description="your institution's approved grant for it")
-    name: str = Field(description="1–200 characters")
+    dataset: str = Field(min_length=1, max_length=64, description="the dataset code")
+    permission_number: str = Field(
+        min_length=1, max_length=100, description="your institution's approved grant for it"
+    )
+    name: str = Field(
+        min_length=1, max_length=200, pattern=r"\S", description="1–200 characters, not only spaces"
+    )
     identifier_field: str = Field(
         "",
         description="an identifier field path the grant shows, e.g. registration_number or "
@@ -58,7 +62,7 @@ class RecordSetIn(Schema):
 
 
 class RecordSetPatch(Schema):
-    name: str | None = None
+    name: str | None = Field(None, min_length=1, max_length=200, pattern=r"\S")
     conditions: list[dict[str, Any]] | None = Field(
         None, description="replaces the conditions (earlier feed cursors become outdated)"
     )

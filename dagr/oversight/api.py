@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.security import django_auth
+from pydantic import field_validator
 
 from dagr.audit import access_selectors as selectors
 from dagr.audit.services import who_read_search
@@ -65,9 +66,33 @@ class AccessPageOut(Schema):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last")
 
 
+# The audit's period lies in the years 1970 to 8999 (``audit.access_selectors``: 422
+# ``invalid_period``).
+YEARS = r"^(19[7-9][0-9]|[2-8][0-9]{3})-"
+
+
 class PeriodQuery(Schema):
-    since: datetime | None = Field(None, description="From this time (inclusive)")
-    until: datetime | None = Field(None, description="Before this time (exclusive)")
+    since: datetime | None = Field(
+        None, description="From this time (inclusive)", json_schema_extra={"pattern": YEARS}
+    )
+    until: datetime | None = Field(
+        None, description="Before this time (exclusive)", json_schema_extra={"pattern": YEARS}
+    )
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _date_time_text(cls, value: Any) -> Any:
+        """A date-time as the document says (ISO 8601 text), not a number of seconds that
+        pydantic would otherwise read as a Unix time."""
+        if value is None or isinstance(value, datetime):
+            return value
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            if isinstance(value, str):
+                return value
+        raise ValueError("an ISO 8601 date-time")
+
     cursor: str | None = Field(None, max_length=200, description="`next_cursor` of a page")
     limit: int = Field(100, ge=1, le=selectors.MAX_LIMIT)
 
@@ -75,7 +100,10 @@ class PeriodQuery(Schema):
 class AccessQuery(PeriodQuery):
     dataset: str | None = Field(None, max_length=64, description="Dataset code; all if omitted")
     recipient: str | None = Field(
-        None, max_length=20, description="Recipient's registration number or institution id"
+        None,
+        max_length=20,
+        pattern=r"^\s*[0-9]{1,11}\s*$",
+        description="Recipient's registration number or institution id",
     )
     identifier: str | None = Field(
         None, max_length=selectors.MAX_IDENTIFIER_LENGTH, description="An identifier value"

@@ -225,7 +225,14 @@ DELETE_OPENAPI = {
     "requestBody": {
         "required": True,
         "description": "A JSON array of the keys (strings) of the records to delete.",
-        "content": {"application/json": {"schema": {"type": "array", "items": {"type": "string"}}}},
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
+                }
+            }
+        },
     },
     "responses": {**_TOO_LARGE},
 }
