@@ -102,7 +102,8 @@ class AccessQuery(PeriodQuery):
     recipient: str | None = Field(
         None,
         max_length=20,
-        pattern=r"^\s*[0-9]{1,11}\s*$",
+        # checked by presenters.recipient_institution_id (422 invalid_recipient), declared here
+        json_schema_extra={"pattern": r"^\s*[0-9]{1,11}\s*$"},
         description="Recipient's registration number or institution id",
     )
     identifier: str | None = Field(
