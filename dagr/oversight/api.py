@@ -103,7 +103,7 @@ class AccessQuery(PeriodQuery):
         None,
         max_length=20,
         # checked by presenters.recipient_institution_id (422 invalid_recipient), declared here
-        json_schema_extra={"pattern": r"^\s*[0-9]{1,11}\s*$"},
+        json_schema_extra={"pattern": r"^\s*([0-9]{1,11})?\s*$"},  # empty: all
         description="Recipient's registration number or institution id",
     )
     identifier: str | None = Field(
