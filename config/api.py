@@ -44,6 +44,18 @@ ERROR_RESPONSES = {
     "503": "Temporarily unavailable (e.g. the access could not be audited)",
 }
 
+# Headers that the handlers read as optional — so that their absence gets its own stable code
+# (400 ``permission_number_required``, on the hand-written hot path too) rather than a generic
+# 422 — but that every call must send: the document declares them required, with their limits.
+REQUIRED_HEADERS: dict[str, dict[str, Any]] = {
+    "X-Permission-Number": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"},
+}
+# Limits of optional headers that the handlers check themselves (with their own stable code).
+HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
+    **REQUIRED_HEADERS,
+    "X-Purpose": {"type": "string", "maxLength": 255, "pattern": r"^[^\x00-\x1f\x7f-\x9f]*$"},
+}
+
 
 class DagrApi(NinjaAPI):
     """Documents the problem+json error responses of every operation in one place."""
@@ -54,7 +66,12 @@ class DagrApi(NinjaAPI):
         problem = {"$ref": "#/components/schemas/Problem"}
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                responses = operation.setdefault("responses", {})
+                responses = _responses_by_text_status(operation.setdefault("responses", {}))
+                operation["responses"] = responses
+                for parameter in operation.get("parameters", []):
+                    if parameter.get("in") == "header" and parameter["name"] in HEADER_SCHEMAS:
+                        parameter["required"] = parameter["name"] in REQUIRED_HEADERS
+                        parameter["schema"] = dict(HEADER_SCHEMAS[parameter["name"]])
                 for status, description in ERROR_RESPONSES.items():
                     responses.setdefault(
                         status,
@@ -64,6 +81,20 @@ class DagrApi(NinjaAPI):
                         },
                     )
         return schema
+
+
+def _responses_by_text_status(responses: dict[Any, Any]) -> dict[str, Any]:
+    """ninja keys its responses by ``int`` status, ``openapi_extra`` and ``ERROR_RESPONSES`` by
+    text: the JSON document would carry ``"200"`` twice (Swagger UI: "duplicated mapping key").
+    One key per status; a declaration in ``openapi_extra`` refines ninja's own."""
+    merged: dict[str, Any] = {}
+    for status, response in sorted(responses.items(), key=lambda kv: isinstance(kv[0], str)):
+        key = str(status)
+        if key in merged and isinstance(response, dict):
+            merged[key] = {**merged[key], **response}
+        else:
+            merged[key] = response
+    return merged
 
 
 class NulInBody(ValueError):

@@ -123,6 +123,7 @@ MIDDLEWARE = [
     "dagr.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "dagr.core.headers.ApiHeadersMiddleware",
     "dagr.core.middleware.ApiProblemMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -141,6 +142,7 @@ API_MIDDLEWARE = [
     "dagr.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "dagr.core.headers.ApiHeadersMiddleware",
     "dagr.core.middleware.ApiProblemMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]

@@ -69,6 +69,17 @@ def declared_length(request: HttpRequest) -> int | None:
 def body_blocks(
     request: HttpRequest, *, limit: int, block: int = READ_BLOCK, hint: str = ""
 ) -> Iterator[bytes]:
+    """The raw request body in blocks of at most ``block`` bytes, read as it arrives; each block
+    also goes to ``request.body_hasher`` when one is set (``hashlib`` object: the digest of a
+    streamed body, e.g. for ``Idempotency-Key``). Details in ``_blocks``."""
+    hasher = getattr(request, "body_hasher", None)
+    for chunk in _blocks(request, limit=limit, block=block, hint=hint):
+        if hasher is not None:
+            hasher.update(chunk)
+        yield chunk
+
+
+def _blocks(request: HttpRequest, *, limit: int, block: int, hint: str) -> Iterator[bytes]:
     """The raw request body in blocks of at most ``block`` bytes, read as it arrives.
 
     With a ``Content-Length``: exactly that many bytes (more than ``limit`` declared → 413 at

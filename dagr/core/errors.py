@@ -34,6 +34,10 @@ class DomainError(Exception):
         self.extra = extra
         super().__init__(str(self.message))
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers of the problem answer (e.g. ``Retry-After``); none by default."""
+        return {}
+
 
 class NotFound(DomainError):
     """Also raised for objects the actor may not see: missing and forbidden look the same."""

@@ -45,7 +45,7 @@ def problem_from_error(request: HttpRequest | None, exc: Any) -> HttpResponse:
     extra: dict[str, Any] = dict(exc.extra)
     if exc.errors:
         extra["errors"] = exc.errors
-    return problem_response(
+    response = problem_response(
         request,
         status=exc.status,
         code=exc.code,
@@ -53,6 +53,9 @@ def problem_from_error(request: HttpRequest | None, exc: Any) -> HttpResponse:
         detail=str(exc.message),
         **extra,
     )
+    for name, value in exc.headers().items():
+        response[name] = value
+    return response
 
 
 def method_not_allowed(request: HttpRequest | None, *, allow: str) -> HttpResponse:

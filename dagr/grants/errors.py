@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from dagr.core.errors import DomainError, PermissionDenied
+from dagr.core.headers import quota_retry_after
 
 
 class GrantUnavailable(PermissionDenied):
@@ -38,3 +39,6 @@ class QuotaExceeded(DomainError):
     code = "quota_exceeded"
     status = 429
     title = _("The daily request quota of the access grant is used up")
+
+    def headers(self) -> dict[str, str]:
+        return quota_retry_after()  # the quota resets at local midnight

@@ -17,6 +17,7 @@ from dagr.catalog.models import Dataset
 from dagr.catalog.schema import SchemaDef, parse_schema
 from dagr.core.actors import Actor
 from dagr.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from dagr.core.headers import rate_limit_note
 from dagr.permissions import rules
 
 from .cache import grant_cache
@@ -339,22 +340,27 @@ def grant_use_register(
     if quota is None:
         return
     if count > quota:
+        rate_limit_note(quota=quota, used=quota)
         raise QuotaExceeded(code="quota_exceeded")
     today = today or timezone.localdate()
     table = GrantUsage._meta.db_table
     update = (
         f"UPDATE {table} SET count = count + %s "  # noqa: S608 - table name from the model
-        "WHERE grant_id = %s AND day = %s AND count <= %s"
+        "WHERE grant_id = %s AND day = %s AND count <= %s RETURNING count"
     )
     params: list[Any] = [count, grant_id, today, quota - count]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(update, params)
-        if cursor.rowcount:
-            return
-        try:
-            with transaction.atomic():
-                GrantUsage.objects.create(grant_id=grant_id, day=today, count=count)
-        except IntegrityError:  # the row exists (or appeared meanwhile): over quota?
-            cursor.execute(update, params)
-            if not cursor.rowcount:
-                raise QuotaExceeded(code="quota_exceeded") from None
+        row = cursor.fetchone()
+        if row is None:
+            try:
+                with transaction.atomic():
+                    GrantUsage.objects.create(grant_id=grant_id, day=today, count=count)
+                row = (count,)
+            except IntegrityError:  # the row exists (or appeared meanwhile): over quota?
+                cursor.execute(update, params)
+                row = cursor.fetchone()
+        if row is None:
+            rate_limit_note(quota=quota, used=quota)
+            raise QuotaExceeded(code="quota_exceeded") from None
+        rate_limit_note(quota=quota, used=row[0])  # RateLimit headers (dagr.core.headers)

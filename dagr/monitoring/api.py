@@ -14,6 +14,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from dagr.connections.auth import principal_of, recipient_auth
+from dagr.core.headers import link_next
 from dagr.core.pagination import ObjectId
 from dagr.core.purpose import PURPOSE_HEADER, purpose_from_header
 from dagr.records.services import ConnectionActor
@@ -43,9 +44,13 @@ class RecordSetsOut(Schema):
 
 
 class RecordSetIn(Schema):
-    dataset: str = Field(description="the dataset code")
-    permission_number: str = Field(description="your institution's approved grant for it")
-    name: str = Field(description="1–200 characters")
+    dataset: str = Field(min_length=1, max_length=64, description="the dataset code")
+    permission_number: str = Field(
+        min_length=1, max_length=100, description="your institution's approved grant for it"
+    )
+    name: str = Field(
+        min_length=1, max_length=200, pattern=r"\S", description="1–200 characters, not only spaces"
+    )
     identifier_field: str = Field(
         "",
         description="an identifier field path the grant shows, e.g. registration_number or "
@@ -57,7 +62,7 @@ class RecordSetIn(Schema):
 
 
 class RecordSetPatch(Schema):
-    name: str | None = None
+    name: str | None = Field(None, min_length=1, max_length=200, pattern=r"\S")
     conditions: list[dict[str, Any]] | None = Field(
         None, description="replaces the conditions (earlier feed cursors become outdated)"
     )
@@ -172,7 +177,8 @@ def identifiers_list(
     page = selectors.identifiers_page(
         record_set=_get(request, record_set_id), cursor=cursor, limit=limit
     )
-    return _json({"identifiers": page.values, "next_cursor": page.next_cursor})
+    body = {"identifiers": page.values, "next_cursor": page.next_cursor}
+    return link_next(request, _json(body), page.next_cursor)
 
 
 @router.post(
@@ -220,6 +226,5 @@ def record_set_changes(
         limit=limit,
         purpose=purpose_from_header(purpose),
     )
-    return _json(
-        {"changes": page.changes, "next_cursor": page.next_cursor, "has_more": page.has_more}
-    )
+    body = {"changes": page.changes, "next_cursor": page.next_cursor, "has_more": page.has_more}
+    return link_next(request, _json(body), page.next_cursor)

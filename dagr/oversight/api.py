@@ -19,15 +19,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.security import django_auth
+from pydantic import field_validator
 
 from dagr.audit import access_selectors as selectors
 from dagr.audit.services import who_read_search
 from dagr.connections.auth import any_connection_auth, principal_of, provider_auth
 from dagr.connections.tokens import Principal
 from dagr.core.errors import PermissionDenied
+from dagr.core.headers import link_next
 from dagr.permissions import rules
 from dagr.records.services import ConnectionActor
 
@@ -71,9 +73,33 @@ class AccessPageOut(Schema):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last")
 
 
+# The audit's period lies in the years 1970 to 8999 (``audit.access_selectors``: 422
+# ``invalid_period``).
+YEARS = r"^(19[7-9][0-9]|[2-8][0-9]{3})-"
+
+
 class PeriodQuery(Schema):
-    since: datetime | None = Field(None, description="From this time (inclusive)")
-    until: datetime | None = Field(None, description="Before this time (exclusive)")
+    since: datetime | None = Field(
+        None, description="From this time (inclusive)", json_schema_extra={"pattern": YEARS}
+    )
+    until: datetime | None = Field(
+        None, description="Before this time (exclusive)", json_schema_extra={"pattern": YEARS}
+    )
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _date_time_text(cls, value: Any) -> Any:
+        """A date-time as the document says (ISO 8601 text), not a number of seconds that
+        pydantic would otherwise read as a Unix time."""
+        if value is None or isinstance(value, datetime):
+            return value
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            if isinstance(value, str):
+                return value
+        raise ValueError("an ISO 8601 date-time")
+
     cursor: str | None = Field(None, max_length=200, description="`next_cursor` of a page")
     limit: int = Field(100, ge=1, le=selectors.MAX_LIMIT)
 
@@ -81,7 +107,11 @@ class PeriodQuery(Schema):
 class AccessQuery(PeriodQuery):
     dataset: str | None = Field(None, max_length=64, description="Dataset code; all if omitted")
     recipient: str | None = Field(
-        None, max_length=20, description="Recipient's registration number or institution id"
+        None,
+        max_length=20,
+        # checked by presenters.recipient_institution_id (422 invalid_recipient), declared here
+        json_schema_extra={"pattern": r"^\s*([0-9]{1,11})?\s*$"},  # empty: all
+        description="Recipient's registration number or institution id",
     )
     identifier: str | None = Field(
         None, max_length=selectors.MAX_IDENTIFIER_LENGTH, description="An identifier value"
@@ -148,8 +178,8 @@ ACCESS_DESCRIPTION = (
     + " The filters go in a JSON body, so an `identifier` never appears in a URL.",
     openapi_extra=CSV_RESPONSE,
 )
-def access_search(request: HttpRequest, query: AccessQuery) -> Any:
-    return _access(request, query)
+def access_search(request: HttpRequest, response: HttpResponse, query: AccessQuery) -> Any:
+    return _access(request, response, query)
 
 
 @router.get(
@@ -162,11 +192,11 @@ def access_search(request: HttpRequest, query: AccessQuery) -> Any:
     " URLs end up in logs.",
     openapi_extra=CSV_RESPONSE,
 )
-def access_list(request: HttpRequest, query: Query[AccessQuery]) -> Any:
-    return _access(request, query)
+def access_list(request: HttpRequest, response: HttpResponse, query: Query[AccessQuery]) -> Any:
+    return _access(request, response, query)
 
 
-def _access(request: HttpRequest, query: AccessQuery) -> Any:
+def _access(request: HttpRequest, response: HttpResponse, query: AccessQuery) -> Any:
     principal = principal_of(request)
     filters: dict[str, Any] = {
         "dataset_ids": presenters.provider_dataset_ids(
@@ -183,6 +213,7 @@ def _access(request: HttpRequest, query: AccessQuery) -> Any:
         entries = selectors.access_entries_iter(cursor=query.cursor or "", **filters)
         return presenters.csv_response(entries, name=query.dataset or "datasets")
     page = _page(filters, query.cursor, query.limit)
+    link_next(request, response, page.next_cursor)
     return {"items": presenters.entry_rows(page.entries), "next_cursor": page.next_cursor}
 
 
@@ -206,8 +237,10 @@ WHO_READ_AUTH = [any_connection_auth, django_auth]
     description=WHO_READ_DESCRIPTION
     + " The parameters go in a JSON body, so the identifier never appears in a URL.",
 )
-def who_read_search_post(request: HttpRequest, query: WhoReadQuery) -> dict[str, Any]:
-    return _who_read(request, query)
+def who_read_search_post(
+    request: HttpRequest, response: HttpResponse, query: WhoReadQuery
+) -> dict[str, Any]:
+    return _who_read(request, response, query)
 
 
 @router.get(
@@ -218,11 +251,13 @@ def who_read_search_post(request: HttpRequest, query: WhoReadQuery) -> dict[str,
     description=WHO_READ_DESCRIPTION
     + " Prefer `POST` with the same parameters in a JSON body: URLs end up in logs.",
 )
-def who_read(request: HttpRequest, query: Query[WhoReadQuery]) -> dict[str, Any]:
-    return _who_read(request, query)
+def who_read(
+    request: HttpRequest, response: HttpResponse, query: Query[WhoReadQuery]
+) -> dict[str, Any]:
+    return _who_read(request, response, query)
 
 
-def _who_read(request: HttpRequest, query: WhoReadQuery) -> dict[str, Any]:
+def _who_read(request: HttpRequest, response: HttpResponse, query: WhoReadQuery) -> dict[str, Any]:
     auth = request.auth  # type: ignore[attr-defined]  # set by ninja: a Principal or the user
     actor: User | ConnectionActor = (
         ConnectionActor.from_principal(auth) if isinstance(auth, Principal) else auth
@@ -233,6 +268,7 @@ def _who_read(request: HttpRequest, query: WhoReadQuery) -> dict[str, Any]:
     summary = who_read_search(actor=actor, identifier=query.identifier, **period)
     filters = {"dataset_ids": None, "identifier": query.identifier, **period}
     page = _page(filters, query.cursor, query.limit)
+    link_next(request, response, page.next_cursor)
     return {
         "summary": presenters.summary_rows(summary),
         "items": presenters.entry_rows(page.entries),

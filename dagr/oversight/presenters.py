@@ -68,7 +68,7 @@ def provider_dataset_ids(*, institution_id: int, code: str | None) -> list[int]:
 def recipient_institution_id(value: str | None) -> int | None:
     """A recipient filter: an 11-digit registration number or an institution id. ``None`` for no
     filter; ``NO_INSTITUTION`` when no institution has it (the filter then matches nothing)."""
-    value = "".join((value or "").split())
+    value = (value or "").strip()
     if not value:
         return None
     if not value.isdigit() or len(value) > 11:

@@ -31,6 +31,7 @@ from dagr.core.errors import DomainError, ValidationError
 from dagr.core.pagination import BoundedLimitOffsetPagination
 
 from . import selectors, services
+from .idempotency import IDEMPOTENCY_HEADER, idempotent
 from .models import Load
 
 router = Router(tags=["provider"], auth=provider_auth)
@@ -164,6 +165,19 @@ def _records_from_body(request: HttpRequest) -> Any:
     )
 
 
+def _idempotent(request: HttpRequest, run: Any) -> Any:
+    """Every load honours ``Idempotency-Key`` (``dagr.records.idempotency``)."""
+    return idempotent(
+        request,
+        connection_id=principal_of(request).connection_id,
+        body_limit=max(
+            _limit("DAGR_PROVIDER_MAX_NDJSON_BYTES", MAX_NDJSON_BYTES),
+            _limit("DAGR_PROVIDER_MAX_JSON_BYTES", MAX_JSON_BYTES),
+        ),
+        run=run,
+    )
+
+
 def _writable_dataset(request: HttpRequest, code: str) -> tuple[Dataset, Any]:
     principal = principal_of(request)
     dataset = selectors.provider_dataset_get(institution_id=principal.institution_id, code=code)
@@ -211,7 +225,14 @@ DELETE_OPENAPI = {
     "requestBody": {
         "required": True,
         "description": "A JSON array of the keys (strings) of the records to delete.",
-        "content": {"application/json": {"schema": {"type": "array", "items": {"type": "string"}}}},
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
+                }
+            }
+        },
     },
     "responses": {**_TOO_LARGE},
 }
@@ -292,17 +313,22 @@ def records_load(
             ),
         ),
     ] = None,
-) -> dict[str, Any]:
+    idempotency_key: str | None = IDEMPOTENCY_HEADER,
+) -> Any:
     dataset, actor = _writable_dataset(request, code)
-    load = services.records_upsert(
-        actor=actor,
-        dataset=dataset,
-        records=_records_from_body(request),
-        source=Load.Source.API,
-        mode=mode,
-        confirm_deletions=confirm_deletions,
-    )
-    return _load_out(load, dataset.code)
+
+    def load() -> dict[str, Any]:
+        done = services.records_upsert(
+            actor=actor,
+            dataset=dataset,
+            records=_records_from_body(request),
+            source=Load.Source.API,
+            mode=mode,
+            confirm_deletions=confirm_deletions,
+        )
+        return _load_out(done, dataset.code)
+
+    return _idempotent(request, load)
 
 
 @router.post(
@@ -316,17 +342,23 @@ def records_load(
     ),
     openapi_extra=DELETE_OPENAPI,
 )
-def records_delete_batch(request: HttpRequest, code: str) -> dict[str, Any]:
+def records_delete_batch(
+    request: HttpRequest, code: str, idempotency_key: str | None = IDEMPOTENCY_HEADER
+) -> Any:
     dataset, actor = _writable_dataset(request, code)
     if _media_type(request) not in JSON_TYPES:
         raise UnsupportedMediaType(_("Send the keys as a JSON array (application/json)."))
-    keys = _json_body(request, _limit("DAGR_PROVIDER_MAX_JSON_BYTES", MAX_JSON_BYTES))
-    if not isinstance(keys, list) or not all(isinstance(k, str | int) for k in keys):
-        raise ValidationError(
-            _("The request body must be a JSON array of keys (strings)."), code="invalid_body"
-        )
-    load = services.records_delete(actor=actor, dataset=dataset, keys=keys)
-    return _load_out(load, dataset.code)
+
+    def delete() -> dict[str, Any]:
+        keys = _json_body(request, _limit("DAGR_PROVIDER_MAX_JSON_BYTES", MAX_JSON_BYTES))
+        if not isinstance(keys, list) or not all(isinstance(k, str | int) for k in keys):
+            raise ValidationError(
+                _("The request body must be a JSON array of keys (strings)."), code="invalid_body"
+            )
+        done = services.records_delete(actor=actor, dataset=dataset, keys=keys)
+        return _load_out(done, dataset.code)
+
+    return _idempotent(request, delete)
 
 
 @router.delete(
@@ -339,10 +371,16 @@ def records_delete_batch(request: HttpRequest, code: str) -> dict[str, Any]:
         "that contains `/` is deleted with the batch operation."
     ),
 )
-def record_delete(request: HttpRequest, code: str, key: str) -> dict[str, Any]:
+def record_delete(
+    request: HttpRequest, code: str, key: str, idempotency_key: str | None = IDEMPOTENCY_HEADER
+) -> Any:
     dataset, actor = _writable_dataset(request, code)
-    load = services.records_delete(actor=actor, dataset=dataset, keys=[key])
-    return _load_out(load, dataset.code)
+
+    def delete() -> dict[str, Any]:
+        done = services.records_delete(actor=actor, dataset=dataset, keys=[key])
+        return _load_out(done, dataset.code)
+
+    return _idempotent(request, delete)
 
 
 @router.get(

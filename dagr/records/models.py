@@ -221,3 +221,29 @@ class Change(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.operation} {self.record_key} v{self.version}"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a provider load sent with an ``Idempotency-Key`` header: a repeat
+    from the same connection within ``IDEMPOTENCY_TTL`` gets this answer and loads nothing
+    (``dagr.records.idempotency``). Rows past ``expires_at`` are deleted as new keys arrive."""
+
+    connection_id = models.BigIntegerField(_("connection"))
+    key = models.CharField(_("idempotency key"), max_length=255)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    status = models.PositiveSmallIntegerField(_("status"))
+    body = models.BinaryField(_("answer"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection_id", "key"], name="records_idempotency_key_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id}:{self.key}"

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Header, Query, Router
 
 from dagr.connections.auth import principal_of, recipient_auth
+from dagr.core.headers import gzip_stream, link_next
 from dagr.core.purpose import PURPOSE_HEADER, purpose_from_header
 
 from . import schemas, selectors, services
@@ -119,7 +120,8 @@ def records_search(
         cursor=cursor,
         limit=limit,
     )
-    return _json({"records": result.records, "next_cursor": result.next_cursor})
+    body = {"records": result.records, "next_cursor": result.next_cursor}
+    return link_next(request, _json(body), result.next_cursor)
 
 
 @router.get("/{code}/changes", response=schemas.ChangesOut, summary="Changes since a cursor")
@@ -146,9 +148,8 @@ def records_changes(
         cursor=cursor,
         limit=limit,
     )
-    return _json(
-        {"changes": page.changes, "next_cursor": page.next_cursor, "has_more": page.has_more}
-    )
+    body = {"changes": page.changes, "next_cursor": page.next_cursor, "has_more": page.has_more}
+    return link_next(request, _json(body), page.next_cursor)
 
 
 EXPORT_RESPONSE = {
@@ -182,4 +183,4 @@ def records_export(
     )
     response = StreamingHttpResponse(export.chunks, content_type=export.content_type)
     response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
-    return response
+    return gzip_stream(request, response)

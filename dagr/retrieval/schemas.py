@@ -4,10 +4,10 @@ fields of the dataset's schema (nested lists keep only their granted fields)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 
 class PermissionOut(Schema):
@@ -35,9 +35,13 @@ class RecordsOut(Schema):
     records: list[dict[str, Any]]
 
 
+# An identifier value as text: 1 to 255 characters, not only spaces (``retrieval.access``).
+IdentifierValue = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"\S")]
+
+
 class LookupIn(Schema):
     field: str = Field(description="an identifier field path, e.g. board_members.personal_code")
-    values: list[str | int] = Field(min_length=1, max_length=1000)
+    values: list[IdentifierValue | int] = Field(min_length=1, max_length=1000)
 
 
 class LookupOut(Schema):
