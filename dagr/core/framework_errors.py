@@ -50,7 +50,9 @@ OTHER = _("The value is not valid.")
 WRONG_TYPE = _("The value is of the wrong type.")
 SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
 # the tag pydantic adds to the location for each member of a union (``str | int``)
-_UNION_TAG = re.compile(r"^(str|int|float|bool|list|dict|none|[\w-]+\[.*\])$")
+_UNION_TAG = re.compile(
+    r"^(str|int|float|bool|list|dict|none|constrained-(str|int|float|bytes)|[\w-]+\[.*\])$"
+)
 
 
 def location(loc: Iterable[Any]) -> str:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.security import django_auth
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from dagr.audit import access_selectors as selectors
 from dagr.audit.services import who_read_search
@@ -105,6 +105,16 @@ class PeriodQuery(Schema):
 
 
 class AccessQuery(PeriodQuery):
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, data: Any) -> Any:
+        # ninja's Schema reads fields from any object (attributes), so a JSON body that is an
+        # array or a string would pass as "no filters"; only an object is a query.
+        data_object = getattr(data, "_obj", data)  # ninja wraps it in a DjangoGetter
+        if isinstance(data_object, list | str | int | float | bool) or data_object is None:
+            raise ValueError("must be a JSON object")
+        return data
+
     dataset: str | None = Field(None, max_length=64, description="Dataset code; all if omitted")
     recipient: str | None = Field(
         None,

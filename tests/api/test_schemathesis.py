@@ -40,9 +40,11 @@ def keep_test_connection_open():
     request_finished.connect(close_old_connections)
 
 
+# derandomize: the same generated cases on every run, so CI is reproducible; widen max_examples
+# locally (or drop derandomize) when hunting for new mismatches.
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case):
     excluded = [positive_data_acceptance] if case.path in OAUTH_OPERATIONS else []
     case.call_and_validate(excluded_checks=excluded)
@@ -89,13 +91,15 @@ def _as_a_client_would(case, world) -> None:
         case.headers["Idempotency-Key"] = uuid.uuid4().hex
     if case.query and "cursor" in case.query:  # a cursor is one the API gave, not any text
         del case.query["cursor"]
+    if isinstance(case.body, dict) and "cursor" in case.body:  # the same in a POST body
+        del case.body["cursor"]
     if isinstance(case.body, dict) and "field" in case.body:
         case.body["field"] = "registration_number"
 
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_with_credentials_conforms_to_its_schema(case, world):
     _as_a_client_would(case, world)
     excluded = [ignored_auth]  # the credentials are ours: the run above checks refusals
