@@ -6,10 +6,14 @@ request (method, path, query or body) is refused with 422 ``idempotency_key_reus
 The request is identified by a SHA-256 of its method, path and query string and its body, hashed
 as the load streams it (``dagr.core.bodies``: ``request.body_hasher``), so an NDJSON body is still
 never held whole. Only successful answers are kept: a refused load writes nothing, and the client
-may send it again with the same key. The key is stored after the load's own transaction; two
-concurrent first requests with one key may both load (a load of the same data is idempotent
-anyway: the records count as ``unchanged``). Rows expire after ``IDEMPOTENCY_TTL`` and are deleted
-as new keys are stored."""
+may send it again with the same key.
+
+Concurrency: the key is reserved (a row with ``status`` 0, committed) before the load runs, so a
+second request with the same key while the first is still loading gets 409
+``idempotency_key_in_use`` with ``Retry-After`` instead of loading twice. The reservation holds for
+``IN_PROGRESS_LEASE``: a process that died mid-load blocks its key no longer than that. A load that
+fails removes its reservation. Rows expire after ``IDEMPOTENCY_TTL`` and are deleted as new keys
+are stored."""
 
 from __future__ import annotations
 
@@ -33,6 +37,9 @@ from .models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 IDEMPOTENCY_TTL = timedelta(hours=24)
+IN_PROGRESS = 0  # ``status`` of a reservation whose load is still running
+IN_PROGRESS_LEASE = timedelta(hours=1)  # longer than any load; then a dead holder's key is free
+RETRY_AFTER_S = 5
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF draft's examples
 
 
@@ -58,6 +65,15 @@ class IdempotencyKeyReused(DomainError):
     title = _("This Idempotency-Key was already used for a different request")
 
 
+class IdempotencyKeyInUse(DomainError):
+    code = "idempotency_key_in_use"
+    status = 409
+    title = _("A request with this Idempotency-Key is still being processed")
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(RETRY_AFTER_S)}
+
+
 def _request_hasher(request: HttpRequest) -> Any:
     return hashlib.sha256(f"{request.method} {request.get_full_path()}\n".encode())
 
@@ -80,11 +96,15 @@ def idempotent(
         )
     hasher = _request_hasher(request)
     request.body_hasher = hasher  # type: ignore[attr-defined]  # read by dagr.core.bodies
-    now = timezone.now()
-    stored = IdempotencyKey.objects.filter(
-        connection_id=connection_id, key=key, expires_at__gt=now
-    ).first()
+    stored = _reserve(connection_id=connection_id, key=key)
     if stored is not None:
+        if stored.status == IN_PROGRESS:
+            raise IdempotencyKeyInUse(
+                _(
+                    "The first request with this Idempotency-Key is still loading; ask again "
+                    "in a few seconds to get its answer."
+                )
+            )
         for _block in bodies.body_blocks(request, limit=body_limit):
             pass  # hashed on the way
         if hasher.hexdigest() != stored.request_hash:
@@ -96,24 +116,48 @@ def idempotent(
         )
         response["Idempotent-Replayed"] = "true"
         return response
-    body = orjson.dumps(run())
-    _store(connection_id=connection_id, key=key, request_hash=hasher.hexdigest(), body=body)
+    try:
+        body = orjson.dumps(run())
+    except BaseException:
+        # nothing was loaded: the key is free for a retry of the same request
+        IdempotencyKey.objects.filter(
+            connection_id=connection_id, key=key, status=IN_PROGRESS
+        ).delete()
+        raise
+    IdempotencyKey.objects.filter(connection_id=connection_id, key=key).update(
+        request_hash=hasher.hexdigest(),
+        status=200,
+        body=body,
+        expires_at=timezone.now() + IDEMPOTENCY_TTL,
+    )
     return HttpResponse(body, status=200, content_type="application/json")
 
 
-def _store(*, connection_id: int, key: str, request_hash: str, body: bytes) -> None:
+def _reserve(*, connection_id: int, key: str) -> IdempotencyKey | None:
+    """Reserve ``key`` for this request (``None``: reserved, go on) or return the row that holds
+    it: a stored answer, or another request still loading. Committed at once (its own
+    transaction), so concurrent requests see it; expired rows are deleted here."""
     now = timezone.now()
-    with transaction.atomic():
-        IdempotencyKey.objects.filter(expires_at__lte=now).delete()  # cleaned up by age
-        try:
-            with transaction.atomic():
-                IdempotencyKey.objects.create(
-                    connection_id=connection_id,
-                    key=key,
-                    request_hash=request_hash,
-                    status=200,
-                    body=body,
-                    expires_at=now + IDEMPOTENCY_TTL,
-                )
-        except IntegrityError:  # a concurrent first request with the same key stored first
-            pass
+    for _attempt in range(2):
+        with transaction.atomic():
+            IdempotencyKey.objects.filter(expires_at__lte=now).delete()  # cleaned up by age
+            try:
+                with transaction.atomic():
+                    IdempotencyKey.objects.create(
+                        connection_id=connection_id,
+                        key=key,
+                        request_hash="",
+                        status=IN_PROGRESS,
+                        body=b"",
+                        expires_at=now + IN_PROGRESS_LEASE,
+                    )
+                return None
+            except IntegrityError:  # held by an earlier (or concurrent) request
+                pass
+        held = IdempotencyKey.objects.filter(
+            connection_id=connection_id, key=key, expires_at__gt=now
+        ).first()
+        if held is not None:
+            return held
+        # it expired between the insert and the read: try once more
+    raise IdempotencyKeyInUse()

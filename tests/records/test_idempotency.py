@@ -84,3 +84,53 @@ def test_a_malformed_key_is_refused(client, setup):
     response = post_json(client, url, companies(1), {**auth, "HTTP_IDEMPOTENCY_KEY": "x" * 256})
     assert response.status_code == 422
     assert not Load.objects.filter(dataset=dataset).exists()
+
+
+def test_a_key_held_by_a_load_still_running_is_409_and_loads_nothing(client, setup):
+    """Two concurrent first requests with one key: the second finds the first one's reservation
+    (committed before its load starts) and is told to ask again, instead of loading twice."""
+    from django.utils import timezone
+
+    from dagr.records.idempotency import IN_PROGRESS, IN_PROGRESS_LEASE
+
+    dataset, auth, conn = setup
+    url = f"{BASE}/datasets/{dataset.code}/records"
+    IdempotencyKey.objects.create(  # what the first request wrote before starting its load
+        connection_id=conn.pk,
+        key="busy-1",
+        request_hash="",
+        status=IN_PROGRESS,
+        body=b"",
+        expires_at=timezone.now() + IN_PROGRESS_LEASE,
+    )
+    loads = Load.objects.filter(dataset=dataset).count()
+    second = post_ndjson(
+        client, url, ndjson(companies(3)), {**auth, "HTTP_IDEMPOTENCY_KEY": "busy-1"}
+    )
+    assert second.status_code == 409, second.content
+    assert second.json()["code"] == "idempotency_key_in_use"
+    assert int(second["Retry-After"]) > 0
+    assert Load.objects.filter(dataset=dataset).count() == loads
+
+    # a holder that died mid-load blocks its key only until its lease ends
+    IdempotencyKey.objects.filter(key="busy-1").update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    later = post_ndjson(
+        client, url, ndjson(companies(3)), {**auth, "HTTP_IDEMPOTENCY_KEY": "busy-1"}
+    )
+    assert later.status_code == 200, later.content
+    assert later.json()["created"] == 3
+    stored = IdempotencyKey.objects.get(key="busy-1")
+    assert (stored.status, bytes(stored.body)) == (200, later.content)
+
+
+def test_a_refused_load_frees_its_key_for_the_corrected_request(client, setup):
+    dataset, auth, _conn = setup
+    url = f"{BASE}/datasets/{dataset.code}/records"
+    keyed = {**auth, "HTTP_IDEMPOTENCY_KEY": "fix-1"}
+    bad = post_ndjson(client, url, [b'{"registration_number": "x"}'], keyed)
+    assert bad.status_code == 422, bad.content
+    assert not IdempotencyKey.objects.filter(key="fix-1").exists()
+    good = post_ndjson(client, url, ndjson(companies(2)), keyed)
+    assert good.status_code == 200 and good.json()["created"] == 2
