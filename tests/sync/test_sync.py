@@ -289,6 +289,9 @@ def test_network_errors_are_retried(server: Server, target_url: str) -> None:
     threading.Thread(target=start_later, daemon=True).start()
     config = server.config(target_url, table="companies")
     config["dagr"]["url"] = f"http://127.0.0.1:{port}"
+    # Backoff is random (jitter): give it room, so a slow machine does not turn "retried until it
+    # worked" into "gave up"; the proxy fails only its first requests, so this never waits long.
+    config["dagr"]["retry_for_seconds"] = 120
     runner = Runner(config_parse(config))
     try:
         results = runner.run_once()
