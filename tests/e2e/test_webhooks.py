@@ -4,32 +4,21 @@ webhook on a loopback receiver, a provider load that changes the person → a si
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import ThreadingHTTPServer
 
 import pytest
 from standardwebhooks import Webhook
 
 from tests.e2e import data
-from tests.monitoring.webhook_receiver import Receiver, _handler
+from tests.monitoring.webhook_receiver import serving
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def loopback_receiver():
-    box = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(box))
-    server.daemon_threads = True
-    box.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(path="/hook") as box:
         yield box
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_webhook_delivery_is_signed(dagr_server, loopback_receiver):

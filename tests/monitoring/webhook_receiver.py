@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -67,10 +68,17 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def receiver(settings: Any) -> Iterator[Receiver]:
     settings.DAGR_WEBHOOK_ALLOW_PRIVATE = True
+    with serving(path="/hook?x=1") as box:
+        yield box
+
+
+@contextmanager
+def serving(*, path: str) -> Iterator[Receiver]:
+    """A webhook receiver on a loopback port (``box.url`` ends with ``path``); stops after."""
     box = Receiver()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(box))
     server.daemon_threads = True
-    box.url = f"http://127.0.0.1:{server.server_address[1]}/hook?x=1"
+    box.url = f"http://127.0.0.1:{server.server_address[1]}{path}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
