@@ -458,6 +458,13 @@ def user_set_status(*, actor: Actor, user: User, status: str, reason: str = "") 
         if reason:
             changes["reason"] = reason.strip()
         admin_entry_create(action=action, actor=actor, target=user, changes=changes)
+        if status == User.Status.BLOCKED:
+            # Blocking ends every open session of the user at once (and with them the
+            # session-authenticated API use); a blocked user cannot log in again.
+            from .lifecycle import sessions_end
+
+            user_id = user.pk
+            transaction.on_commit(lambda: sessions_end(user_id=user_id))
     return user
 
 
