@@ -90,6 +90,18 @@ class LoginView(auth_views.LoginView):
         return HttpResponseRedirect(self.get_success_url())
 
 
+def _code_locked(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    retry_after = exc.retry_after
+    response = render(
+        request,
+        "accounts/two_factor_locked.html",
+        {"minutes": max(1, (retry_after + 59) // 60)},
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 @public
 def login_code(request: HttpRequest) -> HttpResponse:
     """The second step of a login: the authenticator code (or a recovery code)."""
@@ -106,9 +118,9 @@ def login_code(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             kind = twofactor.code_verify(user=user, code=form.cleaned_data["code"])
-        except RateLimited:
+        except RateLimited as exc:
             request.session.pop(SESSION_PENDING, None)
-            return render(request, "accounts/locked_out.html", status=429)
+            return _code_locked(request, exc)
         except DomainError as exc:
             forms.add_domain_errors(form, exc)
         else:
@@ -610,8 +622,8 @@ def two_factor_enrol(request: ActorRequest) -> HttpResponse:
     if request.method == "POST" and device is not None and form.is_valid():
         try:
             codes = twofactor.enrolment_confirm(user=user, code=form.cleaned_data["code"])
-        except RateLimited:
-            return render(request, "accounts/locked_out.html", status=429)
+        except RateLimited as exc:
+            return _code_locked(request, exc)
         except DomainError as exc:
             forms.add_domain_errors(form, exc)
         else:
