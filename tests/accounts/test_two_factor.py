@@ -50,7 +50,7 @@ def test_secret_encrypted_codes_hashed_and_enrolment_audited():
     assert device.confirmed_at is not None
     stored = set(RecoveryCode.objects.filter(user=user).values_list("code_hash", flat=True))
     assert len(codes) == 10 and len(stored) == 10
-    assert not {c for c in codes} & stored
+    assert not set(codes) & stored
     assert {twofactor.recovery_code_hash(user.pk, c) for c in codes} == stored
     assert AdminEntry.objects.filter(action="accounts.two_factor.enabled", target_id=user.pk)
 
