@@ -162,11 +162,12 @@ def manageable_users(actor: Visitor) -> QuerySet[User]:
 def requires_two_factor(user: Visitor) -> bool:
     """Two-factor authentication is required for portal administrators and signatory contact
     persons (any membership as signatory, suspended or not); optional for everyone else."""
-    if user is None or getattr(user, "pk", None) is None or getattr(user, "is_system", False):
+    pk = getattr(user, "pk", None)
+    if pk is None or getattr(user, "is_system", False):
         return False
     if getattr(user, "is_portal_admin", False):
         return True
-    return Membership.objects.filter(user_id=user.pk, role=Role.SIGNATORY).exists()
+    return Membership.objects.filter(user_id=pk, role=Role.SIGNATORY).exists()
 
 
 def can_reset_two_factor(actor: Visitor, user: User) -> bool:
