@@ -203,6 +203,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "dagr.accounts.backends.ActiveUserBackend",
+    # national login (OpenID Connect): answers only the provider's callback, only when configured
+    "dagr.accounts.oidc.DagrOIDCBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -238,6 +240,18 @@ DAGR_INVITATION_DAYS = int(os.environ.get("DAGR_INVITATION_DAYS", "7"))
 # Users not logged in for N days are deactivated (0: never); a notice goes out before.
 DAGR_INACTIVE_DEACTIVATE_DAYS = int(os.environ.get("DAGR_INACTIVE_DEACTIVATE_DAYS", "180"))
 DAGR_INACTIVE_NOTICE_DAYS = int(os.environ.get("DAGR_INACTIVE_NOTICE_DAYS", "14"))
+# National login (OpenID Connect): off unless the discovery URL and the client id are set.
+DAGR_OIDC_DISCOVERY_URL = os.environ.get("DAGR_OIDC_DISCOVERY_URL", "")
+DAGR_OIDC_CLIENT_ID = os.environ.get("DAGR_OIDC_CLIENT_ID", "")
+DAGR_OIDC_CLIENT_SECRET = os.environ.get("DAGR_OIDC_CLIENT_SECRET", "")
+DAGR_OIDC_SIGN_ALGO = os.environ.get("DAGR_OIDC_SIGN_ALGO", "RS256")
+DAGR_OIDC_SCOPES = os.environ.get("DAGR_OIDC_SCOPES", "openid email")
+DAGR_OIDC_PERSONAL_CODE_CLAIM = os.environ.get("DAGR_OIDC_PERSONAL_CODE_CLAIM", "personal_code")
+DAGR_OIDC_LABEL = os.environ.get("DAGR_OIDC_LABEL", "Latvija.lv")
+DAGR_OIDC_TIMEOUT_S = 10
+# The key of the personal codes' keyed hashes (lookup by the national login); default: a key
+# generated once into var/personal_code_key. Changing it unlinks every stored personal code.
+DAGR_PERSONAL_CODE_KEY = os.environ.get("DAGR_PERSONAL_CODE_KEY", "")
 
 # Failed-login throttling (django-axes): lock the username+IP pair after 5 failures for 15 min.
 AXES_FAILURE_LIMIT = int(os.environ.get("DAGR_LOGIN_FAILURE_LIMIT", "5"))

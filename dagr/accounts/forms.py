@@ -229,6 +229,15 @@ class UserForm(forms.Form):
     position = forms.CharField(label=_("Position"), max_length=150, required=False)
     language = forms.ChoiceField(label=_("Language of e-mails"), choices=LANGUAGE_CHOICES)
     is_portal_admin = forms.BooleanField(label=_("Portal administrator"), required=False)
+    personal_code = forms.CharField(
+        label=_("Personal code (for the national login)"),
+        max_length=20,
+        required=False,
+        help_text=_(
+            "Only a keyed fingerprint is stored, never the code; leave empty to keep it as it is."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
 
     def __init__(self, *args: Any, can_set_admin: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -251,6 +260,7 @@ class UserCreateForm(UserForm):
         self, *args: Any, institutions: QuerySet[Institution], can_set_admin: bool, **kwargs: Any
     ) -> None:
         super().__init__(*args, can_set_admin=can_set_admin, **kwargs)
+        self.fields.pop("personal_code", None)  # set on the edit page
         del self.fields["language"]
         self.fields["institution"].queryset = institutions  # type: ignore[attr-defined]  # fields[] is typed Field
         self.fields["institution"].required = not can_set_admin

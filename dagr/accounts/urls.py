@@ -3,13 +3,16 @@ from django.urls import path
 
 from dagr.permissions.access import class_view, public
 
-from . import views
+from . import oidc, views
 
 app_name = "accounts"
 urlpatterns = [
     # login, logout, passwords
     path("login/", class_view(public, views.LoginView), name="login"),
     path("login/code/", views.login_code, name="login_code"),
+    # national login (OpenID Connect), off unless configured
+    path("oidc/login/", class_view(public, oidc.RequestView), name="oidc_login"),
+    path("oidc/callback/", class_view(public, oidc.CallbackView), name="oidc_callback"),
     path("logout/", class_view(public, auth_views.LogoutView), name="logout"),
     path("password-reset/", class_view(public, views.PasswordResetView), name="password_reset"),
     path(

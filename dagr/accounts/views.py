@@ -36,7 +36,17 @@ from dagr.core.ratelimit import client_ip
 from dagr.permissions import rules
 from dagr.permissions.access import ActorRequest, authenticated, public, requires
 
-from . import applications, forms, invitations, lifecycle, reviews, selectors, services, twofactor
+from . import (
+    applications,
+    forms,
+    invitations,
+    lifecycle,
+    oidc,
+    reviews,
+    selectors,
+    services,
+    twofactor,
+)
 from .emails import account_setup_token_generator
 from .middleware import SESSION_VERIFIED
 from .models import Application, Membership, User
@@ -77,17 +87,27 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form: Any) -> HttpResponse:
-        user = form.get_user()
-        if twofactor.has_two_factor(user):
-            self.request.session[SESSION_PENDING] = {
-                "uid": user.pk,
-                "backend": user.backend,
-                "at": int(time.time()),
-                "next": self.get_success_url(),
-            }
-            return redirect("accounts:login_code")
-        _finish_login(self.request, user, verified=False)
-        return HttpResponseRedirect(self.get_success_url())
+        return finish_external_login(self.request, form.get_user(), next_url=self.get_success_url())
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["oidc_label"] = settings.DAGR_OIDC_LABEL if oidc.enabled() else ""
+        return context
+
+
+def finish_external_login(request: HttpRequest, user: User, *, next_url: str) -> HttpResponse:
+    """After the first factor (password or national login): the code step for a user with
+    two-factor authentication, else the login itself."""
+    if twofactor.has_two_factor(user):
+        request.session[SESSION_PENDING] = {
+            "uid": user.pk,
+            "backend": user.backend,
+            "at": int(time.time()),
+            "next": next_url,
+        }
+        return redirect("accounts:login_code")
+    _finish_login(request, user, verified=False)
+    return HttpResponseRedirect(next_url)
 
 
 def _code_locked(request: HttpRequest, exc: RateLimited) -> HttpResponse:
@@ -423,8 +443,15 @@ def user_edit(request: ActorRequest, pk: int) -> HttpResponse:
     initial = {f: getattr(user, f) for f in (*services.USER_FIELDS, "is_portal_admin")}
     form = forms.UserForm(request.POST or None, initial=initial, can_set_admin=can_set_admin)
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        personal_code = data.pop("personal_code", "")
         try:
-            services.user_update(actor=request.user, user=user, **form.cleaned_data)
+            with transaction.atomic():
+                services.user_update(actor=request.user, user=user, **data)
+                if personal_code:
+                    services.user_set_personal_code(
+                        actor=request.user, user=user, personal_code=personal_code
+                    )
         except DomainError as exc:
             reraise_access_error(exc)
             forms.add_domain_errors(form, exc)

@@ -41,6 +41,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "accounts.user.password_changed": _("password changed"),
     "accounts.user.password_reset": _("password reset completed"),
     "accounts.user.pending": _("user awaiting activation"),
+    "accounts.user.personal_code_set": _("personal code for the national login set"),
     "accounts.user.unblocked": _("user unblocked"),
     "accounts.user.updated": _("user data changed"),
     "audit.subject.searched": _("“who read” search"),
