@@ -31,11 +31,15 @@ from .models import User
 SESSION_USER_KEY = "_auth_user_id"
 
 
-def sessions_end(*, user_id: int) -> int:
-    """Delete every unexpired session of the user; returns how many."""
+def sessions_end(*, user_id: int, keep: str | None = None) -> int:
+    """Delete every unexpired session of the user (but ``keep``, a session key); returns how
+    many."""
     ended = 0
     wanted = str(user_id)
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+    sessions = Session.objects.filter(expire_date__gt=timezone.now())
+    if keep:
+        sessions = sessions.exclude(session_key=keep)
+    for session in sessions.iterator():
         try:
             data = session.get_decoded()
         except Exception:  # noqa: S112 — a damaged session is simply not this user's

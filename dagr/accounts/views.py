@@ -655,6 +655,9 @@ def two_factor_enrol(request: ActorRequest) -> HttpResponse:
             forms.add_domain_errors(form, exc)
         else:
             request.session[SESSION_VERIFIED] = True
+            request.session.cycle_key()
+            # the user's other sessions never passed a code step: they end now
+            lifecycle.sessions_end(user_id=user.pk, keep=request.session.session_key)
             messages.success(request, _("Two-factor authentication is on."))
             return render(request, "accounts/recovery_codes.html", {"codes": codes})
     if device is None:

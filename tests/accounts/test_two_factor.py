@@ -154,12 +154,27 @@ def test_administrators_and_signatories_must_enrol_first(client, who):
 
 
 @pytest.mark.usefixtures("two_factor_enforced")
-def test_optional_for_others_and_an_unverified_session_is_ended(client):
+def test_optional_for_others_and_enrolment_ends_the_other_sessions(client):
     institution = make_institution()
     member = make_user(institution=institution, roles=(Role.RECIPIENT,))
     client.force_login(member)
-    assert client.get(reverse("portal:dashboard")).status_code == 200
-    enrol(member)  # e.g. in another browser: this session never passed a code step
+    assert client.get(reverse("portal:dashboard")).status_code == 200  # not required
+    other = type(client)()
+    other.force_login(member)
+    other.get(reverse("accounts:two_factor_enrol"))
+    secret = twofactor.device_secret(TwoFactorDevice.objects.get(user=member))
+    other.post(reverse("accounts:two_factor_enrol"), {"code": pyotp.TOTP(secret).now()})
+    assert twofactor.has_two_factor(member)
+    assert other.get(reverse("portal:dashboard")).status_code == 200
+    answer = client.get(reverse("portal:dashboard"))  # a session that never passed a code
+    assert answer.status_code == 302 and answer.url.startswith(reverse("accounts:login"))
+
+
+@pytest.mark.usefixtures("two_factor_enforced")
+def test_a_session_without_the_code_step_is_logged_out(client):
+    member = make_user()
+    enrol(member)
+    client.force_login(member)  # as if the code step had been skipped
     answer = client.get(reverse("portal:dashboard"))
     assert answer.status_code == 302 and answer.url == reverse("accounts:login")
     assert "_auth_user_id" not in client.session
