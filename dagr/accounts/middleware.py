@@ -8,8 +8,8 @@ set up an authenticator within it). For an unmarked session of a signed-in user:
   until done.
 A marked session costs no query; an unmarked one that passed is not checked again for
 ``RECHECK_S`` (so a password-only user pays two small queries every few minutes, not per page),
-and a request without a session cookie (an API call with a token) is not looked at. ``settings.DAGR_TWO_FACTOR_ENFORCE`` (on by default) turns this
-off for the test suite only.
+and a request without a session cookie (an API call with a token) is not looked at.
+``settings.DAGR_TWO_FACTOR_ENFORCE`` (on by default) turns this off for the test suite only.
 """
 
 from __future__ import annotations
