@@ -88,3 +88,27 @@ def test_access(client, world):
         for who, status in expected.items():
             client.force_login(world[who])
             assert getattr(client, method)(url).status_code == status, (url, who)
+
+
+def test_signatory_sets_a_personal_code_on_the_edit_page(client, world):
+    from dagr.accounts.models import User
+    from dagr.accounts.oidc import personal_code_hash
+    from dagr.audit.models import AdminEntry
+
+    member = world["member"]
+    url = reverse("accounts:user_edit", args=[member.pk])
+    data = {
+        "first_name": member.first_name,
+        "last_name": member.last_name,
+        "email": member.email,
+        "language": "lv",
+    }
+    client.force_login(world["signatory"])
+    refused = client.post(url, {**data, "personal_code": "12345678901"})
+    assert refused.status_code == 200 and User.objects.get(pk=member.pk).personal_code_hash is None
+    assert client.post(url, {**data, "personal_code": "321234-56789"}).status_code == 302
+    assert User.objects.get(pk=member.pk).personal_code_hash == personal_code_hash("32123456789")
+    entry = AdminEntry.objects.get(action="accounts.user.personal_code_set")
+    assert "32123456789" not in str(entry.changes)
+    client.force_login(world["other_signatory"])
+    assert client.post(url, {**data, "personal_code": "32123456789"}).status_code == 404
