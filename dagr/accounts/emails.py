@@ -89,6 +89,7 @@ def _manager_addresses(institution: Institution) -> list[str]:
             status=User.Status.ACTIVE,
             memberships__institution=institution,
             memberships__role=Membership.Role.SIGNATORY,
+            memberships__status=Membership.Status.ACTIVE,
         )
         .distinct()
         .values_list("email", flat=True)
@@ -137,5 +138,78 @@ def send_application_decided(*, application_id: int) -> int:
             "institution": application.institution,
             "approved": application.status == Application.Status.APPROVED,
             "login_url": absolute_url(reverse("accounts:login")),
+        },
+    )
+
+
+# --- user management (DU-8): invitations, two-factor, access reviews, inactivity -------------
+# Each of these also has its audit action (see the report in docs/architecture.md's accounts
+# row); the notifications app may later take them over from its registry.
+
+
+def _role_labels(roles: list[str]) -> list[Any]:
+    labels = dict(Membership.Role.choices)  # lazy: translated inside each {% language %}
+    return [labels.get(role, role) for role in roles]
+
+
+def send_invitation(*, invitation_id: int) -> int:
+    from .invitations import invitation_url
+    from .models import Invitation
+
+    invitation = Invitation.objects.select_related("institution").get(pk=invitation_id)
+    return send(
+        "invitation",
+        [invitation.email],
+        {
+            "invitation": invitation,
+            "roles": _role_labels(invitation.roles),
+            "accept_url": invitation_url(invitation),
+        },
+    )
+
+
+def send_two_factor_reset(*, user_id: int) -> int:
+    user = User.objects.get(pk=user_id)
+    return send(
+        "two_factor_reset",
+        [user.email],
+        {"user": user, "login_url": absolute_url(reverse("accounts:login"))},
+    )
+
+
+def send_inactivity_notice(*, user_id: int, deactivate_on: Any) -> int:
+    user = User.objects.get(pk=user_id)
+    return send(
+        "inactivity_notice",
+        [user.email],
+        {
+            "user": user,
+            "deactivate_on": deactivate_on,
+            "login_url": absolute_url(reverse("accounts:login")),
+        },
+    )
+
+
+def send_deactivated_inactive(*, user_id: int) -> int:
+    user = User.objects.get(pk=user_id)
+    return send(
+        "deactivated_inactive",
+        [user.email],
+        {"user": user, "days": settings.DAGR_INACTIVE_DEACTIVATE_DAYS},
+    )
+
+
+def send_access_review_requested(*, review_id: int) -> int:
+    from .models import AccessReview
+
+    review = AccessReview.objects.select_related("institution").get(pk=review_id)
+    return send(
+        "access_review_requested",
+        _manager_addresses(review.institution),
+        {
+            "review": review,
+            "review_url": absolute_url(
+                reverse("accounts:access_review", args=[review.institution_id])
+            ),
         },
     )

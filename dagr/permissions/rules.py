@@ -38,7 +38,9 @@ def institution_ids_with_role(actor: Visitor, *roles: str) -> set[int]:
     if "all" not in cache:
         cache["all"] = list(
             Membership.objects.filter(
-                user_id=actor.pk, institution__status=Institution.Status.ACTIVE
+                user_id=actor.pk,
+                institution__status=Institution.Status.ACTIVE,
+                status=Membership.Status.ACTIVE,  # a suspended role gives no rights
             ).values_list("institution_id", "role")
         )
     return {iid for iid, role in cache["all"] if role in roles}
@@ -154,6 +156,48 @@ def manageable_users(actor: Visitor) -> QuerySet[User]:
     ).distinct()
 
 
+# --- user management: two-factor, access reviews, invitations (DU-8) ---------------------------
+
+
+def requires_two_factor(user: Visitor) -> bool:
+    """Two-factor authentication is required for portal administrators and signatory contact
+    persons (any membership as signatory, suspended or not); optional for everyone else."""
+    pk = getattr(user, "pk", None)
+    if pk is None or getattr(user, "is_system", False):
+        return False
+    if getattr(user, "is_portal_admin", False):
+        return True
+    return Membership.objects.filter(user_id=pk, role=Role.SIGNATORY).exists()
+
+
+def can_reset_two_factor(actor: Visitor, user: User) -> bool:
+    """Remove a user's authenticator and recovery codes (a lost phone): an administrator for
+    anyone, a signatory for the users they manage; never one's own (use the profile page)."""
+    if getattr(actor, "pk", None) == user.pk:
+        return False
+    return can_manage_user(actor, user)
+
+
+def can_invite(actor: Visitor) -> bool:
+    """Has the invitations page: administrators and signatory contact persons."""
+    return can_manage_some_users(actor)
+
+
+def can_invite_to(actor: Visitor, institution: Institution | int) -> bool:
+    """Invite a person into an institution: its signatory or an administrator."""
+    return can_manage_users_of(actor, institution)
+
+
+def can_review_access_of(actor: Visitor, institution: Institution | int) -> bool:
+    """Confirm, remove, restore the roles of an institution in an access review: its signatory
+    or an administrator."""
+    return can_manage_users_of(actor, institution)
+
+
+def can_review_some_access(actor: Visitor) -> bool:
+    return can_manage_some_users(actor)
+
+
 def roles_allowed_for(institution: Institution) -> list[str]:
     """Roles that make sense in an institution of this kind."""
     roles = [Role.SIGNATORY.value]
@@ -209,6 +253,8 @@ RULES: dict[str, Any] = {
     "create_dataset_for": can_create_dataset_for,
     "edit_dataset": can_edit_dataset,
     "is_portal_admin": is_portal_admin,
+    "invite": can_invite,
+    "review_some_access": can_review_some_access,
 }
 
 
