@@ -5,6 +5,7 @@ release loaded), so downloads, the public API and sandbox grants all see the sam
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -212,3 +213,24 @@ def linkable_datasets(dataset: Dataset, actor: Actor) -> list[Dataset]:
 def default_rule_of(dataset: Dataset) -> dict[str, dict[str, Any]]:
     return {p: r.model_dump(mode="json") for p, r in default_rules(schema_of(dataset)).items()}
 
+
+
+REPORT_HEAD = ("passed", "k", "k_required", "l")
+
+
+def report_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """The privacy report's details beyond the head figures (the engine's per-dataset counts,
+    leak check, …) as ``(name, text)`` rows; nested values as indented JSON."""
+    rows = []
+    for name, value in (report or {}).items():
+        if name in REPORT_HEAD:
+            continue
+        text = value if isinstance(value, str | int | float) else json.dumps(value, ensure_ascii=False, indent=2)  # fmt: skip
+        rows.append((name, str(text)))
+    return rows
+
+
+def report_advice(report: dict[str, Any]) -> list[str]:
+    """The engine's advice on what to tighten, when it gives some (a list of texts)."""
+    advice = (report or {}).get("advice") or []
+    return [str(a) for a in advice] if isinstance(advice, list) else [str(advice)]

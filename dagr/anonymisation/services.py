@@ -164,10 +164,13 @@ def _busy_datasets(dataset_ids: Sequence[int], exclude: int | None = None) -> li
     return sorted(set(qs.values_list("source__code", flat=True)))
 
 
-def release_request(*, actor: Actor, datasets: Sequence[Dataset], k: int | None = None) -> Release:
+def release_request(
+    *, actor: Actor, datasets: Sequence[Dataset], k: int | None = None, enqueue: bool = True
+) -> Release:
     """Queue a release of ``datasets`` (built together: joins between them survive). Only the
     provider representatives of EVERY dataset's provider, or an administrator, may ask. ``k``
-    overrides the datasets' settings (the largest of them otherwise)."""
+    overrides the datasets' settings (the largest of them otherwise). ``enqueue=False``: the
+    caller builds it itself (the CLI, synchronously) instead of the worker."""
     datasets = list({d.pk: d for d in datasets}.values())
     if not datasets:
         raise ValidationError(_("Choose at least one dataset."), code="no_datasets")
@@ -211,7 +214,8 @@ def release_request(*, actor: Actor, datasets: Sequence[Dataset], k: int | None 
             changes={"datasets": [d.code for d in datasets], "k": k},
         )
         release_id = release.pk
-        transaction.on_commit(lambda: release_build_task.enqueue(release_id=release_id))
+        if enqueue:
+            transaction.on_commit(lambda: release_build_task.enqueue(release_id=release_id))
     return release
 
 
@@ -296,7 +300,9 @@ class _Output:
     count: int = 0
 
 
-def release_build(*, release_id: int) -> Release:
+def release_build(
+    *, release_id: int, on_progress: Callable[[Release], None] | None = None
+) -> Release:
     """Build a queued release (the worker's task; the CLI calls it directly): claim it, run the
     engine over the streamed source records, keep the output, then publish it if the privacy
     report passed, or record why it was refused. Any error marks it failed; nothing is then
@@ -328,7 +334,7 @@ def release_build(*, release_id: int) -> Release:
         return release
     outputs: dict[str, _Output] = {}
     try:
-        report = _build(release, items, sources, key, outputs)
+        report = _build(release, items, sources, key, outputs, on_progress)
         del key
         if report.passed:
             _store_outputs(items, outputs)
@@ -373,6 +379,7 @@ def _build(
     sources: list[Dataset],
     key: bytes,
     outputs: dict[str, _Output],
+    on_progress: Callable[[Release], None] | None = None,
 ) -> engine.PrivacyReport:
     inputs = []
     for item in items:
@@ -408,9 +415,16 @@ def _build(
 
     def progress(done: int) -> None:
         _progress(release.pk, done=done, phase="anonymising")
+        if on_progress is not None:
+            on_progress(Release.objects.get(pk=release.pk))
 
     _progress(release.pk, phase="anonymising")
     report = engine.build_release(spec, sink, progress)
+    if "quasi_identifiers" not in report.details:  # the pages name what k was computed over
+        report.details["quasi_identifiers"] = [
+            {"dataset": q.dataset, "path": q.path, "level": q.level}
+            for q in spec.privacy.quasi_identifiers
+        ]
     _progress(release.pk, done=sum(o.count for o in outputs.values()), phase="checking")
     return report
 
