@@ -234,3 +234,10 @@ def report_advice(report: dict[str, Any]) -> list[str]:
     """The engine's advice on what to tighten, when it gives some (a list of texts)."""
     advice = (report or {}).get("advice") or []
     return [str(a) for a in advice] if isinstance(advice, list) else [str(advice)]
+
+
+def test_dataset_ids() -> set[int]:
+    """Ids of every test dataset that holds a published release (open to everyone)."""
+    return set(
+        TestDataset.objects.filter(release__isnull=False).values_list("target_id", flat=True)
+    )
