@@ -10,7 +10,16 @@ import orjson
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
-RULE_KINDS = ("keep", "pseudonymise", "fake", "generalise", "date_shift", "mask", "null", "constant")
+RULE_KINDS = (
+    "keep",
+    "pseudonymise",
+    "fake",
+    "generalise",
+    "date_shift",
+    "mask",
+    "null",
+    "constant",
+)
 QI_LEVELS = ("", "exact", "year", "decade", "month", "territory", "parent")
 
 

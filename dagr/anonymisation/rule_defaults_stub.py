@@ -36,9 +36,7 @@ def _default(path: str, field: Any) -> Rule:
 
 def default_rules(schema: SchemaDef) -> RuleSet:
     return {
-        path: _default(path, field)
-        for path, field in schema.field_paths()
-        if field.type != "list"
+        path: _default(path, field) for path, field in schema.field_paths() if field.type != "list"
     }
 
 

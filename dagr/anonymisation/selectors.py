@@ -69,10 +69,12 @@ def published_list() -> list[ProviderGroup]:
         for i in ReleaseDataset.objects.filter(release_id__in=[lk.release_id for lk in links])
     }
     for link in links:
-        published = Published(
-            link.source, link.target, link.release, items.get((link.release_id, link.source_id))  # type: ignore[arg-type]  # filtered on a published release
-        )
-        groups.setdefault(link.source.provider_id, ProviderGroup(link.source.provider)).items.append(published)  # fmt: skip
+        assert link.release is not None  # _published_links: only links to a published release
+        item = items.get((link.release.pk, link.source_id))
+        published = Published(link.source, link.target, link.release, item)
+        groups.setdefault(
+            link.source.provider_id, ProviderGroup(link.source.provider)
+        ).items.append(published)
     return list(groups.values())
 
 
@@ -105,7 +107,9 @@ def test_records_page(
         if not number.isdigit() or len(number) > 18:
             raise cursors.invalid_cursor()
         after = int(number)
-    rows = records_page(dataset_id=target.pk, after_id=after, limit=limit + 1, where="1=1", params=())
+    rows = records_page(
+        dataset_id=target.pk, after_id=after, limit=limit + 1, where="1=1", params=()
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = cursors.cursor_encode(CURSOR_PREFIX, rows[-1][0]) if more and rows else None
@@ -144,9 +148,7 @@ def manageable_datasets(actor: Actor) -> QuerySet[Dataset]:
     """Source datasets (not test datasets) whose test data the actor prepares."""
     qs = Dataset.objects.filter(schema__isnull=False, test_source_link__isnull=True)
     if not rules.is_portal_admin(actor):
-        qs = qs.filter(
-            provider_id__in=rules.institution_ids_with_role(actor, rules.Role.PROVIDER)
-        )
+        qs = qs.filter(provider_id__in=rules.institution_ids_with_role(actor, rules.Role.PROVIDER))
     return qs.select_related("provider").order_by("provider__name", "code")
 
 
@@ -214,7 +216,6 @@ def default_rule_of(dataset: Dataset) -> dict[str, dict[str, Any]]:
     return {p: r.model_dump(mode="json") for p, r in default_rules(schema_of(dataset)).items()}
 
 
-
 REPORT_HEAD = ("passed", "k", "k_required", "l")
 
 
@@ -225,7 +226,11 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     for name, value in (report or {}).items():
         if name in REPORT_HEAD:
             continue
-        text = value if isinstance(value, str | int | float) else json.dumps(value, ensure_ascii=False, indent=2)  # fmt: skip
+        text = (
+            value
+            if isinstance(value, str | int | float)
+            else json.dumps(value, ensure_ascii=False, indent=2)
+        )
         rows.append((name, str(text)))
     return rows
 

@@ -43,21 +43,19 @@ from django.utils.translation import gettext as _
 from dagr.accounts.models import acting_user
 from dagr.audit.services import admin_entry_create
 from dagr.catalog.models import DATASET_CODE_RE, Dataset
-from dagr.catalog.schema import SchemaDef, parse_schema
 from dagr.catalog.services import dataset_create, dataset_schema_update
 from dagr.core.actors import SYSTEM, Actor
-from dagr.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+from dagr.core.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from dagr.permissions import rules as permission_rules
 from dagr.records.models import Load, Record
 from dagr.records.selectors import live_record_batches, record_count
 from dagr.records.services import records_upsert
 
 from . import engine
-from .engine import DatasetInput, PrivacySettings, QuasiIdentifier, ReleaseSpec
 from .configuration import default_rules, effective_rules, schema_of, settings_for, validate_rules
+from .engine import DatasetInput, PrivacySettings, QuasiIdentifier, ReleaseSpec
 from .models import Release, ReleaseDataset, TestDataset, TestDataSettings
-from .rules import Rule, RuleSet
-
+from .rules import Rule
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +91,7 @@ def settings_update(
     schema = schema_of(dataset)
     defaults = default_rules(schema)
     errors = [
-        {"location": p["path"], "message": str(p["message"])}
-        for p in validate_rules(schema, rules)
+        {"location": p["path"], "message": str(p["message"])} for p in validate_rules(schema, rules)
     ]
     paths = {path for path, _f in schema.field_paths()}
     overrides: dict[str, Any] = {}
@@ -108,21 +105,34 @@ def settings_update(
         code, path, level = qi.get("dataset") or dataset.code, qi.get("path", ""), qi.get("level")
         level = level or "exact"
         if code == dataset.code and path not in paths:
-            errors.append({"location": "quasi_identifiers", "message": _("No such field: %(path)s") % {"path": path}})  # fmt: skip
+            errors.append(
+                {
+                    "location": "quasi_identifiers",
+                    "message": _("No such field: %(path)s") % {"path": path},
+                }
+            )
         elif level not in QI_LEVELS:
-            errors.append({"location": "quasi_identifiers", "message": _("Unknown level: %(level)s") % {"level": level}})  # fmt: skip
+            errors.append(
+                {
+                    "location": "quasi_identifiers",
+                    "message": _("Unknown level: %(level)s") % {"level": level},
+                }
+            )
         else:
             clean_qis.append({"dataset": code, "path": path, "level": level})
     for path in sensitive:
         if path not in paths:
-            errors.append({"location": "sensitive", "message": _("No such field: %(path)s") % {"path": path}})  # fmt: skip
+            errors.append(
+                {"location": "sensitive", "message": _("No such field: %(path)s") % {"path": path}}
+            )
     if not 2 <= k <= 1000:
         errors.append({"location": "k", "message": _("k must be between 2 and 1000.")})
     if errors:
         raise ValidationError(
-            _("The test data settings have errors."), code="invalid_test_data_settings",
+            _("The test data settings have errors."),
+            code="invalid_test_data_settings",
             errors=errors,
-        )  # fmt: skip
+        )
     with transaction.atomic():
         stored, _created = TestDataSettings.objects.select_for_update().get_or_create(
             dataset=dataset
@@ -143,7 +153,9 @@ def settings_update(
             "sensitive": list(sensitive),
             "k": k,
         }
-        changes = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+        changes = {
+            name: [before[name], after[name]] for name in after if before[name] != after[name]
+        }
         admin_entry_create(
             action="anonymisation.settings.changed",
             actor=actor,
@@ -240,6 +252,7 @@ def address_register(datasets: Sequence[Dataset]) -> Iterator[tuple[str, str | N
     """``(code, parent code)`` of the address register the release uses for address codes: a
     dataset whose key is an address code and which has another address-code field (its parent),
     preferably one in the release, else one on the platform. ``None`` when there is none."""
+
     def parent_field(dataset: Dataset) -> str | None:
         try:
             schema = schema_of(dataset)
@@ -264,7 +277,9 @@ def address_register(datasets: Sequence[Dataset]) -> Iterator[tuple[str, str | N
             continue
         key = schema_of(dataset).key
 
-        def codes(dataset_id: int = dataset.pk, key: str = key, parent: str = parent) -> Iterator[tuple[str, str | None]]:  # fmt: skip
+        def codes(
+            dataset_id: int = dataset.pk, key: str = key, parent: str = parent
+        ) -> Iterator[tuple[str, str | None]]:
             for batch in live_record_batches(dataset_id=dataset_id, batch=BATCH):
                 for _pk, data in batch:
                     value = data.get(parent)
@@ -318,9 +333,10 @@ def release_build(
         if running_elsewhere.exists():
             Release.objects.filter(pk=release.pk, status=Release.Status.QUEUED).update(
                 status=Release.Status.FAILED,
-                error=_("Another release of %(codes)s was being built.") % {"codes": ", ".join(busy)},
+                error=_("Another release of %(codes)s was being built.")
+                % {"codes": ", ".join(busy)},
                 finished_at=timezone.now(),
-            )  # fmt: skip
+            )
             return Release.objects.get(pk=release.pk)
         key = secrets.token_bytes(32)  # never stored: only its fingerprint below
         claimed = Release.objects.filter(pk=release.pk, status=Release.Status.QUEUED).update(
@@ -452,7 +468,7 @@ def output_records(storage_path: str) -> Iterator[dict[str, Any]]:
                 yield orjson.loads(line)
 
 
-# --- publishing ------------------------------------------------------------------------------------
+# --- publishing -----------------------------------------------------------------------------------
 
 
 def test_code(source_code: str) -> str:
@@ -463,15 +479,19 @@ def test_code(source_code: str) -> str:
 def _test_dataset(source: Dataset) -> Dataset:
     """The source's test dataset, created on the first publish (sandbox, same provider and
     schema); its schema follows the source's."""
-    link = TestDataset.objects.select_related("target", "target__schema").filter(source=source).first()  # fmt: skip
+    link = (
+        TestDataset.objects.select_related("target", "target__schema").filter(source=source).first()
+    )
     document = source.schema.definition if source.schema else {}
     if link is not None:
         target = link.target
         if target.schema is None or target.schema.definition != document:
             dataset_schema_update(
-                actor=SYSTEM, dataset=target, schema=document,
+                actor=SYSTEM,
+                dataset=target,
+                schema=document,
                 note=_("follows the schema of %(code)s") % {"code": source.code},
-            )  # fmt: skip
+            )
             target.refresh_from_db()
         return target
     code = test_code(source.code)
@@ -516,10 +536,14 @@ def _would_delete(target: Dataset, storage_path: str) -> int:
     for record in output_records(storage_path):
         batch.append(str(record.get(schema.key)))
         if len(batch) == 500:
-            kept += Record.objects.filter(dataset=target, key__in=batch, deleted_at__isnull=True).count()  # fmt: skip
+            kept += Record.objects.filter(
+                dataset=target, key__in=batch, deleted_at__isnull=True
+            ).count()
             batch = []
     if batch:
-        kept += Record.objects.filter(dataset=target, key__in=batch, deleted_at__isnull=True).count()  # fmt: skip
+        kept += Record.objects.filter(
+            dataset=target, key__in=batch, deleted_at__isnull=True
+        ).count()
     return live - kept
 
 
@@ -540,7 +564,9 @@ def _publish(release_id: int, items: list[ReleaseDataset], report: dict[str, Any
                 details={"release": release.number},
                 confirm_deletions=_would_delete(target, item.storage_path),
             )
-            ReleaseDataset.objects.filter(pk=item.pk).update(test_dataset=target, records=load.received)  # fmt: skip
+            ReleaseDataset.objects.filter(pk=item.pk).update(
+                test_dataset=target, records=load.received
+            )
             link = TestDataset.objects.get(source=item.source)
             if link.release_id and link.release_id != release.pk:
                 superseded.append(link.release_id)

@@ -82,7 +82,7 @@ def _xlsx_file(columns: list[str], records: Any, *, sheet_title: str) -> Any:
     return handle
 
 
-# --- the provider's side ---------------------------------------------------------------------------
+# --- the provider's side --------------------------------------------------------------------------
 
 
 @authenticated
@@ -132,7 +132,11 @@ def test_data_settings(request: ActorRequest, code: str) -> HttpResponse:
 
 
 def _rows(
-    dataset: Any, docs: list[Any], stored: Any, posted: dict[str, Any] | None, errors: dict[str, str]
+    dataset: Any,
+    docs: list[Any],
+    stored: Any,
+    posted: dict[str, Any] | None,
+    errors: dict[str, str],
 ) -> list[dict[str, Any]]:
     defaults = selectors.default_rule_of(dataset)
     if posted is not None:

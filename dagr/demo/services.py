@@ -253,11 +253,16 @@ DEMO_QUASI_IDENTIFIERS = (("birth_date", "decade"), ("gender", "exact"))
 DEMO_K = 5
 
 
-def _test_data(report: DemoReport, datasets: list[Dataset], progress: Callable[[str], None]) -> None:
+def _test_data(
+    report: DemoReport, datasets: list[Dataset], progress: Callable[[str], None]
+) -> None:
     """Build and publish anonymised test data of the three demo datasets in one release (joins
     between them survive), unless a published release already shows their current data."""
     persons = next(d for d in datasets if d.code == schemas.PERSONS["code"])
-    links = {link.source_id: link for link in TestDataset.objects.filter(source__in=datasets).select_related("release")}  # fmt: skip
+    links = {
+        link.source_id: link
+        for link in TestDataset.objects.filter(source__in=datasets).select_related("release")
+    }
     releases = {link.release_id for link in links.values()}
     if len(links) == len(datasets) and len(releases) == 1 and None not in releases:
         release = next(iter(links.values())).release

@@ -139,7 +139,9 @@ def live_record_batches(*, dataset_id: int, batch: int = 2000) -> Iterator[list[
     is read."""
     after = 0
     while True:
-        rows = records_page(dataset_id=dataset_id, after_id=after, limit=batch, where="1=1", params=())
+        rows = records_page(
+            dataset_id=dataset_id, after_id=after, limit=batch, where="1=1", params=()
+        )
         if not rows:
             return
         yield rows

@@ -22,7 +22,9 @@ def persons(n: int, start: int = 0) -> list[dict[str, Any]]:
     """``n`` persons born in the 1980s (one decade: a class of n for "birth decade")."""
     return [
         {
-            "personal_code": make_old_personal_code(date(1980 + i % 10, 1 + i % 12, 1 + i % 28), (start + i) % 1000),  # fmt: skip
+            "personal_code": make_old_personal_code(
+                date(1980 + i % 10, 1 + i % 12, 1 + i % 28), (start + i) % 1000
+            ),
             "last_name": f"Ozoliņa{start + i}",
             "birth_date": f"{1980 + i % 10}-{1 + i % 12:02d}-{1 + i % 28:02d}",
         }

@@ -56,7 +56,9 @@ def _scalar(key: bytes, field: Any, rule: Any, value: Any) -> Any:
     return "T" + hashlib.sha256(key + str(value).encode()).hexdigest()[:10]
 
 
-def _record(key: bytes, fields: list[Any], rules: dict[str, Any], data: dict[str, Any], prefix: str = "") -> dict[str, Any]:  # fmt: skip
+def _record(
+    key: bytes, fields: list[Any], rules: dict[str, Any], data: dict[str, Any], prefix: str = ""
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for field in fields:
         path = prefix + field.name
@@ -96,7 +98,11 @@ def fake_build_release(
         for data in dataset.records():
             sink(dataset.code, _record(spec.key, dataset.schema.fields, dataset.rules, data))
             if qi_dataset is None or dataset.code == qi_dataset:
-                classes[tuple(_level(data.get(q.path), q.level) for q in qis if q.dataset == dataset.code)] += 1  # fmt: skip
+                classes[
+                    tuple(
+                        _level(data.get(q.path), q.level) for q in qis if q.dataset == dataset.code
+                    )
+                ] += 1
             done += 1
             if done % 1000 == 0:
                 progress(done)
@@ -106,7 +112,9 @@ def fake_build_release(
     details: dict[str, Any] = {"records": done}
     if not passed:
         details["advice"] = [f"generalise {q.dataset}.{q.path}" for q in qis]
-    return engine.PrivacyReport(passed=passed, k=k, k_required=spec.privacy.k, l_diversity=None, details=details)  # fmt: skip
+    return engine.PrivacyReport(
+        passed=passed, k=k, k_required=spec.privacy.k, l_diversity=None, details=details
+    )
 
 
 def engine_missing() -> bool:

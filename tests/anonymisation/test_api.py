@@ -26,7 +26,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def publish(world: Any) -> Release:
-    services.settings_update(actor=world.user, dataset=world.dataset, **decade_settings(world.dataset))
+    services.settings_update(
+        actor=world.user, dataset=world.dataset, **decade_settings(world.dataset)
+    )
     release = services.release_request(actor=world.user, datasets=[world.dataset])
     release.refresh_from_db()
     assert release.status == Release.Status.PUBLISHED, release.error
@@ -47,8 +49,11 @@ def test_list_and_detail_need_no_token(world, client):
 
 
 def test_unknown_and_unpublished_are_problem_404(world, client):
-    for path in ("/api/v1/test-data/nav-tadas", "/api/v1/test-data/iedzivotaji",
-                 "/api/v1/test-data/iedzivotaji/records"):  # fmt: skip
+    for path in (
+        "/api/v1/test-data/nav-tadas",
+        "/api/v1/test-data/iedzivotaji",
+        "/api/v1/test-data/iedzivotaji/records",
+    ):
         response = client.get(path)
         assert response.status_code == 404
         assert response["Content-Type"].startswith("application/problem+json")
@@ -89,16 +94,25 @@ def test_a_sandbox_grant_on_the_test_dataset_works_through_the_data_api(world, c
     grant = grant_approve(
         actor=world.user,
         grant=grant_request(
-            actor=rep, recipient=recipient, dataset=test, fields=["personal_code", "last_name"],
-            legal_basis="Testēšana", purpose="Integrācijas testi",
+            actor=rep,
+            recipient=recipient,
+            dataset=test,
+            fields=["personal_code", "last_name"],
+            legal_basis="Testēšana",
+            purpose="Integrācijas testi",
         ),
         permission_number="TEST-1",
-    )  # fmt: skip
-    connection, _secret = connection_create(actor=rep, institution=recipient, name="Testa sistēma", kind="recipient")  # fmt: skip
+    )
+    connection, _secret = connection_create(
+        actor=rep, institution=recipient, name="Testa sistēma", kind="recipient"
+    )
     grant_cache.invalidate()
     dataset_cache.invalidate()
     connection_states.invalidate()
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token_for(connection)}", "HTTP_X_PERMISSION_NUMBER": grant.permission_number}  # fmt: skip
+    headers = {
+        "HTTP_AUTHORIZATION": f"Bearer {token_for(connection)}",
+        "HTTP_X_PERMISSION_NUMBER": grant.permission_number,
+    }
     response = client.get(f"/api/v1/data/{test.code}/records", {"limit": 100}, **headers)
     assert response.status_code == 200, response.content
     served = response.json()["records"]
@@ -119,5 +133,11 @@ def test_other_sandbox_datasets_stay_closed_to_grants(world):
     recipient = make_institution(kind=Institution.Kind.RECIPIENT)
     rep = make_user(institution=recipient, roles=(Membership.Role.RECIPIENT,))
     with pytest.raises(Conflict):
-        grant_request(actor=rep, recipient=recipient, dataset=closed, fields=["personal_code"],
-                      legal_basis="x", purpose="y")  # fmt: skip
+        grant_request(
+            actor=rep,
+            recipient=recipient,
+            dataset=closed,
+            fields=["personal_code"],
+            legal_basis="x",
+            purpose="y",
+        )

@@ -28,19 +28,27 @@ def build(world: Any, datasets: list[Any] | None = None, k: int | None = None) -
 
 def live(dataset: Dataset) -> list[dict[str, Any]]:
     return list(
-        Record.objects.filter(dataset=dataset, deleted_at__isnull=True).values_list("data", flat=True)
+        Record.objects.filter(dataset=dataset, deleted_at__isnull=True).values_list(
+            "data", flat=True
+        )
     )
 
 
 def test_published_release_fills_a_sandbox_test_dataset(world):
-    services.settings_update(actor=world.user, dataset=world.dataset, **decade_settings(world.dataset))
+    services.settings_update(
+        actor=world.user, dataset=world.dataset, **decade_settings(world.dataset)
+    )
     release = build(world)
     assert release.status == Release.Status.PUBLISHED, release.error
     assert release.report["passed"] is True and release.report["k_required"] == 5
     assert len(release.key_fingerprint) == 16
     link = TestDataset.objects.get(source=world.dataset)
     test = link.target
-    assert (test.code, test.status, test.provider_id) == ("iedzivotaji-test", "sandbox", world.provider.pk)
+    assert (test.code, test.status, test.provider_id) == (
+        "iedzivotaji-test",
+        "sandbox",
+        world.provider.pk,
+    )
     assert test.title_lv.endswith("(testa dati)") and test.title_en.endswith("(test data)")
     assert test.schema.definition == world.dataset.schema.definition
     assert link.release_id == release.pk
@@ -53,8 +61,11 @@ def test_published_release_fills_a_sandbox_test_dataset(world):
     load = Load.objects.filter(dataset=test).latest("started_at")
     assert (load.source, load.mode) == ("test_data", "snapshot")
     actions = set(AdminEntry.objects.values_list("action", flat=True))
-    assert {"anonymisation.settings.changed", "anonymisation.release.requested",
-            "anonymisation.release.published"} <= actions  # fmt: skip
+    assert {
+        "anonymisation.settings.changed",
+        "anonymisation.release.requested",
+        "anonymisation.release.published",
+    } <= actions
 
 
 def test_a_new_release_replaces_the_records_and_supersedes_the_old_one(world):

@@ -21,17 +21,31 @@ pytestmark = pytest.mark.django_db(transaction=True)
 NOTE_SCHEMA: dict[str, Any] = {
     "key": "personal_code",
     "fields": [
-        {"name": "personal_code", "title_lv": "Personas kods", "title_en": "Personal code",
-         "type": "string", "required": True, "personal": True, "identifier": "personal_code"},
+        {
+            "name": "personal_code",
+            "title_lv": "Personas kods",
+            "title_en": "Personal code",
+            "type": "string",
+            "required": True,
+            "personal": True,
+            "identifier": "personal_code",
+        },
         {"name": "note", "title_lv": "Piezīme", "title_en": "Note", "type": "string"},
-        {"name": "roles", "title_lv": "Lomas", "title_en": "Roles", "type": "list",
-         "fields": [{"name": "role", "title_lv": "Loma", "title_en": "Role", "type": "string"}]},
+        {
+            "name": "roles",
+            "title_lv": "Lomas",
+            "title_en": "Roles",
+            "type": "list",
+            "fields": [{"name": "role", "title_lv": "Loma", "title_en": "Role", "type": "string"}],
+        },
     ],
-}  # fmt: skip
+}
 
 
 def publish(world: Any) -> Release:
-    services.settings_update(actor=world.user, dataset=world.dataset, **decade_settings(world.dataset))
+    services.settings_update(
+        actor=world.user, dataset=world.dataset, **decade_settings(world.dataset)
+    )
     release = services.release_request(actor=world.user, datasets=[world.dataset])
     release.refresh_from_db()
     assert release.status == Release.Status.PUBLISHED, release.error
@@ -60,14 +74,21 @@ def test_public_pages_show_published_test_data_to_anyone(world, client):
 
 
 def test_csv_download_is_the_test_dataset_and_formula_safe(world, client):
-    dataset = make_dataset(provider=world.provider, code="piezimes", schema=NOTE_SCHEMA, status="production")
+    dataset = make_dataset(
+        provider=world.provider, code="piezimes", schema=NOTE_SCHEMA, status="production"
+    )
     records_upsert(
         actor=SYSTEM,
         dataset=dataset,
-        records=[{"personal_code": code, "note": '=HYPERLINK("http://x.lv","a")',
-                  "roles": [{"role": "@SUM(1)"}, {"role": "valde"}]}
-                 for code in ("32000000019", "32000000027", "32000000035", "32000000043")],
-    )  # fmt: skip
+        records=[
+            {
+                "personal_code": code,
+                "note": '=HYPERLINK("http://x.lv","a")',
+                "roles": [{"role": "@SUM(1)"}, {"role": "valde"}],
+            }
+            for code in ("32000000019", "32000000027", "32000000035", "32000000043")
+        ],
+    )
     TestDataSettings.objects.create(dataset=dataset, k=2)
     release = services.release_request(actor=world.user, datasets=[dataset], k=2)
     release.refresh_from_db()
@@ -128,27 +149,41 @@ def test_settings_form_shows_errors_next_to_the_field_and_saves(world):
     owner = login(world.user)
     bad = owner.post(
         "/test-data/manage/iedzivotaji/",
-        {"rule__personal_code": "keep", "rule__last_name": "fake", "rule__birth_date": "date_shift", "k": "5"},
-    )  # fmt: skip
+        {
+            "rule__personal_code": "keep",
+            "rule__last_name": "fake",
+            "rule__birth_date": "date_shift",
+            "k": "5",
+        },
+    )
     assert bad.status_code == 422
     assert 'id="err-personal_code"' in bad.content.decode()
     assert not TestDataSettings.objects.filter(dataset=world.dataset).exists()
     good = owner.post(
         "/test-data/manage/iedzivotaji/",
-        {"rule__personal_code": "pseudonymise", "rule__last_name": "null",
-         "rule__birth_date": "date_shift", "qi__birth_date": "decade", "k": "6"},
-    )  # fmt: skip
+        {
+            "rule__personal_code": "pseudonymise",
+            "rule__last_name": "null",
+            "rule__birth_date": "date_shift",
+            "qi__birth_date": "decade",
+            "k": "6",
+        },
+    )
     assert good.status_code == 302
     stored = TestDataSettings.objects.get(dataset=world.dataset)
     assert stored.k == 6 and stored.rules["last_name"]["kind"] == "null"
-    assert stored.quasi_identifiers == [{"dataset": "iedzivotaji", "path": "birth_date", "level": "decade"}]
+    assert stored.quasi_identifiers == [
+        {"dataset": "iedzivotaji", "path": "birth_date", "level": "decade"}
+    ]
 
 
 def test_the_build_button_queues_a_release_and_shows_its_page(world):
     owner = login(world.user)
     response = owner.post("/test-data/manage/iedzivotaji/build/")
     release = Release.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/test-data/releases/{release.pk}/"
+    assert (
+        response.status_code == 302 and response["Location"] == f"/test-data/releases/{release.pk}/"
+    )
     page = owner.get(response["Location"]).content.decode()
     assert f"Laidiens Nr. {release.number}" in page
 

@@ -59,7 +59,9 @@ class Command(BaseCommand):
             )
         except DomainError as exc:
             raise CommandError(str(exc.message)) from exc
-        self.stdout.write(_("Release #%(n)s: %(codes)s") % {"n": release.number, "codes": ", ".join(codes)})  # fmt: skip
+        self.stdout.write(
+            _("Release #%(n)s: %(codes)s") % {"n": release.number, "codes": ", ".join(codes)}
+        )
         release = services.release_build(release_id=release.pk, on_progress=self._progress)
         for line in report_summary(release):
             self.stdout.write(line)

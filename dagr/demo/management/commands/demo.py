@@ -95,10 +95,12 @@ class Command(BaseCommand):
             number, status, k, _new = report.test_data
             self.stdout.write(
                 "\n"
-                + _("Test data: release #%(number)s %(status)s (k = %(k)s; birth decade and gender "
-                    "as quasi-identifiers), /test-data/")
+                + _(
+                    "Test data: release #%(number)s %(status)s (k = %(k)s; birth decade and "
+                    "gender as quasi-identifiers), /test-data/"
+                )
                 % {"number": number, "status": status, "k": k if k is not None else "—"}
-            )  # fmt: skip
+            )
         self.stdout.write("\n" + _("Demo logins (every demo user has the same password)"))
         self.stdout.write(
             _table(
