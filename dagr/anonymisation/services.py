@@ -39,6 +39,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from pydantic import ValidationError as PydanticValidationError
 
 from dagr.accounts.models import acting_user
 from dagr.audit.services import admin_entry_create
@@ -55,7 +56,7 @@ from . import engine
 from .configuration import default_rules, effective_rules, schema_of, settings_for, validate_rules
 from .engine import DatasetInput, PrivacySettings, QuasiIdentifier, ReleaseSpec
 from .models import Release, ReleaseDataset, TestDataset, TestDataSettings
-from .rules import Rule
+from .rules import Rule, RuleSet
 
 logger = logging.getLogger(__name__)
 
@@ -90,16 +91,27 @@ def settings_update(
     _check_manage(actor, dataset)
     schema = schema_of(dataset)
     defaults = default_rules(schema)
-    errors = [
-        {"location": p["path"], "message": str(p["message"])} for p in validate_rules(schema, rules)
-    ]
     paths = {path for path, _f in schema.field_paths()}
-    overrides: dict[str, Any] = {}
-    if not errors:
-        for path, raw in rules.items():
-            rule = raw if isinstance(raw, Rule) else Rule.model_validate(raw)
-            if defaults.get(path) != rule:
-                overrides[path] = rule.model_dump(mode="json")
+    errors: list[dict[str, str]] = []
+    parsed: RuleSet = {}
+    for path, raw in rules.items():
+        if path not in defaults:
+            errors.append({"location": path, "message": _("The dataset has no such field.")})
+            continue
+        try:
+            parsed[path] = raw if isinstance(raw, Rule) else Rule.model_validate(raw)
+        except PydanticValidationError:
+            errors.append({"location": path, "message": _("This rule is not valid.")})
+    # the engine judges the whole rule set as it would build it: defaults with these changes
+    errors += [
+        {"location": str(p["path"]), "message": str(p["message"])}
+        for p in validate_rules(schema, {**defaults, **parsed})
+    ]
+    overrides = {
+        path: rule.model_dump(mode="json")
+        for path, rule in parsed.items()
+        if defaults.get(path) != rule
+    }
     clean_qis: list[dict[str, str]] = []
     for qi in quasi_identifiers:
         code, path, level = qi.get("dataset") or dataset.code, qi.get("path", ""), qi.get("level")

@@ -63,7 +63,7 @@ def test_a_background_build_shows_progress_until_published(page, provider_world)
     page.get_by_role("button", name="Pieslēgties").click()
     page.wait_for_load_state()
     page.goto(f"/catalog/{dataset.code}/manage/")
-    page.get_by_role("link", name="Testa dati").first.click()
+    page.locator("main").get_by_role("link", name="Testa dati").click()
     page.wait_for_load_state()
     assert page.get_by_role("heading", name="Noteikumi un privātuma iestatījumi").count() == 1
     assert_accessible(page)
