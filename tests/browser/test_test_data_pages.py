@@ -56,7 +56,7 @@ def test_public_test_data_pages_are_accessible(page, provider_world, settings):
 
 
 def test_a_background_build_shows_progress_until_published(page, provider_world):
-    user, dataset = provider_world
+    _user, dataset = provider_world
     page.goto("/accounts/login/")
     page.get_by_label("E-pasts").fill("anon@example.lv")
     page.get_by_label("Parole").fill(TEST_PASSWORD)
