@@ -30,13 +30,14 @@ import secrets
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import IO, Any
 
 import orjson
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import ValidationError as PydanticValidationError
@@ -181,6 +182,26 @@ def settings_update(
 # --- requesting a release -----------------------------------------------------------------------
 
 
+# A release still queued or running after this long is taken as abandoned (a worker that ended
+# mid-build, a queue nobody works on): it no longer blocks a new release of its datasets.
+STALE_AFTER = timedelta(hours=6)
+
+
+def _give_up_stale() -> None:
+    cutoff = timezone.now() - STALE_AFTER
+    Release.objects.filter(
+        Q(status=Release.Status.QUEUED, created_at__lt=cutoff)
+        | Q(status=Release.Status.RUNNING, started_at__lt=cutoff)
+    ).update(
+        status=Release.Status.FAILED,
+        phase="",
+        error=_(
+            "The build did not finish (the background worker stopped?). Nothing was published."
+        ),
+        finished_at=timezone.now(),
+    )
+
+
 def _busy_datasets(dataset_ids: Sequence[int], exclude: int | None = None) -> list[str]:
     qs = ReleaseDataset.objects.filter(source_id__in=dataset_ids, release__status__in=ACTIVE)
     if exclude is not None:
@@ -213,6 +234,7 @@ def release_request(
     from .tasks import release_build_task
 
     with transaction.atomic():
+        _give_up_stale()
         busy = _busy_datasets([d.pk for d in datasets])
         if busy:
             raise Conflict(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from dagr.anonymisation import engine, services
 from dagr.anonymisation.models import Release, TestDataset
@@ -196,3 +198,14 @@ def test_settings_are_validated_and_only_overrides_stored(world):
     )
     assert stored.rules == {"last_name": {"kind": "null", "params": {}}}
     assert services.effective_rules(world.dataset)["last_name"].kind == "null"
+
+
+def test_an_abandoned_build_does_not_block_the_next_release(world, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    stuck = services.release_request(actor=world.user, datasets=[world.dataset])
+    Release.objects.filter(pk=stuck.pk).update(
+        status=Release.Status.RUNNING, started_at=timezone.now() - timedelta(hours=7)
+    )
+    services.release_request(actor=world.user, datasets=[world.dataset])
+    stuck.refresh_from_db()
+    assert stuck.status == Release.Status.FAILED and stuck.error
