@@ -494,6 +494,11 @@ def _discard_outputs(release: Release) -> None:
     ReleaseDataset.objects.filter(release=release).update(storage_path="", records=0)
 
 
+def _delete_files(paths: list[str]) -> None:
+    for path in paths:
+        default_storage.delete(path)
+
+
 def output_records(storage_path: str) -> Iterator[dict[str, Any]]:
     """The records of one stored release output, streamed."""
     with default_storage.open(storage_path, "rb") as handle:
@@ -612,6 +617,14 @@ def _publish(release_id: int, items: list[ReleaseDataset], report: dict[str, Any
                 Release.objects.filter(pk=old, status=Release.Status.PUBLISHED).update(
                     status=Release.Status.SUPERSEDED
                 )
+                # its output is no longer what anyone downloads: not kept longer than needed
+                paths = list(
+                    ReleaseDataset.objects.filter(release_id=old)
+                    .exclude(storage_path="")
+                    .values_list("storage_path", flat=True)
+                )
+                ReleaseDataset.objects.filter(release_id=old).update(storage_path="")
+                transaction.on_commit(lambda paths=paths: _delete_files(paths))
         now = timezone.now()
         Release.objects.filter(pk=release.pk).update(
             status=Release.Status.PUBLISHED,

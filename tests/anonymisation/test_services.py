@@ -80,6 +80,9 @@ def test_a_new_release_replaces_the_records_and_supersedes_the_old_one(world):
     assert second.status == Release.Status.PUBLISHED, second.error
     first.refresh_from_db()
     assert first.status == Release.Status.SUPERSEDED
+    old_output = f"testdata/{first.number}/{world.dataset.code}.ndjson"
+    assert not default_storage.exists(old_output)  # the superseded output is not kept
+    assert default_storage.exists(second.items.get().storage_path)
     after = live(test)
     assert len(after) == 40  # a snapshot: exactly the new release, nothing of the old left over
     assert not before & {r["personal_code"] for r in after}  # a new key: nothing links
