@@ -23,6 +23,7 @@ published), or failed (an error: nothing is published either).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -624,7 +625,7 @@ def _publish(release_id: int, items: list[ReleaseDataset], report: dict[str, Any
                     .values_list("storage_path", flat=True)
                 )
                 ReleaseDataset.objects.filter(release_id=old).update(storage_path="")
-                transaction.on_commit(lambda paths=paths: _delete_files(paths))
+                transaction.on_commit(functools.partial(_delete_files, paths))
         now = timezone.now()
         Release.objects.filter(pk=release.pk).update(
             status=Release.Status.PUBLISHED,
