@@ -57,7 +57,7 @@ class Release(models.Model):
         PUBLISHED = "published", _("published")
         SUPERSEDED = "superseded", _("superseded by a newer release")
 
-    number = models.PositiveIntegerField(_("number"), unique=True)
+    number = models.PositiveIntegerField(_("release number"), unique=True)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True
     )

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             name='Release',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(unique=True, verbose_name='number')),
+                ('number', models.PositiveIntegerField(unique=True, verbose_name='release number')),
                 ('status', models.CharField(choices=[('queued', 'queued'), ('running', 'being built'), ('refused', 'refused by the privacy check'), ('failed', 'failed'), ('published', 'published'), ('superseded', 'superseded by a newer release')], db_index=True, default='queued', max_length=12, verbose_name='status')),
                 ('phase', models.CharField(blank=True, max_length=20, verbose_name='phase')),
                 ('done', models.PositiveBigIntegerField(default=0, verbose_name='records done')),
