@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from dagr.anonymisation.models import Release
 from dagr.core.errors import DomainError
 from dagr.demo.services import DemoReport, DemoSizes, demo_create
 
@@ -99,7 +100,11 @@ class Command(BaseCommand):
                     "Test data: release #%(number)s %(status)s (k = %(k)s; birth decade and "
                     "gender as quasi-identifiers), /test-data/"
                 )
-                % {"number": number, "status": status, "k": k if k is not None else "—"}
+                % {
+                    "number": number,
+                    "status": Release.Status(status).label,
+                    "k": k if k is not None else "—",
+                }
             )
         self.stdout.write("\n" + _("Demo logins (every demo user has the same password)"))
         self.stdout.write(
