@@ -18,6 +18,7 @@ urlpatterns = [
     path("uploads/", include("dagr.uploads.urls")),
     path("record-sets/", include("dagr.monitoring.urls")),
     path("audit/", include("dagr.oversight.urls")),
+    path("test-data/", include("dagr.anonymisation.urls")),
     path("", include("dagr.portal.urls")),
 ]
 

@@ -512,3 +512,35 @@ def record_set_institution_ids(actor: Visitor) -> set[int]:
     if is_connection(actor):
         return {actor.institution_id} if actor.kind == "recipient" else set()
     return institution_ids_with_role(actor, Role.RECIPIENT)
+
+
+# --- anonymised test datasets (added by the anonymisation capability) ---------------------------
+# Published test data is public (no rule: the pages and the API are ``public``). Preparing it —
+# the rules per field, the privacy settings, building a release — is the provider's.
+
+
+def can_manage_test_data(actor: Visitor, dataset: Dataset) -> bool:
+    """Change a dataset's anonymisation settings and see its releases: a data provider
+    representative of the dataset's provider, or an administrator."""
+    return is_portal_admin(actor) or has_role(actor, dataset.provider_id, Role.PROVIDER)
+
+
+def can_build_test_release(actor: Visitor, datasets: Any) -> bool:
+    """Build one release of several datasets (their joins survive only within one release): the
+    actor must manage the test data of EVERY dataset in it — or be an administrator."""
+    datasets = list(datasets)
+    return bool(datasets) and all(can_manage_test_data(actor, d) for d in datasets)
+
+
+def can_work_with_test_data(actor: Visitor) -> bool:
+    """Has a test data page in the portal at all: administrators and provider representatives."""
+    return is_portal_admin(actor) or bool(institution_ids_with_role(actor, Role.PROVIDER))
+
+
+RULES.update(
+    {
+        "manage_test_data": can_manage_test_data,
+        "build_test_release": can_build_test_release,
+        "work_with_test_data": can_work_with_test_data,
+    }
+)
