@@ -18,6 +18,7 @@ urlpatterns = [
     path("uploads/", include("dagr.uploads.urls")),
     path("record-sets/", include("dagr.monitoring.urls")),
     path("audit/", include("dagr.oversight.urls")),
+    path("notifications/", include("dagr.notifications.urls")),
     path("", include("dagr.portal.urls")),
 ]
 

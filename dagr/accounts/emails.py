@@ -3,7 +3,9 @@
 Each message is ``accounts/email/<name>_subject.txt`` and ``accounts/email/<name>.txt``; the body
 template renders its part once per language through ``accounts/email/bilingual.txt``. Services
 call these functions with ids from ``transaction.on_commit``, so nothing is sent for a change that
-was rolled back.
+was rolled back. Only account set-up and password reset mails live here (links that act on the
+account); the notifications of applications (received, approved, rejected) are sent by
+``dagr.notifications`` from the audit log.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from .models import Application, Institution, Membership, User
+from .models import User
 
 logger = logging.getLogger(__name__)
 
@@ -83,59 +85,10 @@ def send(name: str, recipients: list[str], context: dict[str, Any]) -> int:
     return sent
 
 
-def _manager_addresses(institution: Institution) -> list[str]:
-    signatories = list(
-        User.objects.filter(
-            status=User.Status.ACTIVE,
-            memberships__institution=institution,
-            memberships__role=Membership.Role.SIGNATORY,
-        )
-        .distinct()
-        .values_list("email", flat=True)
-    )
-    if signatories:
-        return signatories
-    return list(
-        User.objects.filter(status=User.Status.ACTIVE, is_portal_admin=True).values_list(
-            "email", flat=True
-        )
-    )
-
-
 def send_account_created(*, user_id: int) -> int:
     user = User.objects.get(pk=user_id)
     return send(
         "account_created",
         [user.email],
         {"user": user, "set_password_url": set_password_url(user)},
-    )
-
-
-def send_application_submitted(*, application_id: int) -> int:
-    application = Application.objects.select_related("user", "institution").get(pk=application_id)
-    context = {
-        "application": application,
-        "user": application.user,
-        "institution": application.institution,
-        "roles": application.roles,
-        "application_url": absolute_url(reverse("accounts:application", args=[application.pk])),
-        "login_url": absolute_url(reverse("accounts:login")),
-    }
-    sent = send("application_received", [application.user.email], context)
-    sent += send("application_new", _manager_addresses(application.institution), context)
-    return sent
-
-
-def send_application_decided(*, application_id: int) -> int:
-    application = Application.objects.select_related("user", "institution").get(pk=application_id)
-    return send(
-        "application_decided",
-        [application.user.email],
-        {
-            "application": application,
-            "user": application.user,
-            "institution": application.institution,
-            "approved": application.status == Application.Status.APPROVED,
-            "login_url": absolute_url(reverse("accounts:login")),
-        },
     )

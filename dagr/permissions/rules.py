@@ -466,3 +466,16 @@ def record_set_institution_ids(actor: Visitor) -> set[int]:
     if is_connection(actor):
         return {actor.institution_id} if actor.kind == "recipient" else set()
     return institution_ids_with_role(actor, Role.RECIPIENT)
+
+
+# --- notifications (DU-9) -------------------------------------------------------------------------
+
+
+def can_manage_notification_templates(actor: Visitor) -> bool:
+    """Edit the notification templates (every user's mail): administrators only."""
+    return is_portal_admin(actor)
+
+
+def can_manage_newsletters(actor: Visitor) -> bool:
+    """Write and send newsletters: administrators only."""
+    return is_portal_admin(actor)
