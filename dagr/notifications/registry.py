@@ -284,7 +284,7 @@ _APPLICATION_VARS: dict[str, tuple[Promise, Any]] = {
     "applicant_name": (_("the applicant's full name"), "Jānis Kalniņš"),
     "applicant_email": (_("the applicant's e-mail address"), "janis.kalnins@vid.gov.lv"),
     "institution_name": (_("the institution applied to"), "Valsts ieņēmumu dienests"),
-    "roles": (_("the roles applied for, comma-separated"), "datu saņēmēja pārstāvis"),
+    "roles": (_("the roles applied for, comma-separated"), "datu ņēmēja pārstāvis"),
     "note": (_("the decision's note (may be empty)"), ""),
 }
 _ROLE_VARS: dict[str, tuple[Promise, Any]] = {

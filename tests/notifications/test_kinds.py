@@ -236,7 +236,7 @@ def test_preference_off_keeps_inbox_but_no_mail_and_security_stays_on(smtp):
     run_worker_steps()
     assert kinds_of(w.provider_rep) == ["access_requested", "role_granted"]
     assert [subject(m) for m in smtp.to(w.provider_rep.email)] == [
-        "Jums piešķirta loma: datu saņēmēja pārstāvis"
+        "Jums piešķirta loma: datu ņēmēja pārstāvis"
     ]
 
 
