@@ -4,6 +4,7 @@ inlining, the derived text part, versions with diff and restore, audit entries, 
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 from jinja2.exceptions import SecurityError
 
 from dagr.audit.models import AdminEntry
@@ -45,7 +46,7 @@ def test_every_kind_has_valid_lv_and_en_defaults():
     ],
 )
 def test_validation_refuses_unknown_variables_lookups_and_bad_syntax(html, problem):
-    with pytest.raises(rendering.TemplateInvalid) as info:
+    with translation.override("en"), pytest.raises(rendering.TemplateInvalid) as info:
         composing.validate_source("request_approved", composing.Source("x", html, ""))
     assert problem in " ".join(info.value.errors)
 
