@@ -200,7 +200,7 @@ PREVIEW_CSP = {
     "style-src": [CSP.UNSAFE_INLINE],  # the inlined CSS of the e-mail: style attributes only
     "img-src": ["https:", "data:"],
     "frame-ancestors": [CSP.SELF],
-    "sandbox": [],
+    "sandbox": True,  # no script, no forms, an opaque origin
 }
 
 
