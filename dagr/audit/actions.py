@@ -52,7 +52,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "monitoring.subscription.url_changed": _("webhook address changed"),
     "notifications.dataset.stale": _("dataset not refreshed for 24 hours"),
     "notifications.grant.expiring": _("access grant expiring"),
-    "notifications.grant.quota_high": _("access grant quota 80 % used"),
+    "notifications.grant.quota_high": _("access grant daily quota 80 percent used"),
     "notifications.newsletter.created": _("newsletter written"),
     "notifications.newsletter.sent": _("newsletter sent"),
     "notifications.newsletter.updated": _("newsletter changed"),

@@ -388,7 +388,7 @@ KINDS: list[Kind] = [
     Kind(
         "grant_quota",
         "notifications.grant.quota_high",
-        _("Access grant quota 80 % used"),
+        _("Access grant daily quota 80 percent used"),
         resolve_grant_quota,
         {
             **_GRANT_VARS,
