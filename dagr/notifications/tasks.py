@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 
@@ -20,7 +21,7 @@ _last_check = 0.0
 def tick() -> dict[str, int]:
     global _last_check
     result: dict[str, int] = {}
-    steps = []
+    steps: list[tuple[str, Callable[[], int]]] = []
     if time.monotonic() - _last_check >= getattr(settings, "NOTIFICATIONS_CHECK_INTERVAL_S", 300):
         _last_check = time.monotonic()
         steps.append(("checks", lambda: sum(checks.run_checks().values())))

@@ -191,7 +191,7 @@ def test_application_and_approval_flow_through_smtp(
         response = client.post(path, {"decision": "approve", "roles": ["provider"], "note": ""})
     assert response.status_code == 302
     notify()
-    decision = [m for m in smtp_server.messages[2:] if "apstiprināts" in body_of(m)][0]
+    decision = next(m for m in smtp_server.messages[2:] if "apstiprināts" in body_of(m))
     assert decision["To"] == "karlis@example.lv"  # in Latvian, his language
     application = Application.objects.get(user__email="karlis@example.lv")
     assert application.status == Application.Status.APPROVED

@@ -3,10 +3,10 @@ helper that runs what the worker's tick runs (dispatch, newsletter expansion, on
 
 from __future__ import annotations
 
+import email.policy
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-import email.policy
 from email import message_from_bytes
 from email.message import Message
 from typing import Any

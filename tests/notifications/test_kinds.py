@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dagr.accounts import applications, services as account_services
-from dagr.accounts.models import Application, Institution, Membership
+from dagr.accounts import applications
+from dagr.accounts import services as account_services
+from dagr.accounts.models import Institution, Membership
 from dagr.audit.models import AdminEntry
 from dagr.audit.services import admin_entry_create
 from dagr.core.actors import SYSTEM
@@ -89,7 +90,7 @@ def test_application_received_acknowledged_approved(smtp):
     run_worker_steps()
     assert "application_approved" in kinds_of(applicant)
     assert "role_granted" in kinds_of(applicant)
-    approved = [m for m in smtp.to(applicant.email) if "apstiprināts" in subject(m)][0]
+    approved = next(m for m in smtp.to(applicant.email) if "apstiprināts" in subject(m))
     text = parts(approved)["text/plain"]
     assert "https://dagr.example.lv/accounts/login/" in text
     assert approved["List-Unsubscribe"] is None  # security-relevant: cannot be turned off
@@ -101,7 +102,7 @@ def test_application_rejected(smtp):
     applications.application_reject(actor=SYSTEM, application=application, note="Nav pamata")
     run_worker_steps()
     assert "application_rejected" in kinds_of(application.user)
-    mail = [m for m in smtp.to(application.user.email) if "noraidīts" in subject(m)][0]
+    mail = next(m for m in smtp.to(application.user.email) if "noraidīts" in subject(m))
     assert "Pamatojums: Nav pamata" in parts(mail)["text/plain"]
 
 
@@ -142,7 +143,7 @@ def test_access_request_and_decisions(smtp):
     grant_reject(actor=w.provider_rep, grant=grant, note="Nav tiesiska pamata")
     run_worker_steps()
     assert kinds_of(w.recipient_rep) == ["request_approved", "request_narrowed", "request_rejected"]
-    rejected = [m for m in smtp.to(w.recipient_rep.email) if "noraidīts" in subject(m)][0]
+    rejected = next(m for m in smtp.to(w.recipient_rep.email) if "noraidīts" in subject(m))
     assert "Nav tiesiska pamata" in parts(rejected)["text/plain"]
 
 
@@ -153,7 +154,7 @@ def test_grant_expiring_once_per_threshold(smtp):
     assert checks.grants_expiring() == 0  # idempotent: one audit entry per event
     run_worker_steps()
     assert kinds_of(w.recipient_rep) == ["grant_expiring", "request_approved"]
-    mail = [m for m in smtp.to(w.recipient_rep.email) if "beigsies" in subject(m)][0]
+    mail = next(m for m in smtp.to(w.recipient_rep.email) if "beigsies" in subject(m))
     assert "pēc 30 dienām" in subject(mail)
     # a week before the end: the 7-day notice, once
     assert checks.grants_expiring(today=grant.valid_until - timedelta(days=6)) == 1
@@ -173,7 +174,7 @@ def test_grant_quota_80_percent(smtp):
     assert checks.grants_quota() == 0
     run_worker_steps()
     assert "grant_quota" in kinds_of(w.recipient_rep)
-    mail = [m for m in smtp.to(w.recipient_rep.email) if "80 %" in subject(m)][0]
+    mail = next(m for m in smtp.to(w.recipient_rep.email) if "80 %" in subject(m))
     assert "8 no 10" in parts(mail)["text/plain"]
 
 
@@ -204,7 +205,7 @@ def test_webhook_suspended(smtp):
     deliveries._audit("suspended", actor=None, subscription=subscription, reason="http_503")
     run_worker_steps()
     assert "webhook_suspended" in kinds_of(w.recipient_rep)
-    mail = [m for m in smtp.to(w.recipient_rep.email) if "apturēts" in subject(m)][0]
+    mail = next(m for m in smtp.to(w.recipient_rep.email) if "apturēts" in subject(m))
     assert "http_503" in parts(mail)["text/plain"]
 
 

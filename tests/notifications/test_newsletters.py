@@ -98,9 +98,12 @@ def test_send_in_chunks_with_status_retry_and_failure(smtp, settings):
         "<https://dagr.example.lv/notifications/unsubscribe/"
     )
     assert str(smtp.to("lietotajs0@example.lv")[0]["Subject"]) == "Jaunumi"
-    assert AdminEntry.objects.filter(action="notifications.newsletter.sent").get().changes[
-        "recipients"
-    ] == 23
+    assert (
+        AdminEntry.objects.filter(action="notifications.newsletter.sent")
+        .get()
+        .changes["recipients"]
+        == 23
+    )
     with pytest.raises(Conflict):
         services.newsletter_queue(actor=admin, newsletter=newsletter)
 

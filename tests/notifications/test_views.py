@@ -63,9 +63,7 @@ def test_admin_pages_refuse_anonymous_and_non_admins(client, people):
 def test_inbox_own_only_mark_read_and_header_count(client, people):
     mine = Notification.objects.create(user=people["user"], kind="role_granted", subject="Mans")
     Notification.objects.create(user=people["user"], kind="role_granted", subject="Otrs")
-    theirs = Notification.objects.create(
-        user=people["other"], kind="role_granted", subject="Svešs"
-    )
+    theirs = Notification.objects.create(user=people["other"], kind="role_granted", subject="Svešs")
     assert client.get(reverse("notifications:inbox")).status_code == 302
     client.force_login(people["user"])
     body = client.get(reverse("notifications:inbox")).content.decode()
