@@ -76,7 +76,11 @@ def _due(limit: int) -> list[Delivery]:
         return list(query.select_for_update(skip_locked=True)[:limit])
 
 
+RECORDED_FIELDS = ["status", "attempts", "next_attempt_at", "last_answer", "sent_at"]
+
+
 def _record(delivery: Delivery, exc: BaseException | None) -> None:
+    """Set the outcome on the row (saved by the caller, a batch at a time)."""
     now = timezone.now()
     delivery.attempts += 1
     if exc is None:
@@ -111,6 +115,7 @@ def deliveries_send(*, limit: int | None = None) -> dict[str, int]:
         for delivery in batch:
             _record(delivery, exc)
             counts["retry" if delivery.status == Delivery.Status.QUEUED else "failed"] += 1
+        Delivery.objects.bulk_update(batch, RECORDED_FIELDS)
         return counts
     try:
         next_at = time.monotonic()
@@ -138,6 +143,10 @@ def deliveries_send(*, limit: int | None = None) -> dict[str, int]:
                 newsletters.add(delivery.newsletter_id)
     finally:
         connection.close()
+        # One write for the batch (not a commit per message): should the process die in the
+        # middle, the batch's messages are sent again — at least once, never lost.
+        with transaction.atomic():
+            Delivery.objects.bulk_update(batch, RECORDED_FIELDS)
     for newsletter_id in newsletters:
         newsletter_finish_if_done(newsletter_id)
     return counts
