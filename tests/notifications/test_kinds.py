@@ -261,3 +261,17 @@ def test_dispatch_is_once_and_survives_a_crash(smtp, monkeypatch):
     run_worker_steps()
     assert Notification.objects.filter(user=w.provider_rep).count() == 1
     assert len(smtp.to(w.provider_rep.email)) == 1
+
+
+def test_the_worker_tick_does_it_all(smtp, settings):
+    """``tasks.tick`` (what ``dagr worker`` runs every few seconds): checks, dispatch, send."""
+    from dagr.notifications import tasks
+
+    settings.NOTIFICATIONS_CHECK_INTERVAL_S = 0
+    w = make_world()
+    make_approved(w, valid_until=timezone.localdate() + timedelta(days=5))
+    result = tasks.tick()
+    assert result["checks"] == 1  # the 7-day notice
+    assert result["notified"] >= 3 and result["sent"] >= 3
+    assert "grant_expiring" in kinds_of(w.recipient_rep)
+    assert settings.DAGR_PERIODIC_JOBS == {"dagr.notifications.tasks.tick": 5.0}
