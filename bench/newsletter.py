@@ -115,7 +115,7 @@ def main() -> None:
                 last_name=f"Nr{n}",
                 status=User.Status.ACTIVE,
                 language="en" if n % 3 == 0 else "lv",
-                password="!",
+                password="!",  # noqa: S106 — an unusable password (no login)
             )
             for n in range(users)
         ],
