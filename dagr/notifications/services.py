@@ -249,6 +249,26 @@ def newsletter_queue(*, actor: Actor, newsletter: Newsletter) -> Newsletter:
     return newsletter
 
 
+def newsletter_send_test(*, actor: User, data: dict[str, Any]) -> Delivery:
+    """Queue the (unsaved) newsletter to the actor's own address, in the actor's language."""
+    if not rules.can_manage_newsletters(actor):
+        raise PermissionDenied
+    _newsletter_check(data)
+    draft = Newsletter(**{name: data[name] for name in NEWSLETTER_FIELDS})
+    language, message = newsletter_render(draft, actor)
+    return Delivery.objects.create(
+        user=actor,
+        to=actor.email,
+        kind=NEWSLETTER_KIND,
+        language=language,
+        subject=f"[TEST] {message.subject}"[:255],
+        html=message.html,
+        text=message.text,
+        headers=message.headers,
+        next_attempt_at=timezone.now(),
+    )
+
+
 def newsletter_render(newsletter: Newsletter, user: User) -> tuple[str, Any]:
     language = language_of(user)
     source = Source(

@@ -29,6 +29,7 @@ urlpatterns = [
     ),
     path("newsletters/", views.newsletter_list, name="newsletters"),
     path("newsletters/new/", views.newsletter_edit, name="newsletter_create"),
+    path("newsletters/preview/", views.newsletter_preview, name="newsletter_preview"),
     path("newsletters/<int:pk>/", views.newsletter_detail, name="newsletter"),
     path("newsletters/<int:pk>/edit/", views.newsletter_edit, name="newsletter_edit"),
     path("newsletters/<int:pk>/progress/", views.newsletter_progress, name="newsletter_progress"),

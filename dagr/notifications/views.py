@@ -35,7 +35,7 @@ from dagr.permissions.access import ActorRequest, authenticated, public, require
 
 from . import composing, rendering, selectors, services
 from .models import Newsletter
-from .registry import BY_KEY, KINDS
+from .registry import BY_KEY, KINDS, absolute_url
 
 PAGE_SIZE = 25
 LANGUAGE_NAMES = {"lv": gettext_lazy("Latvian"), "en": gettext_lazy("English")}
@@ -351,7 +351,18 @@ def newsletter_edit(request: ActorRequest, pk: int | None = None) -> HttpRespons
         return redirect("notifications:newsletter", pk=newsletter.pk)
     if request.method == "POST":
         form = NewsletterForm(request.POST)
-        if form.is_valid():
+        if form.is_valid() and request.POST.get("action") == "test":
+            try:
+                services.newsletter_send_test(actor=request.user, data=form.data_for_service())
+            except ValidationError as exc:
+                for error in exc.errors or [{"message": exc.message}]:
+                    form.add_error(None, str(error["message"]))
+            else:
+                messages.success(
+                    request,
+                    _("A test message was queued to %(email)s.") % {"email": request.user.email},
+                )
+        elif form.is_valid():
             try:
                 saved = services.newsletter_save(
                     actor=request.user, data=form.data_for_service(), newsletter=newsletter
@@ -367,6 +378,38 @@ def newsletter_edit(request: ActorRequest, pk: int | None = None) -> HttpRespons
     return render(
         request, "notifications/newsletter_edit.html", {"form": form, "newsletter": newsletter}
     )
+
+
+@requires(rules.can_manage_newsletters)
+@require_POST
+@xframe_options_sameorigin
+@csp_override(PREVIEW_CSP)
+def newsletter_preview(request: ActorRequest) -> HttpResponse:
+    """Both languages of the (unsaved) newsletter, rendered for the administrator."""
+    form = NewsletterForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(escape(_("Fill in the subject and the HTML body.")), status=422)
+    data = form.data_for_service()
+    documents = []
+    for language in ("lv", "en"):
+        source = composing.Source(
+            data[f"subject_{language}"], data[f"html_{language}"], data[f"text_{language}"]
+        )
+        try:
+            composing.validate_source(composing.NEWSLETTER_KIND, source)
+        except rendering.TemplateInvalid as exc:
+            body = "".join(f"<li>{escape(error)}</li>" for error in exc.errors)
+            return HttpResponse(f"<ul>{body}</ul>", status=422)
+        context = {
+            "recipient_name": request.user.full_name or request.user.email,
+            "site_url": absolute_url("/"),
+        }
+        message = composing.compose(
+            composing.NEWSLETTER_KIND, language, context, source=source, user_id=request.user.pk,
+            optional=not data.get("mandatory"),
+        )  # fmt: skip
+        documents.append(_preview_response(request, message).content.decode())
+    return HttpResponse("<hr>".join(documents))
 
 
 @requires(rules.can_manage_newsletters)

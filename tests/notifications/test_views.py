@@ -163,3 +163,24 @@ def test_template_services_with_source():
         source=Source("Role {{ role }}", "<p>{{ role }}</p>", ""),
     )
     assert template.version == 1
+
+
+def test_newsletter_preview_and_test_send(client, people, smtp):
+    client.force_login(people["admin"])
+    form = {
+        "recipients": "all:", "subject_lv": "Jaunumi",
+        "html_lv": "<p>Sveiki, {{ recipient_name }}</p>",
+        "subject_en": "News", "html_en": "<p>Hello {{ recipient_name }}</p>",
+    }  # fmt: skip
+    preview = client.post(reverse("notifications:newsletter_preview"), form)
+    body = preview.content.decode()
+    assert preview.status_code == 200 and "Sveiki, Jānis" in body and "Hello Jānis" in body
+    assert "Atteikties no jaunumu vēstulēm" in body  # not mandatory: the unsubscribe link
+    bad = client.post(reverse("notifications:newsletter_preview"), {**form, "html_en": "{{ x }}"})
+    assert bad.status_code == 422
+    client.post(reverse("notifications:newsletter_create"), {**form, "action": "test"})
+    assert not Newsletter.objects.exists()
+    run_worker_steps()
+    assert str(smtp.to(people["admin"].email)[0]["Subject"]) == "[TEST] Jaunumi"
+    client.force_login(people["user"])
+    assert client.post(reverse("notifications:newsletter_preview"), form).status_code == 403
