@@ -66,14 +66,23 @@ def message_for(delivery: Delivery, connection: Any = None) -> EmailMultiAlterna
     return message
 
 
+LEASE = timedelta(minutes=10)
+
+
 def _due(limit: int) -> list[Delivery]:
+    """Claim up to ``limit`` due rows: under the row locks their next attempt moves ``LEASE``
+    ahead, so a second worker does not take them; the outcome overwrites it. Should this
+    process die while sending, the rows are due again after the lease (at least once)."""
+    now = timezone.now()
     query = Delivery.objects.filter(
-        status=Delivery.Status.QUEUED, next_attempt_at__lte=timezone.now()
+        status=Delivery.Status.QUEUED, next_attempt_at__lte=now
     ).order_by("next_attempt_at", "id")
     with transaction.atomic():
-        # skip_locked: two workers never send one message twice (ignored where unsupported;
-        # SQLite serialises writers anyway).
-        return list(query.select_for_update(skip_locked=True)[:limit])
+        # skip_locked: rows another worker is claiming right now are left to it (ignored where
+        # unsupported; SQLite serialises writers anyway).
+        batch = list(query.select_for_update(skip_locked=True)[:limit])
+        Delivery.objects.filter(pk__in=[d.pk for d in batch]).update(next_attempt_at=now + LEASE)
+    return batch
 
 
 RECORDED_FIELDS = ["status", "attempts", "next_attempt_at", "last_answer", "sent_at"]
