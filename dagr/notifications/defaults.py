@@ -96,7 +96,7 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
             "Jūsu loma atsaukta: {{ role }}",
             "<p>Labdien, {{ recipient_name }}!</p>"
             "<p>Iestādē <strong>{{ institution_name }}</strong> jūsu loma „{{ role }}” ir "
-            "atsaukta. Ja tas nav gaidīts, sazinieties ar iestādes paraksttiesīgo personu.</p>",
+            "atsaukta. Ja tas nav gaidīts, sazinieties ar iestādes paraksttiesīgo kontaktpersonu.</p>",
         ),
         "en": (
             "Your role has been withdrawn: {{ role }}",
