@@ -28,7 +28,7 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
             "<p>Labdien, {{ recipient_name }}!</p>"
             "<p>Esam saņēmuši jūsu pieteikumu DAGR kontam iestādē "
             "<strong>{{ institution_name }}</strong> (lomas: {{ roles }}). Iestādes paraksttiesīgā "
-            "persona to izskatīs, un par lēmumu jūs saņemsiet e-pastu.</p>",
+            "kontaktpersona to izskatīs, un par lēmumu jūs saņemsiet e-pastu.</p>",
         ),
         "en": (
             "Your DAGR account application has been received",
@@ -64,7 +64,7 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
             "</strong> ir noraidīts.</p>"
             "{% if note %}<p>Pamatojums: {{ note }}</p>{% endif %}"
             "<p>Ja domājat, ka tā ir kļūda, sazinieties ar savas iestādes paraksttiesīgo "
-            "personu.</p>",
+            "kontaktpersonu.</p>",
         ),
         "en": (
             "Your DAGR account application has been rejected",
@@ -96,7 +96,8 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
             "Jūsu loma atsaukta: {{ role }}",
             "<p>Labdien, {{ recipient_name }}!</p>"
             "<p>Iestādē <strong>{{ institution_name }}</strong> jūsu loma „{{ role }}” ir "
-            "atsaukta. Ja tas nav gaidīts, sazinieties ar iestādes paraksttiesīgo kontaktpersonu.</p>",
+            "atsaukta. Ja tas nav gaidīts, sazinieties ar iestādes paraksttiesīgo "
+            "kontaktpersonu.</p>",
         ),
         "en": (
             "Your role has been withdrawn: {{ role }}",
