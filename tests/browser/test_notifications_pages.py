@@ -74,6 +74,17 @@ def test_template_editor_live_preview(page):
     page.wait_for_load_state()
     assert page.get_by_text("1. versija saglabāta.").count() == 1
     assert_accessible(page)
+    page.get_by_label("Temats").fill("Vēl labākas ziņas par {{ dataset_code }}")
+    page.get_by_role("button", name="Saglabāt kā jaunu versiju").click()
+    page.wait_for_load_state()
+    page.get_by_role("link", name=re.compile(r"^Izmaiņas\s*v2$")).click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Izmaiņas no 1. līdz 2. versijai.").count() == 1
+    assert_accessible(page)
+    page.go_back()
+    page.get_by_role("button", name=re.compile(r"^Atjaunot\s*v1$")).click()
+    page.wait_for_load_state()
+    assert page.get_by_text("1. versija atjaunota kā 3. versija.").count() == 1
 
 
 def test_newsletter_send_with_progress(page, smtp_server, settings):
