@@ -111,7 +111,8 @@ def compose(
             if source.text.strip()
             else rendering.html_to_text(body)
         )
-        headers: dict[str, str] = {}
+        # RFC 3834: machine-sent, so out-of-office replies are not sent back
+        headers: dict[str, str] = {"Auto-Submitted": "auto-generated"}
         footer_html = html.escape(_("DAGR — data distribution and management platform"))
         footer_text = _("DAGR — data distribution and management platform")
         if optional and user_id is not None:

@@ -77,6 +77,7 @@ def test_application_received_acknowledged_approved(smtp):
     link = f"https://dagr.example.lv/accounts/applications/{application.pk}/"
     assert link in body["text/html"] and link in body["text/plain"]
     assert mail["Content-Language"] == "lv"
+    assert mail["Auto-Submitted"] == "auto-generated"
     assert 'lang="lv"' in body["text/html"]
     # the administrator prefers English
     english = smtp.to(admin.email)[0]
