@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/dagr
 DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint deps-graph format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
-        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit
+        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit bench-newsletter
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -102,6 +102,11 @@ bench-sync: install
 # and PostgreSQL (scratch database on BENCH_PG), full and incremental; ends with a RESULT line.
 bench-audit: install
 	BENCH_AUDIT_N=$${BENCH_AUDIT_N:-10000000} $(BIN)/python bench/audit_verify.py
+
+# Newsletter sending: BENCH_NEWSLETTER_USERS (default 10,000) users, one newsletter through the
+# worker's code path to a local aiosmtpd sink; a table and a RESULT line with messages/s.
+bench-newsletter: install
+	$(BIN)/python bench/newsletter.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

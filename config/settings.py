@@ -166,6 +166,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dagr.portal.context_processors.portal",
+                "dagr.notifications.context_processors.notifications",
             ],
         },
     }
@@ -405,6 +406,21 @@ DAGR_DAILY_TASKS = [
     "dagr.retrieval.tasks.feeds_recheck_task",
     "dagr.accounts.tasks.accounts_daily_task",
 ]
+
+# Functions the worker calls every N seconds, each in its own thread (dotted path → seconds).
+DAGR_PERIODIC_JOBS = {
+    "dagr.notifications.tasks.tick": float(os.environ.get("DAGR_NOTIFICATIONS_TICK_S", "5")),
+}
+
+# --- Notifications (DU-9) ----------------------------------------------------------------------
+# E-mail sending by the worker: at most this many messages per second (0 = no limit), this many
+# per batch, transient (4xx) failures retried after 1, 2, 4… × the base delay, this many tries.
+NOTIFICATIONS_EMAIL_RATE = float(os.environ.get("DAGR_EMAIL_RATE", "20"))
+NOTIFICATIONS_EMAIL_BATCH = int(os.environ.get("DAGR_EMAIL_BATCH", "100"))
+NOTIFICATIONS_EMAIL_RETRY_BASE_S = 60
+NOTIFICATIONS_EMAIL_MAX_ATTEMPTS = 5
+# How often the time-based events (grant expiry, quota, stale datasets) are looked for.
+NOTIFICATIONS_CHECK_INTERVAL_S = 300
 
 # --- Change monitoring -------------------------------------------------------------------------
 # Webhook deliveries to private, loopback, link-local or otherwise non-public addresses (and over

@@ -19,6 +19,7 @@ urlpatterns = [
     path("record-sets/", include("dagr.monitoring.urls")),
     path("audit/", include("dagr.oversight.urls")),
     path("test-data/", include("dagr.anonymisation.urls")),
+    path("notifications/", include("dagr.notifications.urls")),
     path("", include("dagr.portal.urls")),
 ]
 

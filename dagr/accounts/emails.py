@@ -2,8 +2,10 @@
 
 Each message is ``accounts/email/<name>_subject.txt`` and ``accounts/email/<name>.txt``; the body
 template renders its part once per language through ``accounts/email/bilingual.txt``. Services
-call these functions with ids from ``transaction.on_commit``, so nothing is sent for a change that
-was rolled back.
+call these functions with ids from ``transaction.on_commit``, so nothing is sent for a change
+that was rolled back. Account set-up, password reset and the user-management mails (invitations,
+two-factor reset, access reviews, inactivity) live here; the notifications of applications
+(received, approved, rejected) are sent by ``dagr.notifications`` from the audit log.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from .models import Application, Institution, Membership, User
+from .models import Institution, Membership, User
 
 logger = logging.getLogger(__name__)
 
@@ -109,36 +111,6 @@ def send_account_created(*, user_id: int) -> int:
         "account_created",
         [user.email],
         {"user": user, "set_password_url": set_password_url(user)},
-    )
-
-
-def send_application_submitted(*, application_id: int) -> int:
-    application = Application.objects.select_related("user", "institution").get(pk=application_id)
-    context = {
-        "application": application,
-        "user": application.user,
-        "institution": application.institution,
-        "roles": application.roles,
-        "application_url": absolute_url(reverse("accounts:application", args=[application.pk])),
-        "login_url": absolute_url(reverse("accounts:login")),
-    }
-    sent = send("application_received", [application.user.email], context)
-    sent += send("application_new", _manager_addresses(application.institution), context)
-    return sent
-
-
-def send_application_decided(*, application_id: int) -> int:
-    application = Application.objects.select_related("user", "institution").get(pk=application_id)
-    return send(
-        "application_decided",
-        [application.user.email],
-        {
-            "application": application,
-            "user": application.user,
-            "institution": application.institution,
-            "approved": application.status == Application.Status.APPROVED,
-            "login_url": absolute_url(reverse("accounts:login")),
-        },
     )
 
 

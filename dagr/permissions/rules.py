@@ -544,3 +544,16 @@ RULES.update(
         "work_with_test_data": can_work_with_test_data,
     }
 )
+
+
+# --- notifications (DU-9) -------------------------------------------------------------------------
+
+
+def can_manage_notification_templates(actor: Visitor) -> bool:
+    """Edit the notification templates (every user's mail): administrators only."""
+    return is_portal_admin(actor)
+
+
+def can_manage_newsletters(actor: Visitor) -> bool:
+    """Write and send newsletters: administrators only."""
+    return is_portal_admin(actor)
