@@ -78,7 +78,11 @@ def users_with_role(institution_id: int | None, *roles: str) -> list[User]:
         return []
     return list(
         _active()
-        .filter(memberships__institution_id=institution_id, memberships__role__in=roles)
+        .filter(
+            memberships__institution_id=institution_id,
+            memberships__role__in=roles,
+            memberships__status=Membership.Status.ACTIVE,  # a suspended role gets nothing
+        )
         .distinct()
         .order_by("pk")
     )

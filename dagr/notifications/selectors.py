@@ -15,6 +15,8 @@ from dagr.core.errors import NotFound
 from .models import Delivery, Newsletter, Notification, Preference, Template
 from .registry import KINDS
 
+ACTIVE = Membership.Status.ACTIVE  # suspended roles (access review) receive nothing
+
 
 def inbox(user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user)
@@ -77,9 +79,9 @@ def newsletter_recipients(group: str, value: str = "") -> QuerySet[User]:
         if value == "admin":
             users = users.filter(is_portal_admin=True)
         else:
-            users = users.filter(memberships__role=value)
+            users = users.filter(memberships__role=value, memberships__status=ACTIVE)
     elif group == Newsletter.Group.INSTITUTION_KIND:
-        users = users.filter(memberships__institution__kind=value)
+        users = users.filter(memberships__institution__kind=value, memberships__status=ACTIVE)
     elif group == Newsletter.Group.DATASET_GRANTS:
         institutions = Grant.objects.filter(
             dataset__code=value, status=Grant.Status.APPROVED
@@ -87,11 +89,14 @@ def newsletter_recipients(group: str, value: str = "") -> QuerySet[User]:
         users = users.filter(
             memberships__institution__in=institutions,
             memberships__role=Membership.Role.RECIPIENT,
+            memberships__status=ACTIVE,
         )
     elif group == Newsletter.Group.PROVIDERS_BY_STATUS:
         providers = Dataset.objects.filter(status=value).values("provider_id")
         users = users.filter(
-            memberships__institution__in=providers, memberships__role=Membership.Role.PROVIDER
+            memberships__institution__in=providers,
+            memberships__role=Membership.Role.PROVIDER,
+            memberships__status=ACTIVE,
         )
     else:
         return users.none()
