@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/dagr
 DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint deps-graph format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
-        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit
+        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit bench-anon
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -102,6 +102,12 @@ bench-sync: install
 # and PostgreSQL (scratch database on BENCH_PG), full and incremental; ends with a RESULT line.
 bench-audit: install
 	BENCH_AUDIT_N=$${BENCH_AUDIT_N:-10000000} $(BIN)/python bench/audit_verify.py
+
+# Anonymisation speed: BENCH_ANON_N demo persons (default 1,000,000; companies N/10, addresses
+# N/2) loaded into a scratch SQLite database, then one release of the three registers read from
+# it and written as NDJSON; ends with a RESULT line.
+bench-anon: install
+	BENCH_ANON_N=$${BENCH_ANON_N:-1000000} $(BIN)/python bench/anon.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

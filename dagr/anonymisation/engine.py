@@ -93,10 +93,19 @@ class _Obj:
 
     __slots__ = ("_first", "_gender", "_last", "gender_field", "name_field", "obj", "pc", "seed")
 
-    def __init__(self, obj: dict[str, Any], seed: str, pc: str | None) -> None:
+    def __init__(
+        self,
+        obj: dict[str, Any],
+        seed: str,
+        pc: str | None,
+        gender_field: str | None,
+        name_field: str | None,
+    ) -> None:
         self.obj = obj
         self.seed = seed
         self.pc = pc  # the original personal code of the object's person, if any
+        self.gender_field = gender_field
+        self.name_field = name_field
         self._gender: str | None = None
         self._first: str | None = None
         self._last: str | None = None
@@ -112,8 +121,27 @@ def _compile_object(
 ) -> Callable[[dict[str, Any], str, list[Any]], dict[str, Any]]:
     """The plan of one object level: ``transform(obj, record_key, acc) -> out``; ``acc`` holds
     the leak-proof lists of the record (originals, pairs, plain, derived, global originals)."""
-    plan: list[tuple[str, Callable[[Any, _Obj], Any], int, list[int]]] = []
+    plan: list[tuple[str, Callable[..., Any], int, list[int]]] = []
     person_field = next((f.name for f in fields if f.identifier == "personal_code"), None)
+
+    def _named(generator: str) -> str | None:
+        return next(
+            (
+                f.name
+                for f in fields
+                if f.type == "string"
+                and (r := rules.get(f"{prefix}{f.name}")) is not None
+                and r.kind == "fake"
+                and r.params.get("generator") == generator
+            ),
+            None,
+        )
+
+    first_name_field, last_name_field, full_name_field = (
+        _named("first_name"),
+        _named("last_name"),
+        _named("full_name"),
+    )
     gender_field = next(
         (
             f.name
@@ -139,7 +167,7 @@ def _compile_object(
             assert f.fields is not None
             inner = _compile_object(f.fields, f"{path}.", rules, rel, stats, auditor)
 
-            plan.append((f.name, inner, -1, counter))  # type: ignore[arg-type]
+            plan.append((f.name, inner, -1, counter))
             continue
         rule = rules[path]
         fn, flags = _field_fn(f, rule, rel, auditor)
@@ -147,22 +175,30 @@ def _compile_object(
 
     def transform(obj: dict[str, Any], record_key: str, acc: list[Any]) -> dict[str, Any]:
         pc = obj.get(person_field) if person_field else None
-        o = _Obj(obj, str(pc) if pc is not None else record_key, None if pc is None else str(pc))
-        if gender_field is not None or first_field is not None:
-            o.gender_field = gender_field
-            o.name_field = first_field
-        else:
-            o.gender_field = None
-            o.name_field = None
+        o = _Obj(
+            obj,
+            str(pc) if pc is not None else record_key,
+            None if pc is None else str(pc),
+            gender_field,
+            first_field,
+        )
         out: dict[str, Any] = {}
-        originals, pairs, plain, derived, global_originals = acc
+        originals, pairs, plain, derived, global_originals, names = acc
+        if first_name_field is not None and last_name_field is not None:
+            first, last = obj.get(first_name_field), obj.get(last_name_field)
+            if first and last:
+                names.append((str(first), str(last)))
+        if full_name_field is not None and (full := obj.get(full_name_field)):
+            parts = str(full).split()
+            if len(parts) > 1:
+                names.append((parts[0], parts[-1]))
         for name, fn, flags, counter in plan:
             value = obj.get(name)
             if value is None:
                 continue
             counter[0] += 1
             if flags == -1:  # a nested list
-                out[name] = [fn(item, record_key, acc) for item in value]  # type: ignore[call-arg]
+                out[name] = [fn(item, record_key, acc) for item in value]
                 continue
             result = fn(value, o)
             if flags & _F_ORIGINAL:
@@ -227,7 +263,8 @@ def _field_fn(
         flags |= _F_ORIGINAL | _F_GLOBAL
     elif personal and f.type == "string" and not is_address:
         preserving = kind in _PRESERVING or generator == "gender"
-        if not preserving:
+        # a person's names are checked as the full name (see privacy.py), not by pieces
+        if not preserving and generator not in _VOCABULARY:
             flags |= _F_ORIGINAL
         if kind == "pseudonymise":
             flags |= _F_GLOBAL
@@ -428,7 +465,7 @@ def build_release(
         code = ds.code
         count = 0
         for record in ds.records():
-            acc: list[Any] = [[], [], [], [], []]
+            acc: list[Any] = [[], [], [], [], [], []]
             out = run(record, acc)
             check(code, *acc)
             if collect is not None:

@@ -25,7 +25,13 @@ What is proven, for every record of every dataset:
     personal values — identifier values of kind personal_code/company_code and personal strings
     that are not kept. A derived cell is checked against its own original as a *leak*; against
     the other originals of the record it can only meet them by chance, and such meetings are
-    counted as *coincidences* (reported, not leaks).
+    counted as *coincidences* (reported, not leaks). Names are the one exception to the
+    6-character rule: a person's first and last name (faked fields) are checked as the full
+    name — a plain cell containing both is a leak (``IK "Jānis Bērziņš"`` as the name of a
+    company whose owner is Jānis Bērziņš) — because pieces of names are ordinary words: a
+    company called "Dzintara birze" is no leak of its board member Dzintars, nor "Ozola koks"
+    of Ms Ozola. A fake name always differs from the person's own and shares no 6-character
+    piece with it.
 
 Address codes are excluded by design: they are existing public codes of the address register.
 
@@ -195,6 +201,7 @@ class Auditor:
         plain: list[str],
         derived: list[str],
         global_originals: list[str],
+        names: list[tuple[str, str]],
     ) -> None:
         self.records += 1
         self.cells_checked += len(plain) + len(derived)
@@ -216,6 +223,10 @@ class Auditor:
                 for w in windows:
                     if w in joined:
                         self.coincidences += 1
+        for first, last in names:
+            for cell in plain:
+                if first in cell and last in cell:
+                    self._leak(dataset, "a kept or plain cell contains a person's full name")
         append = self.original_hashes.append
         for o in global_originals:
             append(hash(o))

@@ -197,9 +197,9 @@ def validate_rules(schema: SchemaDef, rules: RuleSet) -> list[RuleProblem]:
     field that is no date or number, …)."""
     problems: list[RuleProblem] = []
 
-    def add(path: str, code: str, message: Any, **params: Any) -> None:
+    def add(where: str, code: str, message: Any, **params: Any) -> None:
         text = str(message)
-        problems.append(RuleProblem(path, code, text % params if params else text))
+        problems.append(RuleProblem(where, code, text % params if params else text))
 
     fields = dict(schema.field_paths())
     for path in rules:

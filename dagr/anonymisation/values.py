@@ -53,7 +53,7 @@ import hmac
 import re
 import unicodedata
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from dagr.core import identifiers, person_names
@@ -296,8 +296,36 @@ class PersonalCodes:
 
 def _company_forbidden(prefix_sum: int, r: int) -> int:
     """The one ``s2`` digit the mod-11 rule forbids for serial rest ``r`` (10: none)."""
+    return (prefix_sum + _R_RESIDUES[r]) % 11
+
+
+def _residue(r: int) -> int:
     s1, s3, s4, s5, s6 = (r // 10000, r // 1000 % 10, r // 100 % 10, r // 10 % 10, r % 10)
-    return (prefix_sum + 3 * s1 + 2 * s3 + 5 * s4 + 7 * s5 + 6 * s6 - 4) % 11
+    return (3 * s1 + 2 * s3 + 5 * s4 + 7 * s5 + 6 * s6 - 4) % 11
+
+
+# the weighted sum (mod 11, minus 4) of the five serial digits other than s2, for every value
+_R_RESIDUES = bytes(_residue(r) for r in range(100_000))
+_ALLOWED = tuple(tuple(d for d in range(10) if d != f) for f in range(11))
+_RANK = tuple({d: i for i, d in enumerate(allowed)} for allowed in _ALLOWED)
+
+
+def _company_check(first_ten: str) -> str:
+    b = first_ten.encode()
+    total = (
+        9 * b[0]
+        + b[1]
+        + 4 * b[2]
+        + 8 * b[3]
+        + 3 * b[4]
+        + 10 * b[5]
+        + 2 * b[6]
+        + 5 * b[7]
+        + 7 * b[8]
+        + 6 * b[9]
+        - 48 * 55
+    )
+    return "0123456789X"[(3 - total) % 11]
 
 
 class CompanyCodes:
@@ -327,9 +355,10 @@ class CompanyCodes:
     def _sigma(self, code: str) -> str:
         prefix = code[:4]
         g1, g2, g3, g4, psum = self._tables(prefix)
-        s2 = int(code[5])
+        residues = _R_RESIDUES
+        s2 = ord(code[5]) - 48
         r = int(code[4] + code[6:10])
-        f = _company_forbidden(psum, r)
+        f = (psum + residues[r]) % 11
         full = f == 10
         y = r
         while True:  # cycle-walking inside the class (all ten s2 allowed / nine allowed)
@@ -338,45 +367,54 @@ class CompanyCodes:
             hi = (hi + g2[lo]) % 100
             lo = (lo + g3[hi]) % 1000
             y = hi * 1000 + lo
-            f2 = _company_forbidden(psum, y)
-            if (f2 == 10) == full:
+            f2 = (psum + residues[y]) % 11
+            if (f2 == 10) is full:
                 break
-        allowed_old = [d for d in range(10) if d != f]
-        allowed_new = [d for d in range(10) if d != f2]
-        rank = allowed_old.index(s2)
-        s2_new = allowed_new[(rank + 2 + g4[y % 65536] % 6) % len(allowed_new)]
+        allowed_new = _ALLOWED[f2]
+        rank = _RANK[f][s2]
+        s2_new = allowed_new[(rank + 2 + g4[y & 0xFFFF] % 6) % len(allowed_new)]
         ys = f"{y:05d}"
         first_ten = f"{prefix}{ys[0]}{s2_new}{ys[1:]}"
-        total = sum(w * int(d) for w, d in zip(_COMPANY_WEIGHTS, first_ten, strict=True))
-        last = (3 - total) % 11
-        assert last != 10
-        return first_ten + str(last)
+        return first_ten + _company_check(first_ten)
+
+    def _partner(self, code: str, move: int) -> str | None:
+        """The swap repair's partner: another ``s2`` (index 5, inside every 6-window) — ``s2
+        xor 1`` for the first layer, ``s2 + 5`` for the second (both involutions) — when the
+        mod-11 rule allows it (a symmetric condition); None otherwise."""
+        psum = self._tables(code[:4])[4]
+        s2 = int(code[5])
+        other = s2 ^ 1 if move == 1 else (s2 + 5) % 10
+        if other == _company_forbidden(psum, int(code[4] + code[6:10])):
+            return None
+        first_ten = f"{code[:5]}{other}{code[6:10]}"
+        return first_ten + _company_check(first_ten)
+
+    def _swap(self, code: str, sigma: Callable[[str], str], move: int) -> str:
+        """One layer of the swap repair around ``sigma`` (see PersonalCodes._swap)."""
+        out = sigma(code)
+        partner = self._partner(code, move)
+        if partner is None:
+            return out
+        partner_out = sigma(partner)
+        if (shares_window(code, out) or shares_window(partner, partner_out)) and not (
+            shares_window(code, partner_out) or shares_window(partner, out)
+        ):
+            self.repaired += 1
+            return partner_out
+        return out
+
+    def _layer1(self, code: str) -> str:
+        return self._swap(code, self._sigma, 1)
 
     def pseudonymise(self, value: str) -> str:
         code = identifiers.normalise("company_code", value)
         if not identifiers.is_valid_company_code(code):
             return self._irregular(code)
-        out = self._sigma(code)
-        # swap repair (see PersonalCodes._swap): the partner has the other s2 of the pair
-        # (s2 xor 1, index 5, inside every 6-window) when the mod-11 rule allows it
-        psum = self._tables(code[:4])[4]
-        s2 = int(code[5]) ^ 1
-        if s2 == _company_forbidden(psum, int(code[4] + code[6:10])):
-            if shares_window(code, out):
-                self.unrepaired += 1
-            return out
-        first_ten = f"{code[:5]}{s2}{code[6:10]}"
-        total = sum(w * int(d) for w, d in zip(_COMPANY_WEIGHTS, first_ten, strict=True))
-        partner = first_ten + str((3 - total) % 11)
-        partner_out = self._sigma(partner)
-        bad = shares_window(code, out)
-        if bad or shares_window(partner, partner_out):
-            if not shares_window(code, partner_out) and not shares_window(partner, out):
-                if bad:
-                    self.repaired += 1
-                return partner_out
-            if bad:
-                self.unrepaired += 1
+        # two layers: the fixed "4000"/"4010" prefixes make chance 6-digit repeats common
+        # enough that one partner is not always free
+        out = self._swap(code, self._layer1, 2)
+        if shares_window(code, out):
+            self.unrepaired += 1
         return out
 
     def _irregular(self, code: str) -> str:
@@ -430,7 +468,7 @@ class AddressRegister:
         # the top-level unit of each address
         top = array("i", [-2]) * n
         for i in range(n):
-            path = []
+            path: list[int] = []
             j = i
             while j >= 0 and top[j] == -2 and len(path) <= 64:
                 path.append(j)
@@ -577,6 +615,12 @@ def ascii_fold(text: str) -> str:
 # --- other keyed values --------------------------------------------------------------------------
 
 
+def _valid_phone(number: str) -> bool:
+    import phonenumbers  # only when a release has phone numbers (its metadata loads slowly)
+
+    return bool(phonenumbers.is_valid_number(phonenumbers.parse(number)))
+
+
 class Values:
     """Keyed fakes of e-mails, phones, IBANs, postcodes, VAT numbers and free strings."""
 
@@ -585,12 +629,16 @@ class Values:
         self._personal = personal
         self._companies = companies
 
-    def _pick(self, kind: str, original: str, make: object) -> str:
+    def _pick(self, kind: str, original: str, make: object, valid: object = None) -> str:
         assert callable(make)
         key = self._keys.sub(kind)
         for attempt in range(64):
             out = make(_h64(key, f"{attempt}/{original}"))
-            if out != original and not shares_window(original, out):
+            if (
+                out != original
+                and not shares_window(original, out)
+                and (valid is None or valid(out))  # type: ignore[operator]
+            ):
                 return str(out)
         return str(make(_h64(key, f"last/{original}")))
 
@@ -609,7 +657,13 @@ class Values:
         digits = re.sub(r"\D", "", text)
         national = digits[3:] if digits.startswith("371") and len(digits) == 11 else digits
         lead = "6" if national.startswith("6") else "2"
-        return self._pick("phone", text, lambda h: f"+371{lead}{h % 10_000_000:07d}")
+        # compared in the compact form, where a shared "+3712…" piece would show
+        return self._pick(
+            "phone",
+            f"+371{national}",
+            lambda h: f"+371{lead}{h % 10_000_000:07d}",
+            _valid_phone,  # a few 2xxx ranges are not allocated: phonenumbers knows which
+        )
 
     def postcode(self, original: object) -> str:
         text = str(original).strip().upper()
