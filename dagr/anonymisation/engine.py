@@ -91,7 +91,17 @@ class _Release:
 class _Obj:
     """What the field closures of one object share: the person it is about."""
 
-    __slots__ = ("_first", "_gender", "_last", "gender_field", "name_field", "obj", "pc", "seed")
+    __slots__ = (
+        "_first",
+        "_gender",
+        "_last",
+        "_person",
+        "gender_field",
+        "name_field",
+        "obj",
+        "pc",
+        "seed",
+    )
 
     def __init__(
         self,
@@ -107,6 +117,7 @@ class _Obj:
         self.gender_field = gender_field
         self.name_field = name_field
         self._gender: str | None = None
+        self._person: bytes | None = None
         self._first: str | None = None
         self._last: str | None = None
 
@@ -235,15 +246,24 @@ def _gender(o: _Obj) -> str:
     return o._gender
 
 
+def _person(o: _Obj, rel: _Release) -> bytes:
+    """The person's keyed bytes (one HMAC a person for names and the birth-date shift)."""
+    if o._person is None:
+        o._person = rel.names.person(o.seed)
+    return o._person
+
+
 def _fake_first(o: _Obj, rel: _Release, original: Any) -> str:
     if o._first is None:
-        o._first = rel.names.name("first", _gender(o), o.seed, original)
+        pick = int.from_bytes(_person(o, rel)[:8], "big")
+        o._first = rel.names.name("first", _gender(o), o.seed, original, pick)
     return o._first
 
 
 def _fake_last(o: _Obj, rel: _Release, original: Any) -> str:
     if o._last is None:
-        o._last = rel.names.name("last", _gender(o), o.seed, original)
+        pick = int.from_bytes(_person(o, rel)[8:16], "big")
+        o._last = rel.names.name("last", _gender(o), o.seed, original, pick)
     return o._last
 
 
@@ -407,7 +427,7 @@ def _date_shift(f: FieldDef, params: dict[str, Any], rel: _Release) -> Callable[
         d = date.fromisoformat(day_part)
         n = calendar.monthrange(d.year, d.month)[1]
         rotations = [c for c in range(1, n) if c % 10 and (c - n) % 10]
-        c = rotations[_h64(key, f"month/{o.seed}") % len(rotations)]
+        c = rotations[int.from_bytes(_person(o, rel)[16:24], "big") % len(rotations)]
         new_day = (d.day - 1 + c) % n + 1
         return d.replace(day=new_day).isoformat() + text[10:]
 

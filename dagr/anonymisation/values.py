@@ -138,6 +138,12 @@ def _flip_day(d: int, days: int) -> int:
     return other if other <= days else d
 
 
+def _flip_day2(d: int, days: int) -> int:
+    """The second layer's partner day: 1↔3, 2↔4, 5↔7, 6↔8, … (a day without one stays)."""
+    other = ((d - 1) ^ 2) + 1
+    return other if other <= days else d
+
+
 class PersonalCodes:
     """The personal-code bijection of one release (see the module docstring)."""
 
@@ -199,6 +205,21 @@ class PersonalCodes:
             return None
         a = int(code[7])
         b = int(code[8:10])
+        out = self._old_layer1(d, a, b, block, days)
+        # second layer: months like 11/1911 ("11191") repeat digits so much that the first
+        # layer's partner is sometimes bad too; the second partner moves the day by another
+        # pairing (1↔3, 2↔4, …) and the first serial digit by 5
+        pd, pa = _flip_day2(d, days), (a + 5) % 10
+        first_ten = f"{pd:02d}{block}{pa}{b:02d}"
+        partner = first_ten + _pc_check(first_ten)
+        out = self._swap(code, out, partner, self._old_layer1(pd, pa, b, block, days))
+        if shares_window(code, out):
+            self.unrepaired += 1
+        return out
+
+    def _old_layer1(self, d: int, a: int, b: int, block: str, days: int) -> str:
+        first_ten = f"{d:02d}{block}{a}{b:02d}"
+        code = first_ten + _pc_check(first_ten)
         out = self._old(d, a, b, block)
         # the partner differs in the day's last digit and the first serial digit, so it shares
         # no 6-window with ``code`` at the same place
@@ -211,13 +232,12 @@ class PersonalCodes:
         """The swap repair (a bijection: ``code`` and ``partner`` exchange images only when
         either is bad and both are good after the exchange — a symmetric condition)."""
         bad = shares_window(code, out)
-        if bad or shares_window(partner, partner_out):
-            if not shares_window(code, partner_out) and not shares_window(partner, out):
-                if bad:
-                    self.repaired += 1
-                return partner_out
+        if (bad or shares_window(partner, partner_out)) and not (
+            shares_window(code, partner_out) or shares_window(partner, out)
+        ):
             if bad:
-                self.unrepaired += 1
+                self.repaired += 1
+            return partner_out
         return out
 
     # new format ---------------------------------------------------------------------------------
@@ -237,7 +257,10 @@ class PersonalCodes:
         out = self._new(u, t, v)
         first_ten = f"32{u:03d}{t ^ 1}{v:04d}"  # differs at index 5, inside every 6-window
         partner = first_ten + _pc_check(first_ten)
-        return self._swap(code, out, partner, self._new(u, t ^ 1, v))
+        out = self._swap(code, out, partner, self._new(u, t ^ 1, v))
+        if shares_window(code, out):
+            self.unrepaired += 1
+        return out
 
     def regular(self, code: str) -> str | None:
         """The bijection's image, or None when ``code`` is not of a regular shape."""
@@ -480,7 +503,7 @@ class AddressRegister:
         self._key = key
         self.unknown = 0
         self.kept_alone = 0
-        self._cache: dict[str, str] = {}
+        self._replaced: array[int] | None = None
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -516,6 +539,18 @@ class AddressRegister:
         if i < 0:
             self.unknown += 1
             return code
+        if self._replaced is None:  # 4 bytes an address: each is chosen once
+            self._replaced = array("i", [-2]) * len(self.codes)
+        known = self._replaced[i]
+        if known >= 0:
+            return f"{self.codes[known]:09d}"
+        out = self._replace(code, i)
+        if out == code:
+            return out
+        self._replaced[i] = self.index(out)
+        return out
+
+    def _replace(self, code: str, i: int) -> str:
         p = self.parent[i]
         choice = _h64(self._key, f"address/{code}")
         if p >= 0:
@@ -586,11 +621,20 @@ class Names:
     def __init__(self, keys: Keyring) -> None:
         self._key = keys.sub("name")
 
-    def name(self, part: str, gender: str, person: str, original: object) -> str:
+    def person(self, person: str) -> bytes:
+        """32 keyed bytes of a person (HMAC-SHA256 of the person's seed): bytes 0–7 pick the
+        first name, 8–15 the last name, 16–23 the birth-date shift."""
+        return _digest(self._key, person)
+
+    def name(
+        self, part: str, gender: str, person: str, original: object, pick: int | None = None
+    ) -> str:
         """``part`` "first" or "last"; never the original, and sharing no 6-character window
-        with it."""
+        with it. ``pick``: the person's keyed number for this part (else derived here)."""
         options = _NAME_LISTS[(part, gender)]
-        pick = _h64(self._key, f"{part}/{person}")
+        if pick is None:
+            raw = self.person(person)
+            pick = int.from_bytes(raw[:8] if part == "first" else raw[8:16], "big")
         text = str(original or "")
         for step in range(len(options)):
             candidate = options[(pick + step) % len(options)]
