@@ -184,6 +184,8 @@ def _compile_object(
         fn, flags = _field_fn(f, rule, rel, auditor)
         plan.append((f.name, fn, flags, counter))
 
+    derived_hash = auditor.derived_hashes.append
+
     def transform(obj: dict[str, Any], record_key: str, acc: list[Any]) -> dict[str, Any]:
         pc = obj.get(person_field) if person_field else None
         o = _Obj(
@@ -212,19 +214,21 @@ def _compile_object(
                 out[name] = [fn(item, record_key, acc) for item in value]
                 continue
             result = fn(value, o)
-            if flags & _F_ORIGINAL:
-                originals.append(str(value))
-            if flags & _F_GLOBAL:
-                global_originals.append(str(value))
+            if flags & _F_ORIGINAL_OR_GLOBAL:
+                text = value if type(value) is str else str(value)
+                if flags & _F_ORIGINAL:
+                    originals.append(text)
+                if flags & _F_GLOBAL:
+                    global_originals.append(text)
             if result is _DROP:
                 continue
             out[name] = result
             if flags & _F_DERIVED:
                 derived.append(result)
-                pairs.append((str(value), result))
+                pairs.append((value if type(value) is str else str(value), result))
                 if flags & _F_IDENTIFIER:
-                    auditor.derived_identifier(result)
-            elif flags & _F_PLAIN and isinstance(result, str):
+                    derived_hash(hash(result))
+            elif flags & _F_PLAIN and type(result) is str:
                 plain.append(result)
         return out
 
@@ -236,6 +240,7 @@ _F_GLOBAL = 2  # the original goes into the global set
 _F_DERIVED = 4  # the output is derived from the original by a keyed generator
 _F_PLAIN = 8  # the output is a plain cell (checked against every original)
 _F_IDENTIFIER = 16  # a derived personal/company code (global equalities are coincidences)
+_F_ORIGINAL_OR_GLOBAL = _F_ORIGINAL | _F_GLOBAL
 
 
 def _gender(o: _Obj) -> str:

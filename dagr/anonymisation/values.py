@@ -149,7 +149,9 @@ class PersonalCodes:
 
     def __init__(self, keys: Keyring) -> None:
         self._key = keys.sub("personal_code")
-        self._months: dict[str, tuple[bytes, bytes, bytes, bytes, tuple[int, ...], int, bool]] = {}
+        self._months: dict[
+            str, tuple[bytes, bytes, bytes, bytes, tuple[int, ...], int, bool, int]
+        ] = {}
         k = self._key
         self._n1 = _table(k, "new/1", 10 * 1000, 10000)
         self._n2 = _table(k, "new/2", 10 * 10000, 1000)
@@ -165,7 +167,9 @@ class PersonalCodes:
         self._last_out = ""
 
     # old format ---------------------------------------------------------------------------------
-    def _month(self, block: str) -> tuple[bytes, bytes, bytes, bytes, tuple[int, ...], int, bool]:
+    def _month(
+        self, block: str
+    ) -> tuple[bytes, bytes, bytes, bytes, tuple[int, ...], int, bool, int]:
         """Round tables, rotations, days and "issuable" (not after 2017-06) of a month block
         ``MMYYC``; ``days`` is 0 for a block that is no real month."""
         found = self._months.get(block)
@@ -176,6 +180,7 @@ class PersonalCodes:
             raw = _stream(self._key, f"old/{block}", 320 + 3200 + 1000 + 320)
             rotations = tuple(c for c in range(1, days) if c % 10 and (c - days) % 10)
             issuable = (year, month) <= (_OLD_CODES_UNTIL.year, _OLD_CODES_UNTIL.month)
+            weighted = sum(w * int(c) for w, c in zip((3, 7, 9, 10, 5), block, strict=True))
             found = (
                 raw[:320],
                 raw[320:3520],
@@ -184,22 +189,24 @@ class PersonalCodes:
                 rotations,
                 days,
                 issuable,
+                weighted,
             )
             self._months[block] = found
         return found
 
     def _old(self, d: int, a: int, b: int, block: str) -> str:
-        t1, t2, t3, t4, rot, days, _issuable = self._month(block)
+        t1, t2, t3, t4, rot, days, _issuable, weighted = self._month(block)
         b = (b + t1[d * 10 + a]) % 100
         a = (a + 1 + t2[d * 100 + b] % 9) % 10
         d = (d - 1 + rot[t3[a * 100 + b] % len(rot)]) % days + 1
         b = (b + t4[d * 10 + a]) % 100
-        first_ten = f"{d:02d}{block}{a}{b:02d}"
-        return first_ten + _pc_check(first_ten)
+        # the check digit from the numbers (weights 1,6 | 3,7,9,10,5 | 8,4,2)
+        total = d // 10 + 6 * (d % 10) + weighted + 8 * a + 4 * (b // 10) + 2 * (b % 10)
+        return f"{d:02d}{block}{a}{b:02d}{(1101 - total) % 11 % 10}"
 
     def _old_repaired(self, code: str) -> str | None:
         block = code[2:7]
-        _t1, _t2, _t3, _t4, _rot, days, issuable = self._month(block)
+        _t1, _t2, _t3, _t4, _rot, days, issuable, _w = self._month(block)
         d = int(code[:2])
         if not issuable or not 1 <= d <= days or _pc_check(code[:10]) != code[10]:
             return None
