@@ -92,7 +92,9 @@ def main() -> None:
         while True:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT id, data FROM records_record WHERE dataset_id = %s "
+                    # "+dataset_id": walk the primary key in id order; with the (dataset, key)
+                    # index SQLite would sort the whole dataset for every batch
+                    "SELECT id, data FROM records_record WHERE +dataset_id = %s "
                     "AND deleted_at IS NULL AND id > %s ORDER BY id LIMIT %s",
                     [dataset_id, last, BATCH],
                 )
