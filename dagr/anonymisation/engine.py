@@ -9,7 +9,9 @@ Contract (the app's services call exactly this; the engine knows nothing of mode
 - ``build_release(spec, sink, progress)``: for each dataset, for each source record, calls
   ``sink(dataset_code, anonymised_record)``; calls ``progress(done)`` every few thousand
   records; returns the ``PrivacyReport``. It does not decide about publishing: the caller
-  publishes only when ``report.passed``.
+  publishes only when ``report.passed``. Invalid rules (``rules.validate_rules``) raise
+  ``dagr.core.errors.ValidationError`` (code ``invalid_rules``, one error per problem with
+  ``dataset``, ``path``, ``code``, ``message``) before anything is written.
 
 Everything here is a pure function of the key and the input: the same key and input give the
 same output, in every dataset of the release (joins survive), and another key gives unlinkable

@@ -61,6 +61,7 @@ from django.utils.translation import gettext_noop
 
 from dagr.catalog.schema import SchemaDef
 
+from .rules import is_birth_date, name_hint
 from .spec import PrivacyReport, PrivacySettings, QuasiIdentifier
 from .values import AddressRegister, shares_window
 
@@ -73,8 +74,6 @@ def default_quasi_identifiers(
 ) -> tuple[QuasiIdentifier, ...]:
     """The default quasi-identifiers: birth year, gender and territory of every dataset keyed by
     a personal code (fields recognised by their type, identifier kind and name)."""
-    from .rules import is_birth_date, name_hint
-
     found: list[QuasiIdentifier] = []
     for code, schema in datasets:
         fields = {f.name: f for f in schema.fields}

@@ -56,6 +56,9 @@ from array import array
 from collections.abc import Callable, Iterable
 from datetime import date
 
+import phonenumbers
+from stdnum import iban as stdnum_iban
+
 from dagr.core import identifiers, person_names
 
 _OLD_CODES_UNTIL = date(2017, 6, 30)
@@ -667,8 +670,6 @@ def ascii_fold(text: str) -> str:
 
 
 def _valid_phone(number: str) -> bool:
-    import phonenumbers  # only when a release has phone numbers (its metadata loads slowly)
-
     return bool(phonenumbers.is_valid_number(phonenumbers.parse(number)))
 
 
@@ -723,8 +724,6 @@ class Values:
         return self._pick("postcode", text, lambda h: f"LV-{region}{h % 100:02d}")
 
     def iban(self, original: object) -> str:
-        from stdnum import iban as stdnum_iban
-
         text = re.sub(r"\s", "", str(original)).upper()
         bank = text[4:8] if len(text) >= 8 and text[4:8].isalpha() else "HABA"
 
