@@ -301,8 +301,6 @@ def _field_fn(
             flags |= _F_IDENTIFIER
     elif not is_address:
         flags |= _F_PLAIN
-    if flags & _F_GLOBAL and not is_code:
-        auditor.keep_plain_values = True
 
     def typed(out: str) -> Any:
         return int(out) if as_int else out
@@ -483,6 +481,17 @@ def build_release(
     register = AddressRegister(spec.address_codes or (), key=Keyring(spec.key).sub("address"))
     rel = _Release(spec.key, register)
     auditor = Auditor(spec.privacy, register, {ds.code: ds.schema for ds in spec.datasets})
+    # plain cells are looked up whole only when some personal string is pseudonymised (its
+    # originals join the global set); decided before the first record of any dataset
+    auditor.keep_plain_values = any(
+        f.personal
+        and not f.identifier
+        and f.type == "string"
+        and (rule := ds.rules.get(path)) is not None
+        and rule.kind == "pseudonymise"
+        for ds in spec.datasets
+        for path, f in ds.schema.field_paths()
+    )
     done = 0
     per_dataset: dict[str, Any] = {}
     check = auditor.check_record

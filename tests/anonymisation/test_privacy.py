@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
+
+from stdnum import iban
 
 from dagr.anonymisation.engine import (
     DatasetInput,
@@ -127,3 +130,40 @@ def test_suppressed_values_are_counted_and_mask_keeps_no_piece() -> None:
     assert report.passed and report.k is None
     assert all(p["note"][2:] == "*" * 9 for p in out)
     assert report.details["datasets"]["people"]["totals"]["suppressed"] == 10
+
+
+def test_a_kept_field_holding_another_persons_pseudonymised_value_is_a_global_leak() -> None:
+    schema = parse_schema(
+        {
+            "key": "personal_code",
+            "fields": [
+                _field("personal_code", required=True, personal=True, identifier="personal_code"),
+                _field("iban", personal=True),
+                _field("note"),
+            ],
+        }
+    )
+    rng = random.Random(7)
+    people = []
+    for i, p in enumerate(_persons(20)):
+        body = f"{'HABA' if i % 2 else 'UNLA'}{rng.randrange(10**13):013d}"
+        people.append(
+            {
+                "personal_code": p["personal_code"],
+                "iban": f"LV{iban.calc_check_digits('LV00' + body)}{body}",
+            }
+        )
+    # the note of each person quotes the next person's account number
+    for i, p in enumerate(people):
+        p["note"] = people[(i + 1) % 20]["iban"]
+    rules = default_rules(schema)
+    assert rules["iban"] == Rule(kind="pseudonymise", params={"generator": "iban"})
+    spec = ReleaseSpec(
+        key=KEY,
+        datasets=(DatasetInput("people", schema, rules, lambda: iter(people), 20),),
+        privacy=PrivacySettings(quasi_identifiers=()),
+    )
+    report = build_release(spec, lambda _c, _r: None)
+    proof = report.details["leak_proof"]
+    assert proof["leaks"] >= 20 and not report.passed
+    assert proof["examples"][-1] == {"dataset": "*", "what": "20 plain cells equal originals"}
