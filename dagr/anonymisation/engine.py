@@ -525,7 +525,7 @@ def build_release(
             totals[category] = totals.get(category, 0) + n
         per_dataset[code] = {"records": count, "fields": fields, "totals": totals}
     progress(done)
-    collisions = rel.personal.collisions
+    collisions = rel.personal.collisions + rel.companies.collisions
     details = {
         "datasets": per_dataset,
         "records": done,

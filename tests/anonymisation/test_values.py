@@ -30,9 +30,7 @@ personal = PersonalCodes(keys)
 companies = CompanyCodes(keys)
 values = Values(keys, personal, companies)
 
-# From 1926 (the oldest demo persons). Months whose MMYYC digits repeat, such as 11/1911
-# ("11111"), leave a few codes unrepaired: see test_repetitive_months_count_what_is_left.
-birth_dates = st.dates(min_value=date(1926, 1, 1), max_value=date(2017, 6, 30))
+birth_dates = st.dates(min_value=date(1900, 1, 1), max_value=date(2017, 6, 30))
 
 
 @settings(max_examples=500)
@@ -41,12 +39,14 @@ def test_old_personal_codes_stay_valid_in_the_same_month(born: date, serial: int
     code = identifiers.make_old_personal_code(born, serial)
     out = personal.pseudonymise(code)
     assert pvn.is_valid(out) and identifiers.is_valid_personal_code(out)
+    assert not shares_window(code, out)
     new_born = identifiers.personal_code_birth_date(out)
-    assert new_born is not None
+    if new_born is None:  # one of the few codes of a repetitive month (see below)
+        assert out.startswith("32")
+        return
     assert (new_born.year, new_born.month) == (born.year, born.month)
     assert new_born <= date(2017, 6, 30)
     assert out[1] != code[1] and out[7] != code[7]  # the day's last digit, the first serial digit
-    assert not shares_window(code, out)
     assert personal.pseudonymise(code) == out
 
 
@@ -70,18 +70,19 @@ def test_a_whole_birth_month_is_permuted_onto_itself() -> None:
     assert not any(a == b or shares_window(a, b) for a, b in zip(codes, outs, strict=True))
 
 
-def test_repetitive_months_count_what_is_left() -> None:
+def test_repetitive_months_move_what_is_left_to_the_irregular_path() -> None:
     codes = PersonalCodes(keys)
     month = [
-        identifiers.make_old_personal_code(date(1911, 11, day), serial)
+        identifiers.make_old_personal_code(date(1931, 11, day), serial)
         for day in range(1, 31)
         for serial in range(1000)
     ]
     outs = [codes.pseudonymise(c) for c in month]
-    assert set(outs) == set(month)  # still a bijection
-    bad = sum(shares_window(a, b) for a, b in zip(month, outs, strict=True))
-    assert bad == codes.unrepaired  # counted in the report; the leak proof refuses them
-    assert bad < len(month) * 0.02
+    assert len(set(outs)) == len(outs)  # still one-to-one
+    assert not any(shares_window(a, b) for a, b in zip(month, outs, strict=True))
+    moved = [o for o in outs if o.startswith("32")]
+    assert 0 < len(moved) == codes.unrepaired < 30  # "11311" repeats digits: a handful
+    assert all(pvn.is_valid(o) for o in outs)
 
 
 def test_a_new_key_gives_other_codes() -> None:
@@ -112,6 +113,9 @@ def test_company_numbers_stay_valid_and_keep_the_prefix(prefix: str, serial: int
         return
     out = companies.pseudonymise(code)
     assert pvn.is_valid(out) and identifiers.is_valid_company_code(out)
+    assert not shares_window(code, out)
+    if out[:4] == "4999":  # one in ~10^6 the swap repair cannot fix: the irregular path
+        return
     assert out[:4] == prefix and out != code and out[5] != code[5]
 
 
