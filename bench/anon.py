@@ -178,6 +178,7 @@ def main() -> None:
     if proof["examples"]:
         print(f"leak examples: {proof['examples']}")
     print(f"identifiers: {details['identifiers']}; addresses: {details['addresses']}")
+    print(f"collisions: {details['collisions']}; problems: {details['problems']}")
     print(f"output: {out_path.stat().st_size / 2**20:,.0f} MB NDJSON")
     rate = total / seconds
     print(

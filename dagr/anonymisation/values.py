@@ -295,7 +295,12 @@ class PersonalCodes:
             out = self._old_repaired(code)
         else:
             return None
-        if out is not None and self._irregular_used and out in self._irregular_used:
+        if (
+            out is not None
+            and self._irregular_used
+            and out in self._irregular_used
+            and self._irregular.get(code) != out  # not this code's own irregular output
+        ):
             self.collisions += 1
         return out
 

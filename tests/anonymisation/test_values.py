@@ -82,6 +82,7 @@ def test_repetitive_months_move_what_is_left_to_the_irregular_path() -> None:
     assert not any(shares_window(a, b) for a, b in zip(month, outs, strict=True))
     moved = [o for o in outs if o.startswith("32")]
     assert 0 < len(moved) == codes.unrepaired < 30  # "11311" repeats digits: a handful
+    assert codes.collisions == 0
     assert all(pvn.is_valid(o) for o in outs)
 
 
