@@ -35,7 +35,7 @@ are good after the exchange (a condition symmetric in x and π(x), so the pair e
 and the map stays one-to-one). The partner differs from x inside every 6-window (old codes: the
 day 1↔2, 3↔4, … and the first serial digit xor 1; new codes: x4 xor 1; company numbers: s2 xor 1
 when the mod-11 rule allows). What is left (measured on a 1 M-person release: 5 personal codes,
-no company number; months whose digits repeat, such as 11/1931 "11311", leave a handful) is
+1 company number; months whose digits repeat, such as 11/1931 "11311", leave a handful) is
 counted (``unrepaired``) and given a code of the irregular path below instead (a ``32…`` code; a
 company number from the keyed hash under the prefix 4999, which no register uses, so it meets
 no image of the bijection), which shares no 6-character piece with the original.
