@@ -9,7 +9,8 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/dagr
 DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint deps-graph format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
-        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit bench-newsletter
+        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit \
+        bench-newsletter bench-anon
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -107,6 +108,12 @@ bench-audit: install
 # worker's code path to a local aiosmtpd sink; a table and a RESULT line with messages/s.
 bench-newsletter: install
 	$(BIN)/python bench/newsletter.py
+
+# Anonymisation speed: BENCH_ANON_N demo persons (default 1,000,000; companies N/10, addresses
+# N/2) loaded into a scratch SQLite database, then one release of the three registers read from
+# it and written as NDJSON; ends with a RESULT line.
+bench-anon: install
+	BENCH_ANON_N=$${BENCH_ANON_N:-1000000} $(BIN)/python bench/anon.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

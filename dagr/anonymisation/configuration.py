@@ -11,12 +11,7 @@ from dagr.catalog.schema import SchemaDef, parse_schema
 from dagr.core.errors import Conflict
 
 from .models import TestDataSettings
-from .rules import Rule, RuleSet
-
-try:  # the engine branch adds these to rules.py; until it lands, the stand-in answers
-    from .rules import default_rules, validate_rules  # type: ignore[attr-defined,unused-ignore]
-except ImportError:  # pragma: no cover - depends on the merge state
-    from .rule_defaults_stub import default_rules, validate_rules
+from .rules import Rule, RuleSet, default_rules, validate_rules
 
 __all__ = ["default_rules", "effective_rules", "schema_of", "settings_for", "validate_rules"]
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from dagr.accounts.models import Institution
@@ -238,7 +239,12 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
 def report_advice(report: dict[str, Any]) -> list[str]:
     """The engine's advice on what to tighten, when it gives some (a list of texts)."""
     advice = (report or {}).get("advice") or []
-    return [str(a) for a in advice] if isinstance(advice, list) else [str(advice)]
+    if not isinstance(advice, list):
+        advice = [advice]
+    lang = "en" if (get_language() or "lv").startswith("en") else "lv"
+    return [
+        str(a.get(lang) or a.get("lv") or "") if isinstance(a, dict) else str(a) for a in advice
+    ]
 
 
 def test_dataset_ids() -> set[int]:

@@ -56,7 +56,13 @@ from dagr.records.services import records_upsert
 
 from . import engine
 from .configuration import default_rules, effective_rules, schema_of, settings_for, validate_rules
-from .engine import DatasetInput, PrivacySettings, QuasiIdentifier, ReleaseSpec
+from .engine import (
+    DatasetInput,
+    PrivacySettings,
+    QuasiIdentifier,
+    ReleaseSpec,
+    default_quasi_identifiers,
+)
 from .models import Release, ReleaseDataset, TestDataset, TestDataSettings
 from .rules import Rule, RuleSet
 
@@ -106,8 +112,8 @@ def settings_update(
             errors.append({"location": path, "message": _("This rule is not valid.")})
     # the engine judges the whole rule set as it would build it: defaults with these changes
     errors += [
-        {"location": str(p["path"]), "message": str(p["message"])}
-        for p in validate_rules(schema, {**defaults, **parsed})
+        {"location": problem.path, "message": problem.message}
+        for problem in validate_rules(schema, {**defaults, **parsed})
     ]
     overrides = {
         path: rule.model_dump(mode="json")
@@ -340,6 +346,8 @@ def _privacy(release: Release, datasets: Sequence[Dataset]) -> PrivacySettings:
                 if qi_obj not in qis:
                     qis.append(qi_obj)
         sensitive += [(dataset.code, path) for path in stored.sensitive or []]
+    if not qis:  # nothing declared: the defaults (birth year, gender, territory of each person)
+        qis = list(default_quasi_identifiers([(d.code, schema_of(d)) for d in datasets]))
     return PrivacySettings(quasi_identifiers=tuple(qis), sensitive=tuple(sensitive), k=release.k)
 
 

@@ -3,17 +3,19 @@ and place, street and company name parts. Everything generated from them is fict
 
 from __future__ import annotations
 
-from faker.providers.person.lv_LV import Provider as _LvPersons
+from dagr.core.person_names import (
+    FIRST_NAMES_FEMALE,
+    FIRST_NAMES_MALE,
+    LAST_NAMES_FEMALE,
+    LAST_NAMES_MALE,
+)
 
-FIRST_NAMES_MALE: tuple[str, ...] = tuple(_LvPersons.first_names_male)
-FIRST_NAMES_FEMALE: tuple[str, ...] = tuple(_LvPersons.first_names_female)
-# Latvian surnames have gender forms (Bērziņš / Bērziņa); a few (Liepa, Roze) are the same for both.
-LAST_NAMES_MALE: tuple[str, ...] = tuple(_LvPersons.last_names_male) + tuple(
-    _LvPersons.last_names_nonbinary
-)
-LAST_NAMES_FEMALE: tuple[str, ...] = tuple(_LvPersons.last_names_female) + tuple(
-    _LvPersons.last_names_nonbinary
-)
+__all__ = [
+    "FIRST_NAMES_FEMALE",
+    "FIRST_NAMES_MALE",
+    "LAST_NAMES_FEMALE",
+    "LAST_NAMES_MALE",
+]
 
 # (county, its centre, latitude, longitude, first postcode) — approximate centres of real towns;
 # a state city (valstspilsēta) is a top-level unit of its own and has no county.

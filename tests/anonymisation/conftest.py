@@ -1,6 +1,6 @@
 """Fixtures of the test data tests: a provider with a loaded person dataset, media in a
-temporary folder, background tasks run at once when the transaction commits, and the engine's
-test double while the real engine has not landed (``fake_engine``)."""
+temporary folder, background tasks run at once when the transaction commits. The tests run the
+real engine."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from dagr.accounts.models import Institution, Membership
 from dagr.core.actors import SYSTEM
 from dagr.core.identifiers import make_old_personal_code
 from dagr.records.services import records_upsert
-from tests.anonymisation.fake_engine import use_fake_engine_if_missing  # noqa: F401 - fixture
 from tests.factories import make_dataset, make_institution, make_user
 
 
@@ -37,11 +36,6 @@ class World:
     provider: Institution
     user: Any
     dataset: Any
-
-
-@pytest.fixture(autouse=True)
-def _engine(use_fake_engine_if_missing: None) -> None:  # noqa: F811 - the fixture above
-    """Every test here runs against the real engine once merged, the test double before."""
 
 
 @pytest.fixture

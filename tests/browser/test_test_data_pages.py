@@ -10,14 +10,12 @@ from dagr.anonymisation.models import Release
 from dagr.core.actors import SYSTEM
 from dagr.records.services import records_upsert
 from tests.anonymisation.conftest import decade_settings, persons
-from tests.anonymisation.fake_engine import use_fake_engine_if_missing  # noqa: F401 - fixture
 from tests.conftest import TEST_PASSWORD, assert_accessible
 from tests.factories import make_dataset, make_institution, make_user
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("use_fake_engine_if_missing"),
 ]
 
 

@@ -1,0 +1,195 @@
+"""Time the anonymisation engine on the demo registers (issue #13).
+
+    BENCH_ANON_N=1000000 .venv/bin/python bench/anon.py      (make bench-anon)
+
+1. ``dagr migrate`` + ``dagr demo --persons N`` (N = BENCH_ANON_N, default 1,000,000; companies
+   N/10, addresses N/2) on a scratch SQLite database in a temporary directory — in a separate
+   process, so that the peak memory measured below is the release's alone;
+2. ``build_release`` over the address, population and company registers with the default rules
+   and quasi-identifiers (k = 5), reading records straight from the database in id order in
+   batches of 5,000 (orjson) and writing NDJSON to a temporary file.
+
+Prints a table, the privacy report's figures, and
+``RESULT anon records_per_s=… peak_rss_mb=… k=…``. BENCH_KEEP=1 keeps the directory;
+BENCH_ANON_DIR=<dir> reuses a directory made earlier (skips step 1).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BATCH = 5000
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def main() -> None:
+    n = int(os.environ.get("BENCH_ANON_N", "1000000"))
+    reuse = os.environ.get("BENCH_ANON_DIR")
+    tmp = reuse or tempfile.mkdtemp(prefix="dagr-bench-anon-")
+    env = {**os.environ, "DAGR_VAR_DIR": tmp, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.pop("DATABASE_URL", None)  # SQLite in the scratch directory
+    os.environ.update({"DAGR_VAR_DIR": tmp, "DJANGO_SETTINGS_MODULE": "config.settings"})
+    os.environ.pop("DATABASE_URL", None)
+    dagr = str(Path(sys.executable).parent / "dagr")
+    rows: list[tuple[str, int, float]] = []
+    if not reuse:
+        started = time.perf_counter()
+        subprocess.run([dagr, "migrate", "-v", "0"], env=env, check=True)
+        subprocess.run(
+            [dagr, "demo", "--persons", str(n)], env=env, check=True, stdout=subprocess.DEVNULL
+        )
+        elapsed = time.perf_counter() - started
+        rows.append(("dagr demo (generate + load, not in the rate)", 0, elapsed))
+
+    import django
+
+    django.setup()
+    import orjson
+    from django.db import connection
+
+    from dagr.anonymisation.engine import (
+        DatasetInput,
+        PrivacySettings,
+        ReleaseSpec,
+        build_release,
+        default_quasi_identifiers,
+    )
+    from dagr.anonymisation.rules import default_rules
+    from dagr.catalog.models import Dataset
+    from dagr.catalog.schema import parse_schema
+    from dagr.demo import schemas
+
+    codes = [d["code"] for d in schemas.DATASETS]  # addresses, persons, companies
+    parsed = {d["code"]: parse_schema(d["schema"]) for d in schemas.DATASETS}
+    ids = dict(Dataset.objects.filter(code__in=codes).values_list("code", "id"))
+
+    def count(dataset_id: int) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM records_record WHERE dataset_id = %s AND deleted_at IS NULL",
+                [dataset_id],
+            )
+            return int(cursor.fetchone()[0])
+
+    def reader(dataset_id: int) -> Iterator[dict[str, Any]]:
+        last = 0
+        loads = orjson.loads
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    # "+dataset_id": walk the primary key in id order; with the (dataset, key)
+                    # index SQLite would sort the whole dataset for every batch
+                    "SELECT id, data FROM records_record WHERE +dataset_id = %s "
+                    "AND deleted_at IS NULL AND id > %s ORDER BY id LIMIT %s",
+                    [dataset_id, last, BATCH],
+                )
+                batch = cursor.fetchall()
+            if not batch:
+                return
+            last = batch[-1][0]
+            for _id, data in batch:
+                yield loads(data)
+
+    def address_pairs() -> Iterator[tuple[str, str | None]]:
+        for record in reader(ids[codes[0]]):
+            yield record["code"], record.get("parent_code")
+
+    counts = {code: count(ids[code]) for code in codes}
+    datasets = tuple(
+        DatasetInput(
+            code=code,
+            schema=parsed[code],
+            rules=default_rules(parsed[code]),
+            records=lambda code=code: reader(ids[code]),
+            count=counts[code],
+        )
+        for code in codes
+    )
+    spec = ReleaseSpec(
+        key=os.urandom(32),
+        datasets=datasets,
+        privacy=PrivacySettings(
+            quasi_identifiers=default_quasi_identifiers([(c, parsed[c]) for c in codes]), k=5
+        ),
+        address_codes=address_pairs(),
+    )
+    total = sum(counts.values())
+    samples: list[tuple[int, float]] = []
+    next_sample = [total // 4]
+
+    def progress(done: int) -> None:
+        if done >= next_sample[0]:
+            samples.append((done, _rss_mb()))
+            next_sample[0] += total // 4
+
+    out_path = Path(tmp) / "release.ndjson"
+    dumps = orjson.dumps
+    rss_before = _rss_mb()
+    with open(out_path, "wb", buffering=1 << 20) as out:
+        write = out.write
+
+        def sink(_code: str, record: dict[str, Any]) -> None:
+            write(dumps(record))
+            write(b"\n")
+
+        started = time.perf_counter()
+        report = build_release(spec, sink, progress)
+        seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows.append(("build_release (read + anonymise + write NDJSON)", total, seconds))
+    for code in codes:
+        rows.append((f"  {code}", counts[code], 0.0))
+
+    print(f"\nDAGR anonymisation benchmark — {n:,} persons on SQLite ({tmp})\n")
+    print(f"{'step':<50} {'records':>10} {'seconds':>9} {'records/s':>11}")
+    print("-" * 83)
+    for step, records, secs in rows:
+        rate = f"{records / secs:,.0f}" if records and secs else "—"
+        secs_text = f"{secs:9.1f}" if secs else f"{'':>9}"
+        print(f"{step:<50} {records:>10,} {secs_text} {rate:>11}")
+    print(f"\nRSS before the release {rss_before:,.0f} MB; during it (records done → MB):")
+    print("  " + ", ".join(f"{done:,} → {mb:,.0f}" for done, mb in samples))
+    details = report.details
+    proof = details["leak_proof"]
+    print(
+        f"\nprivacy report: passed={report.passed} k={report.k} (required {report.k_required}) "
+        f"classes={details['classes']:,} persons={details['persons']:,}"
+    )
+    print(
+        f"leak proof: leaks={proof['leaks']} records={proof['records']:,} "
+        f"cells={proof['cells_checked']:,} windows={proof['windows_checked']:,} "
+        f"original_hashes={proof['original_hashes']:,} coincidences={proof['coincidences']:,}"
+    )
+    if proof["examples"]:
+        print(f"leak examples: {proof['examples']}")
+    print(f"identifiers: {details['identifiers']}; addresses: {details['addresses']}")
+    print(f"collisions: {details['collisions']}; problems: {details['problems']}")
+    print(f"output: {out_path.stat().st_size / 2**20:,.0f} MB NDJSON")
+    rate = total / seconds
+    print(
+        f"\nRESULT anon records_per_s={rate:.0f} peak_rss_mb={peak:.0f} k={report.k} "
+        f"persons={counts[codes[1]]} companies={counts[codes[2]]} addresses={counts[codes[0]]} "
+        f"leaks={proof['leaks']} passed={report.passed}"
+    )
+    connection.close()
+    if not os.environ.get("BENCH_KEEP") and not reuse:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
