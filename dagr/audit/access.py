@@ -26,6 +26,7 @@ import orjson
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -48,6 +49,10 @@ __all__ = ["AuditUnavailable", "VerifyReport", "access_entry_write", "audit_veri
 
 
 SUBJECT_BYTES = 16
+
+# Sent (with ``operation``) when an access entry could not be written, before ``AuditUnavailable``
+# is raised: operators' metrics count it (``dagr.dashboard.metrics``).
+access_write_failed = Signal()
 
 
 class AuditUnavailable(DomainError):
@@ -145,6 +150,7 @@ def access_entry_write(
                 entry = _insert(segment.name, values, subjects)
         except DatabaseError as exc:
             segment.head = None
+            access_write_failed.send(sender=AccessEntry, operation=operation)
             raise AuditUnavailable() from exc
         segment.head = (entry.segment_seq, entry.entry_hash)
     return entry
