@@ -36,13 +36,13 @@ def _hatch(chart_id: str) -> str:
 
 
 def _legend(chart_id: str, x: int, y: int) -> str:
+    served, failed = escape(_("requests")), escape(_("of them not served"))
     return (
         f'<rect x="{x}" y="{y}" width="12" height="12" fill="{BAR}"/>'
-        f'<text x="{x + 16}" y="{y + 10}" font-size="12" fill="{INK}">'
-        f"{escape(_('requests'))}</text>"
+        f'<text x="{x + 16}" y="{y + 10}" font-size="12" fill="{INK}">{served}</text>'
         f'<rect x="{x + 120}" y="{y}" width="12" height="12" fill="url(#{chart_id}-hatch)" '
         f'stroke="{FAIL}"/><text x="{x + 136}" y="{y + 10}" font-size="12" fill="{INK}">'
-        f"{escape(_('of them not served'))}</text>"
+        f"{failed}</text>"
     )
 
 
@@ -64,6 +64,7 @@ def columns(chart_id: str, title: str, bars: Sequence[Bar], every: int = 1) -> S
     step = (width - left - 8) / n
     peak = max((b.count for b in bars), default=0) or 1
     parts = [_legend(chart_id, left, 6)]
+    not_served = escape(_("not served"))
     parts.append(
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 8}" y2="{top + plot_h}" '
         f'stroke="{INK}"/><text x="{left - 4}" y="{top + 10}" font-size="11" '
@@ -84,7 +85,7 @@ def columns(chart_id: str, title: str, bars: Sequence[Bar], every: int = 1) -> S
             parts.append(
                 f'<rect x="{x:.1f}" y="{top + plot_h - fh:.1f}" width="{w:.1f}" '
                 f'height="{fh:.1f}" fill="url(#{chart_id}-hatch)" stroke="{FAIL}">'
-                f"<title>{escape(b.label)}: {b.failed:,} {escape(_('not served'))}</title></rect>"
+                f"<title>{escape(b.label)}: {b.failed:,} {not_served}</title></rect>"
             )
         if i % every == 0:
             parts.append(
