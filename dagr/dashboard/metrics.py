@@ -24,7 +24,6 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
@@ -37,6 +36,7 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from .models import BUCKET_BOUNDS_MS, BUCKET_FIELDS, Rollup
@@ -70,7 +70,7 @@ class MetricsMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         match = request.resolver_match
-        route = ("/" + match.route) if match is not None and match.route else "unmatched"
+        route = "/" + match.route if match is not None else "unmatched"
         HTTP_REQUESTS.labels(route, request.method or "", str(response.status_code)).inc()
         HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
         return response
@@ -94,7 +94,9 @@ class DatabaseCollector:
             labels=["dataset"],
         )
         never = GaugeMetricFamily(
-            "dagr_dataset_never_loaded", "1 for a dataset with no successful load", ["dataset"]
+            "dagr_dataset_never_loaded",
+            "1 for a dataset with no successful load",
+            labels=["dataset"],
         )
         for code, age in dataset_freshness():
             if age is None:
@@ -172,4 +174,5 @@ def exposition() -> bytes:
     return generate_latest(REGISTRY) + generate_latest(registry)
 
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+# The classic text format (what generate_latest writes), understood by every Prometheus version.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
