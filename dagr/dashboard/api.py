@@ -32,7 +32,7 @@ Operation = Literal["get", "lookup", "search", "export", "feed", "view"]
 
 class StatsQuery(Schema):
     period: Period = Field(
-        selectors.DEFAULT_PERIOD,
+        "30d",
         description="1h per minute, 24h and 7d per hour, 30d per day, 13m per month",
     )
     dataset: str = Field("", max_length=64, description="A dataset code")

@@ -23,10 +23,15 @@ class StatsFilterForm(forms.Form):
         self, *args: Any, choices: dict[str, list[tuple[str, str]]], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        every = [("", _("all"))]
-        self.fields["dataset"].choices = every + choices["datasets"]
-        self.fields["recipient"].choices = every + choices["recipients"]
-        self.fields["operation"].choices = every + [(o, o) for o in OPERATIONS]
+        every: list[tuple[str, Any]] = [("", _("all"))]
+        for name, values in (
+            ("dataset", choices["datasets"]),
+            ("recipient", choices["recipients"]),
+            ("operation", [(o, o) for o in OPERATIONS]),
+        ):
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [*every, *values]
 
     def filters(self) -> Filters:
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}

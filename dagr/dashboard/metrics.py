@@ -131,7 +131,8 @@ def _data_requests() -> Iterator[Metric]:
         .values("operation", "outcome")
         .annotate(c=Sum("count"), d=Sum("duration_us"), **{b: Sum(b) for b in BUCKET_FIELDS})
     )
-    for r in rows:
+    r: dict[str, Any]
+    for r in rows:  # type: ignore[assignment]  # the annotated values are plain dicts
         counts.add_metric([r["operation"], r["outcome"]], r["c"] or 0)
         b = per_op.setdefault(r["operation"], [0] * len(BUCKET_FIELDS))
         for i, f in enumerate(BUCKET_FIELDS):
@@ -166,10 +167,10 @@ def exposition() -> bytes:
     """The whole text exposition: per-process metrics (all processes' files in multi-process
     mode) and the database's figures."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DatabaseCollector())  # type: ignore[arg-type]  # a Collector by shape
+    registry.register(DatabaseCollector())
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         process = CollectorRegistry()
-        MultiProcessCollector(process)
+        MultiProcessCollector(process)  # type: ignore[no-untyped-call]  # untyped in the library
         return generate_latest(process) + generate_latest(registry)
     return generate_latest(REGISTRY) + generate_latest(registry)
 

@@ -198,12 +198,12 @@ def request_stats(*, actor: Visitor, filters: Filters, now: datetime | None = No
         qs = qs.filter(scope)
     stats = RequestStats(filters=filters, grain=grain, start=starts[0], end=end)
 
-    per_start = {
-        timezone.localtime(r["start"]): r
+    per_start: dict[datetime, dict[str, Any]] = {
+        timezone.localtime(r["start"]): dict(r)
         for r in qs.values("start").annotate(c=Sum("count"), f=_FAILED, n=Sum("records"))
     }
     for s in starts:
-        r = per_start.get(s, {})
+        r: dict[str, Any] = per_start.get(s, {})
         stats.series.append(
             Row(s, _bucket_label(s, grain), r.get("c") or 0, r.get("f") or 0, r.get("n") or 0)
         )
