@@ -98,3 +98,35 @@ def test_percentiles_from_buckets() -> None:
     assert percentile(counts, 0.5) == pytest.approx(2 + 3 * 50 / 90, abs=0.01)
     assert 500 < percentile(counts, 0.95) <= 1000  # type: ignore[operator]
     assert percentile([0] * len(BUCKET_FIELDS), 0.5) is None
+
+
+def test_the_bulk_path_writes_verifiable_chained_entries(
+    world: World, tmp_path: Any, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dagr.audit.access import access_entries_write_bulk
+    from dagr.audit.integrity import audit_verify, checkpoint_write
+    from dagr.audit.models import AccessEntry, AccessSubject
+
+    settings.AUDIT_CHECKPOINT_PATH = tmp_path / "checkpoints.jsonl"
+    settings.AUDIT_VERIFIED_PATH = tmp_path / "verified.json"
+    start = timezone.now() - timedelta(days=3)
+    entries = (
+        {
+            "at": start + timedelta(minutes=i), "operation": "get", "outcome": "ok",
+            "dataset_id": world.persons.pk, "dataset_code": "persons",
+            "institution_id": world.recipient.pk, "identifiers": [f"3200000{i:04d}"],
+            "records_returned": 1, "duration_ms": 1.5,
+        }
+        for i in range(25)
+    )  # fmt: skip
+    assert access_entries_write_bulk(entries, batch=10) == 25
+    access(world, minutes_ago=0)  # the ordinary writer continues the same chain
+    assert AccessEntry.objects.count() == 26 and AccessSubject.objects.count() == 26
+    checkpoint_write()
+    report = audit_verify()
+    assert report.ok, report.problems
+    assert rollups_advance(now=now_plus()) == 26
