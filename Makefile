@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/dagr
 DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint deps-graph format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
-        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit
+        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit bench-dashboard
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -102,6 +102,11 @@ bench-sync: install
 # and PostgreSQL (scratch database on BENCH_PG), full and incremental; ends with a RESULT line.
 bench-audit: install
 	BENCH_AUDIT_N=$${BENCH_AUDIT_N:-10000000} $(BIN)/python bench/audit_verify.py
+
+# The statistics pages and API over BENCH_DASH_N (default 10,000,000) access entries spread over
+# 13 months, through `dagr serve`; ends with a `RESULT dashboard p95_ms=… rollup_lag_s=…` line.
+bench-dashboard: install
+	BENCH_DASH_N=$${BENCH_DASH_N:-10000000} $(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -207,33 +207,38 @@ def request_stats(*, actor: Visitor, filters: Filters, now: datetime | None = No
         stats.series.append(
             Row(s, _bucket_label(s, grain), r.get("c") or 0, r.get("f") or 0, r.get("n") or 0)
         )
-    datasets = dict(Dataset.objects.values_list("pk", "code"))
-    stats.by_dataset = _grouped(qs, "dataset_id", lambda k: datasets.get(k, "—"))
-    names = dict(Institution.objects.values_list("pk", "name"))
-    stats.by_recipient = _grouped(qs, "institution_id", lambda k: names.get(k, "—"))
-    stats.by_operation = _grouped(qs, "operation", str)
-    outcome_labels = dict(AccessEntry.Outcome.choices)
-    stats.by_outcome = _grouped(qs, "outcome", lambda k: str(outcome_labels.get(k, k)))
-    errors = (
-        qs.exclude(outcome="ok").values("status_code", "outcome").annotate(c=Sum("count"))
-    ).order_by("-c")[:10]
-    stats.errors = [
-        Row(
-            (r["status_code"], r["outcome"]),
-            f"{r['status_code']} {outcome_labels.get(r['outcome'], r['outcome'])}",
-            r["c"],
+    # One grouped read of the period by every dimension (at most datasets × recipients ×
+    # operations × outcomes × statuses rows, whatever the number of buckets); every other
+    # table is summed from it here.
+    combos = list(
+        qs.values("dataset_id", "institution_id", "operation", "outcome", "status_code").annotate(
+            c=Sum("count"), n=Sum("records"), i=Sum("identifiers"), d=Sum("duration_us"),
+            **{b: Sum(b) for b in BUCKET_FIELDS},
         )
-        for r in errors
-    ]
-    sums = qs.aggregate(
-        c=Sum("count"), f=_FAILED, n=Sum("records"), i=Sum("identifiers"), d=Sum("duration_us"),
-        **{b: Sum(b) for b in BUCKET_FIELDS},
     )  # fmt: skip
-    counts = [sums[b] or 0 for b in BUCKET_FIELDS]
-    stats.total, stats.failed = sums["c"] or 0, sums["f"] or 0
-    stats.records, stats.identifiers = sums["n"] or 0, sums["i"] or 0
+    datasets = dict(Dataset.objects.values_list("pk", "code"))
+    names = dict(Institution.objects.values_list("pk", "name"))
+    outcome_labels = dict(AccessEntry.Outcome.choices)
+    stats.by_dataset = _grouped(combos, "dataset_id", lambda k: datasets.get(k, "—"))
+    stats.by_recipient = _grouped(combos, "institution_id", lambda k: names.get(k, "—"))
+    stats.by_operation = _grouped(combos, "operation", str)
+    stats.by_outcome = _grouped(combos, "outcome", lambda k: str(outcome_labels.get(k, k)))
+    errors: dict[tuple[int, str], int] = {}
+    for r in combos:
+        if r["outcome"] != "ok":
+            key = (r["status_code"], r["outcome"])
+            errors[key] = errors.get(key, 0) + r["c"]
+    stats.errors = [
+        Row(key, f"{key[0]} {outcome_labels.get(key[1], key[1])}", n)
+        for key, n in sorted(errors.items(), key=lambda kv: -kv[1])[:10]
+    ]
+    counts = [sum(r[b] or 0 for r in combos) for b in BUCKET_FIELDS]
+    stats.total = sum(r["c"] for r in combos)
+    stats.failed = sum(r["c"] for r in combos if r["outcome"] != "ok")
+    stats.records = sum(r["n"] or 0 for r in combos)
+    stats.identifiers = sum(r["i"] or 0 for r in combos)
     if stats.total:
-        stats.mean_ms = round((sums["d"] or 0) / 1000 / stats.total, 2)
+        stats.mean_ms = round(sum(r["d"] or 0 for r in combos) / 1000 / stats.total, 2)
     stats.p50, stats.p95, stats.p99 = (percentile(counts, q) for q in (0.5, 0.95, 0.99))
     bounds = [*(f"≤ {b:g} ms" for b in BUCKET_BOUNDS_MS), f"> {BUCKET_BOUNDS_MS[-1]:g} ms"]
     stats.latency = [
@@ -242,9 +247,18 @@ def request_stats(*, actor: Visitor, filters: Filters, now: datetime | None = No
     return stats
 
 
-def _grouped(qs: QuerySet[Rollup], column: str, label: Any) -> list[Row]:
-    rows = qs.values(column).annotate(c=Sum("count"), f=_FAILED, n=Sum("records")).order_by("-c")
-    return [Row(r[column], label(r[column]), r["c"], r["f"] or 0, r["n"] or 0) for r in rows]
+def _grouped(combos: list[dict[str, Any]], column: str, label: Any) -> list[Row]:
+    rows: dict[Any, Row] = {}
+    for r in combos:
+        key = r[column]
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = Row(key, label(key))
+        row.count += r["c"]
+        row.records += r["n"] or 0
+        if r["outcome"] != "ok":
+            row.failed += r["c"]
+    return sorted(rows.values(), key=lambda row: (-row.count, row.label))
 
 
 def _bucket_label(start: datetime, grain: str) -> str:

@@ -372,6 +372,8 @@ def _access_history(persons: Dataset, rng: random.Random) -> None:
             hour = timezone.localtime(at).hour
             busy = 8 <= hour < 18 and timezone.localtime(at).weekday() < 5
             at += timedelta(seconds=rng.expovariate(1 / (40 if busy else 400)))
+            if at >= now:  # never in the future: the statistics fold only settled entries
+                return
             operation = rng.choice(operations)
             roll = rng.random()
             outcome, status = (
