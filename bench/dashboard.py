@@ -85,7 +85,7 @@ FILL = textwrap.dedent(
     now = timezone.now() - timedelta(minutes=2)
     start = now - timedelta(days=396)
     span = (now - start).total_seconds()
-    operations = ["get"] * 5 + ["lookup"] * 2 + ["search", "feed"]
+    operations = ["record.get"] * 5 + ["record.lookup"] * 2 + ["record.search", "record.changes"]
 
     def entries():
         for i in range(n):
@@ -134,7 +134,7 @@ LIVE = textwrap.dedent(
     rng = random.Random(9)
     while True:
         started = time.perf_counter()
-        access_entry_write(operation="get", outcome="ok", dataset_id=ds.pk, dataset_code=ds.code,
+        access_entry_write(operation="record.get", outcome="ok", dataset_id=ds.pk, dataset_code=ds.code,
                            institution_id=1, identifiers=[f"32{rng.randrange(10**9):09d}"],
                            records_returned=1, duration_ms=rng.uniform(0.5, 3))
         time.sleep(max(0.0, 1 / rate - (time.perf_counter() - started)))

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 router = Router(tags=["audit"])
 
 Period = Literal["1h", "24h", "7d", "30d", "13m"]
-Operation = Literal["get", "lookup", "search", "export", "feed", "view"]
+Operation = Literal["get", "lookup", "search", "export", "feed"]
 
 
 class StatsQuery(Schema):

@@ -49,7 +49,7 @@ PERIOD_LABELS = {
     "13m": _("last 13 months (per month)"),
 }
 DEFAULT_PERIOD = "30d"
-OPERATIONS = ("get", "lookup", "search", "export", "feed", "view")
+OPERATIONS = ("get", "lookup", "search", "export", "feed")  # services.OPERATION_NAMES
 OUTCOMES = tuple(AccessEntry.Outcome.values)
 
 

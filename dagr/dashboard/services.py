@@ -31,6 +31,17 @@ KEY = ("grain", "start", "dataset_id", "institution_id", "operation", "outcome",
 
 Key = tuple[str, datetime, int, int, str, str, int]
 
+# The audit's operation names → the statistics' (the issue's get, lookup, search, export, feed);
+# any other name is kept as it is.
+OPERATION_NAMES = {
+    "record.get": "get",
+    "record.lookup": "lookup",
+    "record.search": "search",
+    "record.export": "export",
+    "record.changes": "feed",
+    "record_set.changes": "feed",
+}
+
 
 def _starts(at: datetime) -> tuple[tuple[str, datetime], ...]:
     """The minute, hour, day and month (local time) an access falls in."""
@@ -52,6 +63,7 @@ def fold(rows: Iterable[tuple[Any, ...]]) -> dict[Key, list[int]]:
     for at, dataset_id, institution_id, operation, outcome, status, records, idents, ms in rows:
         duration_us = round((ms or 0.0) * 1000)
         bucket = 4 + bucket_index(duration_us / 1000)
+        operation = OPERATION_NAMES.get(operation, operation)
         for grain, start in _starts(at):
             key = (grain, start, dataset_id or 0, institution_id or 0, operation, outcome, status)
             m = sums.get(key)

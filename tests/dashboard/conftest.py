@@ -55,7 +55,7 @@ def token(institution: Institution, kind: str) -> tuple[str, int]:
 def access(world: World, *, minutes_ago: float, **kwargs: Any) -> None:
     """One access entry through the real writer, ``minutes_ago`` before now."""
     values: dict[str, Any] = {
-        "operation": "get",
+        "operation": "record.get",
         "outcome": "ok",
         "dataset_id": world.persons.pk,
         "dataset_code": world.persons.code,
@@ -72,6 +72,10 @@ def access(world: World, *, minutes_ago: float, **kwargs: Any) -> None:
 
 @pytest.fixture
 def world(db: Any) -> World:
+    return build_world()
+
+
+def build_world() -> World:
     provider = make_institution(name="Pilsonības un migrācijas lietu pārvalde", kind="provider")
     other_provider = make_institution(name="Valsts zemes dienests", kind="provider")
     recipient = make_institution(name="Rīgas pašvaldība", kind="recipient")
@@ -110,12 +114,16 @@ def world(db: Any) -> World:
 
 @pytest.fixture
 def history(world: World) -> World:
+    return build_history(world)
+
+
+def build_history(world: World) -> World:
     """Accesses over the last hours: the recipient reads persons (5 ok, 1 not found, one slow),
     the other recipient reads persons (2) and parcels (3, one denied)."""
     for i in range(5):
         access(world, minutes_ago=10 + i, duration_ms=2.0 + i)
     access(world, minutes_ago=12, outcome="not_found", status_code=404, records_returned=0)
-    access(world, minutes_ago=13, duration_ms=700.0, operation="lookup", records_returned=20)
+    access(world, minutes_ago=13, duration_ms=700.0, operation="record.lookup", records_returned=20)
     other = {"institution_id": world.other_recipient.pk, "connection_id": None}
     for i in range(2):
         access(world, minutes_ago=20 + i, **other)

@@ -312,6 +312,7 @@ def dagr_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         DAGR_SITE_URL=f"http://127.0.0.1:{port}",
         DAGR_WEBHOOK_ALLOW_PRIVATE="1",
         DAGR_LOG_LEVEL="WARNING",
+        DAGR_STATS_INTERVAL_S="2",  # the statistics fold new accesses quickly (test_metrics)
         PYTHONUNBUFFERED="1",
     )
     process: subprocess.Popen | None = None
