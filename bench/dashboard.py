@@ -85,7 +85,8 @@ FILL = textwrap.dedent(
     now = timezone.now() - timedelta(minutes=2)
     start = now - timedelta(days=396)
     span = (now - start).total_seconds()
-    operations = ["record.get"] * 5 + ["record.lookup"] * 2 + ["record.search", "record.changes"]
+    operations = ["record.get"] * 5 + ["record.lookup"] * 2
+    operations += ["record.search", "record.changes"]
 
     def entries():
         for i in range(n):
@@ -134,8 +135,8 @@ LIVE = textwrap.dedent(
     rng = random.Random(9)
     while True:
         started = time.perf_counter()
-        access_entry_write(operation="record.get", outcome="ok", dataset_id=ds.pk, dataset_code=ds.code,
-                           institution_id=1, identifiers=[f"32{rng.randrange(10**9):09d}"],
+        access_entry_write(operation="record.get", outcome="ok", dataset_id=ds.pk,
+                           dataset_code=ds.code, institution_id=1, identifiers=[f"32{rng.randrange(10**9):09d}"],
                            records_returned=1, duration_ms=rng.uniform(0.5, 3))
         time.sleep(max(0.0, 1 / rate - (time.perf_counter() - started)))
     """

@@ -380,7 +380,8 @@ def _access_history(persons: Dataset, rng: random.Random) -> None:
                 ("ok", 200) if roll < 0.93 else ("not_found", 404) if roll < 0.98
                 else ("invalid", 400) if roll < 0.995 else ("error", 500)
             )  # fmt: skip
-            asked = rng.sample(keys, k=min(len(keys), 20 if operation == "record.lookup" else 1))
+            lookup = operation == "record.lookup"
+            asked = rng.sample(keys, k=min(len(keys), 20 if lookup else 1))
             served = len(asked) if outcome == "ok" else 0
             yield {
                 "at": at, "operation": operation, "outcome": outcome, "status_code": status,
@@ -388,7 +389,7 @@ def _access_history(persons: Dataset, rng: random.Random) -> None:
                 "institution_id": grant.recipient_id, "grant_id": grant.pk,
                 "permission_number": grant.permission_number, "actor_label": "demo",
                 "identifiers": asked, "records_returned": served,
-                "duration_ms": rng.lognormvariate(1.2, 0.6) * (3 if operation == "record.lookup" else 1),
+                "duration_ms": rng.lognormvariate(1.2, 0.6) * (3 if lookup else 1),
             }  # fmt: skip
             if waiting is not None and rng.random() < 0.01:
                 yield {
