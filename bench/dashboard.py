@@ -135,9 +135,11 @@ LIVE = textwrap.dedent(
     rng = random.Random(9)
     while True:
         started = time.perf_counter()
-        access_entry_write(operation="record.get", outcome="ok", dataset_id=ds.pk,
-                           dataset_code=ds.code, institution_id=1,
-                           identifiers=[f"32{rng.randrange(10**9):09d}"], records_returned=1, duration_ms=rng.uniform(0.5, 3))
+        access_entry_write(
+            operation="record.get", outcome="ok", dataset_id=ds.pk, dataset_code=ds.code,
+            institution_id=1, identifiers=[f"32{rng.randrange(10**9):09d}"],
+            records_returned=1, duration_ms=rng.uniform(0.5, 3),
+        )
         time.sleep(max(0.0, 1 / rate - (time.perf_counter() - started)))
     """
 )
