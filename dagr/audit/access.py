@@ -328,7 +328,8 @@ def access_entries_write_bulk(entries: Iterable[dict[str, Any]], *, batch: int =
                 cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {entries_table}")  # noqa: S608
                 first = cursor.fetchone()[0] + 1
                 ids = list(range(first, first + len(pending)))
-            rows, subject_rows = [], []
+            rows: list[tuple[Any, ...]] = []
+            subject_rows: list[tuple[int, bytes]] = []
             first_at = pending[0]["at"]
             for entry_id, kwargs in zip(ids, pending, strict=True):
                 values, subjects = _entry_values(**kwargs)

@@ -210,12 +210,13 @@ def request_stats(*, actor: Visitor, filters: Filters, now: datetime | None = No
     # One grouped read of the period by every dimension (at most datasets × recipients ×
     # operations × outcomes × statuses rows, whatever the number of buckets); every other
     # table is summed from it here.
-    combos = list(
-        qs.values("dataset_id", "institution_id", "operation", "outcome", "status_code").annotate(
+    combos: list[dict[str, Any]] = [
+        dict(r)
+        for r in qs.values("dataset_id", "institution_id", "operation", "outcome", "status_code").annotate(
             c=Sum("count"), n=Sum("records"), i=Sum("identifiers"), d=Sum("duration_us"),
             **{b: Sum(b) for b in BUCKET_FIELDS},
         )
-    )  # fmt: skip
+    ]  # fmt: skip
     datasets = dict(Dataset.objects.values_list("pk", "code"))
     names = dict(Institution.objects.values_list("pk", "name"))
     outcome_labels = dict(AccessEntry.Outcome.choices)
