@@ -184,6 +184,7 @@ def buckets(period: str, now: datetime | None = None) -> tuple[str, list[datetim
 # --- requests ------------------------------------------------------------------------------------
 
 _FAILED = Sum("count", filter=~Q(outcome="ok"))
+DIMENSIONS = ("dataset_id", "institution_id", "operation", "outcome", "status_code")
 
 
 def request_stats(*, actor: Visitor, filters: Filters, now: datetime | None = None) -> RequestStats:
@@ -212,7 +213,7 @@ def request_stats(*, actor: Visitor, filters: Filters, now: datetime | None = No
     # table is summed from it here.
     combos: list[dict[str, Any]] = [
         dict(r)
-        for r in qs.values("dataset_id", "institution_id", "operation", "outcome", "status_code").annotate(
+        for r in qs.values(*DIMENSIONS).annotate(
             c=Sum("count"), n=Sum("records"), i=Sum("identifiers"), d=Sum("duration_us"),
             **{b: Sum(b) for b in BUCKET_FIELDS},
         )
