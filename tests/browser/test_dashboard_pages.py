@@ -33,7 +33,7 @@ def test_every_statistics_page_is_accessible(page: Any, role: str) -> None:
     assert_accessible(page)
     for path, heading in (
         ("/statistics/datasets/", "Statistika: datu kopas"),
-        ("/statistics/recipients/", "Statistika: saņēmēji"),
+        ("/statistics/recipients/", "Statistika: datu ņēmēji"),
     ):
         page.goto(path)
         assert page.get_by_role("heading", level=1).inner_text() == heading
