@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/dagr
 DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint deps-graph format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
-        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit bench-dashboard
+        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit bench-dashboard bench-newsletter
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -107,6 +107,11 @@ bench-audit: install
 # 13 months, through `dagr serve`; ends with a `RESULT dashboard p95_ms=… rollup_lag_s=…` line.
 bench-dashboard: install
 	BENCH_DASH_N=$${BENCH_DASH_N:-10000000} $(BIN)/python bench/dashboard.py
+
+# Newsletter sending: BENCH_NEWSLETTER_USERS (default 10,000) users, one newsletter through the
+# worker's code path to a local aiosmtpd sink; a table and a RESULT line with messages/s.
+bench-newsletter: install
+	$(BIN)/python bench/newsletter.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

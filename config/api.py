@@ -181,6 +181,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def mount_routers() -> None:
     """Each app that offers API endpoints exposes ``router`` in its ``api`` module."""
+    from dagr.anonymisation.api import router as test_data_router
     from dagr.catalog.api import router as catalog_router
     from dagr.connections.api import router as connections_router
     from dagr.dashboard.api import router as stats_router
@@ -200,6 +201,7 @@ def mount_routers() -> None:
     api.add_router("/provider", provider_router)
     api.add_router("/record-sets", monitoring_router)
     api.add_router("/record-sets", webhooks_router)
+    api.add_router("/test-data", test_data_router)
 
 
 mount_routers()

@@ -133,6 +133,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "dagr.accounts.middleware.TwoFactorMiddleware",
     "dagr.portal.middleware.DomainErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -150,6 +151,7 @@ API_MIDDLEWARE = [
     "dagr.core.headers.ApiHeadersMiddleware",
     "dagr.core.middleware.ApiProblemMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dagr.accounts.middleware.TwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -167,6 +169,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dagr.portal.context_processors.portal",
+                "dagr.notifications.context_processors.notifications",
             ],
         },
     }
@@ -204,6 +207,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "dagr.accounts.backends.ActiveUserBackend",
+    # national login (OpenID Connect): answers only the provider's callback, only when configured
+    "dagr.accounts.oidc.DagrOIDCBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -222,6 +227,35 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "portal:home"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
+
+# --- User management (DU-8) --------------------------------------------------------------------
+# Two-factor authentication (TOTP) is required for portal administrators and signatory contact
+# persons: they are sent to the enrolment page until done. The switch exists for the test suite
+# only (tests/conftest.py turns it off except where a test turns it on); never off in production.
+DAGR_TWO_FACTOR_ENFORCE = env_bool("DAGR_TWO_FACTOR_ENFORCE", True)
+DAGR_TWO_FACTOR_ISSUER = os.environ.get("DAGR_TWO_FACTOR_ISSUER", "DAGR")
+DAGR_TWO_FACTOR_MAX_ATTEMPTS = int(os.environ.get("DAGR_TWO_FACTOR_MAX_ATTEMPTS", "5"))
+DAGR_TWO_FACTOR_WINDOW_S = 15 * 60
+# Periodic access review: every N months; unconfirmed roles are suspended after the grace days.
+DAGR_ACCESS_REVIEW_MONTHS = int(os.environ.get("DAGR_ACCESS_REVIEW_MONTHS", "6"))
+DAGR_ACCESS_REVIEW_GRACE_DAYS = int(os.environ.get("DAGR_ACCESS_REVIEW_GRACE_DAYS", "30"))
+# Invitations by e-mail: link validity in days.
+DAGR_INVITATION_DAYS = int(os.environ.get("DAGR_INVITATION_DAYS", "7"))
+# Users not logged in for N days are deactivated (0: never); a notice goes out before.
+DAGR_INACTIVE_DEACTIVATE_DAYS = int(os.environ.get("DAGR_INACTIVE_DEACTIVATE_DAYS", "180"))
+DAGR_INACTIVE_NOTICE_DAYS = int(os.environ.get("DAGR_INACTIVE_NOTICE_DAYS", "14"))
+# National login (OpenID Connect): off unless the discovery URL and the client id are set.
+DAGR_OIDC_DISCOVERY_URL = os.environ.get("DAGR_OIDC_DISCOVERY_URL", "")
+DAGR_OIDC_CLIENT_ID = os.environ.get("DAGR_OIDC_CLIENT_ID", "")
+DAGR_OIDC_CLIENT_SECRET = os.environ.get("DAGR_OIDC_CLIENT_SECRET", "")
+DAGR_OIDC_SIGN_ALGO = os.environ.get("DAGR_OIDC_SIGN_ALGO", "RS256")
+DAGR_OIDC_SCOPES = os.environ.get("DAGR_OIDC_SCOPES", "openid email")
+DAGR_OIDC_PERSONAL_CODE_CLAIM = os.environ.get("DAGR_OIDC_PERSONAL_CODE_CLAIM", "personal_code")
+DAGR_OIDC_LABEL = os.environ.get("DAGR_OIDC_LABEL", "Latvija.lv")
+DAGR_OIDC_TIMEOUT_S = 10
+# The key of the personal codes' keyed hashes (lookup by the national login); default: a key
+# generated once into var/personal_code_key. Changing it unlinks every stored personal code.
+DAGR_PERSONAL_CODE_KEY = os.environ.get("DAGR_PERSONAL_CODE_KEY", "")
 
 # Failed-login throttling (django-axes): lock the username+IP pair after 5 failures for 15 min.
 AXES_FAILURE_LIMIT = int(os.environ.get("DAGR_LOGIN_FAILURE_LIMIT", "5"))
@@ -381,9 +415,25 @@ DAGR_METRICS_TOKEN = os.environ.get("DAGR_METRICS_TOKEN", "")
 # Tasks that run once a day and queue their own next run; `dagr worker` queues one at start.
 DAGR_DAILY_TASKS = [
     "dagr.retrieval.tasks.feeds_recheck_task",
-    # not daily: every DAGR_STATS_INTERVAL_S seconds (it reschedules itself like the others)
-    "dagr.dashboard.tasks.rollups_advance_task",
+    "dagr.accounts.tasks.accounts_daily_task",
 ]
+
+# Functions the worker calls every N seconds, each in its own thread (dotted path → seconds).
+DAGR_PERIODIC_JOBS = {
+    "dagr.notifications.tasks.tick": float(os.environ.get("DAGR_NOTIFICATIONS_TICK_S", "5")),
+    # the statistics: fold new access entries into the rollups
+    "dagr.dashboard.services.rollups_advance": float(DAGR_STATS_INTERVAL_S),
+}
+
+# --- Notifications (DU-9) ----------------------------------------------------------------------
+# E-mail sending by the worker: at most this many messages per second (0 = no limit), this many
+# per batch, transient (4xx) failures retried after 1, 2, 4… × the base delay, this many tries.
+NOTIFICATIONS_EMAIL_RATE = float(os.environ.get("DAGR_EMAIL_RATE", "20"))
+NOTIFICATIONS_EMAIL_BATCH = int(os.environ.get("DAGR_EMAIL_BATCH", "100"))
+NOTIFICATIONS_EMAIL_RETRY_BASE_S = 60
+NOTIFICATIONS_EMAIL_MAX_ATTEMPTS = 5
+# How often the time-based events (grant expiry, quota, stale datasets) are looked for.
+NOTIFICATIONS_CHECK_INTERVAL_S = 300
 
 # --- Change monitoring -------------------------------------------------------------------------
 # Webhook deliveries to private, loopback, link-local or otherwise non-public addresses (and over

@@ -20,6 +20,8 @@ urlpatterns = [
     path("uploads/", include("dagr.uploads.urls")),
     path("record-sets/", include("dagr.monitoring.urls")),
     path("audit/", include("dagr.oversight.urls")),
+    path("test-data/", include("dagr.anonymisation.urls")),
+    path("notifications/", include("dagr.notifications.urls")),
     path("statistics/", include("dagr.dashboard.urls")),
     path("", include("dagr.portal.urls")),
 ]

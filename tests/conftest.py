@@ -36,6 +36,23 @@ def require_service(name: str, host: str, port: int) -> None:
         pytest.skip(message)
 
 
+# --- two-factor enforcement ------------------------------------------------------------------
+# Production requires two-factor authentication of administrators and signatories
+# (settings.DAGR_TWO_FACTOR_ENFORCE, on by default). The suite logs such users in with
+# force_login, so it runs with enforcement off; a test of the enforcement itself asks for the
+# `two_factor_enforced` fixture (tests/accounts/test_two_factor.py). README, "Two-factor".
+
+
+@pytest.fixture(autouse=True)
+def _two_factor_not_enforced(settings: Any) -> None:
+    settings.DAGR_TWO_FACTOR_ENFORCE = False
+
+
+@pytest.fixture
+def two_factor_enforced(settings: Any) -> None:
+    settings.DAGR_TWO_FACTOR_ENFORCE = True
+
+
 # --- passwords: Argon2 is deliberately slow; hash the shared test password once ---------------
 TEST_PASSWORD = "Parole-Test-2026!"
 _HASH_CACHE: dict[str, str] = {}

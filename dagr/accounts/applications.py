@@ -3,7 +3,7 @@ the institution's signatory or an administrator approves or rejects the applicat
 
 Like every write of ``accounts`` (``dagr.accounts.services``): permission through
 ``dagr.permissions.rules``, the change under ``transaction.atomic`` with an administrative audit
-entry, e-mails only after the commit.
+entry; the e-mails follow from that entry (``dagr.notifications``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from dagr.core.actors import Actor
 from dagr.core.errors import Conflict, NotFound, PermissionDenied
 from dagr.permissions import rules
 
-from . import emails
 from .models import Application, Institution, User
 from .services import (
     USER_FIELDS,
@@ -111,10 +110,6 @@ def application_submit(
             institution_id=institution.pk,
             changes={"roles": [None, checked_roles], "institution": [None, institution.name]},
         )
-        application_id = application.pk
-        transaction.on_commit(
-            lambda: emails.send_application_submitted(application_id=application_id)
-        )
     return application
 
 
@@ -183,10 +178,6 @@ def application_approve(
             )
         for role in granted:
             _grant(actor=actor, user=user, institution=application.institution, role=role)
-        application_id = application.pk
-        transaction.on_commit(
-            lambda: emails.send_application_decided(application_id=application_id)
-        )
     return application
 
 
@@ -206,9 +197,5 @@ def application_reject(*, actor: Actor, application: Application, note: str = ""
                     {"note": [None, application.decision_note]} if application.decision_note else {}
                 ),
             },
-        )
-        application_id = application.pk
-        transaction.on_commit(
-            lambda: emails.send_application_decided(application_id=application_id)
         )
     return application

@@ -2,8 +2,10 @@
 
 Each message is ``accounts/email/<name>_subject.txt`` and ``accounts/email/<name>.txt``; the body
 template renders its part once per language through ``accounts/email/bilingual.txt``. Services
-call these functions with ids from ``transaction.on_commit``, so nothing is sent for a change that
-was rolled back.
+call these functions with ids from ``transaction.on_commit``, so nothing is sent for a change
+that was rolled back. Account set-up, password reset and the user-management mails (invitations,
+two-factor reset, access reviews, inactivity) live here; the notifications of applications
+(received, approved, rejected) are sent by ``dagr.notifications`` from the audit log.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from .models import Application, Institution, Membership, User
+from .models import Institution, Membership, User
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +91,7 @@ def _manager_addresses(institution: Institution) -> list[str]:
             status=User.Status.ACTIVE,
             memberships__institution=institution,
             memberships__role=Membership.Role.SIGNATORY,
+            memberships__status=Membership.Status.ACTIVE,
         )
         .distinct()
         .values_list("email", flat=True)
@@ -111,31 +114,74 @@ def send_account_created(*, user_id: int) -> int:
     )
 
 
-def send_application_submitted(*, application_id: int) -> int:
-    application = Application.objects.select_related("user", "institution").get(pk=application_id)
-    context = {
-        "application": application,
-        "user": application.user,
-        "institution": application.institution,
-        "roles": application.roles,
-        "application_url": absolute_url(reverse("accounts:application", args=[application.pk])),
-        "login_url": absolute_url(reverse("accounts:login")),
-    }
-    sent = send("application_received", [application.user.email], context)
-    sent += send("application_new", _manager_addresses(application.institution), context)
-    return sent
+# --- user management (DU-8): invitations, two-factor, access reviews, inactivity -------------
+# Each of these also has its audit action (see the report in docs/architecture.md's accounts
+# row); the notifications app may later take them over from its registry.
 
 
-def send_application_decided(*, application_id: int) -> int:
-    application = Application.objects.select_related("user", "institution").get(pk=application_id)
+def _role_labels(roles: list[str]) -> list[Any]:
+    labels = dict(Membership.Role.choices)  # lazy: translated inside each {% language %}
+    return [labels.get(role, role) for role in roles]
+
+
+def send_invitation(*, invitation_id: int) -> int:
+    from .invitations import invitation_url
+    from .models import Invitation
+
+    invitation = Invitation.objects.select_related("institution").get(pk=invitation_id)
     return send(
-        "application_decided",
-        [application.user.email],
+        "invitation",
+        [invitation.email],
         {
-            "application": application,
-            "user": application.user,
-            "institution": application.institution,
-            "approved": application.status == Application.Status.APPROVED,
+            "invitation": invitation,
+            "roles": _role_labels(invitation.roles),
+            "accept_url": invitation_url(invitation),
+        },
+    )
+
+
+def send_two_factor_reset(*, user_id: int) -> int:
+    user = User.objects.get(pk=user_id)
+    return send(
+        "two_factor_reset",
+        [user.email],
+        {"user": user, "login_url": absolute_url(reverse("accounts:login"))},
+    )
+
+
+def send_inactivity_notice(*, user_id: int, deactivate_on: Any) -> int:
+    user = User.objects.get(pk=user_id)
+    return send(
+        "inactivity_notice",
+        [user.email],
+        {
+            "user": user,
+            "deactivate_on": deactivate_on,
             "login_url": absolute_url(reverse("accounts:login")),
+        },
+    )
+
+
+def send_deactivated_inactive(*, user_id: int) -> int:
+    user = User.objects.get(pk=user_id)
+    return send(
+        "deactivated_inactive",
+        [user.email],
+        {"user": user, "days": settings.DAGR_INACTIVE_DEACTIVATE_DAYS},
+    )
+
+
+def send_access_review_requested(*, review_id: int) -> int:
+    from .models import AccessReview
+
+    review = AccessReview.objects.select_related("institution").get(pk=review_id)
+    return send(
+        "access_review_requested",
+        _manager_addresses(review.institution),
+        {
+            "review": review,
+            "review_url": absolute_url(
+                reverse("accounts:access_review", args=[review.institution_id])
+            ),
         },
     )

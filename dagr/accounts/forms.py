@@ -229,6 +229,15 @@ class UserForm(forms.Form):
     position = forms.CharField(label=_("Position"), max_length=150, required=False)
     language = forms.ChoiceField(label=_("Language of e-mails"), choices=LANGUAGE_CHOICES)
     is_portal_admin = forms.BooleanField(label=_("Portal administrator"), required=False)
+    personal_code = forms.CharField(
+        label=_("Personal code (for the national login)"),
+        max_length=20,
+        required=False,
+        help_text=_(
+            "Only a keyed fingerprint is stored, never the code; leave empty to keep it as it is."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
 
     def __init__(self, *args: Any, can_set_admin: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -251,6 +260,7 @@ class UserCreateForm(UserForm):
         self, *args: Any, institutions: QuerySet[Institution], can_set_admin: bool, **kwargs: Any
     ) -> None:
         super().__init__(*args, can_set_admin=can_set_admin, **kwargs)
+        self.fields.pop("personal_code", None)  # set on the edit page
         del self.fields["language"]
         self.fields["institution"].queryset = institutions  # type: ignore[attr-defined]  # fields[] is typed Field
         self.fields["institution"].required = not can_set_admin
@@ -366,4 +376,74 @@ class AuditFilterForm(forms.Form):
         data = super().clean() or {}
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             self.add_error("date_to", _("The end of the period is before its start."))
+        return data
+
+
+# --- user management (DU-8) --------------------------------------------------------------------
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        help_text=_("The 6-digit code from your authenticator app, or one of your recovery codes."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
+    )
+
+
+class EnrolForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the app"),
+        max_length=10,
+        help_text=_("Enter the 6-digit code your authenticator app shows for DAGR."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class ResetReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"))
+    institution = forms.ModelChoiceField(
+        label=_("Institution"), queryset=Institution.objects.none()
+    )
+    roles = forms.MultipleChoiceField(
+        label=_("Roles"), choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, institutions: QuerySet[Institution], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["institution"].queryset = institutions  # type: ignore[attr-defined]  # a ModelChoiceField
+
+
+class InvitationAcceptForm(forms.Form):
+    first_name = forms.CharField(
+        label=_("First name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label=_("Last name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", _("The two passwords do not match."))
         return data

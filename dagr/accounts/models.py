@@ -110,6 +110,11 @@ class User(AbstractBaseUser):
     )
     is_portal_admin = models.BooleanField(_("portal administrator"), default=False)
     language = models.CharField(_("language"), max_length=5, default="lv")
+    # National login (OpenID Connect) finds a person by personal code: only a keyed hash of it
+    # is stored (``dagr.accounts.identity.personal_code_hash``), never the code itself.
+    personal_code_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # When the "you will be deactivated for inactivity" notice went out (cleared on login).
+    inactivity_notice_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -153,7 +158,19 @@ class Membership(models.Model):
     institution = models.ForeignKey(
         Institution, on_delete=models.CASCADE, related_name="memberships"
     )
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        SUSPENDED = "suspended", _("suspended")
+
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    # A suspended role (not confirmed in an access review in time) gives no rights:
+    # ``permissions.rules`` reads active memberships only. The signatory can restore it.
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True
+    )
+    confirmed_at = models.DateTimeField(_("last confirmed"), null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -206,6 +223,111 @@ class Application(models.Model):
         """Names of the requested roles in the active language."""
         labels = dict(Membership.Role.choices)
         return [str(labels.get(role, role)) for role in self.roles]
+
+
+class TwoFactorDevice(models.Model):
+    """A user's TOTP authenticator (RFC 6238): the shared secret, encrypted at rest
+    (``dagr.core.crypto``). ``confirmed_at`` is set once the user has entered a first valid code;
+    only a confirmed device is asked for at login. ``last_step`` refuses a code used twice."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="two_factor")
+    secret = models.TextField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("two-factor authenticator")
+
+    def __str__(self) -> str:
+        return f"TOTP — {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time recovery code (hashed; the user saw it once, at enrolment)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "code_hash"], name="recovery_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery code — {self.user_id}"
+
+
+class Invitation(models.Model):
+    """A person invited by e-mail to become a user of an institution with preset roles. The
+    link carries a signed token naming the invitation and its ``nonce``: a resend changes the
+    nonce (the old link dies), acceptance and revocation end it, and it expires."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        ACCEPTED = "accepted", _("accepted")
+        REVOKED = "revoked", _("revoked")
+        EXPIRED = "expired", _("expired")
+
+    institution = models.ForeignKey(
+        Institution, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(_("e-mail"))
+    roles = models.JSONField(_("roles"), default=list)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    nonce = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.institution}"
+
+    def status_at(self, now: Any) -> str:
+        if self.accepted_at:
+            return self.Status.ACCEPTED
+        if self.revoked_at:
+            return self.Status.REVOKED
+        if self.expires_at <= now:
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    @property
+    def role_labels(self) -> list[str]:
+        labels = dict(Membership.Role.choices)
+        return [str(labels.get(role, role)) for role in self.roles]
+
+
+class AccessReview(models.Model):
+    """One periodic access review of an institution: its signatories confirm each role; roles
+    not confirmed since ``opened_at`` are suspended once ``due_at`` has passed."""
+
+    institution = models.ForeignKey(
+        Institution, on_delete=models.CASCADE, related_name="access_reviews"
+    )
+    opened_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        verbose_name = _("access review")
+
+    def __str__(self) -> str:
+        return f"{self.institution_id} — {self.opened_at:%Y-%m-%d}"
 
 
 def acting_user(actor: object) -> User | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from dagr.audit import selectors as audit_selectors
 from dagr.audit.models import AdminEntry
@@ -15,7 +15,7 @@ from dagr.core.actors import Actor
 from dagr.core.errors import NotFound, PermissionDenied
 from dagr.permissions import rules
 
-from .models import Application, Institution, Membership, User
+from .models import Application, Institution, Invitation, Membership, TwoFactorDevice, User
 
 
 def institution_list(
@@ -87,6 +87,12 @@ def user_list(
         qs = qs.filter(status=status)
     return (
         qs.distinct()
+        .annotate(
+            # a signatory sees who in the institution has two-factor authentication on
+            has_two_factor=Exists(
+                TwoFactorDevice.objects.filter(user_id=OuterRef("pk"), confirmed_at__isnull=False)
+            )
+        )
         .prefetch_related(
             Prefetch(
                 "memberships",
@@ -185,3 +191,18 @@ def admin_audit_filter_choices(*, actor: Actor) -> dict[str, list[str]]:
         "actions": audit_selectors.admin_entry_actions(),
         "target_types": audit_selectors.admin_entry_target_types(),
     }
+
+
+def invitation_list(*, actor: Actor) -> QuerySet[Invitation]:
+    """Invitations into the institutions the actor manages, newest first."""
+    return (
+        Invitation.objects.filter(institution__in=rules.manageable_institutions(actor))
+        .select_related("institution", "invited_by")
+        .order_by("-created_at")
+    )
+
+
+def user_has_two_factor(*, actor: Actor, user: User) -> bool:
+    if not rules.can_view_user(actor, user):
+        raise NotFound
+    return TwoFactorDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()

@@ -458,6 +458,13 @@ def user_set_status(*, actor: Actor, user: User, status: str, reason: str = "") 
         if reason:
             changes["reason"] = reason.strip()
         admin_entry_create(action=action, actor=actor, target=user, changes=changes)
+        if status == User.Status.BLOCKED:
+            # Blocking ends every open session of the user at once (and with them the
+            # session-authenticated API use); a blocked user cannot log in again.
+            from .lifecycle import sessions_end
+
+            user_id = user.pk
+            transaction.on_commit(lambda: sessions_end(user_id=user_id))
     return user
 
 
@@ -494,6 +501,41 @@ def user_password_was_reset(*, user: User) -> None:
             {"password": 1}, {"password": 2}, secret_fields=frozenset({"password"})
         ),
     )
+
+
+def user_set_personal_code(*, actor: Actor, user: User, personal_code: str) -> User:
+    """Link a user to their personal code for the national login: only its keyed hash is
+    stored (``oidc.personal_code_hash``); the audit records that it changed, not the code."""
+    from .oidc import personal_code_hash, valid_personal_code
+
+    if not rules.can_manage_user(actor, user):
+        raise PermissionDenied
+    if not valid_personal_code(personal_code):
+        raise _invalid(
+            "personal_code", _("Enter a valid Latvian personal code."), code="invalid_personal_code"
+        )
+    digest = personal_code_hash(personal_code)
+    with transaction.atomic():
+        if User.objects.filter(personal_code_hash=digest).exclude(pk=user.pk).exists():
+            raise _invalid(
+                "personal_code",
+                _("Another user already has this personal code."),
+                code="duplicate_personal_code",
+            )
+        had = user.personal_code_hash is not None
+        User.objects.filter(pk=user.pk).update(personal_code_hash=digest)
+        user.personal_code_hash = digest
+        admin_entry_create(
+            action="accounts.user.personal_code_set",
+            actor=actor,
+            target=user,
+            changes=diff_fields(
+                {"personal_code": 1 if had else None},
+                {"personal_code": 2},
+                secret_fields=frozenset({"personal_code"}),
+            ),
+        )
+    return user
 
 
 # --- roles -------------------------------------------------------------------------------------

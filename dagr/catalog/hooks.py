@@ -74,3 +74,30 @@ def unregister_schema_listener(listener: SchemaListener) -> None:
 def schema_changed(dataset: Dataset, old: SchemaDef | None, new: SchemaDef) -> None:
     for listener in _schema_listeners:
         listener(dataset, old, new)
+
+
+# --- sandbox datasets open to everyone -----------------------------------------------------------
+# Some sandbox datasets are public by nature: the anonymised test datasets (``dagr.anonymisation``
+# registers them in ``ready()``). They are shown in the public catalogue, access to them may be
+# requested, and grants on them work through the normal data API like on a production dataset —
+# a recipient's test system can run against them before its production access is approved.
+
+OpenSandbox = Callable[[], "set[int]"]
+_open_sandbox: list[OpenSandbox] = []
+
+
+def register_open_sandbox(provider: OpenSandbox) -> None:
+    _open_sandbox.append(provider)
+
+
+def unregister_open_sandbox(provider: OpenSandbox) -> None:
+    if provider in _open_sandbox:
+        _open_sandbox.remove(provider)
+
+
+def open_sandbox_ids() -> set[int]:
+    """Ids of the sandbox datasets that are open to everyone (one small query per provider)."""
+    found: set[int] = set()
+    for provider in _open_sandbox:
+        found |= provider()
+    return found

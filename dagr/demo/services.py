@@ -25,6 +25,8 @@ from django.utils import timezone
 
 from dagr.accounts.models import Institution, Membership, User
 from dagr.accounts.services import institution_create, membership_grant, user_create
+from dagr.anonymisation.models import Release, TestDataset
+from dagr.anonymisation.services import release_build, release_request, settings_update
 from dagr.audit.access import access_entries_write_bulk
 from dagr.audit.models import AccessEntry
 from dagr.catalog.models import Dataset
@@ -112,6 +114,8 @@ class DemoReport:
     users: list[tuple[str, str, list[str], bool]] = field(default_factory=list)
     # code, live records, created, updated, unchanged, seconds, loaded (False: skipped)
     datasets: list[tuple[str, int, int, int, int, float, bool]] = field(default_factory=list)
+    # the test data release the demo built (or found): (number, status, k, created now)
+    test_data: tuple[int, str, int | None, bool] | None = None
 
 
 def _institutions(report: DemoReport) -> dict[str, Institution]:
@@ -242,8 +246,61 @@ def demo_create(
         datasets = _datasets(institutions)
     _records(report, datasets, sizes, progress)
     _grants_and_record_sets(datasets[schemas.PERSONS["code"]])
+    _test_data(report, list(datasets.values()), progress)
     _access_history(datasets[schemas.PERSONS["code"]], random.Random(sizes.seed))
     return report
+
+
+# The quasi-identifiers of the demo's privacy report: birth date seen by decade, and gender.
+# On the demo's 2,000 persons (born 1926–2025) each decade × gender group holds dozens of
+# persons, so the release passes k = 5; the test data pages say which ones were used.
+DEMO_QUASI_IDENTIFIERS = (("birth_date", "decade"), ("gender", "exact"))
+DEMO_K = 5
+
+
+def _test_data(
+    report: DemoReport, datasets: list[Dataset], progress: Callable[[str], None]
+) -> None:
+    """Build and publish anonymised test data of the three demo datasets in one release (joins
+    between them survive), unless a published release already shows their current data."""
+    persons = next(d for d in datasets if d.code == schemas.PERSONS["code"])
+    links = {
+        link.source_id: link
+        for link in TestDataset.objects.filter(source__in=datasets).select_related("release")
+    }
+    releases = {link.release_id for link in links.values()}
+    if len(links) == len(datasets) and len(releases) == 1 and None not in releases:
+        release = next(iter(links.values())).release
+        last_load = (
+            Load.objects.filter(dataset__in=datasets, status=Load.Status.SUCCEEDED)
+            .exclude(created=0, updated=0, deleted=0)  # a load that changed nothing
+            .order_by("-finished_at")
+            .values_list("finished_at", flat=True)
+            .first()
+        )
+        if (
+            release is not None
+            and release.status == Release.Status.PUBLISHED
+            and release.published_at is not None
+            and (last_load is None or last_load <= release.published_at)
+        ):
+            report.test_data = (release.number, release.status, release.report.get("k"), False)
+            return
+    settings_update(
+        actor=SYSTEM,
+        dataset=persons,
+        rules={},
+        quasi_identifiers=[
+            {"dataset": persons.code, "path": path, "level": level}
+            for path, level in DEMO_QUASI_IDENTIFIERS
+        ],
+        sensitive=[],
+        k=DEMO_K,
+    )
+    progress("test data …")
+    release = release_request(actor=SYSTEM, datasets=datasets, k=DEMO_K, enqueue=False)
+    release = release_build(release_id=release.pk)
+    report.test_data = (release.number, release.status, release.report.get("k"), True)
 
 
 def _records(

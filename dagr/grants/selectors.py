@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dagr.audit.access_selectors import ANSWERED, grant_use_counts
 from dagr.audit.models import AccessEntry
+from dagr.catalog import hooks
 from dagr.catalog.models import Dataset
 from dagr.catalog.schema import SchemaDef, parse_schema
 from dagr.catalog.selectors import datasets_visible_to, schema_rows
@@ -88,10 +89,14 @@ def grant_get_for(*, actor: Actor, pk: int) -> Grant:
 
 
 def requestable_datasets(*, actor: Actor) -> QuerySet[Dataset]:
-    """Datasets a recipient may request access to: production datasets it can see."""
+    """Datasets a recipient may request access to: production datasets it can see, and the
+    sandbox datasets open to everyone (test datasets: sandbox grants)."""
     return (
         datasets_visible_to(actor)
-        .filter(status=Dataset.Status.PRODUCTION, schema__isnull=False)
+        .filter(
+            Q(status=Dataset.Status.PRODUCTION) | Q(pk__in=hooks.open_sandbox_ids()),
+            schema__isnull=False,
+        )
         .select_related("provider", "schema")
         .order_by("code")
     )

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dagr.accounts.models import Institution, acting_user
 from dagr.audit.services import admin_entry_create, diff_fields
+from dagr.catalog import hooks
 from dagr.catalog.models import Dataset
 from dagr.catalog.schema import SchemaDef, parse_schema
 from dagr.core.actors import Actor
@@ -89,7 +90,7 @@ def grant_request(
             _("You may request access only for an institution you represent as a data recipient."),
             code="grant_request_denied",
         )
-    if dataset.status != Dataset.Status.PRODUCTION:
+    if dataset.status != Dataset.Status.PRODUCTION and dataset.pk not in hooks.open_sandbox_ids():
         raise Conflict(
             _("Access can be requested only to datasets in production."),
             code="dataset_not_in_production",

@@ -41,7 +41,9 @@ def institution_ids_with_role(actor: Visitor, *roles: str) -> set[int]:
     if "all" not in cache:
         cache["all"] = list(
             Membership.objects.filter(
-                user_id=actor.pk, institution__status=Institution.Status.ACTIVE
+                user_id=actor.pk,
+                institution__status=Institution.Status.ACTIVE,
+                status=Membership.Status.ACTIVE,  # a suspended role gives no rights
             ).values_list("institution_id", "role")
         )
     return {iid for iid, role in cache["all"] if role in roles}
@@ -157,6 +159,48 @@ def manageable_users(actor: Visitor) -> QuerySet[User]:
     ).distinct()
 
 
+# --- user management: two-factor, access reviews, invitations (DU-8) ---------------------------
+
+
+def requires_two_factor(user: Visitor) -> bool:
+    """Two-factor authentication is required for portal administrators and signatory contact
+    persons (any membership as signatory, suspended or not); optional for everyone else."""
+    pk = getattr(user, "pk", None)
+    if pk is None or getattr(user, "is_system", False):
+        return False
+    if getattr(user, "is_portal_admin", False):
+        return True
+    return Membership.objects.filter(user_id=pk, role=Role.SIGNATORY).exists()
+
+
+def can_reset_two_factor(actor: Visitor, user: User) -> bool:
+    """Remove a user's authenticator and recovery codes (a lost phone): an administrator for
+    anyone, a signatory for the users they manage; never one's own (use the profile page)."""
+    if getattr(actor, "pk", None) == user.pk:
+        return False
+    return can_manage_user(actor, user)
+
+
+def can_invite(actor: Visitor) -> bool:
+    """Has the invitations page: administrators and signatory contact persons."""
+    return can_manage_some_users(actor)
+
+
+def can_invite_to(actor: Visitor, institution: Institution | int) -> bool:
+    """Invite a person into an institution: its signatory or an administrator."""
+    return can_manage_users_of(actor, institution)
+
+
+def can_review_access_of(actor: Visitor, institution: Institution | int) -> bool:
+    """Confirm, remove, restore the roles of an institution in an access review: its signatory
+    or an administrator."""
+    return can_manage_users_of(actor, institution)
+
+
+def can_review_some_access(actor: Visitor) -> bool:
+    return can_manage_some_users(actor)
+
+
 def roles_allowed_for(institution: Institution) -> list[str]:
     """Roles that make sense in an institution of this kind."""
     roles = [Role.SIGNATORY.value]
@@ -212,6 +256,8 @@ RULES: dict[str, Any] = {
     "create_dataset_for": can_create_dataset_for,
     "edit_dataset": can_edit_dataset,
     "is_portal_admin": is_portal_admin,
+    "invite": can_invite,
+    "review_some_access": can_review_some_access,
 }
 
 
@@ -469,6 +515,51 @@ def record_set_institution_ids(actor: Visitor) -> set[int]:
     if is_connection(actor):
         return {actor.institution_id} if actor.kind == "recipient" else set()
     return institution_ids_with_role(actor, Role.RECIPIENT)
+
+
+# --- anonymised test datasets (added by the anonymisation capability) ---------------------------
+# Published test data is public (no rule: the pages and the API are ``public``). Preparing it —
+# the rules per field, the privacy settings, building a release — is the provider's.
+
+
+def can_manage_test_data(actor: Visitor, dataset: Dataset) -> bool:
+    """Change a dataset's anonymisation settings and see its releases: a data provider
+    representative of the dataset's provider, or an administrator."""
+    return is_portal_admin(actor) or has_role(actor, dataset.provider_id, Role.PROVIDER)
+
+
+def can_build_test_release(actor: Visitor, datasets: Any) -> bool:
+    """Build one release of several datasets (their joins survive only within one release): the
+    actor must manage the test data of EVERY dataset in it — or be an administrator."""
+    datasets = list(datasets)
+    return bool(datasets) and all(can_manage_test_data(actor, d) for d in datasets)
+
+
+def can_work_with_test_data(actor: Visitor) -> bool:
+    """Has a test data page in the portal at all: administrators and provider representatives."""
+    return is_portal_admin(actor) or bool(institution_ids_with_role(actor, Role.PROVIDER))
+
+
+RULES.update(
+    {
+        "manage_test_data": can_manage_test_data,
+        "build_test_release": can_build_test_release,
+        "work_with_test_data": can_work_with_test_data,
+    }
+)
+
+
+# --- notifications (DU-9) -------------------------------------------------------------------------
+
+
+def can_manage_notification_templates(actor: Visitor) -> bool:
+    """Edit the notification templates (every user's mail): administrators only."""
+    return is_portal_admin(actor)
+
+
+def can_manage_newsletters(actor: Visitor) -> bool:
+    """Write and send newsletters: administrators only."""
+    return is_portal_admin(actor)
 
 
 # --- the dashboard: statistics of use (added by the dashboard capability) ----------------------

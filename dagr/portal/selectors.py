@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count, Q
 
 from dagr.accounts.models import Application, Institution, Membership, User
+from dagr.accounts.reviews import reviews_for
 from dagr.catalog.models import Dataset
 from dagr.catalog.selectors import datasets_visible_to
 from dagr.permissions import rules
@@ -47,6 +48,8 @@ def dashboard_context(*, actor: User) -> dict[str, Any]:
         if not context["is_admin"]:
             apps = apps.filter(institution_id__in=signatory_ids)
         context["pending_applications"] = apps.select_related("user", "institution")[:50]
+        # the periodic access reviews waiting for this signatory (a dashboard task)
+        context["access_reviews"] = list(reviews_for(actor)[:50])
     if context["is_admin"]:
         context["stats"] = {
             "institutions": Institution.objects.count(),

@@ -49,6 +49,7 @@ class Load(models.Model):
         CONNECTOR = "connector", _("connector")
         DEMO = "demo", _("demo data")
         REEVALUATION = "reevaluation", _("daily re-evaluation of date conditions")
+        TEST_DATA = "test_data", _("anonymised test data release")
 
     class Status(models.TextChoices):
         RUNNING = "running", _("running")

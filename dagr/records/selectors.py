@@ -3,6 +3,7 @@ catalogue, the demo); the recipient-facing retrieval narrows them through ``dagr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
@@ -12,6 +13,7 @@ from dagr.catalog.models import Dataset
 from dagr.core.errors import NotFound
 
 from .models import Change, Load, Record, RecordIdentifier
+from .queries import Row, records_page
 
 
 def live_records(dataset: Dataset) -> QuerySet[Record]:
@@ -128,3 +130,19 @@ def load_list_for_dataset(*, dataset: Dataset) -> QuerySet[Load]:
         .select_related("dataset")
         .order_by("-started_at", "-id")
     )
+
+
+def live_record_batches(*, dataset_id: int, batch: int = 2000) -> Iterator[list[Row]]:
+    """Every live record of a dataset as ``(id, data)``, in id order, ``batch`` at a time: one
+    short keyset query per batch (no transaction is held between them, and the dataset is
+    never loaded whole). Records changed while this runs are read as they are when their batch
+    is read."""
+    after = 0
+    while True:
+        rows = records_page(
+            dataset_id=dataset_id, after_id=after, limit=batch, where="1=1", params=()
+        )
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from dagr.catalog import hooks
 from dagr.catalog.models import Dataset
 from dagr.catalog.schema import FieldDef, SchemaDef, parse_schema
 from dagr.core.cache import RefreshedMap
@@ -36,13 +37,19 @@ class DatasetInfo:
     key: str
     identifier_paths: tuple[str, ...]  # key first, then the others in schema order
     fields: dict[str, FieldDef] = field(compare=False)  # every path → its definition
+    open_sandbox: bool = False  # a sandbox dataset open to everyone (a test dataset)
 
     @property
     def is_production(self) -> bool:
         return self.status == "production"
 
+    @property
+    def is_served(self) -> bool:
+        """Production datasets, and the sandbox ones open to everyone (sandbox grants)."""
+        return self.is_production or (self.open_sandbox and self.status == "sandbox")
 
-def dataset_info(dataset: Any, schema: SchemaDef) -> DatasetInfo:
+
+def dataset_info(dataset: Any, schema: SchemaDef, open_sandbox: bool = False) -> DatasetInfo:
     paths = [path for path, _kind in schema.identifier_paths()]
     ordered = [schema.key, *[p for p in paths if p != schema.key]]
     return DatasetInfo(
@@ -53,12 +60,14 @@ def dataset_info(dataset: Any, schema: SchemaDef) -> DatasetInfo:
         key=schema.key,
         identifier_paths=tuple(ordered),
         fields=dict(schema.field_paths()),
+        open_sandbox=open_sandbox,
     )
 
 
 def load_datasets() -> dict[str, DatasetInfo]:
     """Every dataset with a valid schema, by code (one query)."""
     out: dict[str, DatasetInfo] = {}
+    open_ids = hooks.open_sandbox_ids()
     rows = (
         Dataset.objects.filter(schema__isnull=False)
         .select_related("schema")
@@ -70,7 +79,7 @@ def load_datasets() -> dict[str, DatasetInfo]:
         except ValidationError:
             logger.warning("dataset %s has an invalid schema", dataset.code)
             continue
-        out[dataset.code] = dataset_info(dataset, schema)
+        out[dataset.code] = dataset_info(dataset, schema, dataset.pk in open_ids)
     return out
 
 
@@ -84,8 +93,9 @@ def schema_changed_listener(dataset: Any, old: Any, new: Any) -> None:
 
 
 def dataset_for_retrieval(code: str) -> DatasetInfo:
-    """A production dataset by code; ``NotFound`` for an unknown or non-production one."""
+    """A production dataset (or a sandbox one open to everyone: a test dataset) by code;
+    ``NotFound`` for an unknown or any other one."""
     info = dataset_cache.get(code) if isinstance(code, str) and len(code) <= 64 else None
-    if info is None or not info.is_production:
+    if info is None or not info.is_served:
         raise NotFound(_("No such dataset."), code="dataset_not_found")
     return info

@@ -1,6 +1,8 @@
 """``dagr worker``: the database-backed task worker (django-tasks-db) plus a heartbeat row that
 ``/healthz`` reads to tell whether background work is being processed, and the signed audit
-checkpoints (every ``AUDIT_CHECKPOINT_INTERVAL_S`` seconds when a chain moved, and at shutdown)."""
+checkpoints (every ``AUDIT_CHECKPOINT_INTERVAL_S`` seconds when a chain moved, and at shutdown),
+and the periodic jobs of ``settings.DAGR_PERIODIC_JOBS`` (dotted path → seconds), each in its own
+thread (the notifications' dispatch and e-mail sending)."""
 
 from __future__ import annotations
 
@@ -60,6 +62,21 @@ def _checkpoints(stop: threading.Event) -> None:
     connection.close()
 
 
+def _periodic(path: str, interval: float, stop: threading.Event) -> None:
+    """Call the function at ``path`` every ``interval`` seconds until the worker stops (named by
+    the settings, ``DAGR_PERIODIC_JOBS``: core imports no app above it)."""
+    from django.utils.module_loading import import_string
+
+    job = import_string(path)
+    while not stop.wait(interval):
+        try:
+            close_old_connections()
+            job()
+        except Exception:  # a failed run must never kill the worker; the next one follows
+            logger.warning("periodic job %s failed", path, exc_info=True)
+    connection.close()
+
+
 def _schedule_daily_tasks() -> None:
     """Queue one run of each task in ``settings.DAGR_DAILY_TASKS`` unless one is already
     waiting; each such task queues its own next run (so a fresh installation, and one whose
@@ -88,10 +105,20 @@ class Command(DbWorkerCommand):
         thread.start()
         checkpoints = threading.Thread(target=_checkpoints, args=(stop,), daemon=True)
         checkpoints.start()
+        from django.conf import settings
+
+        periodic = [
+            threading.Thread(target=_periodic, args=(path, float(interval), stop), daemon=True)
+            for path, interval in getattr(settings, "DAGR_PERIODIC_JOBS", {}).items()
+        ]
+        for job in periodic:
+            job.start()
         _schedule_daily_tasks()
         try:
             super().handle(*args, **options)
         finally:
             stop.set()
             checkpoints.join(timeout=30)  # the shutdown checkpoint
+            for job in periodic:
+                job.join(timeout=30)
             WorkerHeartbeat.objects.filter(worker_id=worker_id[:64]).delete()

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from dagr.anonymisation.models import Release
 from dagr.core.errors import DomainError
 from dagr.demo.services import DemoReport, DemoSizes, demo_create
 
@@ -91,6 +92,20 @@ class Command(BaseCommand):
                 ],
             )
         )
+        if report.test_data is not None:
+            number, status, k, _new = report.test_data
+            self.stdout.write(
+                "\n"
+                + _(
+                    "Test data: release #%(number)s %(status)s (k = %(k)s; birth decade and "
+                    "gender as quasi-identifiers), /test-data/"
+                )
+                % {
+                    "number": number,
+                    "status": Release.Status(status).label,
+                    "k": k if k is not None else "—",
+                }
+            )
         self.stdout.write("\n" + _("Demo logins (every demo user has the same password)"))
         self.stdout.write(
             _table(
