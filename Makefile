@@ -10,7 +10,7 @@ DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint deps-graph format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
         test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit \
-        bench-newsletter bench-anon
+        bench-newsletter bench-anon bench-dashboard
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -103,6 +103,11 @@ bench-sync: install
 # and PostgreSQL (scratch database on BENCH_PG), full and incremental; ends with a RESULT line.
 bench-audit: install
 	BENCH_AUDIT_N=$${BENCH_AUDIT_N:-10000000} $(BIN)/python bench/audit_verify.py
+
+# The statistics pages and API over BENCH_DASH_N (default 10,000,000) access entries spread over
+# 13 months, through `dagr serve`; ends with a `RESULT dashboard p95_ms=… rollup_lag_s=…` line.
+bench-dashboard: install
+	BENCH_DASH_N=$${BENCH_DASH_N:-10000000} $(BIN)/python bench/dashboard.py
 
 # Newsletter sending: BENCH_NEWSLETTER_USERS (default 10,000) users, one newsletter through the
 # worker's code path to a local aiosmtpd sink; a table and a RESULT line with messages/s.

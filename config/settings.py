@@ -116,9 +116,11 @@ INSTALLED_APPS = [
     "dagr.oversight",
     "dagr.demo",
     "dagr.portal",
+    "dagr.dashboard",
 ]
 
 MIDDLEWARE = [
+    "dagr.dashboard.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -140,6 +142,7 @@ MIDDLEWARE = [
 # The API's own, lean stack (config/wsgi.py): sessions and authentication stay for the few
 # session-authenticated administrator calls; both are lazy and cost nothing on token calls.
 API_MIDDLEWARE = [
+    "dagr.dashboard.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "dagr.core.middleware.RequestIdMiddleware",
@@ -401,6 +404,14 @@ LOGGING = {
     },
 }
 
+# --- Statistics and operators' metrics (docs/metrics.md) ---------------------------------------
+# How often the worker folds new access entries into the statistics rollups (seconds).
+DAGR_STATS_INTERVAL_S = int(os.environ.get("DAGR_STATS_INTERVAL_S", "30"))
+# /metrics answers clients in these networks without a token (default: this machine only) …
+DAGR_METRICS_NETWORKS = env_list("DAGR_METRICS_NETWORKS", "127.0.0.0/8,::1/128")
+# … and anyone presenting this bearer token (unset: no token is accepted).
+DAGR_METRICS_TOKEN = os.environ.get("DAGR_METRICS_TOKEN", "")
+
 # Tasks that run once a day and queue their own next run; `dagr worker` queues one at start.
 DAGR_DAILY_TASKS = [
     "dagr.retrieval.tasks.feeds_recheck_task",
@@ -410,6 +421,8 @@ DAGR_DAILY_TASKS = [
 # Functions the worker calls every N seconds, each in its own thread (dotted path → seconds).
 DAGR_PERIODIC_JOBS = {
     "dagr.notifications.tasks.tick": float(os.environ.get("DAGR_NOTIFICATIONS_TICK_S", "5")),
+    # the statistics: fold new access entries into the rollups
+    "dagr.dashboard.services.rollups_advance": float(DAGR_STATS_INTERVAL_S),
 }
 
 # --- Notifications (DU-9) ----------------------------------------------------------------------

@@ -2,12 +2,14 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog, set_language
 
 from config.api import api
+from dagr.dashboard.views import metrics
 from dagr.retrieval import fast
 
 urlpatterns = [
     # The hot path, served by a hand-written view ahead of ninja (dagr/retrieval/fast.py).
     path("api/v1/data/<str:code>/records/<str:field>/<str:value>", fast.record_get),
     path("api/v1/", api.urls),
+    path("metrics", metrics, name="metrics"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/", include("dagr.accounts.urls")),
@@ -20,6 +22,7 @@ urlpatterns = [
     path("audit/", include("dagr.oversight.urls")),
     path("test-data/", include("dagr.anonymisation.urls")),
     path("notifications/", include("dagr.notifications.urls")),
+    path("statistics/", include("dagr.dashboard.urls")),
     path("", include("dagr.portal.urls")),
 ]
 

@@ -26,6 +26,7 @@ import orjson
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -44,10 +45,21 @@ from .integrity import (
 )
 from .models import AccessEntry, AccessSegment, AccessSubject
 
-__all__ = ["AuditUnavailable", "VerifyReport", "access_entry_write", "audit_verify", "who_read"]
+__all__ = [
+    "AuditUnavailable",
+    "VerifyReport",
+    "access_entries_write_bulk",
+    "access_entry_write",
+    "audit_verify",
+    "who_read",
+]
 
 
 SUBJECT_BYTES = 16
+
+# Sent (with ``operation``) when an access entry could not be written, before ``AuditUnavailable``
+# is raised: operators' metrics count it (``dagr.dashboard.metrics``).
+access_write_failed = Signal()
 
 
 class AuditUnavailable(DomainError):
@@ -113,28 +125,14 @@ def access_entry_write(
     at: datetime | None = None,
 ) -> AccessEntry:
     # Distinct values first: a batch names most identifiers twice (asked for, and in the record).
-    subjects = sorted({subject_hash(v) for v in set(identifiers) if v not in (None, "")})
-    values: dict[str, Any] = {
-        "at": at or timezone.now(),
-        "request_id": request_id[:64],
-        "institution_id": institution_id,
-        "connection_id": connection_id,
-        "user_id": user_id,
-        "actor_label": actor_label[:255],
-        "dataset_id": dataset_id,
-        "dataset_code": dataset_code[:64],
-        "grant_id": grant_id,
-        "permission_number": permission_number[:100],
-        "operation": operation[:30],
-        "purpose": purpose[:255],
-        "identifiers_asked": len(subjects),
-        "records_returned": records_returned,
-        "fields": list(fields or []),
-        "outcome": outcome,
-        "status_code": status_code,
-        "duration_ms": round(float(duration_ms), 3),
-        "version": VERSION,
-    }
+    values, subjects = _entry_values(
+        operation=operation, outcome=outcome, at=at or timezone.now(), dataset_id=dataset_id,
+        dataset_code=dataset_code, institution_id=institution_id, connection_id=connection_id,
+        user_id=user_id, actor_label=actor_label, grant_id=grant_id,
+        permission_number=permission_number, purpose=purpose, identifiers=identifiers,
+        records_returned=records_returned, fields=fields, status_code=status_code,
+        duration_ms=duration_ms, request_id=request_id,
+    )  # fmt: skip
     segment = _current_segment()
     with segment.lock:
         try:
@@ -145,6 +143,7 @@ def access_entry_write(
                 entry = _insert(segment.name, values, subjects)
         except DatabaseError as exc:
             segment.head = None
+            access_write_failed.send(sender=AccessEntry, operation=operation)
             raise AuditUnavailable() from exc
         segment.head = (entry.segment_seq, entry.entry_hash)
     return entry
@@ -252,6 +251,127 @@ def _insert(segment: str, values: dict[str, Any], subjects: list[bytes]) -> Acce
                 [segment, ops.adapt_datetimefield_value(values["at"]), 1, entry_hash],
             )
     return AccessEntry(id=entry_id, prev_hash=last_hash, entry_hash=entry_hash, **values)
+
+
+def _entry_values(
+    *,
+    operation: str,
+    outcome: str,
+    at: datetime,
+    dataset_id: int | None = None,
+    dataset_code: str = "",
+    institution_id: int | None = None,
+    connection_id: int | None = None,
+    user_id: int | None = None,
+    actor_label: str = "",
+    grant_id: int | None = None,
+    permission_number: str = "",
+    purpose: str = "",
+    identifiers: Iterable[str] = (),
+    records_returned: int = 0,
+    fields: list[str] | None = None,
+    status_code: int = 200,
+    duration_ms: float = 0.0,
+    request_id: str = "",
+) -> tuple[dict[str, Any], list[bytes]]:
+    subjects = sorted({subject_hash(v) for v in set(identifiers) if v not in (None, "")})
+    values: dict[str, Any] = {
+        "at": at, "request_id": request_id[:64], "institution_id": institution_id,
+        "connection_id": connection_id, "user_id": user_id, "actor_label": actor_label[:255],
+        "dataset_id": dataset_id, "dataset_code": dataset_code[:64], "grant_id": grant_id,
+        "permission_number": permission_number[:100], "operation": operation[:30],
+        "purpose": purpose[:255], "identifiers_asked": len(subjects),
+        "records_returned": records_returned, "fields": list(fields or []), "outcome": outcome,
+        "status_code": status_code, "duration_ms": round(float(duration_ms), 3),
+        "version": VERSION,
+    }  # fmt: skip
+    return values, subjects
+
+
+def access_entries_write_bulk(entries: Iterable[dict[str, Any]], *, batch: int = 10_000) -> int:
+    """The bulk path: many past accesses at once (the demo's history, benchmarks, imports from
+    an older system) — each entry takes the keyword arguments of ``access_entry_write`` (``at``
+    required), gets the same keyed digest and is chained in this process's segment; written with
+    ``executemany`` in batches of ``batch`` entries, each batch one transaction. Returns how
+    many were written."""
+    segment = _current_segment()
+    entries_table = AccessEntry._meta.db_table
+    heads = AccessSegment._meta.db_table
+    subject_table = AccessSubject._meta.db_table
+    pg = connection.vendor == "postgresql"
+    lock = " FOR UPDATE" if pg else ""
+    json_cast = "::jsonb" if pg else ""
+    placeholders = ", ".join("%s" + json_cast if c == "fields" else "%s" for c in _ENTRY_COLUMNS)
+    insert = (
+        f"INSERT INTO {entries_table} (id, {', '.join(_ENTRY_COLUMNS)}) "  # noqa: S608
+        f"VALUES (%s, {placeholders})"
+    )
+    written = 0
+    pending: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        nonlocal written
+        with segment.lock, transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT last_seq, last_hash FROM {heads} WHERE segment = %s{lock}",  # noqa: S608
+                [segment.name],
+            )
+            head = cursor.fetchone()
+            last_seq, last_hash = head or (0, GENESIS)
+            if pg:  # ids from the table's own sequence: other writers may run meanwhile
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                    [entries_table, len(pending)],
+                )
+                ids = [r[0] for r in cursor.fetchall()]
+            else:  # SQLite: this transaction is the only writer
+                cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {entries_table}")  # noqa: S608
+                first = cursor.fetchone()[0] + 1
+                ids = list(range(first, first + len(pending)))
+            rows: list[tuple[Any, ...]] = []
+            subject_rows: list[tuple[int, bytes]] = []
+            first_at = pending[0]["at"]
+            for entry_id, kwargs in zip(ids, pending, strict=True):
+                values, subjects = _entry_values(**kwargs)
+                last_hash, params = _entry_params(
+                    values, last_seq, last_hash, segment.name, subjects
+                )
+                last_seq += 1
+                rows.append((entry_id, *params))
+                subject_rows.extend((entry_id, h) for h in subjects)
+            cursor.executemany(insert, rows)
+            if subject_rows:
+                cursor.executemany(
+                    f"INSERT INTO {subject_table} (entry_id, subject_hash) VALUES (%s, %s)",  # noqa: S608
+                    subject_rows,
+                )
+            if head:
+                cursor.execute(
+                    f"UPDATE {heads} SET last_seq = %s, last_hash = %s WHERE segment = %s",  # noqa: S608
+                    [last_seq, last_hash, segment.name],
+                )
+            else:
+                cursor.execute(
+                    f"INSERT INTO {heads} (segment, started_at, last_seq, last_hash) "  # noqa: S608
+                    "VALUES (%s, %s, %s, %s)",
+                    [
+                        segment.name,
+                        connection.ops.adapt_datetimefield_value(first_at),
+                        last_seq,
+                        last_hash,
+                    ],
+                )
+            segment.head = None  # the fast path re-reads the head from the database
+        written += len(pending)
+        pending.clear()
+
+    for entry in entries:
+        pending.append(entry)
+        if len(pending) >= batch:
+            flush()
+    if pending:
+        flush()
+    return written
 
 
 def who_read(value: str) -> QuerySet[AccessEntry]:

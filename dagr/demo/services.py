@@ -17,14 +17,18 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from dagr.accounts.models import Institution, Membership, User
 from dagr.accounts.services import institution_create, membership_grant, user_create
 from dagr.anonymisation.models import Release, TestDataset
 from dagr.anonymisation.services import release_build, release_request, settings_update
+from dagr.audit.access import access_entries_write_bulk
+from dagr.audit.models import AccessEntry
 from dagr.catalog.models import Dataset
 from dagr.catalog.services import dataset_create
 from dagr.core.actors import SYSTEM
@@ -243,6 +247,7 @@ def demo_create(
     _records(report, datasets, sizes, progress)
     _grants_and_record_sets(datasets[schemas.PERSONS["code"]])
     _test_data(report, list(datasets.values()), progress)
+    _access_history(datasets[schemas.PERSONS["code"]], random.Random(sizes.seed))
     return report
 
 
@@ -342,6 +347,7 @@ def _records(
 
 
 DEMO_PERMISSION = "DEMO-ATL-2026-001"
+HISTORY_DAYS = 21
 DEMO_RECORD_SET = "Uzraudzītās personas (demo)"
 
 
@@ -398,3 +404,56 @@ def _grants_and_record_sets(persons: Dataset) -> None:
                 .values_list("key", flat=True)[:25]
             )
             record_set_identifiers_change(actor=tax, record_set=record_set, add=keys)
+
+
+def _access_history(persons: Dataset, rng: random.Random) -> None:
+    """Three weeks of generated data requests under the demo grant (the statistics pages show
+    them once the worker has folded them in), written through the audit's bulk path; a request
+    waiting for approval adds a few refusals. Only when the grant has no access history yet."""
+    grant = Grant.objects.filter(dataset=persons, permission_number=DEMO_PERMISSION).first()
+    if grant is None or AccessEntry.objects.filter(grant_id=grant.pk).exists():
+        return
+    keys = list(
+        Record.objects.filter(dataset=persons, deleted_at__isnull=True).values_list(
+            "key", flat=True
+        )[:500]
+    )
+    waiting = Grant.objects.filter(dataset=persons).exclude(pk=grant.pk).first()
+    now = timezone.now()
+    start = now - timedelta(days=HISTORY_DAYS)
+    operations = ["record.get"] * 6 + ["record.lookup"] * 2 + ["record.search", "record.changes"]
+
+    def entries() -> Iterator[dict[str, Any]]:
+        at = start
+        while at < now:
+            hour = timezone.localtime(at).hour
+            busy = 8 <= hour < 18 and timezone.localtime(at).weekday() < 5
+            at += timedelta(seconds=rng.expovariate(1 / (40 if busy else 400)))
+            if at >= now:  # never in the future: the statistics fold only settled entries
+                return
+            operation = rng.choice(operations)
+            roll = rng.random()
+            outcome, status = (
+                ("ok", 200) if roll < 0.93 else ("not_found", 404) if roll < 0.98
+                else ("invalid", 400) if roll < 0.995 else ("error", 500)
+            )  # fmt: skip
+            lookup = operation == "record.lookup"
+            asked = rng.sample(keys, k=min(len(keys), 20 if lookup else 1))
+            served = len(asked) if outcome == "ok" else 0
+            yield {
+                "at": at, "operation": operation, "outcome": outcome, "status_code": status,
+                "dataset_id": persons.pk, "dataset_code": persons.code,
+                "institution_id": grant.recipient_id, "grant_id": grant.pk,
+                "permission_number": grant.permission_number, "actor_label": "demo",
+                "identifiers": asked, "records_returned": served,
+                "duration_ms": rng.lognormvariate(1.2, 0.6) * (3 if lookup else 1),
+            }  # fmt: skip
+            if waiting is not None and rng.random() < 0.01:
+                yield {
+                    "at": at, "operation": "record.get", "outcome": "denied", "status_code": 403,
+                    "dataset_id": persons.pk, "dataset_code": persons.code,
+                    "institution_id": waiting.recipient_id, "actor_label": "demo",
+                    "duration_ms": rng.uniform(0.5, 2),
+                }  # fmt: skip
+
+    access_entries_write_bulk(entries())

@@ -8,8 +8,11 @@ in ``dagr.grants``.
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+from django.conf import settings
 from django.db import models
 from django.db.models import QuerySet
 
@@ -557,3 +560,55 @@ def can_manage_notification_templates(actor: Visitor) -> bool:
 def can_manage_newsletters(actor: Visitor) -> bool:
     """Write and send newsletters: administrators only."""
     return is_portal_admin(actor)
+
+
+# --- the dashboard: statistics of use (added by the dashboard capability) ----------------------
+
+
+def stats_provider_ids(actor: Visitor) -> set[int] | None:
+    """The institutions whose datasets' use the actor may see in the statistics (``None``: all,
+    for administrators): where a person is a data provider representative, or a provider
+    system's own institution."""
+    if is_connection(actor):
+        return {actor.institution_id} if actor.kind == "provider" else set()
+    if is_portal_admin(actor):
+        return None
+    return institution_ids_with_role(actor, Role.PROVIDER)
+
+
+def stats_recipient_ids(actor: Visitor) -> set[int] | None:
+    """The recipient institutions whose own use the actor may see (``None``: all, for
+    administrators): where a person is a data recipient representative or a signatory, or a
+    recipient system's own institution."""
+    if is_connection(actor):
+        return {actor.institution_id} if actor.kind == "recipient" else set()
+    if is_portal_admin(actor):
+        return None
+    return institution_ids_with_role(actor, Role.RECIPIENT, Role.SIGNATORY)
+
+
+def can_view_statistics(actor: Visitor) -> bool:
+    """Open the dashboard (DU-5) or the statistics API: administrators, and anyone who provides
+    or receives data (each sees only their own part: ``stats_provider_ids``,
+    ``stats_recipient_ids``)."""
+    providers, recipients = stats_provider_ids(actor), stats_recipient_ids(actor)
+    return providers is None or recipients is None or bool(providers or recipients)
+
+
+RULES["view_statistics"] = can_view_statistics
+
+
+def can_read_metrics(client_address: str, bearer_token: str) -> bool:
+    """Read the operators' metrics (``/metrics``): a client in ``DAGR_METRICS_NETWORKS``
+    (default: loopback only), or anyone with the configured ``DAGR_METRICS_TOKEN``. (No
+    person's role: metrics are for monitoring systems, which have no portal account.)"""
+    token = settings.DAGR_METRICS_TOKEN
+    if token and bearer_token and hmac.compare_digest(token.encode(), bearer_token.encode()):
+        return True
+    try:
+        address = ipaddress.ip_address(client_address)
+    except ValueError:
+        return False
+    return any(
+        address in ipaddress.ip_network(n, strict=False) for n in settings.DAGR_METRICS_NETWORKS
+    )

@@ -313,6 +313,7 @@ def dagr_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         DAGR_WEBHOOK_ALLOW_PRIVATE="1",
         DAGR_TWO_FACTOR_ENFORCE="0",  # tests/conftest.py: the suite logs in without a code
         DAGR_LOG_LEVEL="WARNING",
+        DAGR_STATS_INTERVAL_S="2",  # the statistics fold new accesses quickly (test_metrics)
         PYTHONUNBUFFERED="1",
     )
     process: subprocess.Popen | None = None

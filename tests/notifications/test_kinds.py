@@ -275,4 +275,4 @@ def test_the_worker_tick_does_it_all(smtp, settings):
     assert result["checks"] == 1  # the 7-day notice
     assert result["notified"] >= 3 and result["sent"] >= 3
     assert "grant_expiring" in kinds_of(w.recipient_rep)
-    assert settings.DAGR_PERIODIC_JOBS == {"dagr.notifications.tasks.tick": 5.0}
+    assert settings.DAGR_PERIODIC_JOBS["dagr.notifications.tasks.tick"] == 5.0

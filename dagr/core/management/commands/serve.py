@@ -7,12 +7,14 @@ and ``dagr worker``) so each scales on its own; this command is the one-machine 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
@@ -37,10 +39,18 @@ class Command(BaseCommand):
             "--no-ws",
             "config.wsgi:application",
         ]  # fmt: skip
-        processes = [subprocess.Popen(web)]
+        # Several granian worker processes: prometheus-client's multi-process mode keeps each
+        # process's counters in files of one directory that /metrics adds up (docs/metrics.md).
+        metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or str(
+            settings.VAR_DIR / "prometheus" / str(os.getpid())
+        )
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        os.makedirs(metrics_dir, exist_ok=True)
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+        processes = [subprocess.Popen(web, env=env)]
         if not options["no_worker"]:
             worker = [python, "-m", "dagr.cli", "worker", "--interval", "0.5", "--no-reload"]
-            processes.append(subprocess.Popen(worker))
+            processes.append(subprocess.Popen(worker, env=env))
         self.stdout.write(
             self.style.SUCCESS(f"DAGR is running on http://{options['host']}:{options['port']}/")
         )
