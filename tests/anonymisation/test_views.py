@@ -163,7 +163,7 @@ def test_settings_form_shows_errors_next_to_the_field_and_saves(world):
         "/test-data/manage/iedzivotaji/",
         {
             "rule__personal_code": "pseudonymise",
-            "rule__last_name": "null",
+            "rule__last_name": "mask",
             "rule__birth_date": "date_shift",
             "qi__birth_date": "decade",
             "k": "6",
@@ -171,7 +171,7 @@ def test_settings_form_shows_errors_next_to_the_field_and_saves(world):
     )
     assert good.status_code == 302
     stored = TestDataSettings.objects.get(dataset=world.dataset)
-    assert stored.k == 6 and stored.rules["last_name"]["kind"] == "null"
+    assert stored.k == 6 and stored.rules["last_name"]["kind"] == "mask"
     assert stored.quasi_identifiers == [
         {"dataset": "iedzivotaji", "path": "birth_date", "level": "decade"}
     ]
