@@ -218,26 +218,121 @@ def default_rule_of(dataset: Dataset) -> dict[str, dict[str, Any]]:
 
 
 REPORT_HEAD = ("passed", "k", "k_required", "l")
+# what the page shows in its own sections; anything else the engine adds is listed as JSON
+REPORT_SHOWN = (
+    *REPORT_HEAD,
+    "quasi_identifiers",
+    "persons",
+    "classes",
+    "smallest_classes",
+    "datasets",
+    "records",
+    "leak_proof",
+    "identifiers",
+    "addresses",
+    "collisions",
+    "problems",
+    "advice",
+)
 
 
-def report_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
-    """The privacy report's details beyond the head figures (the engine's per-dataset counts,
-    leak check, …) as ``(name, text)`` rows; nested values as indented JSON."""
-    rows = []
-    for name, value in (report or {}).items():
-        if name in REPORT_HEAD:
+def _level_label(level: str) -> str:
+    return {
+        "exact": _("exact value"),
+        "year": _("year"),
+        "decade": _("decade"),
+        "month": _("month"),
+        "territory": _("territory"),
+        "parent": _("parent territory"),
+    }.get(level, level)
+
+
+def _category_label(category: str) -> str:
+    return {
+        "kept": _("kept"),
+        "pseudonymised": _("pseudonymised"),
+        "faked": _("faked"),
+        "generalised": _("generalised"),
+        "shifted": _("date shifted"),
+        "suppressed": _("suppressed (masked, emptied or constant)"),
+    }.get(category, category)
+
+
+def report_view(report: dict[str, Any] | None) -> dict[str, Any]:
+    """The engine's privacy report (``PrivacyReport.as_json``) as the pages show it, in the
+    page's language: the quasi-identifiers k was computed over, the per-field counts of each
+    dataset, the leak proof, the identifiers repaired, the advice and problems; whatever else
+    the report holds as ``extra`` rows."""
+    report = report or {}
+    qis = [
+        {
+            "dataset": q.get("dataset", ""),
+            "path": q.get("path", ""),
+            "level": _level_label(str(q.get("level", "exact"))),
+        }
+        for q in report.get("quasi_identifiers") or []
+        if isinstance(q, dict)
+    ]
+    datasets = []
+    for code, data in (report.get("datasets") or {}).items():
+        if not isinstance(data, dict):
             continue
-        text = (
-            value
-            if isinstance(value, str | int | float)
-            else json.dumps(value, ensure_ascii=False, indent=2)
+        fields = [
+            {
+                "path": path,
+                "rule": info.get("rule", ""),
+                "category": _category_label(str(info.get("category", ""))),
+                "values": info.get("values", 0),
+            }
+            for path, info in (data.get("fields") or {}).items()
+            if isinstance(info, dict)
+        ]
+        totals = [
+            (_category_label(str(category)), n)
+            for category, n in (data.get("totals") or {}).items()
+        ]
+        datasets.append(
+            {"code": code, "records": data.get("records", 0), "fields": fields, "totals": totals}
         )
-        rows.append((name, str(text)))
-    return rows
+    leak = report.get("leak_proof") if isinstance(report.get("leak_proof"), dict) else None
+    smallest = [
+        {
+            "values": ", ".join(f"{name} = {value}" for name, value in c.get("class", {}).items()),
+            "size": c.get("size"),
+        }
+        for c in report.get("smallest_classes") or []
+        if isinstance(c, dict)
+    ]
+    extra = [
+        (
+            name,
+            str(value)
+            if isinstance(value, str | int | float)
+            else json.dumps(value, ensure_ascii=False, indent=2),
+        )
+        for name, value in report.items()
+        if name not in REPORT_SHOWN
+    ]
+    return {
+        "quasi_identifiers": qis,
+        "persons": report.get("persons"),
+        "classes": report.get("classes"),
+        "smallest_classes": smallest,
+        "datasets": datasets,
+        "records": report.get("records"),
+        "leak_proof": leak,
+        "identifiers": report.get("identifiers") or {},
+        "addresses": report.get("addresses") or {},
+        "collisions": report.get("collisions"),
+        "problems": [str(p) for p in report.get("problems") or []],
+        "advice": report_advice(report),
+        "extra": extra,
+    }
 
 
 def report_advice(report: dict[str, Any]) -> list[str]:
-    """The engine's advice on what to tighten, when it gives some (a list of texts)."""
+    """The engine's advice on what to tighten (items ``{"lv": …, "en": …, …}``) in the page's
+    language."""
     advice = (report or {}).get("advice") or []
     if not isinstance(advice, list):
         advice = [advice]

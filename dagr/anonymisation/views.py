@@ -44,7 +44,7 @@ def test_data_detail(request: HttpRequest, code: str) -> HttpResponse:
         "published": published,
         "fields": selectors.field_docs(published.source, rules),
         "report": published.release.report,
-        "report_rows": selectors.report_rows(published.release.report),
+        "view": selectors.report_view(published.release.report),
     }
     return render(request, "anonymisation/detail.html", context)
 
@@ -198,8 +198,7 @@ def release_detail(request: ActorRequest, pk: int) -> HttpResponse:
         "progress": selectors.release_progress(release),
         "running": release.status in (Release.Status.QUEUED, Release.Status.RUNNING),
         "report": release.report,
-        "report_rows": selectors.report_rows(release.report),
-        "advice": selectors.report_advice(release.report),
+        "view": selectors.report_view(release.report),
     }
     return render(request, "anonymisation/release.html", context)
 

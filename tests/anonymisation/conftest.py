@@ -18,14 +18,17 @@ from tests.factories import make_dataset, make_institution, make_user
 
 
 def persons(n: int, start: int = 0) -> list[dict[str, Any]]:
-    """``n`` persons born in the 1980s (one decade: a class of n for "birth decade")."""
+    """``n`` persons born in 1980 and 1981, every other one (so that the real engine's default
+    quasi-identifier, the birth year, gives classes of n/2: 30 persons pass k=5; and one decade:
+    a class of n for "birth decade"), each with a valid old-format personal code encoding the
+    birth date."""
     return [
         {
             "personal_code": make_old_personal_code(
-                date(1980 + i % 10, 1 + i % 12, 1 + i % 28), (start + i) % 1000
+                date(1980 + i % 2, 1 + i % 12, 1 + i % 28), (start + i) % 1000
             ),
             "last_name": f"Ozoliņa{start + i}",
-            "birth_date": f"{1980 + i % 10}-{1 + i % 12:02d}-{1 + i % 28:02d}",
+            "birth_date": f"{1980 + i % 2}-{1 + i % 12:02d}-{1 + i % 28:02d}",
         }
         for i in range(n)
     ]

@@ -26,7 +26,10 @@ def test_build_publishes_and_prints_the_report_in_both_languages(world):
     output = run("build", "--datasets", world.dataset.code, "--k", "5")
     release = Release.objects.get()
     assert release.status == Release.Status.PUBLISHED, release.error
-    assert "Privātuma pārskats" in output and "Privacy report" in output
+    assert "Privātuma pārskats: izturēts; k = 15 (vajadzīgs 5)" in output
+    assert "Privacy report: passed; k = 15 (required 5)" in output
+    assert "quasi-identifiers: iedzivotaji.birth_date (year); 30 persons in 2 groups" in output
+    assert "leak proof: 0 leaks; 30 records" in output
     assert TestDataset.objects.filter(source=world.dataset).exists()
 
 
@@ -65,3 +68,13 @@ def test_the_demo_publishes_test_data_of_its_three_datasets_once(settings, tmp_p
     again = demo_create(sizes=DemoSizes(**sizes))  # nothing changed: no new release
     assert again.test_data == (number, Release.Status.PUBLISHED, release.report.get("k"), False)
     assert Release.objects.count() == 1
+    # the command on the demo data: the same quasi-identifiers, the report printed, exit 0
+    output = run("build", "--datasets", ",".join(sorted(codes)))
+    assert Release.objects.get(number=number + 1).status == Release.Status.PUBLISHED
+    assert (
+        "kvaziidentifikatori: demo-population-register.birth_date (desmitgade), "
+        "demo-population-register.gender (precīza vērtība); 2000 personas" in output
+    )
+    assert "quasi-identifiers: demo-population-register.birth_date (decade)" in output
+    assert "leak proof: 0 leaks; 3200 records" in output
+    assert "demo-population-register: 2000 records" in output

@@ -183,24 +183,28 @@ def test_settings_are_validated_and_only_overrides_stored(world):
         services.settings_update(
             actor=world.user,
             dataset=world.dataset,
-            rules={"personal_code": {"kind": "keep"}, "nav_tada": {"kind": "null"}},
+            rules={
+                "personal_code": {"kind": "keep"},
+                "last_name": {"kind": "null"},  # required: cannot be left empty
+                "nav_tada": {"kind": "null"},
+            },
             quasi_identifiers=[{"dataset": world.dataset.code, "path": "nav", "level": "year"}],
             sensitive=[],
             k=1,
         )
     locations = {e["location"] for e in raised.value.errors}
-    assert {"personal_code", "nav_tada", "quasi_identifiers", "k"} <= locations
+    assert {"personal_code", "last_name", "nav_tada", "quasi_identifiers", "k"} <= locations
     defaults = services.default_rules(services.schema_of(world.dataset))
     stored = services.settings_update(
         actor=world.user,
         dataset=world.dataset,
-        rules={"last_name": {"kind": "null"}, "birth_date": defaults["birth_date"].model_dump()},
+        rules={"last_name": {"kind": "mask"}, "birth_date": defaults["birth_date"].model_dump()},
         quasi_identifiers=[],
         sensitive=[],
         k=7,
     )
-    assert stored.rules == {"last_name": {"kind": "null", "params": {}}}
-    assert services.effective_rules(world.dataset)["last_name"].kind == "null"
+    assert stored.rules == {"last_name": {"kind": "mask", "params": {}}}
+    assert services.effective_rules(world.dataset)["last_name"].kind == "mask"
 
 
 def test_an_abandoned_build_does_not_block_the_next_release(world, settings):

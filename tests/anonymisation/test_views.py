@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from typing import Any
 
 import pytest
@@ -71,6 +73,35 @@ def test_public_pages_show_published_test_data_to_anyone(world, client):
     assert "Privātuma pārskats" in text and "birth_date" in text and "Dzimšanas datums" in text
     english = client.get("/test-data/iedzivotaji/", headers={"accept-language": "en"})
     assert "Privacy report" in english.content.decode()
+
+
+def text_of(page: Any) -> str:
+    """A page (a response or its HTML) as the text a person reads."""
+    markup = page if isinstance(page, str) else page.content.decode()
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup)))
+
+
+def test_the_privacy_report_is_readable_in_both_languages(world, client):
+    release = publish(world)
+    report = release.report
+    assert report["k"] == 30 and report["quasi_identifiers"] == [
+        {"dataset": "iedzivotaji", "path": "birth_date", "level": "decade"}
+    ]
+    lv = text_of(client.get("/test-data/iedzivotaji/"))
+    assert "k (mazākā savstarpēji līdzīgu personu grupa) 30" in lv
+    assert "iedzivotaji.birth_date — desmitgade" in lv
+    assert "Noplūdes pārbaude" in lv and "Rezultātā nav nevienas sākotnējās" in lv
+    assert "Ko noteikumi izdarīja datu kopā iedzivotaji (30 ieraksti)" in lv
+    assert "personal_code pseudonymise pseidonimizēts 30" in lv
+    assert '"leak_proof"' not in lv  # no raw JSON of what the page shows
+    en = text_of(client.get("/test-data/iedzivotaji/", headers={"accept-language": "en"}))
+    assert "k (smallest group of look-alike persons) 30" in en
+    assert "iedzivotaji.birth_date — decade" in en
+    assert "Leak proof" in en and "No original identifier value" in en
+    assert "What the rules did in iedzivotaji (30 records)" in en
+    assert "last_name fake faked 30" in en
+    cells = report["leak_proof"]["cells_checked"]
+    assert f"Output cells checked {cells}" in en
 
 
 def test_csv_download_is_the_test_dataset_and_formula_safe(world, client):
@@ -163,7 +194,7 @@ def test_settings_form_shows_errors_next_to_the_field_and_saves(world):
         "/test-data/manage/iedzivotaji/",
         {
             "rule__personal_code": "pseudonymise",
-            "rule__last_name": "null",
+            "rule__last_name": "mask",
             "rule__birth_date": "date_shift",
             "qi__birth_date": "decade",
             "k": "6",
@@ -171,7 +202,7 @@ def test_settings_form_shows_errors_next_to_the_field_and_saves(world):
     )
     assert good.status_code == 302
     stored = TestDataSettings.objects.get(dataset=world.dataset)
-    assert stored.k == 6 and stored.rules["last_name"]["kind"] == "null"
+    assert stored.k == 6 and stored.rules["last_name"]["kind"] == "mask"
     assert stored.quasi_identifiers == [
         {"dataset": "iedzivotaji", "path": "birth_date", "level": "decade"}
     ]
@@ -190,6 +221,13 @@ def test_the_build_button_queues_a_release_and_shows_its_page(world):
 
 def test_a_refused_release_page_says_why(world):
     release = services.release_request(actor=world.user, datasets=[world.dataset], k=1000)
-    page = login(world.user).get(f"/test-data/releases/{release.pk}/").content.decode()
+    owner = login(world.user)
+    page = owner.get(f"/test-data/releases/{release.pk}/").content.decode()
     assert "Nav publicēts" in page and "Ko pastiprināt" in page
     assert "/test-data/manage/iedzivotaji/" in page
+    release.refresh_from_db()
+    advice = release.report["advice"]
+    assert advice and all(item["lv"] and item["en"] for item in advice)
+    assert advice[0]["lv"] in text_of(page)
+    english = owner.get(f"/test-data/releases/{release.pk}/", headers={"accept-language": "en"})
+    assert advice[0]["en"] in text_of(english) and advice[0]["lv"] not in text_of(english)

@@ -54,6 +54,7 @@ def main() -> None:
         records=data.persons(data.LOOKUP_PERSONS, serial=900_000),
         source=Load.Source.API,
     )
+    _test_data(provider, recipient, asker)
     provider_conn, provider_secret = connection_create(
         actor=SYSTEM, institution=provider, name="e2e-provider", kind="provider",
         token_lifetime_s=3600,
@@ -69,6 +70,42 @@ def main() -> None:
         },
         sys.stdout,
     )
+
+
+def _test_data(provider: object, recipient: object, asker: object) -> None:
+    """A published release of anonymised test data (built by ``dagr testdata build``, which must
+    exit 0) and the recipient's sandbox grant on its test dataset."""
+    import io
+
+    from django.core.management import call_command
+
+    from dagr.anonymisation.models import Release, TestDataset
+    from dagr.core.actors import SYSTEM
+    from dagr.grants.services import grant_approve, grant_request
+    from dagr.records.models import Load
+    from dagr.records.services import records_upsert
+    from tests.e2e import data
+    from tests.factories import make_dataset
+
+    source = make_dataset(
+        provider=provider, code=data.TEST_DATA, schema=data.TEST_DATA_SCHEMA, status="production"
+    )
+    records_upsert(
+        actor=SYSTEM, dataset=source, records=data.test_data_persons(), source=Load.Source.API
+    )
+    call_command("testdata", "build", "--datasets", data.TEST_DATA, stdout=io.StringIO())
+    link = TestDataset.objects.select_related("target", "release").get(source=source)
+    assert link.release is not None and link.release.status == Release.Status.PUBLISHED
+    assert link.target.code == data.TEST_DATA_TARGET
+    grant = grant_request(
+        actor=asker,
+        recipient=recipient,
+        dataset=link.target,
+        fields=[field["name"] for field in data.TEST_DATA_SCHEMA["fields"]],
+        legal_basis="E2E",
+        purpose="E2E: building an integration against test data",
+    )
+    grant_approve(actor=SYSTEM, grant=grant, permission_number=data.TEST_DATA_GRANT)
 
 
 if __name__ == "__main__":

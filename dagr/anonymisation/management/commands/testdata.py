@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from dagr.anonymisation import services
+from dagr.anonymisation import selectors, services
 from dagr.anonymisation.models import Release
 from dagr.catalog.models import Dataset
 from dagr.core.actors import SYSTEM
@@ -20,11 +20,14 @@ EXIT_REFUSED = 2
 
 
 def report_summary(release: Release) -> list[str]:
-    """The privacy report in one line per language (Latvian first)."""
+    """The privacy report, Latvian first, then English: the verdict with k and l, the
+    quasi-identifiers, the leak proof, the records of each dataset and, when refused, the
+    advice."""
     report = release.report or {}
     lines = []
     for language in ("lv", "en"):
         with translation.override(language):
+            view = selectors.report_view(report)
             verdict = _("passed") if report.get("passed") else _("not passed")
             lines.append(
                 _("Privacy report: %(verdict)s; k = %(k)s (required %(required)s), l = %(l)s")
@@ -35,6 +38,47 @@ def report_summary(release: Release) -> list[str]:
                     "l": report.get("l") if report.get("l") is not None else "—",
                 }
             )
+            if view["quasi_identifiers"]:
+                lines.append(
+                    "  "
+                    + _("quasi-identifiers: %(qis)s; %(persons)s persons in %(classes)s groups")
+                    % {
+                        "qis": ", ".join(
+                            f"{q['dataset']}.{q['path']} ({q['level']})"
+                            for q in view["quasi_identifiers"]
+                        ),
+                        "persons": view["persons"],
+                        "classes": view["classes"],
+                    }
+                )
+            leak = view["leak_proof"]
+            if leak:
+                lines.append(
+                    "  "
+                    + _(
+                        "leak proof: %(leaks)s leaks; %(records)s records, %(cells)s cells, "
+                        "%(windows)s 6-character pieces checked; %(coincidences)s chance "
+                        "coincidences"
+                    )
+                    % {
+                        "leaks": leak.get("leaks", 0),
+                        "records": leak.get("records", 0),
+                        "cells": leak.get("cells_checked", 0),
+                        "windows": leak.get("windows_checked", 0),
+                        "coincidences": leak.get("coincidences", 0),
+                    }
+                )
+            for dataset in view["datasets"]:
+                totals = "; ".join(f"{name}: {n}" for name, n in dataset["totals"])
+                lines.append(
+                    "  "
+                    + _("%(code)s: %(records)s records; values — %(totals)s")
+                    % {"code": dataset["code"], "records": dataset["records"], "totals": totals}
+                )
+            for problem in view["problems"]:
+                lines.append(f"  ! {problem}")
+            if not report.get("passed"):
+                lines += [f"  - {advice}" for advice in view["advice"]]
     return lines
 
 
