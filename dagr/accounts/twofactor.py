@@ -99,6 +99,26 @@ def enrolment_start(*, user: User) -> TwoFactorDevice:
         )
 
 
+def enrolment_with_secret(*, user: User, secret: str) -> bool:
+    """Provisioning (the demo): give ``user`` a confirmed authenticator with ``secret`` (base32),
+    so that a published demo secret works in any authenticator app. Never for real accounts: the
+    secret must be known only to the user. Returns False when the user already has one."""
+    if has_two_factor(user):
+        return False
+    with transaction.atomic():
+        TwoFactorDevice.objects.filter(user=user).delete()
+        TwoFactorDevice.objects.create(
+            user=user, secret=crypto.encrypt(secret), confirmed_at=timezone.now()
+        )
+        admin_entry_create(action="accounts.two_factor.enabled", actor=user, target=user)
+    return True
+
+
+def current_code(secret: str) -> str:
+    """The code an authenticator with ``secret`` shows now (the demo prints it)."""
+    return str(pyotp.TOTP(secret).now())
+
+
 def pending_device(user: User) -> TwoFactorDevice | None:
     return TwoFactorDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
 

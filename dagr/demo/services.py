@@ -23,6 +23,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from dagr.accounts import twofactor
 from dagr.accounts.models import Institution, Membership, User
 from dagr.accounts.services import institution_create, membership_grant, user_create
 from dagr.anonymisation.models import Release, TestDataset
@@ -37,6 +38,7 @@ from dagr.grants.models import Grant
 from dagr.grants.services import grant_approve, grant_request
 from dagr.monitoring.models import RecordSet
 from dagr.monitoring.services import record_set_create, record_set_identifiers_change
+from dagr.permissions import rules
 from dagr.records.models import Load, Record
 from dagr.records.selectors import record_count
 from dagr.records.services import records_upsert
@@ -45,6 +47,10 @@ from . import generators, schemas
 
 GENERATOR_VERSION = 1
 DEMO_PASSWORD = "Demo-Parole-2026!"  # noqa: S105 — the one documented demo password
+# Administrators and signatories must use two-factor authentication; the demo gives them an
+# authenticator with this published secret (add it to any authenticator app, or let
+# `dagr demo --two-factor-code` print the current code). Demo data only.
+DEMO_TOTP_SECRET = "DAGRDEMODAGRDEMODAGRDEMODAGRDEMO"  # noqa: S105 — published on purpose
 EMAIL_DOMAIN = "dagr.example"
 
 Role = Membership.Role
@@ -164,6 +170,8 @@ def _users(report: DemoReport, institutions: dict[str, Institution]) -> None:
             )
         for key, role in roles:
             membership_grant(actor=SYSTEM, user=user, institution=institutions[key], role=role)
+        if rules.requires_two_factor(user):
+            twofactor.enrolment_with_secret(user=user, secret=DEMO_TOTP_SECRET)
         labels = [str(_role_label(institutions[key], role)) for key, role in roles]
         if admin:
             labels.insert(0, str(User._meta.get_field("is_portal_admin").verbose_name))

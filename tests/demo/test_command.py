@@ -114,3 +114,29 @@ def test_a_larger_run_adds_records():
 def test_bad_sizes_are_refused():
     with pytest.raises(CommandError):
         run(persons=0)
+
+
+@pytest.mark.usefixtures("two_factor_enforced")
+def test_demo_administrator_logs_in_with_the_printed_two_factor_code(client):
+    """Administrators and signatories must use two-factor authentication: the demo enrols them
+    with the published secret, and `dagr demo --two-factor-code` prints the code that works."""
+    from django.urls import reverse
+
+    from dagr.accounts import twofactor
+
+    output = run(**ARGS)
+    assert "--two-factor-code" in output
+    admin = User.objects.get(email="admin@dagr.example")
+    signatory = User.objects.get(email="signatory@dagr.example")
+    assert twofactor.has_two_factor(admin) and twofactor.has_two_factor(signatory)
+    assert not twofactor.has_two_factor(User.objects.get(email="recipient@dagr.example"))
+
+    answer = client.post(
+        reverse("accounts:login"), {"username": admin.email, "password": DEMO_PASSWORD}
+    )
+    assert answer.status_code == 302 and answer.url == reverse("accounts:login_code")
+    code = run(two_factor_code=True).strip()
+    assert len(code) == 6 and code.isdigit()
+    answer = client.post(reverse("accounts:login_code"), {"code": code})
+    assert answer.status_code == 302 and client.session["_auth_user_id"] == str(admin.pk)
+    assert client.get(reverse("portal:dashboard")).status_code == 200

@@ -9,9 +9,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from dagr.accounts.twofactor import current_code
 from dagr.anonymisation.models import Release
 from dagr.core.errors import DomainError
-from dagr.demo.services import DemoReport, DemoSizes, demo_create
+from dagr.demo.services import DEMO_TOTP_SECRET, DemoReport, DemoSizes, demo_create
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -37,8 +38,16 @@ class Command(BaseCommand):
             "--addresses", type=int, default=None, help="addresses (default persons/2, ≥ 200)"
         )
         parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+        parser.add_argument(
+            "--two-factor-code",
+            action="store_true",
+            help="only print the current two-factor code of the demo authenticator",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["two_factor_code"]:
+            self.stdout.write(current_code(DEMO_TOTP_SECRET))
+            return
         for name in ("persons", "companies", "addresses"):
             if options[name] is not None and options[name] < 1:
                 raise CommandError(_("--%(name)s must be at least 1.") % {"name": name})
@@ -115,5 +124,14 @@ class Command(BaseCommand):
                     for email, password, roles, _c in report.users
                 ],
             )
+        )
+        self.stdout.write(
+            "\n"
+            + _(
+                "Administrators and signatories log in with a two-factor code: add the demo "
+                "secret %(secret)s to an authenticator app, or print the current code with "
+                "`.venv/bin/dagr demo --two-factor-code`."
+            )
+            % {"secret": DEMO_TOTP_SECRET}
         )
         self.stdout.write("\n" + _("Done in %(seconds).1f s.") % {"seconds": seconds})
