@@ -29,11 +29,13 @@ every dataset. Source records are expected in their stored (validated, normalise
 from __future__ import annotations
 
 import calendar
+from array import array
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from dagr.catalog.schema import FieldDef, SchemaDef
+from dagr.core import identifiers
 from dagr.core.errors import ValidationError
 
 from .privacy import Auditor, default_quasi_identifiers
@@ -439,6 +441,82 @@ def _date_shift(f: FieldDef, params: dict[str, Any], rel: _Release) -> Callable[
     return shift_month
 
 
+def _code_reader(
+    fields: list[FieldDef], prefix: str, rules: RuleSet
+) -> Callable[[dict[str, Any], Callable[[str], None], Callable[[str], None]], None] | None:
+    """The pre-pass reader of one object level: passes the normalised personal codes and
+    company numbers of ``obj`` (identifier fields; VAT numbers, whose digits are one or the
+    other) to the two callbacks; None when the level holds none."""
+    steps: list[tuple[str, str, Any]] = []
+    for f in fields:
+        path = f"{prefix}{f.name}"
+        if f.type == "list":
+            assert f.fields is not None
+            inner = _code_reader(f.fields, f"{path}.", rules)
+            if inner is not None:
+                steps.append((f.name, "list", inner))
+        elif f.identifier in ("personal_code", "company_code"):
+            steps.append((f.name, f.identifier, None))
+        elif (rule := rules.get(path)) is not None and rule.params.get("generator") == "vat":
+            steps.append((f.name, "vat", None))
+    if not steps:
+        return None
+    normalise = identifiers.normalise
+
+    def read(
+        obj: dict[str, Any], personal: Callable[[str], None], companies: Callable[[str], None]
+    ) -> None:
+        for name, kind, inner in steps:
+            value = obj.get(name)
+            if value is None:
+                continue
+            if kind == "list":
+                for item in value:
+                    inner(item, personal, companies)
+            elif kind == "personal_code":
+                personal(normalise(kind, value))
+            elif kind == "company_code":
+                companies(normalise(kind, value))
+            else:
+                digits = str(value).replace(" ", "").replace("-", "").upper().removeprefix("LV")
+                if identifiers.is_valid_company_code(digits):
+                    companies(digits)
+                elif identifiers.is_valid_personal_code(digits):
+                    personal(digits)
+
+    return read
+
+
+def _prepare_codes(spec: ReleaseSpec, rel: _Release) -> None:
+    """The pre-pass: the original personal codes and company numbers of every dataset of the
+    release (a cheap read of the identifier fields only), so that the tables of
+    ``values.PersonalCodes``/``CompanyCodes`` are fixed before the first output: no output
+    code is an original code of its kind."""
+    # 8 bytes an occurrence (an 11-digit code as an integer; a value of another shape can
+    # never equal a generated code, which always has 11 digits)
+    personal, companies = array("q"), array("q")
+
+    def adder(into: array[int]) -> Callable[[str], None]:
+        append = into.append
+
+        def add(code: str) -> None:
+            if len(code) == 11 and code.isdigit():
+                append(int(code))
+
+        return add
+
+    add_personal, add_company = adder(personal), adder(companies)
+    for ds in spec.datasets:
+        read = _code_reader(ds.schema.fields, "", ds.rules)
+        if read is None:
+            continue
+        for record in ds.records():
+            read(record, add_personal, add_company)
+    rel.personal.prepare(personal)
+    del personal
+    rel.companies.prepare(companies)
+
+
 def compile_plan(
     schema: SchemaDef, rules: RuleSet, rel: _Release, auditor: Auditor
 ) -> tuple[Callable[[dict[str, Any], list[Any]], dict[str, Any]], dict[str, list[int]]]:
@@ -480,6 +558,7 @@ def build_release(
         )
     register = AddressRegister(spec.address_codes or (), key=Keyring(spec.key).sub("address"))
     rel = _Release(spec.key, register)
+    _prepare_codes(spec, rel)
     auditor = Auditor(spec.privacy, register, {ds.code: ds.schema for ds in spec.datasets})
     # plain cells are looked up whole only when some personal string is pseudonymised (its
     # originals join the global set); decided before the first record of any dataset
@@ -535,6 +614,8 @@ def build_release(
             "personal_codes_irregular": len(rel.personal.irregular_outputs),
             "company_codes_repaired": rel.companies.repaired,
             "company_codes_unrepaired": rel.companies.unrepaired,
+            "personal_codes_displaced": rel.personal.displaced,
+            "company_codes_displaced": rel.companies.displaced,
         },
         "addresses": {
             "register": len(register),

@@ -16,11 +16,14 @@ value by a keyed generator (pseudonymised identifiers, fake names, e-mails, phon
 cells are everything else (kept values, constants, masks, generalised and shifted dates).
 What is proven, for every record of every dataset:
 
-(a) globally: no plain cell equals an original personal-code or company-number value, nor an
-    original value of a pseudonymised personal field, and no run of 11 or more digits in a plain
-    cell contains an original code (every 11-digit window is looked up). Originals and the
-    looked-up cells are kept as 64-bit hashes (Python's per-process keyed SipHash) in compact
-    arrays (8 bytes a value) and intersected at the end;
+(a) globally: no pseudonymised personal code or company number equals an original value (of
+    any dataset of the release) — ``values.py`` makes the codes disjoint from the originals of
+    their kind, so such an equality is a *leak*, not a coincidence; no plain cell equals an
+    original personal-code or company-number value, nor an original value of a pseudonymised
+    personal field, and no run of 11 or more digits in a plain cell contains an original code
+    (every 11-digit window is looked up). Originals and the looked-up cells are kept as 64-bit
+    hashes (Python's per-process keyed SipHash) in compact arrays (8 bytes a value) and
+    intersected at the end;
 (b) per record: no output cell contains any 6-character substring of the record's original
     personal values — identifier values of kind personal_code/company_code and personal strings
     that are not kept. A derived cell is checked against its own original as a *leak*; against
@@ -40,11 +43,10 @@ Why the 6-character check is not global for personal codes: every birth date's D
 output code necessarily shares 6-character pieces with many real codes. What is proven instead
 is (b): a person's replacement shares no 6-character piece with *their own* code (the bijections
 in ``values.py`` guarantee it at the same position and the swap repair at any other), plus (a)
-for whole values. The same holds for whole values of derived cells: the personal-code bijection
-maps each birth month onto itself, so an output code is, with a probability equal to the
-density of real codes in that month (a few per cent), some other real person's code; and a fake
-name is a real Latvian name by design. Such equalities say nothing of that person (the row is
-another person's, transformed) and are reported as ``coincidences``.
+for whole values. Whole output codes are disjoint from the original codes (a), although each
+birth month is mapped onto itself: the tables of ``values.py`` give a code whose bijection image
+is another real code the next free code of its cycle. A fake name, however, is a real Latvian
+name by design, and may be some real person's name; that says nothing of that person.
 """
 
 from __future__ import annotations
@@ -276,11 +278,16 @@ class Auditor:
                 for values in self.diversity.values()
             )
         global_leaks = _intersect(self.original_hashes, self.plain_hashes)
-        coincidences = self.coincidences + _intersect(self.original_hashes, self.derived_hashes)
-        leaks = self.leak_count + global_leaks
+        code_leaks = _intersect(self.original_hashes, self.derived_hashes)
+        coincidences = self.coincidences
+        leaks = self.leak_count + global_leaks + code_leaks
         if global_leaks:
             self.leaks.append(
                 {"dataset": "*", "what": f"{global_leaks} plain cells equal originals"}
+            )
+        if code_leaks:
+            self.leaks.append(
+                {"dataset": "*", "what": f"{code_leaks} pseudonymised codes equal originals"}
             )
         smallest = sorted(classes.items(), key=lambda item: (item[1], str(item[0])))
         shown = [
@@ -315,6 +322,7 @@ class Auditor:
                 "windows_checked": self.windows_checked,
                 "original_hashes": len(self.original_hashes),
                 "cells_looked_up": len(self.plain_hashes),
+                "codes_looked_up": len(self.derived_hashes),
                 "coincidences": coincidences,
                 "examples": self.leaks,
             },
