@@ -190,15 +190,18 @@ def _compile_object(
 
     derived_hash = auditor.derived_hashes.append
 
+    # one _Obj per object level, reset for each object (the objects of a level are transformed
+    # one after the other; a nested level has its own)
+    o = _Obj({}, "", None, gender_field, first_field)
+
     def transform(obj: dict[str, Any], record_key: str, acc: list[Any]) -> dict[str, Any]:
         pc = obj.get(person_field) if person_field else None
-        o = _Obj(
-            obj,
-            str(pc) if pc is not None else record_key,
-            None if pc is None else str(pc),
-            gender_field,
-            first_field,
-        )
+        o.obj = obj
+        if pc is None:
+            o.seed, o.pc = record_key, None
+        else:
+            o.seed = o.pc = pc if type(pc) is str else str(pc)
+        o._gender = o._person = o._first = o._last = None
         out: dict[str, Any] = {}
         originals, pairs, plain, derived, global_originals, names = acc
         if first_name_field is not None and last_name_field is not None:
@@ -217,6 +220,11 @@ def _compile_object(
             if flags == -1:  # a nested list
                 out[name] = [fn(item, record_key, acc) for item in value]
                 continue
+            if flags & _F_KEEP:  # kept as it is (the usual non-personal field)
+                out[name] = value
+                if flags & _F_PLAIN and type(value) is str:
+                    plain.append(value)
+                continue
             result = fn(value, o)
             if flags & _F_ORIGINAL_OR_GLOBAL:
                 text = value if type(value) is str else str(value)
@@ -229,9 +237,13 @@ def _compile_object(
             out[name] = result
             if flags & _F_DERIVED:
                 derived.append(result)
-                pairs.append((value if type(value) is str else str(value), result))
                 if flags & _F_IDENTIFIER:
+                    # a code of the bijections: no 6-character piece of its own original by
+                    # construction (values.py), so not compared with it here; its whole value
+                    # is looked up among the originals (privacy.py (a))
                     derived_hash(hash(result))
+                else:
+                    pairs.append((value if type(value) is str else str(value), result))
             elif flags & _F_PLAIN and type(result) is str:
                 plain.append(result)
         return out
@@ -243,7 +255,8 @@ _F_ORIGINAL = 1  # the original is checked for 6-character pieces in the record'
 _F_GLOBAL = 2  # the original goes into the global set
 _F_DERIVED = 4  # the output is derived from the original by a keyed generator
 _F_PLAIN = 8  # the output is a plain cell (checked against every original)
-_F_IDENTIFIER = 16  # a derived personal/company code (global equalities are coincidences)
+_F_IDENTIFIER = 16  # a derived personal/company code (a global equality is a leak)
+_F_KEEP = 32  # the rule is keep and the original is not collected: copied without a call
 _F_ORIGINAL_OR_GLOBAL = _F_ORIGINAL | _F_GLOBAL
 
 
@@ -308,6 +321,8 @@ def _field_fn(
         return int(out) if as_int else out
 
     if kind == "keep":
+        if not flags & _F_ORIGINAL_OR_GLOBAL:
+            flags |= _F_KEEP
         return (lambda v, o: v), flags
     if kind == "null":
         return (lambda v, o: _DROP), flags
@@ -433,7 +448,7 @@ def _date_shift(f: FieldDef, params: dict[str, Any], rel: _Release) -> Callable[
                     return out + text[10:]
         d = date.fromisoformat(day_part)
         n = calendar.monthrange(d.year, d.month)[1]
-        rotations = [c for c in range(1, n) if c % 10 and (c - n) % 10]
+        rotations = _ROTATIONS[n]
         c = rotations[int.from_bytes(_person(o, rel)[16:24], "big") % len(rotations)]
         new_day = (d.day - 1 + c) % n + 1
         return d.replace(day=new_day).isoformat() + text[10:]
@@ -515,6 +530,10 @@ def _prepare_codes(spec: ReleaseSpec, rel: _Release) -> None:
     rel.personal.prepare(personal)
     del personal
     rel.companies.prepare(companies)
+
+
+# the day rotations of a month of n days whose last digit differs (see values.py)
+_ROTATIONS = {n: [c for c in range(1, n) if c % 10 and (c - n) % 10] for n in range(28, 32)}
 
 
 def compile_plan(

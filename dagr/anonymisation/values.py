@@ -630,7 +630,11 @@ class CompanyCodes:
         return self._swap(code, self._sigma, 1)
 
     def pseudonymise(self, value: str) -> str:
-        code = identifiers.normalise("company_code", value)
+        code = (
+            value
+            if len(value) == 11 and value.isdecimal()  # the stored form already
+            else identifiers.normalise("company_code", value)
+        )
         table = self._map
         if table is not None:
             found = table.get(code)
@@ -731,6 +735,7 @@ class AddressRegister:
         self.unknown = 0
         self.kept_alone = 0
         self._replaced: array[int] | None = None
+        self._top_text: dict[int, str] = {}
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -753,7 +758,13 @@ class AddressRegister:
     def territory(self, code: str) -> str | None:
         """The code of the top-level unit containing ``code`` (None: not in the register)."""
         i = self.index(code)
-        return None if i < 0 else f"{self.codes[self.top[i]]:09d}"
+        if i < 0:
+            return None
+        top = self.top[i]
+        found = self._top_text.get(top)  # a few hundred territories: their codes as text
+        if found is None:
+            found = self._top_text[top] = f"{self.codes[top]:09d}"
+        return found
 
     def parent_of(self, code: str) -> str | None:
         i = self.index(code)
@@ -799,6 +810,8 @@ class AddressRegister:
 
 
 def _as_int(code: object) -> int | None:
+    if type(code) is str and code.isdecimal() and len(code) <= 18:  # the usual case, fast
+        return int(code)
     text = str(code).strip() if code is not None else ""
     return int(text) if text.isdigit() and len(text) <= 18 else None
 
@@ -863,8 +876,12 @@ class Names:
             raw = self.person(person)
             pick = int.from_bytes(raw[:8] if part == "first" else raw[8:16], "big")
         text = str(original or "")
-        for step in range(len(options)):
-            candidate = options[(pick + step) % len(options)]
+        n = len(options)
+        if len(text) < 6:  # no 6-character piece to share: only "not the same name"
+            candidate = options[pick % n]
+            return candidate if candidate != text else options[(pick + 1) % n]
+        for step in range(n):
+            candidate = options[(pick + step) % n]
             if candidate != text and not shares_window(text, candidate):
                 return candidate
         return options[pick % len(options)] + "a"  # unreachable with real lists
