@@ -60,7 +60,10 @@ outputs — 24 bytes an original code, the only state that grows with the regist
    with the shifted birth date — that is no original, no output of step 1, not given already,
    and shares no 6-character piece with it; the originals are taken in ascending order, so the
    assignment is deterministic for one key and one input and one-to-one. When a cycle has no
-   such code within 200 steps (never seen), the irregular path below, avoiding the same sets.
+   such code within 200 steps (it closed on originals, or met a code the bijection cannot
+   take), a keyed code of the same block (``_nearby``: a day and serial of the birth month; a
+   serial under the company prefix) that passes the same tests; failing 256 of those, the
+   irregular path below, avoiding the same sets.
 
 So no output code equals an original code of its kind, whatever the density; the per-record
 6-character rule holds by construction for step 1 (the bijections and the swap repair) and is
@@ -77,6 +80,7 @@ from __future__ import annotations
 import bisect
 import calendar
 import hashlib
+import heapq
 import hmac
 import re
 import unicodedata
@@ -131,10 +135,35 @@ def _code_ints(codes: Iterable[str | int]) -> array[int]:
     """The distinct 11-digit codes among ``codes`` (strings, or integers already) as a sorted
     array of integers (8 bytes a code; a value of another shape can never equal a generated
     code, which always has 11 digits)."""
-    ints = sorted(
-        {c if isinstance(c, int) else int(c) for c in codes if isinstance(c, int) or _digits11(c)}
-    )
-    return array("q", ints)
+    if not isinstance(codes, array):
+        codes = array(
+            "q",
+            (
+                c if isinstance(c, int) else int(c)
+                for c in codes
+                if isinstance(c, int) or _digits11(c)
+            ),
+        )
+    return _sorted_unique(codes)
+
+
+_SORT_CHUNK = 1 << 16
+
+
+def _sorted_unique(values: array[int]) -> array[int]:
+    """``values`` sorted without repeats, in flat memory: chunks of 65,536 are sorted (the only
+    Python integers alive at a time) and merged into an array of 8 bytes a value."""
+    chunks = [
+        array("q", sorted(values[i : i + _SORT_CHUNK])) for i in range(0, len(values), _SORT_CHUNK)
+    ]
+    out = array("q")
+    append = out.append
+    last = None
+    for v in heapq.merge(*chunks):
+        if v != last:
+            append(v)
+            last = v
+    return out
 
 
 def _digits11(code: str) -> bool:
@@ -154,9 +183,11 @@ class _DisjointMap:
         regular: Callable[[str], str | None],
         step: Callable[[str], str | None],
         irregular: Callable[[str, Callable[[int], bool]], str],
+        nearby: Callable[[str, int], str | None],
     ) -> None:
         """``regular``: the bijection (None where it gives no output); ``step``: the same,
-        uncounted (a step of the walk); ``irregular``: the fallback, avoiding what ``free``
+        uncounted (a step of the walk); ``nearby``: the keyed ``attempt``-th valid code of the
+        same block (None: none); ``irregular``: the last fallback, avoiding what ``free``
         refuses."""
         self.originals = originals
         n = len(originals)
@@ -169,7 +200,7 @@ class _DisjointMap:
                 y = int(out)
                 if not _in_sorted(originals, y):
                     images[i] = y
-        taken = array("q", sorted(y for y in images if y >= 0))
+        taken = _sorted_unique(array("q", (y for y in images if y >= 0)))
         given: set[int] = set()
 
         def free(y: int) -> bool:
@@ -194,6 +225,14 @@ class _DisjointMap:
                     break
                 out = step(out)
                 steps += 1
+            attempt = 0
+            while found is None and attempt < _NEARBY_ATTEMPTS:
+                # the cycle ran out (it closed on originals, or met a code the bijection cannot
+                # take): keyed codes of the same block
+                near = nearby(code, attempt)
+                if near is not None and free(int(near)) and not shares_window(code, near):
+                    found = int(near)
+                attempt += 1
             if found is None:
                 found = int(irregular(code, free))
                 self.irregular += 1
@@ -202,7 +241,7 @@ class _DisjointMap:
             images[i] = found
             given.add(found)
         self.images = images
-        self.all_images = array("q", sorted(images))
+        self.all_images = _sorted_unique(images)
 
     def get(self, code: str) -> str | None:
         if len(code) != 11 or not code.isdigit():
@@ -221,6 +260,7 @@ class _DisjointMap:
 
 
 _WALK_LIMIT = 200
+_NEARBY_ATTEMPTS = 256
 
 
 class Keyring:
@@ -301,7 +341,7 @@ class PersonalCodes:
         self._raw = True
         try:
             self._map = _DisjointMap(
-                _code_ints(originals), self.regular, self._quiet, self._irregular_code
+                _code_ints(originals), self.regular, self._quiet, self._irregular_code, self._nearby
             )
         finally:
             self._raw = False
@@ -313,6 +353,19 @@ class PersonalCodes:
         out = self.regular(code)
         self.repaired, self.unrepaired, self.collisions = counts
         return out
+
+    def _nearby(self, code: str, attempt: int) -> str | None:
+        """The keyed ``attempt``-th code of ``code``'s birth month (None for a ``32`` code or a
+        month that is not issuable: the irregular path gives those a ``32`` code)."""
+        if code[:2] == "32":
+            return None
+        block = code[2:7]
+        days, issuable = self._month(block)[5:7]
+        if not days or not issuable:
+            return None
+        h = _h64(self._key, f"nearby/{attempt}/{code}")
+        first_ten = f"{h % days + 1:02d}{block}{(h >> 16) % 1000:03d}"
+        return first_ten + _pc_check(first_ten)
 
     @property
     def displaced(self) -> int:
@@ -538,7 +591,15 @@ class CompanyCodes:
     def prepare(self, originals: Iterable[str | int]) -> None:
         """Fix, before any output, the image of every original company number of the release
         (normalised values) so that no image is an original (see the module docstring)."""
-        self._map = _DisjointMap(_code_ints(originals), self._raw, self._quiet, self._irregular)
+        self._map = _DisjointMap(
+            _code_ints(originals), self._raw, self._quiet, self._irregular, self._nearby
+        )
+
+    def _nearby(self, code: str, attempt: int) -> str | None:
+        """The keyed ``attempt``-th valid number under ``code``'s prefix (None: the checksum
+        allows none for that serial)."""
+        n = _h64(self._key, f"nearby/{attempt}/{code}") % 1_000_000
+        return identifiers.make_company_code(n, prefix=code[:4])
 
     def _raw(self, code: str) -> str | None:
         """The repaired bijection's image; None for an invalid or unrepaired number."""
