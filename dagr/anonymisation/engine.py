@@ -24,6 +24,13 @@ generators (``values.py``) are keyed per kind and seeded by the VALUE (identifie
 PERSON (names, date shifts: the personal-code identifier of the same object, else the record
 key), so the same person gets the same code, the same fake name and the same birth date in
 every dataset. Source records are expected in their stored (validated, normalised) form.
+
+Two passes: before the first output, a cheap pre-pass reads only the personal codes and company
+numbers of every dataset of the release (``_prepare_codes``; 8 bytes an occurrence, sorted
+without repeats in flat memory) and fixes the tables of ``values.PersonalCodes``/``CompanyCodes``
+so that no output code is an original code of its kind (24 bytes an original code — with the
+address register, the proof's hash arrays and the k-anonymity classes, what grows with N). The
+second pass streams the records through the plan; a pseudonymised code is then a table lookup.
 """
 
 from __future__ import annotations
