@@ -148,8 +148,10 @@ def main() -> None:
             write(b"\n")
 
         started = time.perf_counter()
+        cpu_started = time.process_time()
         report = build_release(spec, sink, progress)
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows.append(("build_release (read + anonymise + write NDJSON)", total, seconds))
     for code in codes:
@@ -162,6 +164,11 @@ def main() -> None:
         rate = f"{records / secs:,.0f}" if records and secs else "—"
         secs_text = f"{secs:9.1f}" if secs else f"{'':>9}"
         print(f"{step:<50} {records:>10,} {secs_text} {rate:>11}")
+    print(
+        f"\nCPU time of the release {cpu_seconds:.1f} s ({total / cpu_seconds:,.0f} records per "
+        f"CPU second; wall time counts the other processes of a shared machine too; load "
+        f"average {os.getloadavg()[0]:.1f})"
+    )
     print(f"\nRSS before the release {rss_before:,.0f} MB; during it (records done → MB):")
     print("  " + ", ".join(f"{done:,} → {mb:,.0f}" for done, mb in samples))
     details = report.details

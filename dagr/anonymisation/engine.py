@@ -24,16 +24,25 @@ generators (``values.py``) are keyed per kind and seeded by the VALUE (identifie
 PERSON (names, date shifts: the personal-code identifier of the same object, else the record
 key), so the same person gets the same code, the same fake name and the same birth date in
 every dataset. Source records are expected in their stored (validated, normalised) form.
+
+Two passes: before the first output, a cheap pre-pass reads only the personal codes and company
+numbers of every dataset of the release (``_prepare_codes``; 8 bytes an occurrence, sorted
+without repeats in flat memory) and fixes the tables of ``values.PersonalCodes``/``CompanyCodes``
+so that no output code is an original code of its kind (24 bytes an original code — with the
+address register, the proof's hash arrays and the k-anonymity classes, what grows with N). The
+second pass streams the records through the plan; a pseudonymised code is then a table lookup.
 """
 
 from __future__ import annotations
 
 import calendar
+from array import array
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from dagr.catalog.schema import FieldDef, SchemaDef
+from dagr.core import identifiers
 from dagr.core.errors import ValidationError
 
 from .privacy import Auditor, default_quasi_identifiers
@@ -188,15 +197,18 @@ def _compile_object(
 
     derived_hash = auditor.derived_hashes.append
 
+    # one _Obj per object level, reset for each object (the objects of a level are transformed
+    # one after the other; a nested level has its own)
+    o = _Obj({}, "", None, gender_field, first_field)
+
     def transform(obj: dict[str, Any], record_key: str, acc: list[Any]) -> dict[str, Any]:
         pc = obj.get(person_field) if person_field else None
-        o = _Obj(
-            obj,
-            str(pc) if pc is not None else record_key,
-            None if pc is None else str(pc),
-            gender_field,
-            first_field,
-        )
+        o.obj = obj
+        if pc is None:
+            o.seed, o.pc = record_key, None
+        else:
+            o.seed = o.pc = pc if type(pc) is str else str(pc)
+        o._gender = o._person = o._first = o._last = None
         out: dict[str, Any] = {}
         originals, pairs, plain, derived, global_originals, names = acc
         if first_name_field is not None and last_name_field is not None:
@@ -215,6 +227,11 @@ def _compile_object(
             if flags == -1:  # a nested list
                 out[name] = [fn(item, record_key, acc) for item in value]
                 continue
+            if flags & _F_KEEP:  # kept as it is (the usual non-personal field)
+                out[name] = value
+                if flags & _F_PLAIN and type(value) is str:
+                    plain.append(value)
+                continue
             result = fn(value, o)
             if flags & _F_ORIGINAL_OR_GLOBAL:
                 text = value if type(value) is str else str(value)
@@ -227,9 +244,13 @@ def _compile_object(
             out[name] = result
             if flags & _F_DERIVED:
                 derived.append(result)
-                pairs.append((value if type(value) is str else str(value), result))
                 if flags & _F_IDENTIFIER:
+                    # a code of the bijections: no 6-character piece of its own original by
+                    # construction (values.py), so not compared with it here; its whole value
+                    # is looked up among the originals (privacy.py (a))
                     derived_hash(hash(result))
+                else:
+                    pairs.append((value if type(value) is str else str(value), result))
             elif flags & _F_PLAIN and type(result) is str:
                 plain.append(result)
         return out
@@ -241,7 +262,8 @@ _F_ORIGINAL = 1  # the original is checked for 6-character pieces in the record'
 _F_GLOBAL = 2  # the original goes into the global set
 _F_DERIVED = 4  # the output is derived from the original by a keyed generator
 _F_PLAIN = 8  # the output is a plain cell (checked against every original)
-_F_IDENTIFIER = 16  # a derived personal/company code (global equalities are coincidences)
+_F_IDENTIFIER = 16  # a derived personal/company code (a global equality is a leak)
+_F_KEEP = 32  # the rule is keep and the original is not collected: copied without a call
 _F_ORIGINAL_OR_GLOBAL = _F_ORIGINAL | _F_GLOBAL
 
 
@@ -306,6 +328,8 @@ def _field_fn(
         return int(out) if as_int else out
 
     if kind == "keep":
+        if not flags & _F_ORIGINAL_OR_GLOBAL:
+            flags |= _F_KEEP
         return (lambda v, o: v), flags
     if kind == "null":
         return (lambda v, o: _DROP), flags
@@ -431,12 +455,92 @@ def _date_shift(f: FieldDef, params: dict[str, Any], rel: _Release) -> Callable[
                     return out + text[10:]
         d = date.fromisoformat(day_part)
         n = calendar.monthrange(d.year, d.month)[1]
-        rotations = [c for c in range(1, n) if c % 10 and (c - n) % 10]
+        rotations = _ROTATIONS[n]
         c = rotations[int.from_bytes(_person(o, rel)[16:24], "big") % len(rotations)]
         new_day = (d.day - 1 + c) % n + 1
         return d.replace(day=new_day).isoformat() + text[10:]
 
     return shift_month
+
+
+def _code_reader(
+    fields: list[FieldDef], prefix: str, rules: RuleSet
+) -> Callable[[dict[str, Any], Callable[[str], None], Callable[[str], None]], None] | None:
+    """The pre-pass reader of one object level: passes the normalised personal codes and
+    company numbers of ``obj`` (identifier fields; VAT numbers, whose digits are one or the
+    other) to the two callbacks; None when the level holds none."""
+    steps: list[tuple[str, str, Any]] = []
+    for f in fields:
+        path = f"{prefix}{f.name}"
+        if f.type == "list":
+            assert f.fields is not None
+            inner = _code_reader(f.fields, f"{path}.", rules)
+            if inner is not None:
+                steps.append((f.name, "list", inner))
+        elif f.identifier in ("personal_code", "company_code"):
+            steps.append((f.name, f.identifier, None))
+        elif (rule := rules.get(path)) is not None and rule.params.get("generator") == "vat":
+            steps.append((f.name, "vat", None))
+    if not steps:
+        return None
+    normalise = identifiers.normalise
+
+    def read(
+        obj: dict[str, Any], personal: Callable[[str], None], companies: Callable[[str], None]
+    ) -> None:
+        for name, kind, inner in steps:
+            value = obj.get(name)
+            if value is None:
+                continue
+            if kind == "list":
+                for item in value:
+                    inner(item, personal, companies)
+            elif kind == "personal_code":
+                personal(normalise(kind, value))
+            elif kind == "company_code":
+                companies(normalise(kind, value))
+            else:
+                digits = str(value).replace(" ", "").replace("-", "").upper().removeprefix("LV")
+                if identifiers.is_valid_company_code(digits):
+                    companies(digits)
+                elif identifiers.is_valid_personal_code(digits):
+                    personal(digits)
+
+    return read
+
+
+def _prepare_codes(spec: ReleaseSpec, rel: _Release) -> None:
+    """The pre-pass: the original personal codes and company numbers of every dataset of the
+    release (a cheap read of the identifier fields only), so that the tables of
+    ``values.PersonalCodes``/``CompanyCodes`` are fixed before the first output: no output
+    code is an original code of its kind."""
+    # 8 bytes an occurrence (an 11-digit code as an integer; a value of another shape can
+    # never equal a generated code, which always has 11 digits)
+    personal, companies = array("q"), array("q")
+
+    def adder(into: array[int]) -> Callable[[str], None]:
+        append = into.append
+
+        def add(code: str) -> None:
+            if len(code) == 11 and code.isdigit():
+                append(int(code))
+
+        return add
+
+    add_personal, add_company = adder(personal), adder(companies)
+    for ds in spec.datasets:
+        read = _code_reader(ds.schema.fields, "", ds.rules)
+        if read is None:
+            continue
+        for record in ds.records():
+            read(record, add_personal, add_company)
+    rel.personal.prepare(personal)
+    del personal
+    rel.companies.prepare(companies)
+
+
+# the day rotations of a month of n days whose last digit differs (see values.py)
+_ROTATIONS = {n: [c for c in range(1, n) if c % 10 and (c - n) % 10] for n in range(28, 32)}
 
 
 def compile_plan(
@@ -480,6 +584,7 @@ def build_release(
         )
     register = AddressRegister(spec.address_codes or (), key=Keyring(spec.key).sub("address"))
     rel = _Release(spec.key, register)
+    _prepare_codes(spec, rel)
     auditor = Auditor(spec.privacy, register, {ds.code: ds.schema for ds in spec.datasets})
     # plain cells are looked up whole only when some personal string is pseudonymised (its
     # originals join the global set); decided before the first record of any dataset
@@ -535,6 +640,8 @@ def build_release(
             "personal_codes_irregular": len(rel.personal.irregular_outputs),
             "company_codes_repaired": rel.companies.repaired,
             "company_codes_unrepaired": rel.companies.unrepaired,
+            "personal_codes_displaced": rel.personal.displaced,
+            "company_codes_displaced": rel.companies.displaced,
         },
         "addresses": {
             "register": len(register),

@@ -16,14 +16,20 @@ value by a keyed generator (pseudonymised identifiers, fake names, e-mails, phon
 cells are everything else (kept values, constants, masks, generalised and shifted dates).
 What is proven, for every record of every dataset:
 
-(a) globally: no plain cell equals an original personal-code or company-number value, nor an
-    original value of a pseudonymised personal field, and no run of 11 or more digits in a plain
-    cell contains an original code (every 11-digit window is looked up). Originals and the
-    looked-up cells are kept as 64-bit hashes (Python's per-process keyed SipHash) in compact
-    arrays (8 bytes a value) and intersected at the end;
+(a) globally: no pseudonymised personal code or company number equals an original value (of
+    any dataset of the release) — ``values.py`` makes the codes disjoint from the originals of
+    their kind, so such an equality is a *leak*, not a coincidence; no plain cell equals an
+    original personal-code or company-number value, nor an original value of a pseudonymised
+    personal field, and no run of 11 or more digits in a plain cell contains an original code
+    (every 11-digit window is looked up). Originals and the looked-up cells are kept as 64-bit
+    hashes (Python's per-process keyed SipHash) in compact arrays (8 bytes a value) and
+    intersected at the end;
 (b) per record: no output cell contains any 6-character substring of the record's original
     personal values — identifier values of kind personal_code/company_code and personal strings
-    that are not kept. A derived cell is checked against its own original as a *leak*; against
+    that are not kept. A derived cell is checked against its own original as a *leak* — except
+    pseudonymised personal codes and company numbers: the bijections of ``values.py`` guarantee
+    it by construction (and the disjoint tables check it for every code they move), so the
+    per-record check is limited to cells of the non-bijective generators; against
     the other originals of the record it can only meet them by chance, and such meetings are
     counted as *coincidences* (reported, not leaks). Names are the one exception to the
     6-character rule: a person's first and last name (faked fields) are checked as the full
@@ -40,11 +46,10 @@ Why the 6-character check is not global for personal codes: every birth date's D
 output code necessarily shares 6-character pieces with many real codes. What is proven instead
 is (b): a person's replacement shares no 6-character piece with *their own* code (the bijections
 in ``values.py`` guarantee it at the same position and the swap repair at any other), plus (a)
-for whole values. The same holds for whole values of derived cells: the personal-code bijection
-maps each birth month onto itself, so an output code is, with a probability equal to the
-density of real codes in that month (a few per cent), some other real person's code; and a fake
-name is a real Latvian name by design. Such equalities say nothing of that person (the row is
-another person's, transformed) and are reported as ``coincidences``.
+for whole values. Whole output codes are disjoint from the original codes (a), although each
+birth month is mapped onto itself: the tables of ``values.py`` give a code whose bijection image
+is another real code the next free code of its cycle. A fake name, however, is a real Latvian
+name by design, and may be some real person's name; that says nothing of that person.
 """
 
 from __future__ import annotations
@@ -98,7 +103,7 @@ def _level(level: str, register: AddressRegister | None) -> Callable[[Any], Any]
         return lambda v: str(v)[:7]
     if level in ("territory", "parent") and register is not None:
         find = register.territory if level == "territory" else register.parent_of
-        return lambda v: find(str(v))
+        return lambda v: find(v if type(v) is str else str(v))
     return lambda v: v
 
 
@@ -169,7 +174,7 @@ class Auditor:
             getters = [(p, fn) for _i, p, fn in columns]
 
             def collect(out: dict[str, Any]) -> None:
-                cls = tuple(None if (v := out.get(p)) is None else fn(v) for p, fn in getters)
+                cls = tuple([None if (v := out.get(p)) is None else fn(v) for p, fn in getters])
                 classes[cls] += 1
                 for j, p in sensitive:
                     diversity.setdefault(cls, set()).add((j, out.get(p)))
@@ -276,11 +281,16 @@ class Auditor:
                 for values in self.diversity.values()
             )
         global_leaks = _intersect(self.original_hashes, self.plain_hashes)
-        coincidences = self.coincidences + _intersect(self.original_hashes, self.derived_hashes)
-        leaks = self.leak_count + global_leaks
+        code_leaks = _intersect(self.original_hashes, self.derived_hashes)
+        coincidences = self.coincidences
+        leaks = self.leak_count + global_leaks + code_leaks
         if global_leaks:
             self.leaks.append(
                 {"dataset": "*", "what": f"{global_leaks} plain cells equal originals"}
+            )
+        if code_leaks:
+            self.leaks.append(
+                {"dataset": "*", "what": f"{code_leaks} pseudonymised codes equal originals"}
             )
         smallest = sorted(classes.items(), key=lambda item: (item[1], str(item[0])))
         shown = [
@@ -315,6 +325,7 @@ class Auditor:
                 "windows_checked": self.windows_checked,
                 "original_hashes": len(self.original_hashes),
                 "cells_looked_up": len(self.plain_hashes),
+                "codes_looked_up": len(self.derived_hashes),
                 "coincidences": coincidences,
                 "examples": self.leaks,
             },

@@ -46,6 +46,31 @@ collision resolution (an attempt counter and a set of the outputs given so far).
 could in theory equal the bijection's image of another code of the release (one chance in 10⁸
 per pair); the engine counts that as a collision in the report.
 
+**Disjoint from the originals.** A bijection of a block maps the block onto itself, so with a
+large register an image is, with the density of real codes in the block (a few per cent a birth
+month), some OTHER real person's code. The engine therefore reads the original codes of every
+dataset of the release first (a pre-pass over the identifier fields only) and calls
+``prepare(originals)``, which fixes the output of every original before anything is written
+(``_DisjointMap``: sorted originals and their outputs in two ``array('q')``, plus the sorted
+outputs — 24 bytes an original code, the only state that grows with the register):
+
+1. where the bijection's image is no original, it is the output (these are distinct);
+2. every other original (its image is another original; or the bijection gives none) takes the
+   next code on its own cycle of the bijection — so in its birth month, valid, and consistent
+   with the shifted birth date — that is no original, no output of step 1, not given already,
+   and shares no 6-character piece with it; the originals are taken in ascending order, so the
+   assignment is deterministic for one key and one input and one-to-one. When a cycle has no
+   such code within 200 steps (it closed on originals, or met a code the bijection cannot
+   take), a keyed code of the same block (``_nearby``: a day and serial of the birth month; a
+   serial under the company prefix) that passes the same tests; failing 256 of those, the
+   irregular path below, avoiding the same sets.
+
+So no output code equals an original code of its kind, whatever the density; the per-record
+6-character rule holds by construction for step 1 (the bijections and the swap repair) and is
+checked explicitly for step 2 and the irregular path. A value ``prepare`` did not see (none, when
+the engine's pre-pass reads the same fields) falls back to the plain bijection and is counted as
+a collision when it meets an original or an output of the table.
+
 Address codes are never invented: ``AddressRegister`` replaces a code by another existing code
 with the same parent (else one under the same grandparent; else keeps it).
 """
@@ -55,6 +80,7 @@ from __future__ import annotations
 import bisect
 import calendar
 import hashlib
+import heapq
 import hmac
 import re
 import unicodedata
@@ -98,6 +124,143 @@ def shares_window(original: str, output: str, width: int = 6) -> bool:
         if original[i : i + width] in output:
             return True
     return False
+
+
+def _in_sorted(values: array[int], x: int) -> bool:
+    i = bisect.bisect_left(values, x)
+    return i < len(values) and values[i] == x
+
+
+def _code_ints(codes: Iterable[str | int]) -> array[int]:
+    """The distinct 11-digit codes among ``codes`` (strings, or integers already) as a sorted
+    array of integers (8 bytes a code; a value of another shape can never equal a generated
+    code, which always has 11 digits)."""
+    if not isinstance(codes, array):
+        codes = array(
+            "q",
+            (
+                c if isinstance(c, int) else int(c)
+                for c in codes
+                if isinstance(c, int) or _digits11(c)
+            ),
+        )
+    return _sorted_unique(codes)
+
+
+_SORT_CHUNK = 1 << 16
+
+
+def _sorted_unique(values: array[int]) -> array[int]:
+    """``values`` sorted without repeats, in flat memory: chunks of 65,536 are sorted (the only
+    Python integers alive at a time) and merged into an array of 8 bytes a value."""
+    chunks = [
+        array("q", sorted(values[i : i + _SORT_CHUNK])) for i in range(0, len(values), _SORT_CHUNK)
+    ]
+    out = array("q")
+    append = out.append
+    last = None
+    for v in heapq.merge(*chunks):
+        if v != last:
+            append(v)
+            last = v
+    return out
+
+
+def _digits11(code: str) -> bool:
+    return len(code) == 11 and code.isdigit()
+
+
+class _DisjointMap:
+    """The release's table original → output of one kind of code, fixed before any output is
+    written so that **no output is an original value of its kind** (see the module docstring,
+    "Disjoint from the originals"): sorted originals and their images in parallel arrays, plus
+    the sorted images (for the fallback path of a value the pre-pass did not see) — 24 bytes an
+    original code."""
+
+    def __init__(
+        self,
+        originals: array[int],
+        regular: Callable[[str], str | None],
+        step: Callable[[str], str | None],
+        irregular: Callable[[str, Callable[[int], bool]], str],
+        nearby: Callable[[str, int], str | None],
+    ) -> None:
+        """``regular``: the bijection (None where it gives no output); ``step``: the same,
+        uncounted (a step of the walk); ``nearby``: the keyed ``attempt``-th valid code of the
+        same block (None: none); ``irregular``: the last fallback, avoiding what ``free``
+        refuses."""
+        self.originals = originals
+        n = len(originals)
+        images = array("q", [-1]) * n
+        # 1. the bijection's image, where it is no original (the bijection is one-to-one, so
+        #    these images are distinct)
+        for i, x in enumerate(originals):
+            out = regular(f"{x:011d}")
+            if out is not None:
+                y = int(out)
+                if not _in_sorted(originals, y):
+                    images[i] = y
+        taken = _sorted_unique(array("q", (y for y in images if y >= 0)))
+        given: set[int] = set()
+
+        def free(y: int) -> bool:
+            return not (_in_sorted(originals, y) or _in_sorted(taken, y) or y in given)
+
+        # 2. the displaced (the bijection's image is another original, or there is none): the
+        #    next free code on the bijection's own cycle, in the order of the originals (so the
+        #    assignment is deterministic and one-to-one); else the irregular path
+        self.walked = 0
+        self.irregular = 0
+        for i, x in enumerate(originals):
+            if images[i] >= 0:
+                continue
+            code = f"{x:011d}"
+            out = step(code)
+            found = None
+            steps = 0
+            while out is not None and steps < _WALK_LIMIT:
+                y = int(out)
+                if free(y) and not shares_window(code, out):
+                    found = y
+                    break
+                out = step(out)
+                steps += 1
+            attempt = 0
+            while found is None and attempt < _NEARBY_ATTEMPTS:
+                # the cycle ran out (it closed on originals, or met a code the bijection cannot
+                # take): keyed codes of the same block
+                near = nearby(code, attempt)
+                if near is not None and free(int(near)) and not shares_window(code, near):
+                    found = int(near)
+                attempt += 1
+            if found is None:
+                found = int(irregular(code, free))
+                self.irregular += 1
+            else:
+                self.walked += 1
+            images[i] = found
+            given.add(found)
+        self.images = images
+        self.all_images = _sorted_unique(images)
+
+    def get(self, code: str) -> str | None:
+        if len(code) != 11 or not code.isdigit():
+            return None
+        x = int(code)
+        originals = self.originals
+        i = bisect.bisect_left(originals, x)
+        if i < len(originals) and originals[i] == x:
+            return f"{self.images[i]:011d}"
+        return None
+
+    def meets(self, out: str) -> bool:
+        """Whether ``out`` (from the fallback path) is an original or an image of the table."""
+        y = int(out)
+        return _in_sorted(self.originals, y) or _in_sorted(self.all_images, y)
+
+
+_WALK_LIMIT = 200
+_NEARBY_ATTEMPTS = 256
 
 
 class Keyring:
@@ -169,6 +332,45 @@ class PersonalCodes:
         self.collisions = 0  # a regular image equal to an earlier irregular output
         self._last_in = ""
         self._last_out = ""
+        self._raw = False  # inside ``prepare``: the bijection only (None where it fails)
+        self._map: _DisjointMap | None = None
+
+    def prepare(self, originals: Iterable[str | int]) -> None:
+        """Fix, before any output, the image of every original personal code of the release
+        (normalised values) so that no image is an original (see the module docstring)."""
+        self._raw = True
+        try:
+            self._map = _DisjointMap(
+                _code_ints(originals), self.regular, self._quiet, self._irregular_code, self._nearby
+            )
+        finally:
+            self._raw = False
+
+    def _quiet(self, code: str) -> str | None:
+        """The bijection's image of a code that is not an original (a step of the walk):
+        not counted as repaired or unrepaired."""
+        counts = self.repaired, self.unrepaired, self.collisions
+        out = self.regular(code)
+        self.repaired, self.unrepaired, self.collisions = counts
+        return out
+
+    def _nearby(self, code: str, attempt: int) -> str | None:
+        """The keyed ``attempt``-th code of ``code``'s birth month (None for a ``32`` code or a
+        month that is not issuable: the irregular path gives those a ``32`` code)."""
+        if code[:2] == "32":
+            return None
+        block = code[2:7]
+        days, issuable = self._month(block)[5:7]
+        if not days or not issuable:
+            return None
+        h = _h64(self._key, f"nearby/{attempt}/{code}")
+        first_ten = f"{h % days + 1:02d}{block}{(h >> 16) % 1000:03d}"
+        return first_ten + _pc_check(first_ten)
+
+    @property
+    def displaced(self) -> int:
+        """Originals whose bijection image was another original: given the next free code."""
+        return self._map.walked if self._map is not None else 0
 
     # old format ---------------------------------------------------------------------------------
     def _month(
@@ -221,7 +423,7 @@ class PersonalCodes:
             # what the swap repair cannot fix (months whose digits repeat, such as 11/1931
             # "11311", leave a few) takes the irregular path: a 32… code
             self.unrepaired += 1
-            return self._irregular_code(code)
+            return None if self._raw else self._irregular_code(code)
         return out
 
     def _old_layer1(self, d: int, a: int, b: int, block: str, days: int) -> str:
@@ -267,7 +469,7 @@ class PersonalCodes:
         out = self._swap(code, out, partner, self._new(u, t ^ 1, v))
         if shares_window(code, out):
             self.unrepaired += 1
-            return self._irregular_code(code)
+            return None if self._raw else self._irregular_code(code)
         return out
 
     def regular(self, code: str) -> str | None:
@@ -293,9 +495,14 @@ class PersonalCodes:
         if value == self._last_in:  # the birth date of the same person asks right after
             return self._last_out
         code = value if len(value) == 11 else identifiers.normalise("personal_code", value)
-        out = self.regular(code)
+        table = self._map
+        out = table.get(code) if table is not None else None
         if out is None:
-            out = self._irregular_code(code)
+            out = self.regular(code)
+            if out is None:
+                out = self._irregular_code(code)
+            if table is not None and table.meets(out):
+                self.collisions += 1  # a value the pre-pass did not see met the table
         self._last_in, self._last_out = value, out
         return out
 
@@ -306,7 +513,7 @@ class PersonalCodes:
         year = 1800 + 100 * int(output_code[6]) + int(output_code[4:6])
         return f"{year:04d}-{output_code[2:4]}-{output_code[:2]}"
 
-    def _irregular_code(self, code: str) -> str:
+    def _irregular_code(self, code: str, free: Callable[[int], bool] | None = None) -> str:
         found = self._irregular.get(code)
         if found is not None:
             return found
@@ -315,7 +522,11 @@ class PersonalCodes:
             n = _h64(self._key, f"irregular/{attempt}/{code}") % 100_000_000
             first_ten = f"32{n:08d}"
             out = first_ten + _pc_check(first_ten)
-            if out not in self._irregular_used and not shares_window(code, out):
+            if (
+                out not in self._irregular_used
+                and not shares_window(code, out)
+                and (free is None or free(int(out)))
+            ):
                 break
             attempt += 1
         self._irregular_used.add(out)
@@ -375,6 +586,40 @@ class CompanyCodes:
         self.collisions = 0
         self._irregular_out: dict[str, str] = {}
         self._irregular_used: set[str] = set()
+        self._map: _DisjointMap | None = None
+
+    def prepare(self, originals: Iterable[str | int]) -> None:
+        """Fix, before any output, the image of every original company number of the release
+        (normalised values) so that no image is an original (see the module docstring)."""
+        self._map = _DisjointMap(
+            _code_ints(originals), self._raw, self._quiet, self._irregular, self._nearby
+        )
+
+    def _nearby(self, code: str, attempt: int) -> str | None:
+        """The keyed ``attempt``-th valid number under ``code``'s prefix (None: the checksum
+        allows none for that serial)."""
+        n = _h64(self._key, f"nearby/{attempt}/{code}") % 1_000_000
+        return identifiers.make_company_code(n, prefix=code[:4])
+
+    def _raw(self, code: str) -> str | None:
+        """The repaired bijection's image; None for an invalid or unrepaired number."""
+        if not identifiers.is_valid_company_code(code):
+            return None
+        out = self._layer1(code)
+        if shares_window(code, out):
+            self.unrepaired += 1
+            return None
+        return out
+
+    def _quiet(self, code: str) -> str | None:
+        counts = self.repaired, self.unrepaired
+        out = self._raw(code)
+        self.repaired, self.unrepaired = counts
+        return out
+
+    @property
+    def displaced(self) -> int:
+        return self._map.walked if self._map is not None else 0
 
     def _tables(self, prefix: str) -> tuple[array[int], array[int], array[int], bytes, int]:
         found = self._prefixes.get(prefix)
@@ -446,7 +691,23 @@ class CompanyCodes:
         return self._swap(code, self._sigma, 1)
 
     def pseudonymise(self, value: str) -> str:
-        code = identifiers.normalise("company_code", value)
+        code = (
+            value
+            if len(value) == 11 and value.isdecimal()  # the stored form already
+            else identifiers.normalise("company_code", value)
+        )
+        table = self._map
+        if table is not None:
+            found = table.get(code)
+            if found is not None:
+                return found
+            out = self._pseudonymise(code)
+            if table.meets(out):
+                self.collisions += 1  # a value the pre-pass did not see met the table
+            return out
+        return self._pseudonymise(code)
+
+    def _pseudonymise(self, code: str) -> str:
         if not identifiers.is_valid_company_code(code):
             return self._irregular(code)
         out = self._layer1(code)
@@ -457,9 +718,9 @@ class CompanyCodes:
             self.collisions += 1  # only when the input itself uses the reserved prefix
         return out
 
-    def _irregular(self, code: str) -> str:
+    def _irregular(self, code: str, free: Callable[[int], bool] | None = None) -> str:
         """A keyed valid number for a code the bijection cannot take, unique among these
-        (attempt counter + a set of the outputs given)."""
+        (attempt counter + a set of the outputs given); ``free``: what else it must avoid."""
         found = self._irregular_out.get(code)
         if found is not None:
             return found
@@ -468,7 +729,12 @@ class CompanyCodes:
             n = _h64(self._key, f"irregular/{attempt}/{code}") % 1_000_000
             # a prefix no register uses, so that these never meet the bijection's images
             out = identifiers.make_company_code(n, prefix=_IRREGULAR_COMPANY_PREFIX)
-            if out is not None and out not in self._irregular_used and not shares_window(code, out):
+            if (
+                out is not None
+                and out not in self._irregular_used
+                and not shares_window(code, out)
+                and (free is None or free(int(out)))
+            ):
                 break
             attempt += 1
         self._irregular_used.add(out)
@@ -530,6 +796,7 @@ class AddressRegister:
         self.unknown = 0
         self.kept_alone = 0
         self._replaced: array[int] | None = None
+        self._top_text: dict[int, str] = {}
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -552,7 +819,13 @@ class AddressRegister:
     def territory(self, code: str) -> str | None:
         """The code of the top-level unit containing ``code`` (None: not in the register)."""
         i = self.index(code)
-        return None if i < 0 else f"{self.codes[self.top[i]]:09d}"
+        if i < 0:
+            return None
+        top = self.top[i]
+        found = self._top_text.get(top)  # a few hundred territories: their codes as text
+        if found is None:
+            found = self._top_text[top] = f"{self.codes[top]:09d}"
+        return found
 
     def parent_of(self, code: str) -> str | None:
         i = self.index(code)
@@ -598,6 +871,8 @@ class AddressRegister:
 
 
 def _as_int(code: object) -> int | None:
+    if type(code) is str and code.isdecimal() and len(code) <= 18:  # the usual case, fast
+        return int(code)
     text = str(code).strip() if code is not None else ""
     return int(text) if text.isdigit() and len(text) <= 18 else None
 
@@ -662,8 +937,12 @@ class Names:
             raw = self.person(person)
             pick = int.from_bytes(raw[:8] if part == "first" else raw[8:16], "big")
         text = str(original or "")
-        for step in range(len(options)):
-            candidate = options[(pick + step) % len(options)]
+        n = len(options)
+        if len(text) < 6:  # no 6-character piece to share: only "not the same name"
+            candidate = options[pick % n]
+            return candidate if candidate != text else options[(pick + 1) % n]
+        for step in range(n):
+            candidate = options[(pick + step) % n]
             if candidate != text and not shares_window(text, candidate):
                 return candidate
         return options[pick % len(options)] + "a"  # unreachable with real lists
