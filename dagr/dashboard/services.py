@@ -214,7 +214,7 @@ def minute_rollups_prune(
     return deleted
 
 
-# --- size on disk ----------------------------------------------------------------------------------
+# --- size on disk ---------------------------------------------------------------------------------
 
 
 def _table_bytes(table: str) -> tuple[int, str] | None:

@@ -87,9 +87,12 @@ def test_the_keep_is_a_setting_and_never_below_the_finest_view(long_history: Wor
             actor=long_history.admin, filters=selectors.Filters(period="1h"), now=now
         )
         minute_rollups_prune(now=now)
-        assert selectors.request_stats(
-            actor=long_history.admin, filters=selectors.Filters(period="1h"), now=now
-        ) == one_hour
+        assert (
+            selectors.request_stats(
+                actor=long_history.admin, filters=selectors.Filters(period="1h"), now=now
+            )
+            == one_hour
+        )
         assert one_hour.total == 13
 
 
