@@ -27,7 +27,8 @@ def fill(dataset: Dataset, n: int, width: int, start: int = 0) -> None:
     now = timezone.now()
     Record.objects.bulk_create(
         Record(
-            dataset=dataset, key=f"k{i:06d}", data={"v": random.Random(i).randbytes(width // 2).hex(), "i": i},
+            dataset=dataset, key=f"k{i:06d}",
+            data={"v": random.Random(i).randbytes(width // 2).hex(), "i": i},
             content_hash=f"{i:032d}", created_at=now, updated_at=now,
         )
         for i in range(start, start + n)
