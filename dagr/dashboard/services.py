@@ -306,12 +306,13 @@ def dataset_sizes_measure(*, now: datetime | None = None) -> dict[int, int]:
 SIZES = "sizes"  # a RollupCursor row whose updated_at is when the sizes were last measured
 
 
-def stats_periodic(*, now: datetime | None = None) -> None:
+def stats_periodic(*, now: datetime | None = None) -> int:
     """The worker's statistics job (``DAGR_PERIODIC_JOBS``, every ``DAGR_STATS_INTERVAL_S``):
     fold the new access entries, prune minute rows past their keep, and measure the datasets'
-    size when the last measurement is older than ``DAGR_STATS_SIZE_INTERVAL_S``."""
+    size when the last measurement is older than ``DAGR_STATS_SIZE_INTERVAL_S``. Returns how
+    many access entries were folded."""
     now = now or timezone.now()
-    rollups_advance(now=now)
+    folded = rollups_advance(now=now)
     minute_rollups_prune(now=now)
     every = timedelta(seconds=int(getattr(settings, "DAGR_STATS_SIZE_INTERVAL_S", 3600)))
     mark, _ = RollupCursor.objects.get_or_create(name=SIZES)
@@ -319,6 +320,7 @@ def stats_periodic(*, now: datetime | None = None) -> None:
         dataset_sizes_measure(now=now)
         mark.updated_at = now
         mark.save(update_fields=["updated_at"])
+    return folded
 
 
 __all__ = [
