@@ -107,3 +107,11 @@ def test_without_the_databases_figure_the_row_bytes_are_the_estimate(
     sizes = dataset_sizes_measure()
     assert DatasetSize.objects.get(dataset_id=world.persons.pk).method == "estimate"
     assert 20 * 1000 < sizes[world.persons.pk] < 20 * 1000 + 20 * 200
+
+
+def test_the_size_column_in_latvian(world: World, client: Client) -> None:
+    fill(world.persons, 5, 100)
+    dataset_sizes_measure()
+    client.force_login(world.admin)
+    page = client.get("/statistics/datasets/", headers={"accept-language": "lv"}).content.decode()
+    assert "Apjoms diskā" in page
