@@ -55,6 +55,7 @@ FILL = textwrap.dedent(
     django.setup()
     from django.test import Client
     from django.utils import timezone
+    from dagr.accounts.middleware import SESSION_VERIFIED
     from dagr.accounts.models import Institution, User
     from dagr.audit.access import access_entries_write_bulk
     from dagr.catalog.models import Dataset
@@ -117,6 +118,9 @@ FILL = textwrap.dedent(
     for role in ("admin", "provider", "recipient"):
         client = Client()
         client.force_login(User.objects.get(email=f"{role}@dagr.example"))
+        session = client.session  # as if the login had passed the two-factor step
+        session[SESSION_VERIFIED] = True
+        session.save()
         sessions[role] = client.cookies["sessionid"].value
     print(json.dumps({"written": written, "fill_s": fill_s, "folded": folded,
                       "rollup_s": rollup_s, "sessions": sessions}))

@@ -5,6 +5,10 @@ plus batch lookups.
     BENCH_PERSONS=1000000 BENCH_SECONDS=15 make bench-lookup
 
 Knobs: BENCH_BACKENDS (sqlite,postgres), BENCH_WORKERS (web processes, 2),
+BENCH_ROLLUPS=1 (also measure the statistics' cost on this hot path: 16 clients with the rollup
+job off, on — a process calling ``dagr.dashboard.services.stats_periodic`` every
+BENCH_ROLLUP_INTERVAL_S, default 5 s, six times as often as the worker's default — and off
+again, in one run; the rollups are caught up and the sizes measured before the "on" phase),
 BENCH_THREADS (blocking threads per process, 1 — more threads or processes than cores measured
 slower on this 2-core machine: 4 threads 833 req/s, 3 processes 875 req/s, vs 1,019 for 2×1).
 
@@ -200,6 +204,53 @@ def batch(port: int, bearer: str, keys: list[str]) -> float:
     return returned / (time.perf_counter() - started)
 
 
+ROLLUP_LOOP = textwrap.dedent(
+    """
+    import sys, time
+    import django
+    django.setup()
+    from dagr.dashboard.services import stats_periodic
+    interval = float(sys.argv[1])
+    while True:
+        started = time.perf_counter()
+        folded = stats_periodic()
+        print(f"folded {folded} in {time.perf_counter() - started:.2f} s", flush=True)
+        time.sleep(max(0.0, interval - (time.perf_counter() - started)))
+    """
+)
+
+
+def rollups_on_off(port: int, script: Path, env: dict[str, str]) -> dict[str, float]:
+    """req/s at 16 clients: rollup job off, on, off (one run, so the figures compare)."""
+    interval = os.environ.get("BENCH_ROLLUP_INTERVAL_S", "5")
+    off1 = wrk(port, 16, script)
+    catch_up = [
+        PYTHON, "-c",
+        "import django; django.setup(); from dagr.dashboard.services import stats_periodic; "
+        "stats_periodic()",
+    ]  # fmt: skip
+    run(catch_up, env, stdout=subprocess.DEVNULL)
+    loop = subprocess.Popen([PYTHON, "-c", ROLLUP_LOOP, interval], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        # its first run (at once, nothing to fold) shows that its start-up is over: measure
+        # the job, not Python importing Django
+        first = loop.stdout.readline() if loop.stdout else ""
+        on = wrk(port, 16, script)
+    finally:
+        loop.send_signal(signal.SIGTERM)
+        out, _ = loop.communicate(timeout=30)
+    runs = [line for line in out.splitlines() if line.startswith("folded")]
+    if not first.startswith("folded"):
+        raise SystemExit("the rollup job did not start")
+    off2 = wrk(port, 16, script)
+    print(f"  rollup job runs during 'on': {'; '.join(runs)}")
+    return {
+        "off1_rps": off1["rps"], "on_rps": on["rps"], "off2_rps": off2["rps"],
+        "off1_p99": off1["p99"], "on_p99": on["p99"], "off2_p99": off2["p99"],
+    }  # fmt: skip
+
+
 def bench(backend: str) -> dict[str, float] | None:
     env = prepare(backend)
     if env is None:
@@ -225,6 +276,7 @@ def bench(backend: str) -> dict[str, float] | None:
         one = wrk(port, 1, script)
         sixteen = wrk(port, 16, script)
         batch_rate = batch(port, bearer, info["keys"])
+        rollups = rollups_on_off(port, script, env) if os.environ.get("BENCH_ROLLUPS") else {}
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
@@ -232,6 +284,7 @@ def bench(backend: str) -> dict[str, float] | None:
         "rps_1": one["rps"], "p50_1": one["p50"], "p99_1": one["p99"],
         "rps_16": sixteen["rps"], "p50_16": sixteen["p50"], "p99_16": sixteen["p99"],
         "errors": one["errors"] + sixteen["errors"], "batch": batch_rate,
+        **{f"rollups_{k}": v for k, v in rollups.items()},
     }  # fmt: skip
 
 
@@ -255,6 +308,15 @@ def main() -> None:
                 r[f"p99_{clients}"], int(r["errors"]),
                 f"{r['batch']:.0f}" if clients == 16 else "",
             ))  # fmt: skip
+    for backend, r in results.items():
+        if r and "rollups_on_rps" in r:
+            print(
+                f"RESULT lookup_rollups backend={backend} clients=16 "
+                f"off_rps={r['rollups_off1_rps']:.0f} on_rps={r['rollups_on_rps']:.0f} "
+                f"off_again_rps={r['rollups_off2_rps']:.0f} "
+                f"p99_ms off={r['rollups_off1_p99']:.1f} on={r['rollups_on_p99']:.1f} "
+                f"off_again={r['rollups_off2_p99']:.1f}"
+            )
     sqlite = results.get("sqlite") or {}
     postgres = results.get("postgres") or {}
     print(

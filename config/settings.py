@@ -407,6 +407,11 @@ LOGGING = {
 # --- Statistics and operators' metrics (docs/metrics.md) ---------------------------------------
 # How often the worker folds new access entries into the statistics rollups (seconds).
 DAGR_STATS_INTERVAL_S = int(os.environ.get("DAGR_STATS_INTERVAL_S", "30"))
+# Per-minute rollups are kept this many hours (the finest view, the last hour, needs 1 h; older
+# periods read the hour/day/month rows); the worker deletes older minute rows in bounded batches.
+DAGR_STATS_MINUTE_ROWS_HOURS = int(os.environ.get("DAGR_STATS_MINUTE_ROWS_HOURS", "48"))
+# How often the worker measures the datasets' size on disk (seconds; a pass over the records).
+DAGR_STATS_SIZE_INTERVAL_S = int(os.environ.get("DAGR_STATS_SIZE_INTERVAL_S", "3600"))
 # /metrics answers clients in these networks without a token (default: this machine only) …
 DAGR_METRICS_NETWORKS = env_list("DAGR_METRICS_NETWORKS", "127.0.0.0/8,::1/128")
 # … and anyone presenting this bearer token (unset: no token is accepted).
@@ -421,8 +426,9 @@ DAGR_DAILY_TASKS = [
 # Functions the worker calls every N seconds, each in its own thread (dotted path → seconds).
 DAGR_PERIODIC_JOBS = {
     "dagr.notifications.tasks.tick": float(os.environ.get("DAGR_NOTIFICATIONS_TICK_S", "5")),
-    # the statistics: fold new access entries into the rollups
-    "dagr.dashboard.services.rollups_advance": float(DAGR_STATS_INTERVAL_S),
+    # the statistics: fold new access entries into the rollups, prune old minute rows, measure
+    # the datasets' size now and then
+    "dagr.dashboard.services.stats_periodic": float(DAGR_STATS_INTERVAL_S),
 }
 
 # --- Notifications (DU-9) ----------------------------------------------------------------------

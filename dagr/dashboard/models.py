@@ -92,3 +92,17 @@ class ConnectionSeen(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connection_id} {self.last_at}"
+
+
+class DatasetSize(models.Model):
+    """A dataset's size on disk, measured by the worker (``services.dataset_sizes_measure``), so
+    the datasets page reads one small row instead of measuring the records table."""
+
+    dataset_id = models.BigIntegerField(primary_key=True)
+    bytes = models.BigIntegerField(default=0)
+    # how it was measured: "pg" (pg_total_relation_size), "dbstat" (SQLite's dbstat), "estimate"
+    method = models.CharField(max_length=10)
+    measured_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id} {self.bytes}"

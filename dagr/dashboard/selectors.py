@@ -28,7 +28,14 @@ from dagr.monitoring.models import Delivery, Subscription
 from dagr.permissions import rules
 from dagr.records.models import Load, Record
 
-from .models import BUCKET_BOUNDS_MS, BUCKET_FIELDS, ConnectionSeen, Rollup, RollupCursor
+from .models import (
+    BUCKET_BOUNDS_MS,
+    BUCKET_FIELDS,
+    ConnectionSeen,
+    DatasetSize,
+    Rollup,
+    RollupCursor,
+)
 from .stats import percentile
 
 FRESH_FOR = timedelta(hours=24)
@@ -290,6 +297,7 @@ class DatasetStatus:
     age: timedelta | None
     stale: bool
     loads: list[tuple[Load, float | None]]  # with its duration in seconds
+    size: DatasetSize | None = None  # size on disk, as the worker last measured it
 
     @property
     def age_hours(self) -> int | None:
@@ -300,7 +308,8 @@ def datasets_status(
     *, actor: Visitor, now: datetime | None = None, history: int = 10
 ) -> list[DatasetStatus]:
     """Per dataset in the actor's scope: live record count, last successful load and freshness
-    against the 24-hour rule, the recent loads."""
+    against the 24-hour rule, the recent loads, the size on disk (measured by the worker,
+    ``services.dataset_sizes_measure``: a page view reads the stored figure, never measures)."""
     now = now or timezone.now()
     datasets = Dataset.objects.select_related("schema").order_by("code")
     ds_ids, recipients = _scope_dataset_ids(actor), rules.stats_recipient_ids(actor)
@@ -315,6 +324,7 @@ def datasets_status(
         .annotate(n=Count("id"))
         .values_list("dataset_id", "n")
     )
+    sizes = {s.dataset_id: s for s in DatasetSize.objects.filter(dataset_id__in=ids)}
     result = []
     for d in datasets_list:
         loads = [
@@ -335,8 +345,11 @@ def datasets_status(
         finished = last.finished_at or last.started_at if last else None
         age = now - finished if finished else None
         result.append(
-            DatasetStatus(d, counts.get(d.pk, 0), last, age, age is None or age > FRESH_FOR, loads)
-        )
+            DatasetStatus(
+                d, counts.get(d.pk, 0), last, age, age is None or age > FRESH_FOR, loads,
+                sizes.get(d.pk),
+            )
+        )  # fmt: skip
     return result
 
 

@@ -15,12 +15,21 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from dagr.audit.models import AccessEntry
+from dagr.records.models import Record
 
-from .models import BUCKET_BOUNDS_MS, BUCKET_FIELDS, ConnectionSeen, Rollup, RollupCursor
+from .models import (
+    BUCKET_BOUNDS_MS,
+    BUCKET_FIELDS,
+    ConnectionSeen,
+    DatasetSize,
+    Rollup,
+    RollupCursor,
+)
 from .stats import bucket_index
 
 CURSOR = "access"
@@ -55,9 +64,12 @@ def _starts(at: datetime) -> tuple[tuple[str, datetime], ...]:
     return (("m", minute), ("h", hour), ("d", day), ("M", month))
 
 
-def fold(rows: Iterable[tuple[Any, ...]]) -> dict[Key, list[int]]:
+def fold(
+    rows: Iterable[tuple[Any, ...]], *, minutes_from: datetime | None = None
+) -> dict[Key, list[int]]:
     """Sum access rows (at, dataset_id, institution_id, operation, outcome, status_code,
-    records_returned, identifiers_asked, duration_ms) into rollup keys → measures."""
+    records_returned, identifiers_asked, duration_ms) into rollup keys → measures. Minutes
+    before ``minutes_from`` get no minute row (they would only be pruned again)."""
     sums: dict[Key, list[int]] = {}
     width = len(MEASURES)
     for at, dataset_id, institution_id, operation, outcome, status, records, idents, ms in rows:
@@ -65,6 +77,8 @@ def fold(rows: Iterable[tuple[Any, ...]]) -> dict[Key, list[int]]:
         bucket = 4 + bucket_index(duration_us / 1000)
         operation = OPERATION_NAMES.get(operation, operation)
         for grain, start in _starts(at):
+            if grain == "m" and minutes_from is not None and start < minutes_from:
+                continue
             key = (grain, start, dataset_id or 0, institution_id or 0, operation, outcome, status)
             m = sums.get(key)
             if m is None:
@@ -126,6 +140,7 @@ def rollups_advance(*, now: datetime | None = None, batch: int = BATCH) -> int:
     """Fold the access entries written since the last run into the rollups; returns how many.
     Runs batch after batch until the audit is caught up (each batch its own transaction)."""
     horizon = (now or timezone.now()) - SETTLE
+    minutes_from = minute_rows_from(now)
     done = 0
     while True:
         with transaction.atomic():
@@ -140,7 +155,7 @@ def rollups_advance(*, now: datetime | None = None, batch: int = BATCH) -> int:
             settled = rows[:first]
             if not settled:
                 return done
-            _upsert(fold(r[1:10] for r in settled))
+            _upsert(fold((r[1:10] for r in settled), minutes_from=minutes_from))
             _connections_seen(settled)
             cursor.last_id = settled[-1][0]
             cursor.updated_at = timezone.now()
@@ -160,4 +175,159 @@ def rollups_rebuild(*, now: datetime | None = None) -> int:
     return rollups_advance(now=now, batch=100_000)
 
 
-__all__ = ["BUCKET_BOUNDS_MS", "rollups_advance", "rollups_rebuild"]
+# --- pruning the minute rows ---------------------------------------------------------------------
+
+PRUNE_BATCH = 5_000
+PRUNE_MAX_BATCHES = 40  # at most 200,000 rows per run; a backlog goes over the next runs
+
+
+def minute_rows_from(now: datetime | None = None) -> datetime:
+    """The first minute whose rollup row is kept: ``DAGR_STATS_MINUTE_ROWS_HOURS`` ago (at least
+    2 h, so the finest view — the last hour per minute — always has its rows). Every longer
+    period reads the hour, day or month rows, which are never pruned."""
+    hours = max(2, int(getattr(settings, "DAGR_STATS_MINUTE_ROWS_HOURS", 48)))
+    at = timezone.localtime((now or timezone.now()) - timedelta(hours=hours))
+    return at.replace(second=0, microsecond=0)
+
+
+def minute_rollups_prune(
+    *, now: datetime | None = None, batch: int = PRUNE_BATCH, max_batches: int = PRUNE_MAX_BATCHES
+) -> int:
+    """Delete minute rollups older than ``minute_rows_from`` in batches of ``batch`` rows (each its
+    own short transaction, so the audit writers and the page readers wait at most one batch),
+    at most ``max_batches`` per call; returns how many rows went. The rows are found through the
+    rollup key's index (it starts with grain, start)."""
+    cutoff = minute_rows_from(now)
+    deleted = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            ids = list(
+                Rollup.objects.filter(grain=Rollup.Grain.MINUTE, start__lt=cutoff)
+                .order_by("grain", "start")
+                .values_list("pk", flat=True)[:batch]
+            )
+            if ids:
+                Rollup.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+        if len(ids) < batch:
+            break
+    return deleted
+
+
+# --- size on disk ---------------------------------------------------------------------------------
+
+
+def _table_bytes(table: str) -> tuple[int, str] | None:
+    """Bytes the table takes on disk with its indexes (and PostgreSQL's TOAST), from the
+    database's own bookkeeping: PostgreSQL ``pg_total_relation_size`` (catalog, instant); SQLite
+    the ``dbstat`` virtual table when compiled in (SQLITE_ENABLE_DBSTAT_VTAB; it reads the
+    table's pages, which is why this runs in the worker and not on page view); MariaDB/MySQL
+    ``information_schema``. ``None`` where none is available."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_total_relation_size(%s::regclass)", [table])
+            return int(cursor.fetchone()[0]), "pg"
+        if connection.vendor == "sqlite":
+            try:
+                cursor.execute(
+                    "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = %s OR name IN "
+                    "(SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s)",
+                    [table, table],
+                )
+            except DatabaseError:  # built without dbstat
+                return None
+            return int(cursor.fetchone()[0]), "dbstat"
+        if connection.vendor == "mysql":
+            cursor.execute(
+                "SELECT data_length + index_length FROM information_schema.tables "
+                "WHERE table_schema = DATABASE() AND table_name = %s",
+                [table],
+            )
+            row = cursor.fetchone()
+            return (int(row[0]), "mysql") if row else None
+    return None
+
+
+def _record_weights() -> dict[int, int]:
+    """Per dataset, the bytes its rows of the records table hold: PostgreSQL ``pg_column_size``
+    of each whole row as stored (compressed/TOASTed values count as stored); elsewhere the
+    length of the JSON data and the key in bytes plus a fixed row overhead. One pass over the
+    records (grouped by dataset): the worker's job, now and then, never a page view's."""
+    table = Record._meta.db_table
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT dataset_id, sum(pg_column_size(r.*)) FROM {table} r "  # noqa: S608 — ours
+            "GROUP BY dataset_id"
+        )
+    else:
+        cast = "CAST(data AS BLOB)" if connection.vendor == "sqlite" else "data"
+        key = connection.ops.quote_name("key")  # a reserved word in MariaDB
+        sql = (
+            f"SELECT dataset_id, sum(length({cast}) + length({key}) + {ROW_OVERHEAD}) "  # noqa: S608
+            f"FROM {table} GROUP BY dataset_id"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return {int(ds): int(n or 0) for ds, n in cursor.fetchall()}
+
+
+# The other columns of a records row and the row's own header, roughly (ids, hash, version,
+# dates): used where the database cannot say.
+ROW_OVERHEAD = 80
+
+
+def dataset_sizes_measure(*, now: datetime | None = None) -> dict[int, int]:
+    """Measure each dataset's size on disk and store it (``DatasetSize``): the records table's
+    size with its indexes (``_table_bytes``) shared out among the datasets in proportion to the
+    bytes of their rows (``_record_weights``), so index and page overhead is spread by size.
+    Without the database's own figure (SQLite without dbstat) the row bytes themselves are the
+    estimate. Returns dataset id → bytes."""
+    now = now or timezone.now()
+    weights = _record_weights()
+    measured = _table_bytes(Record._meta.db_table)
+    total_weight = sum(weights.values())
+    if measured is not None and total_weight:
+        total, method = measured
+        sizes = {ds: round(total * w / total_weight) for ds, w in weights.items()}
+    else:
+        method = measured[1] if measured else "estimate"
+        sizes = dict(weights)
+    with transaction.atomic():
+        DatasetSize.objects.exclude(dataset_id__in=list(sizes)).delete()
+        for ds, n in sizes.items():
+            DatasetSize.objects.update_or_create(
+                dataset_id=ds, defaults={"bytes": n, "method": method, "measured_at": now}
+            )
+    return sizes
+
+
+# --- the worker's periodic job -------------------------------------------------------------------
+
+SIZES = "sizes"  # a RollupCursor row whose updated_at is when the sizes were last measured
+
+
+def stats_periodic(*, now: datetime | None = None) -> int:
+    """The worker's statistics job (``DAGR_PERIODIC_JOBS``, every ``DAGR_STATS_INTERVAL_S``):
+    fold the new access entries, prune minute rows past their keep, and measure the datasets'
+    size when the last measurement is older than ``DAGR_STATS_SIZE_INTERVAL_S``. Returns how
+    many access entries were folded."""
+    now = now or timezone.now()
+    folded = rollups_advance(now=now)
+    minute_rollups_prune(now=now)
+    every = timedelta(seconds=int(getattr(settings, "DAGR_STATS_SIZE_INTERVAL_S", 3600)))
+    mark, _ = RollupCursor.objects.get_or_create(name=SIZES)
+    if mark.updated_at is None or now - mark.updated_at >= every:
+        dataset_sizes_measure(now=now)
+        mark.updated_at = now
+        mark.save(update_fields=["updated_at"])
+    return folded
+
+
+__all__ = [
+    "BUCKET_BOUNDS_MS",
+    "dataset_sizes_measure",
+    "minute_rollups_prune",
+    "rollups_advance",
+    "rollups_rebuild",
+    "stats_periodic",
+]
