@@ -848,13 +848,14 @@ class AddressRegister:
         known = self._replaced[i]
         if known >= 0:
             return f"{self.codes[known]:09d}"
-        out = self._replace(code, i)
-        if out == code:
-            return out
-        self._replaced[i] = self.index(out)
-        return out
+        j = self._replace(code, i)
+        if j == i:  # kept alone (counted once a call, as before)
+            return code
+        self._replaced[i] = j
+        return f"{self.codes[j]:09d}"
 
-    def _replace(self, code: str, i: int) -> str:
+    def _replace(self, code: str, i: int) -> int:
+        """The index of the replacement of ``code`` (at index ``i``); ``i``: kept alone."""
         p = self.parent[i]
         choice = _h64(self._key, f"address/{code}")
         if p >= 0:
@@ -863,16 +864,16 @@ class AddressRegister:
                 pick = siblings[choice % (len(siblings) - 1)]
                 if pick == i:
                     pick = siblings[-1]
-                return f"{self.codes[pick]:09d}"
+                return pick
             g = self.parent[p]
             if g >= 0:
                 cousins = [
                     c for uncle in self.children(g) if uncle != p for c in self.children(uncle)
                 ]
                 if cousins:
-                    return f"{self.codes[cousins[choice % len(cousins)]]:09d}"
+                    return cousins[choice % len(cousins)]
         self.kept_alone += 1
-        return code
+        return i
 
 
 def _as_int(code: object) -> int | None:
