@@ -458,7 +458,9 @@ def _date_shift(f: FieldDef, params: dict[str, Any], rel: _Release) -> Callable[
                 if out is not None:
                     return out + text[10:]
         d = date.fromisoformat(day_part)
-        n = calendar.monthrange(d.year, d.month)[1]
+        month = d.month
+        # the days of the month (calendar.monthrange also computes a weekday, unused here)
+        n = _MONTH_DAYS[month] if month != 2 else 29 if calendar.isleap(d.year) else 28
         rotations = _ROTATIONS[n]
         c = rotations[int.from_bytes(_person(o, rel)[16:24], "big") % len(rotations)]
         new_day = (d.day - 1 + c) % n + 1
@@ -542,6 +544,8 @@ def _prepare_codes(spec: ReleaseSpec, rel: _Release) -> None:
     del personal
     rel.companies.prepare(companies)
 
+
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 # the day rotations of a month of n days whose last digit differs (see values.py)
 _ROTATIONS = {n: [c for c in range(1, n) if c % 10 and (c - n) % 10] for n in range(28, 32)}
