@@ -138,13 +138,16 @@ def _compile_object(
     prefix: str,
     rules: RuleSet,
     rel: _Release,
-    stats: dict[str, list[int]],
+    stats: dict[str, list[Any]],
     auditor: Auditor,
 ) -> Callable[[dict[str, Any], str, list[Any]], dict[str, Any]]:
     """The plan of one object level: ``transform(obj, record_key, acc) -> out``; ``acc`` holds
     the leak-proof lists of the record (originals, pairs, plain, derived, global originals)."""
-    plan: list[tuple[str, Callable[..., Any], int, list[int]]] = []
+    plan: list[tuple[str, Callable[..., Any], int, list[Any]]] = []
     person_field = next((f.name for f in fields if f.identifier == "personal_code"), None)
+    # the values of a field = the objects of its level - the objects where it is missing: one
+    # count an object instead of one a value
+    objects = [0]
 
     def _named(generator: str) -> str | None:
         return next(
@@ -184,7 +187,7 @@ def _compile_object(
 
     for f in fields:
         path = f"{prefix}{f.name}"
-        counter = stats.setdefault(path, [0])
+        counter = stats.setdefault(path, [0, objects])  # [missing, objects of the level]
         if f.type == "list":
             assert f.fields is not None
             inner = _compile_object(f.fields, f"{path}.", rules, rel, stats, auditor)
@@ -204,6 +207,7 @@ def _compile_object(
     def transform(obj: dict[str, Any], record_key: str, acc: list[Any]) -> dict[str, Any]:
         pc = obj.get(person_field) if person_field else None
         o.obj = obj
+        objects[0] += 1
         if pc is None:
             o.seed, o.pc = record_key, None
         else:
@@ -222,8 +226,8 @@ def _compile_object(
         for name, fn, flags, counter in plan:
             value = obj.get(name)
             if value is None:
+                counter[0] += 1
                 continue
-            counter[0] += 1
             if flags == -1:  # a nested list
                 out[name] = [fn(item, record_key, acc) for item in value]
                 continue
@@ -454,7 +458,9 @@ def _date_shift(f: FieldDef, params: dict[str, Any], rel: _Release) -> Callable[
                 if out is not None:
                     return out + text[10:]
         d = date.fromisoformat(day_part)
-        n = calendar.monthrange(d.year, d.month)[1]
+        month = d.month
+        # the days of the month (calendar.monthrange also computes a weekday, unused here)
+        n = _MONTH_DAYS[month] if month != 2 else 29 if calendar.isleap(d.year) else 28
         rotations = _ROTATIONS[n]
         c = rotations[int.from_bytes(_person(o, rel)[16:24], "big") % len(rotations)]
         new_day = (d.day - 1 + c) % n + 1
@@ -539,14 +545,16 @@ def _prepare_codes(spec: ReleaseSpec, rel: _Release) -> None:
     rel.companies.prepare(companies)
 
 
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
 # the day rotations of a month of n days whose last digit differs (see values.py)
 _ROTATIONS = {n: [c for c in range(1, n) if c % 10 and (c - n) % 10] for n in range(28, 32)}
 
 
 def compile_plan(
     schema: SchemaDef, rules: RuleSet, rel: _Release, auditor: Auditor
-) -> tuple[Callable[[dict[str, Any], list[Any]], dict[str, Any]], dict[str, list[int]]]:
-    stats: dict[str, list[int]] = {}
+) -> tuple[Callable[[dict[str, Any], list[Any]], dict[str, Any]], dict[str, list[Any]]]:
+    stats: dict[str, list[Any]] = {}
     transform = _compile_object(schema.fields, "", rules, rel, stats, auditor)
     key = schema.key
 
@@ -625,7 +633,8 @@ def build_release(
             category = _CATEGORY[rule.kind]
             if rule.kind == "fake" and rule.params.get("generator") == "gender":
                 category = "kept"
-            n = stats[path][0]
+            missing, objects = stats[path]
+            n = objects[0] - missing
             fields[path] = {"rule": rule.kind, "category": category, "values": n}
             totals[category] = totals.get(category, 0) + n
         per_dataset[code] = {"records": count, "fields": fields, "totals": totals}

@@ -216,35 +216,44 @@ class Auditor:
         if originals:
             joined_plain = "\x1f".join(plain)
             joined_derived = "\x1f".join(derived)
+            windows_checked = 0
             for o in originals:  # at most one leak (or coincidence) counted per original
-                windows = [o[i : i + 6] for i in range(len(o) - 5)]
-                self.windows_checked += len(windows)
-                for w in windows:
-                    if w in joined_plain:
-                        self._leak(
-                            dataset, "a kept or plain cell contains 6 characters of an original"
-                        )
-                        break
-                for w in windows:
-                    if w in joined_derived:
-                        self.coincidences += 1
-                        break
-        for first, last in names:
+                n = len(o) - 5
+                if n <= 0:
+                    continue
+                windows_checked += n
+                # an empty join holds no 6-character window: its loop is skipped
+                if joined_plain:
+                    for i in range(n):
+                        if o[i : i + 6] in joined_plain:
+                            self._leak(
+                                dataset, "a kept or plain cell contains 6 characters of an original"
+                            )
+                            break
+                if joined_derived:
+                    for i in range(n):
+                        if o[i : i + 6] in joined_derived:
+                            self.coincidences += 1
+                            break
+            self.windows_checked += windows_checked
+        if names:
+            for first, last in names:
+                for cell in plain:
+                    if first in cell and last in cell:
+                        self._leak(dataset, "a kept or plain cell contains a person's full name")
+        if global_originals:
+            self.original_hashes.extend(map(hash, global_originals))
+        if plain:
+            append = self.plain_hashes.append
+            keep_all = self.keep_plain_values
+            findall = _DIGIT_RUN.findall
             for cell in plain:
-                if first in cell and last in cell:
-                    self._leak(dataset, "a kept or plain cell contains a person's full name")
-        append = self.original_hashes.append
-        for o in global_originals:
-            append(hash(o))
-        append = self.plain_hashes.append
-        keep_all = self.keep_plain_values
-        for cell in plain:
-            if keep_all:
-                append(hash(cell))
-            if len(cell) >= 11:
-                for run in _DIGIT_RUN.findall(cell):
-                    for i in range(len(run) - 10):
-                        append(hash(run[i : i + 11]))
+                if keep_all:
+                    append(hash(cell))
+                if len(cell) >= 11:
+                    for run in findall(cell):
+                        for i in range(len(run) - 10):
+                            append(hash(run[i : i + 11]))
 
     def derived_identifier(self, value: str) -> None:
         self.derived_hashes.append(hash(value))
