@@ -214,14 +214,9 @@ def reviews_suspend_overdue(*, now: datetime | None = None) -> int:
 
 def reviews_for(actor: Actor) -> QuerySet[AccessReview]:
     """Open reviews the actor is asked to do (their dashboard task)."""
-    if rules.is_portal_admin(actor):
-        ids: Any = Institution.objects.values("pk")
-    else:
-        ids = rules.institution_ids_with_role(actor, Membership.Role.SIGNATORY)
-    if not rules.is_portal_admin(actor) and not ids:
-        return AccessReview.objects.none()
+    institutions = rules.manageable_institutions(actor)  # as can_review_access_of
     return (
-        AccessReview.objects.filter(institution_id__in=ids, closed_at__isnull=True)
+        AccessReview.objects.filter(institution__in=institutions, closed_at__isnull=True)
         .select_related("institution")
         .order_by("due_at")
     )

@@ -10,17 +10,9 @@ import orjson
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
-RULE_KINDS = (
-    "keep",
-    "pseudonymise",
-    "fake",
-    "generalise",
-    "date_shift",
-    "mask",
-    "null",
-    "constant",
-)
-QI_LEVELS = ("", "exact", "year", "decade", "month", "territory", "parent")
+from .spec import QI_LEVELS as _LEVELS
+
+QI_LEVELS = ("", *_LEVELS)  # "" in the form: not a quasi-identifier
 
 
 def parse_settings(

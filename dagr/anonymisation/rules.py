@@ -33,7 +33,7 @@ date_shift → ``{"within": "month"}`` or ``{"days": 30}``; mask → ``{"keep_st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -44,16 +44,7 @@ from dagr.catalog.schema import FieldDef, SchemaDef, compile_validator
 RuleKind = Literal[
     "keep", "pseudonymise", "fake", "generalise", "date_shift", "mask", "null", "constant"
 ]
-RULE_KINDS: tuple[str, ...] = (
-    "keep",
-    "pseudonymise",
-    "fake",
-    "generalise",
-    "date_shift",
-    "mask",
-    "null",
-    "constant",
-)
+RULE_KINDS: tuple[str, ...] = get_args(RuleKind)
 
 
 class Rule(BaseModel):

@@ -148,9 +148,11 @@ def columns(dataset: Dataset) -> list[str]:
 def manageable_datasets(actor: Actor) -> QuerySet[Dataset]:
     """Source datasets (not test datasets) whose test data the actor prepares."""
     qs = Dataset.objects.filter(schema__isnull=False, test_source_link__isnull=True)
-    if not rules.is_portal_admin(actor):
-        qs = qs.filter(provider_id__in=rules.institution_ids_with_role(actor, rules.Role.PROVIDER))
-    return qs.select_related("provider").order_by("provider__name", "code")
+    return (
+        rules.test_data_manageable(actor, qs)
+        .select_related("provider")
+        .order_by("provider__name", "code")
+    )
 
 
 def dataset_for_test_data(*, actor: Visitor, code: str) -> Dataset:

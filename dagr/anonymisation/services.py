@@ -65,11 +65,11 @@ from .engine import (
 )
 from .models import Release, ReleaseDataset, TestDataset, TestDataSettings
 from .rules import Rule, RuleSet
+from .spec import QI_LEVELS
 
 logger = logging.getLogger(__name__)
 
 BATCH = 2000
-QI_LEVELS = ("exact", "year", "decade", "month", "territory", "parent")
 ACTIVE = (Release.Status.QUEUED, Release.Status.RUNNING)
 STORAGE_PREFIX = "testdata"
 

@@ -24,6 +24,10 @@ class DatasetInput:
     count: int  # how many records (for progress)
 
 
+# The levels a quasi-identifier can be seen at (``QuasiIdentifier.level``).
+QI_LEVELS: tuple[str, ...] = ("exact", "year", "decade", "month", "territory", "parent")
+
+
 @dataclass(frozen=True)
 class QuasiIdentifier:
     """A quasi-identifier of the joined per-person view: ``dataset`` and field ``path``, seen at

@@ -19,8 +19,9 @@ from dagr.permissions.access import ActorRequest, authenticated, public
 
 from . import selectors, services
 from .configuration import settings_for
-from .forms import QI_LEVELS, RULE_KINDS, params_text, parse_settings
+from .forms import QI_LEVELS, params_text, parse_settings
 from .models import Release
+from .rules import RULE_KINDS
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

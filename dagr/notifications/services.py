@@ -16,7 +16,7 @@ from dagr.core.errors import Conflict, NotFound, PermissionDenied, ValidationErr
 from dagr.permissions import rules
 
 from . import rendering, selectors
-from .composing import NEWSLETTER_KIND, Source, compose, validate_source
+from .composing import NEWSLETTER_KIND, Message, Source, compose, validate_source
 from .dispatch import language_of
 from .models import Delivery, Newsletter, Notification, Preference, Template
 from .registry import BY_KEY, absolute_url
@@ -137,17 +137,8 @@ def template_restore(*, actor: Actor, kind: str, language: str, version: int) ->
     )
 
 
-def template_send_test(*, actor: User, kind: str, language: str, source: Source) -> Delivery:
-    """Queue the (unsaved) template, rendered with sample data, to the actor's own address."""
-    if not rules.can_manage_notification_templates(actor):
-        raise PermissionDenied
-    _check_kind(kind, language)
-    try:
-        validate_source(kind, source)
-    except rendering.TemplateInvalid as exc:
-        raise _invalid(exc) from exc
-    context = {**BY_KEY[kind].sample_context(), "recipient_name": actor.full_name or actor.email}
-    message = compose(kind, language, context, source=source)
+def _test_delivery(actor: User, kind: str, language: str, message: Message) -> Delivery:
+    """Queue a "send me a test" message to the actor's own address (subject marked [TEST])."""
     return Delivery.objects.create(
         user=actor,
         to=actor.email,
@@ -159,6 +150,19 @@ def template_send_test(*, actor: User, kind: str, language: str, source: Source)
         headers=message.headers,
         next_attempt_at=timezone.now(),
     )
+
+
+def template_send_test(*, actor: User, kind: str, language: str, source: Source) -> Delivery:
+    """Queue the (unsaved) template, rendered with sample data, to the actor's own address."""
+    if not rules.can_manage_notification_templates(actor):
+        raise PermissionDenied
+    _check_kind(kind, language)
+    try:
+        validate_source(kind, source)
+    except rendering.TemplateInvalid as exc:
+        raise _invalid(exc) from exc
+    context = {**BY_KEY[kind].sample_context(), "recipient_name": actor.full_name or actor.email}
+    return _test_delivery(actor, kind, language, compose(kind, language, context, source=source))
 
 
 # --- newsletters --------------------------------------------------------------------------------
@@ -256,17 +260,7 @@ def newsletter_send_test(*, actor: User, data: dict[str, Any]) -> Delivery:
     _newsletter_check(data)
     draft = Newsletter(**{name: data[name] for name in NEWSLETTER_FIELDS})
     language, message = newsletter_render(draft, actor)
-    return Delivery.objects.create(
-        user=actor,
-        to=actor.email,
-        kind=NEWSLETTER_KIND,
-        language=language,
-        subject=f"[TEST] {message.subject}"[:255],
-        html=message.html,
-        text=message.text,
-        headers=message.headers,
-        next_attempt_at=timezone.now(),
-    )
+    return _test_delivery(actor, NEWSLETTER_KIND, language, message)
 
 
 def newsletter_render(newsletter: Newsletter, user: User) -> tuple[str, Any]:

@@ -528,6 +528,14 @@ def can_manage_test_data(actor: Visitor, dataset: Dataset) -> bool:
     return is_portal_admin(actor) or has_role(actor, dataset.provider_id, Role.PROVIDER)
 
 
+def test_data_manageable(actor: Visitor, datasets: QuerySet[Dataset]) -> QuerySet[Dataset]:
+    """``datasets`` narrowed to those whose test data the actor manages (the queryset form of
+    ``can_manage_test_data``)."""
+    if is_portal_admin(actor):
+        return datasets
+    return datasets.filter(provider_id__in=institution_ids_with_role(actor, Role.PROVIDER))
+
+
 def can_build_test_release(actor: Visitor, datasets: Any) -> bool:
     """Build one release of several datasets (their joins survive only within one release): the
     actor must manage the test data of EVERY dataset in it — or be an administrator."""
