@@ -19,7 +19,12 @@
    ``RESULT dashboard p95_ms=<worst page p95> rollup_lag_s=<max lag> n=<N> fill_entries_per_s=…
    rollup_entries_per_s=…``.
 
-``BENCH_KEEP=1`` keeps the temporary directory (its path is printed). Only SQLite is measured.
+``BENCH_KEEP=1`` keeps the temporary directory (its path is printed). ``BENCH_DASH_DIR=<dir>``
+uses that directory instead and keeps it; when it already holds a filled audit (``fill.json``)
+the fill is skipped, so the pages can be measured again later on a quieter machine.
+``BENCH_DASH_DB=postgres`` measures PostgreSQL instead of SQLite: a scratch database
+``dagr_bench_dash`` on ``BENCH_PG`` (default ``postgres://postgres@127.0.0.1:5432``), dropped
+and created anew.
 """
 
 from __future__ import annotations
@@ -45,6 +50,9 @@ PYTHON = sys.executable
 N = int(os.environ.get("BENCH_DASH_N", "10000000"))
 REPEAT = int(os.environ.get("BENCH_DASH_REPEAT", "15"))
 LIVE_RATE = float(os.environ.get("BENCH_DASH_LIVE_RATE", "20"))
+BACKEND = os.environ.get("BENCH_DASH_DB", "sqlite")
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+PG_DB = "dagr_bench_dash"
 RECIPIENTS = 50
 
 FILL = textwrap.dedent(
@@ -192,30 +200,54 @@ def measure(port: int, path: str, session: str | None) -> tuple[float, float, in
     return statistics.median(times), p95, status
 
 
+def pg_recreate() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {PG_DB}")
+
+
 def main() -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="dagr-bench-dash-"))
+    if BACKEND not in ("sqlite", "postgres"):
+        raise SystemExit("BENCH_DASH_DB must be sqlite or postgres")
+    given = os.environ.get("BENCH_DASH_DIR")
+    tmp = Path(given) if given else Path(tempfile.mkdtemp(prefix="dagr-bench-dash-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    filled = tmp / "fill.json"
+    reuse = filled.exists()
+    if BACKEND == "postgres" and not reuse:
+        pg_recreate()
+        database_url = f"{PG}/{PG_DB}"
+    else:
+        database_url = f"sqlite:///{tmp / 'dash.sqlite3'}"
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="config.settings",
         DAGR_VAR_DIR=str(tmp / "var"),
-        DATABASE_URL=f"sqlite:///{tmp / 'dash.sqlite3'}",
+        DATABASE_URL=database_url,
         DAGR_STATS_INTERVAL_S="30",
     )
     env.pop("DAGR_DEBUG", None)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     server = live = None
     try:
-        subprocess.run(
-            [PYTHON, "-m", "dagr.cli", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True
-        )
-        subprocess.run([PYTHON, "-m", "dagr.cli", "demo", "--persons", "2000"], env=env, cwd=ROOT,
-                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-        print(f"filling the audit with {N:,} entries …", flush=True)
-        out = subprocess.run(
-            [PYTHON, "-c", FILL % {"recipients": RECIPIENTS}, str(N)], env=env, cwd=ROOT,
-            check=True, capture_output=True, text=True,
-        ).stdout  # fmt: skip
-        info = json.loads(out.strip().splitlines()[-1])
+        if reuse:
+            print(f"reusing the filled audit in {tmp}", flush=True)
+            info = json.loads(filled.read_text())
+        else:
+            subprocess.run(
+                [PYTHON, "-m", "dagr.cli", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True
+            )
+            subprocess.run([PYTHON, "-m", "dagr.cli", "demo", "--persons", "2000"], env=env,
+                           cwd=ROOT, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+            print(f"filling the audit with {N:,} entries …", flush=True)
+            out = subprocess.run(
+                [PYTHON, "-c", FILL % {"recipients": RECIPIENTS}, str(N)], env=env, cwd=ROOT,
+                check=True, capture_output=True, text=True,
+            ).stdout  # fmt: skip
+            info = json.loads(out.strip().splitlines()[-1])
+            filled.write_text(json.dumps(info))
         fill_rate = info["written"] / info["fill_s"]
         rollup_rate = info["folded"] / info["rollup_s"] if info["rollup_s"] else 0.0
         print(f"fill: {info['written']:,} entries in {info['fill_s']:.0f} s ({fill_rate:,.0f}/s); "
@@ -279,16 +311,18 @@ def main() -> None:
                     proc.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
-        if os.environ.get("BENCH_KEEP") == "1":
+        if given or os.environ.get("BENCH_KEEP") == "1":
             print(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
     worst = max(p95 for _, _, p95 in rows)
     lag = max(lags) if lags else float("nan")
+    n = info["written"]
     print(
-        f"\nDAGR dashboard — {N:,} access entries over 13 months, {RECIPIENTS} recipients, "
-        f"3 datasets, SQLite, dagr serve (2 web processes + worker), {REPEAT} requests each\n"
+        f"\nDAGR dashboard — {n:,} access entries over 13 months, {RECIPIENTS} recipients, "
+        f"3 datasets, {'PostgreSQL' if BACKEND == 'postgres' else 'SQLite'}, "
+        f"dagr serve (2 web processes + worker), {REPEAT} requests each\n"
     )
     print("| page | p50 ms | p95 ms |\n|---|---:|---:|")
     for label, p50, p95 in rows:
@@ -297,7 +331,7 @@ def main() -> None:
           f"({len(lags)} samples); fill {fill_rate:,.0f} entries/s; rollups from scratch "
           f"{rollup_rate:,.0f} entries/s")  # fmt: skip
     print(
-        f"RESULT dashboard p95_ms={worst:.1f} rollup_lag_s={lag:.1f} n={N} "
+        f"RESULT dashboard backend={BACKEND} p95_ms={worst:.1f} rollup_lag_s={lag:.1f} n={n} "
         f"fill_entries_per_s={fill_rate:.0f} rollup_entries_per_s={rollup_rate:.0f}"
     )
 

@@ -292,8 +292,8 @@ def access_entries_write_bulk(entries: Iterable[dict[str, Any]], *, batch: int =
     """The bulk path: many past accesses at once (the demo's history, benchmarks, imports from
     an older system) — each entry takes the keyword arguments of ``access_entry_write`` (``at``
     required), gets the same keyed digest and is chained in this process's segment; written with
-    ``executemany`` in batches of ``batch`` entries, each batch one transaction. Returns how
-    many were written."""
+    ``executemany`` (SQLite) or ``COPY`` (PostgreSQL) in batches of ``batch`` entries, each batch
+    one transaction. Returns how many were written."""
     segment = _current_segment()
     entries_table = AccessEntry._meta.db_table
     heads = AccessSegment._meta.db_table
@@ -339,12 +339,26 @@ def access_entries_write_bulk(entries: Iterable[dict[str, Any]], *, batch: int =
                 last_seq += 1
                 rows.append((entry_id, *params))
                 subject_rows.extend((entry_id, h) for h in subjects)
-            cursor.executemany(insert, rows)
-            if subject_rows:
-                cursor.executemany(
-                    f"INSERT INTO {subject_table} (entry_id, subject_hash) VALUES (%s, %s)",  # noqa: S608
-                    subject_rows,
-                )
+            if pg:  # COPY: one stream per table instead of a statement per row (~10× faster)
+                raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+                columns = ", ".join(("id", *_ENTRY_COLUMNS))
+                with raw.copy(f"COPY {entries_table} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                if subject_rows:
+                    with raw.copy(
+                        f"COPY {subject_table} (entry_id, subject_hash) FROM STDIN"
+                    ) as copy:
+                        for subject_row in subject_rows:
+                            copy.write_row(subject_row)
+            else:
+                cursor.executemany(insert, rows)
+                if subject_rows:
+                    cursor.executemany(
+                        f"INSERT INTO {subject_table} (entry_id, subject_hash) "  # noqa: S608
+                        "VALUES (%s, %s)",
+                        subject_rows,
+                    )
             if head:
                 cursor.execute(
                     f"UPDATE {heads} SET last_seq = %s, last_hash = %s WHERE segment = %s",  # noqa: S608

@@ -100,6 +100,26 @@ def _upsert(sums: dict[Key, list[int]]) -> None:
         f"VALUES ({', '.join(['%s'] * len(columns))}) "
         f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}"
     )
+    if not sums:
+        return
+    if connection.vendor == "postgresql":
+        # One statement for the whole batch: the rows arrive as one array per column and are
+        # unnested by the server (a round trip per key with executemany was ~10× slower).
+        types = ("text", "timestamptz", "bigint", "bigint", "text", "text", "int")
+        types += ("bigint",) * len(MEASURES)
+        arrays = ", ".join(f"%s::{t}[]" for t in types)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 — names are ours
+            f"SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}"
+        )
+        keys = list(sums)
+        measures = list(sums.values())
+        columns_data: list[list[Any]] = [[k[i] for k in keys] for i in range(len(KEY))]
+        columns_data += [[m[i] for m in measures] for i in range(len(MEASURES))]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, columns_data)
+        return
     adapt = connection.ops.adapt_datetimefield_value
     params = [(k[0], adapt(k[1]), *k[2:], *m) for k, m in sums.items()]
     with connection.cursor() as cursor:
@@ -221,8 +241,8 @@ def _table_bytes(table: str) -> tuple[int, str] | None:
     """Bytes the table takes on disk with its indexes (and PostgreSQL's TOAST), from the
     database's own bookkeeping: PostgreSQL ``pg_total_relation_size`` (catalog, instant); SQLite
     the ``dbstat`` virtual table when compiled in (SQLITE_ENABLE_DBSTAT_VTAB; it reads the
-    table's pages, which is why this runs in the worker and not on page view); MariaDB/MySQL
-    ``information_schema``. ``None`` where none is available."""
+    table's pages, which is why this runs in the worker and not on page view). DAGR's own
+    database is SQLite or PostgreSQL only; ``None`` where neither answers."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_total_relation_size(%s::regclass)", [table])
@@ -237,20 +257,12 @@ def _table_bytes(table: str) -> tuple[int, str] | None:
             except DatabaseError:  # built without dbstat
                 return None
             return int(cursor.fetchone()[0]), "dbstat"
-        if connection.vendor == "mysql":
-            cursor.execute(
-                "SELECT data_length + index_length FROM information_schema.tables "
-                "WHERE table_schema = DATABASE() AND table_name = %s",
-                [table],
-            )
-            row = cursor.fetchone()
-            return (int(row[0]), "mysql") if row else None
     return None
 
 
 def _record_weights() -> dict[int, int]:
     """Per dataset, the bytes its rows of the records table hold: PostgreSQL ``pg_column_size``
-    of each whole row as stored (compressed/TOASTed values count as stored); elsewhere the
+    of each whole row as stored (compressed/TOASTed values count as stored); on SQLite the
     length of the JSON data and the key in bytes plus a fixed row overhead. One pass over the
     records (grouped by dataset): the worker's job, now and then, never a page view's."""
     table = Record._meta.db_table
@@ -260,11 +272,10 @@ def _record_weights() -> dict[int, int]:
             "GROUP BY dataset_id"
         )
     else:
-        cast = "CAST(data AS BLOB)" if connection.vendor == "sqlite" else "data"
-        key = connection.ops.quote_name("key")  # a reserved word in MariaDB
+        key = connection.ops.quote_name("key")
         sql = (
-            f"SELECT dataset_id, sum(length({cast}) + length({key}) + {ROW_OVERHEAD}) "  # noqa: S608
-            f"FROM {table} GROUP BY dataset_id"
+            f"SELECT dataset_id, sum(length(CAST(data AS BLOB)) + length({key}) + "  # noqa: S608
+            f"{ROW_OVERHEAD}) FROM {table} GROUP BY dataset_id"
         )
     with connection.cursor() as cursor:
         cursor.execute(sql)
