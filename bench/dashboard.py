@@ -19,6 +19,9 @@
    ``RESULT dashboard p95_ms=<worst page p95> rollup_lag_s=<max lag> n=<N> fill_entries_per_s=…
    rollup_entries_per_s=…``.
 
+The fill runs in ``BENCH_DASH_FILL_PROCS`` processes (default 4; each its own audit segment, as
+several web processes write), each writing one stretch of the 13 months.
+
 ``BENCH_KEEP=1`` keeps the temporary directory (its path is printed). ``BENCH_DASH_DIR=<dir>``
 uses that directory instead and keeps it; when it already holds a filled audit (``fill.json``)
 the fill is skipped, so the pages can be measured again later on a quieter machine.
@@ -30,6 +33,7 @@ and created anew.
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import os
 import re
@@ -54,11 +58,12 @@ BACKEND = os.environ.get("BENCH_DASH_DB", "sqlite")
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 PG_DB = "dagr_bench_dash"
 RECIPIENTS = 50
+FILL_PROCS = int(os.environ.get("BENCH_DASH_FILL_PROCS", "4"))
 
 FILL = textwrap.dedent(
     """
     import json, random, sys, time
-    from datetime import timedelta
+    from datetime import datetime, timedelta
     import django
     django.setup()
     from django.test import Client
@@ -71,67 +76,76 @@ FILL = textwrap.dedent(
     from dagr.dashboard.services import rollups_advance
     from dagr.grants.models import Grant
 
-    n = int(sys.argv[1])
-    rng = random.Random(5)
+    mode = sys.argv[1]
     datasets = list(Dataset.objects.order_by("code"))
-    recipients = []
-    for i in range(%(recipients)d):
-        code = None
-        serial = 7000 + i
-        while code is None:
-            code = make_company_code(serial, prefix="8000")
-            serial += 1000
-        inst, _ = Institution.objects.get_or_create(
-            registration_number=code,
-            defaults={"name": f"Bench recipient {i:02d}", "kind": "recipient"},
-        )
-        grant, _ = Grant.objects.get_or_create(
-            recipient=inst, dataset=datasets[i %% len(datasets)],
-            defaults={"legal_basis": "Bench", "purpose": "Bench", "status": "approved",
-                      "permission_number": f"BENCH-{i:02d}", "quota": 100000},
-        )
-        recipients.append((inst.pk, grant))
-    now = timezone.now() - timedelta(minutes=2)
-    start = now - timedelta(days=396)
-    span = (now - start).total_seconds()
-    operations = ["record.get"] * 5 + ["record.lookup"] * 2
-    operations += ["record.search", "record.changes"]
 
-    def entries():
-        for i in range(n):
-            inst, grant = recipients[rng.randrange(len(recipients))]
-            ds = datasets[rng.randrange(len(datasets))]
-            roll = rng.random()
-            outcome, status = (
-                ("ok", 200) if roll < 0.94 else ("not_found", 404) if roll < 0.98
-                else ("denied", 403) if roll < 0.99 else ("error", 500)
+    def recipients():
+        found = []
+        for i in range(%(recipients)d):
+            code = None
+            serial = 7000 + i
+            while code is None:
+                code = make_company_code(serial, prefix="8000")
+                serial += 1000
+            inst, _ = Institution.objects.get_or_create(
+                registration_number=code,
+                defaults={"name": f"Bench recipient {i:02d}", "kind": "recipient"},
             )
-            yield {
-                "at": start + timedelta(seconds=span * i / n),
-                "operation": rng.choice(operations), "outcome": outcome, "status_code": status,
-                "dataset_id": ds.pk, "dataset_code": ds.code, "institution_id": inst,
-                "grant_id": grant.pk, "permission_number": grant.permission_number,
-                "identifiers": [f"32{rng.randrange(10**9):09d}"],
-                "records_returned": 1 if outcome == "ok" else 0,
-                "duration_ms": rng.lognormvariate(0.3, 0.7),
-            }
+            grant, _ = Grant.objects.get_or_create(
+                recipient=inst, dataset=datasets[i %% len(datasets)],
+                defaults={"legal_basis": "Bench", "purpose": "Bench", "status": "approved",
+                          "permission_number": f"BENCH-{i:02d}", "quota": 100000},
+            )
+            found.append((inst.pk, grant))
+        return found
 
-    t0 = time.perf_counter()
-    written = access_entries_write_bulk(entries(), batch=20000)
-    fill_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    folded = rollups_advance(batch=100000)
-    rollup_s = time.perf_counter() - t0
-    sessions = {}
-    for role in ("admin", "provider", "recipient"):
-        client = Client()
-        client.force_login(User.objects.get(email=f"{role}@dagr.example"))
-        session = client.session  # as if the login had passed the two-factor step
-        session[SESSION_VERIFIED] = True
-        session.save()
-        sessions[role] = client.cookies["sessionid"].value
-    print(json.dumps({"written": written, "fill_s": fill_s, "folded": folded,
-                      "rollup_s": rollup_s, "sessions": sessions}))
+    if mode == "setup":  # the recipients and their grants, once, before the parts run
+        recipients()
+        print(json.dumps({"now": (timezone.now() - timedelta(minutes=2)).isoformat()}))
+    elif mode == "part":  # entries lo..hi of n, one process (its own audit segment) per part
+        n, lo, hi = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+        now = datetime.fromisoformat(sys.argv[5])
+        rng = random.Random(5 + lo)
+        found = recipients()
+        start = now - timedelta(days=396)
+        span = (now - start).total_seconds()
+        operations = ["record.get"] * 5 + ["record.lookup"] * 2
+        operations += ["record.search", "record.changes"]
+
+        def entries():
+            for i in range(lo, hi):
+                inst, grant = found[rng.randrange(len(found))]
+                ds = datasets[rng.randrange(len(datasets))]
+                roll = rng.random()
+                outcome, status = (
+                    ("ok", 200) if roll < 0.94 else ("not_found", 404) if roll < 0.98
+                    else ("denied", 403) if roll < 0.99 else ("error", 500)
+                )
+                yield {
+                    "at": start + timedelta(seconds=span * i / n),
+                    "operation": rng.choice(operations), "outcome": outcome,
+                    "status_code": status, "dataset_id": ds.pk, "dataset_code": ds.code,
+                    "institution_id": inst, "grant_id": grant.pk,
+                    "permission_number": grant.permission_number,
+                    "identifiers": [f"32{rng.randrange(10**9):09d}"],
+                    "records_returned": 1 if outcome == "ok" else 0,
+                    "duration_ms": rng.lognormvariate(0.3, 0.7),
+                }
+
+        print(json.dumps({"written": access_entries_write_bulk(entries(), batch=20000)}))
+    else:  # finish: the rollups from scratch, and one portal session per role
+        t0 = time.perf_counter()
+        folded = rollups_advance(batch=100000)
+        rollup_s = time.perf_counter() - t0
+        sessions = {}
+        for role in ("admin", "provider", "recipient"):
+            client = Client()
+            client.force_login(User.objects.get(email=f"{role}@dagr.example"))
+            session = client.session  # as if the login had passed the two-factor step
+            session[SESSION_VERIFIED] = True
+            session.save()
+            sessions[role] = client.cookies["sessionid"].value
+        print(json.dumps({"folded": folded, "rollup_s": rollup_s, "sessions": sessions}))
     """
 )
 
@@ -241,12 +255,34 @@ def main() -> None:
             )
             subprocess.run([PYTHON, "-m", "dagr.cli", "demo", "--persons", "2000"], env=env,
                            cwd=ROOT, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-            print(f"filling the audit with {N:,} entries …", flush=True)
-            out = subprocess.run(
-                [PYTHON, "-c", FILL % {"recipients": RECIPIENTS}, str(N)], env=env, cwd=ROOT,
-                check=True, capture_output=True, text=True,
-            ).stdout  # fmt: skip
-            info = json.loads(out.strip().splitlines()[-1])
+            print(f"filling the audit with {N:,} entries ({FILL_PROCS} processes) …", flush=True)
+            script = FILL % {"recipients": RECIPIENTS}
+
+            def fill(*args: str) -> dict:
+                out = subprocess.run(
+                    [PYTHON, "-c", script, *args], env=env, cwd=ROOT, check=True,
+                    capture_output=True, text=True,
+                ).stdout  # fmt: skip
+                return json.loads(out.strip().splitlines()[-1])
+
+            now = fill("setup")["now"]
+            t0 = time.perf_counter()
+            bounds = [N * k // FILL_PROCS for k in range(FILL_PROCS + 1)]
+            parts = [
+                subprocess.Popen(
+                    [PYTHON, "-c", script, "part", str(N), str(lo), str(hi), now], env=env,
+                    cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                )
+                for lo, hi in itertools.pairwise(bounds)
+            ]  # fmt: skip
+            written = 0
+            for proc in parts:
+                out, _ = proc.communicate()
+                if proc.returncode:
+                    raise SystemExit("a fill process failed")
+                written += json.loads(out.strip().splitlines()[-1])["written"]
+            fill_s = time.perf_counter() - t0
+            info = {"written": written, "fill_s": fill_s, **fill("finish")}
             filled.write_text(json.dumps(info))
         fill_rate = info["written"] / info["fill_s"]
         rollup_rate = info["folded"] / info["rollup_s"] if info["rollup_s"] else 0.0

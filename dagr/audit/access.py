@@ -309,73 +309,95 @@ def access_entries_write_bulk(entries: Iterable[dict[str, Any]], *, batch: int =
     written = 0
     pending: list[dict[str, Any]] = []
 
+    head_sql = f"SELECT last_seq, last_hash FROM {heads} WHERE segment = %s"  # noqa: S608
+
+    def chain(
+        head: tuple[int, str] | None,
+    ) -> tuple[int, str, list[list[Any]], list[list[bytes]]]:
+        """Digests and SQL parameters of the pending entries after ``head``."""
+        last_seq, last_hash = head or (0, GENESIS)
+        params: list[list[Any]] = []
+        subjects_of: list[list[bytes]] = []
+        for kwargs in pending:
+            values, subjects = _entry_values(**kwargs)
+            last_hash, row = _entry_params(values, last_seq, last_hash, segment.name, subjects)
+            last_seq += 1
+            params.append(row)
+            subjects_of.append(subjects)
+        return last_seq, last_hash, params, subjects_of
+
     def flush() -> None:
         nonlocal written
-        with segment.lock, transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT last_seq, last_hash FROM {heads} WHERE segment = %s{lock}",  # noqa: S608
-                [segment.name],
-            )
-            head = cursor.fetchone()
-            last_seq, last_hash = head or (0, GENESIS)
-            if pg:  # ids from the table's own sequence: other writers may run meanwhile
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                    [entries_table, len(pending)],
-                )
-                ids = [r[0] for r in cursor.fetchall()]
-            else:  # SQLite: this transaction is the only writer
-                cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {entries_table}")  # noqa: S608
-                first = cursor.fetchone()[0] + 1
-                ids = list(range(first, first + len(pending)))
-            rows: list[tuple[Any, ...]] = []
-            subject_rows: list[tuple[int, bytes]] = []
-            first_at = pending[0]["at"]
-            for entry_id, kwargs in zip(ids, pending, strict=True):
-                values, subjects = _entry_values(**kwargs)
-                last_hash, params = _entry_params(
-                    values, last_seq, last_hash, segment.name, subjects
-                )
-                last_seq += 1
-                rows.append((entry_id, *params))
-                subject_rows.extend((entry_id, h) for h in subjects)
-            if pg:  # COPY: one stream per table instead of a statement per row (~10× faster)
-                raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-                columns = ", ".join(("id", *_ENTRY_COLUMNS))
-                with raw.copy(f"COPY {entries_table} ({columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                if subject_rows:
-                    with raw.copy(
-                        f"COPY {subject_table} (entry_id, subject_hash) FROM STDIN"
-                    ) as copy:
-                        for subject_row in subject_rows:
-                            copy.write_row(subject_row)
-            else:
-                cursor.executemany(insert, rows)
-                if subject_rows:
-                    cursor.executemany(
-                        f"INSERT INTO {subject_table} (entry_id, subject_hash) "  # noqa: S608
-                        "VALUES (%s, %s)",
-                        subject_rows,
+        # The keyed digests are the costly part: computed before the write transaction from the
+        # segment's head as read now (only this process writes its segment), and again inside
+        # it only if the head moved meanwhile — so several bulk writers do not hold SQLite's one
+        # write lock while they hash.
+        with segment.lock:
+            with connection.cursor() as cursor:
+                cursor.execute(head_sql, [segment.name])
+                seen = cursor.fetchone()
+            prepared = chain(seen)
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(head_sql + lock, [segment.name])
+                head = cursor.fetchone()
+                if head != seen:
+                    prepared = chain(head)
+                last_seq, last_hash, params, subjects_of = prepared
+                if pg:  # ids from the table's own sequence: other writers may run meanwhile
+                    cursor.execute(
+                        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+                        "FROM generate_series(1, %s)",
+                        [entries_table, len(pending)],
                     )
-            if head:
-                cursor.execute(
-                    f"UPDATE {heads} SET last_seq = %s, last_hash = %s WHERE segment = %s",  # noqa: S608
-                    [last_seq, last_hash, segment.name],
-                )
-            else:
-                cursor.execute(
-                    f"INSERT INTO {heads} (segment, started_at, last_seq, last_hash) "  # noqa: S608
-                    "VALUES (%s, %s, %s, %s)",
-                    [
-                        segment.name,
-                        connection.ops.adapt_datetimefield_value(first_at),
-                        last_seq,
-                        last_hash,
-                    ],
-                )
-            segment.head = None  # the fast path re-reads the head from the database
+                    ids = [r[0] for r in cursor.fetchall()]
+                else:  # SQLite: this transaction is the only writer
+                    cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {entries_table}")  # noqa: S608
+                    first = cursor.fetchone()[0] + 1
+                    ids = list(range(first, first + len(pending)))
+                first_at = pending[0]["at"]
+                rows = [(entry_id, *row) for entry_id, row in zip(ids, params, strict=True)]
+                subject_rows = [
+                    (entry_id, h)
+                    for entry_id, subjects in zip(ids, subjects_of, strict=True)
+                    for h in subjects
+                ]
+                if pg:  # COPY: one stream per table instead of a statement per row (~10× faster)
+                    raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+                    columns = ", ".join(("id", *_ENTRY_COLUMNS))
+                    with raw.copy(f"COPY {entries_table} ({columns}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                    if subject_rows:
+                        with raw.copy(
+                            f"COPY {subject_table} (entry_id, subject_hash) FROM STDIN"
+                        ) as copy:
+                            for subject_row in subject_rows:
+                                copy.write_row(subject_row)
+                else:
+                    cursor.executemany(insert, rows)
+                    if subject_rows:
+                        cursor.executemany(
+                            f"INSERT INTO {subject_table} (entry_id, subject_hash) "  # noqa: S608
+                            "VALUES (%s, %s)",
+                            subject_rows,
+                        )
+                if head:
+                    cursor.execute(
+                        f"UPDATE {heads} SET last_seq = %s, last_hash = %s WHERE segment = %s",  # noqa: S608
+                        [last_seq, last_hash, segment.name],
+                    )
+                else:
+                    cursor.execute(
+                        f"INSERT INTO {heads} (segment, started_at, last_seq, last_hash) "  # noqa: S608
+                        "VALUES (%s, %s, %s, %s)",
+                        [
+                            segment.name,
+                            connection.ops.adapt_datetimefield_value(first_at),
+                            last_seq,
+                            last_hash,
+                        ],
+                    )
+                segment.head = None  # the fast path re-reads the head from the database
         written += len(pending)
         pending.clear()
 
