@@ -254,10 +254,10 @@ def _field_source(
     object's shared state): what ``flags`` ask, decided here once instead of per value."""
     name = repr(f.name)
     if flags & _F_KEEP:  # kept as it is (the usual non-personal field)
-        lines = [f"out[{name}] = v"]
+        kept = [f"out[{name}] = v"]
         if flags & _F_PLAIN:
-            lines += ["if type(v) is str:", "    plain.append(v)"]
-        return lines
+            kept += ["if type(v) is str:", "    plain.append(v)"]
+        return kept
     kind, generator = rule.kind, rule.params.get("generator")
     as_text = "v if type(v) is str else str(v)"
     lines: list[str]
