@@ -18,8 +18,12 @@ same output, in every dataset of the release (joins survive), and another key gi
 output.
 
 How: for each dataset a transformation plan is compiled once from its schema and rules (like
-``catalog.schema.compile_validator``): one closure per field, a list of (name, closure) per
-object level, nested lists handled by the inner object's plan — no per-record reflection. The
+``catalog.schema.compile_validator``): one closure per field, and one Python function per object
+level generated from the rules (source text built from fixed lines and the fields' names as
+literals, then ``compile``d): what each field's rule asks of the leak proof (original collected,
+output plain or derived) is decided when the function is generated, not tested per value; nested
+lists are handled by the inner object's function — no per-record reflection
+(docs/anonymisation-performance.md). The
 generators (``values.py``) are keyed per kind and seeded by the VALUE (identifiers) or by the
 PERSON (names, date shifts: the personal-code identifier of the same object, else the record
 key), so the same person gets the same code, the same fake name and the same birth date in
