@@ -118,7 +118,7 @@ bench-newsletter: install
 # N/2) loaded into a scratch SQLite database, then one release of the three registers read from
 # it and written as NDJSON; ends with a RESULT line.
 bench-anon: install
-	BENCH_ANON_N=$${BENCH_ANON_N:-1000000} $(BIN)/python bench/anon.py
+	BENCH_ANON_N=$${BENCH_ANON_N:-100000,1000000} $(BIN)/python bench/anon.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

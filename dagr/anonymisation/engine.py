@@ -18,8 +18,12 @@ same output, in every dataset of the release (joins survive), and another key gi
 output.
 
 How: for each dataset a transformation plan is compiled once from its schema and rules (like
-``catalog.schema.compile_validator``): one closure per field, a list of (name, closure) per
-object level, nested lists handled by the inner object's plan — no per-record reflection. The
+``catalog.schema.compile_validator``): one closure per field, and one Python function per object
+level generated from the rules (source text built from fixed lines and the fields' names as
+literals, then ``compile``d): what each field's rule asks of the leak proof (original collected,
+output plain or derived) is decided when the function is generated, not tested per value; nested
+lists are handled by the inner object's function — no per-record reflection
+(docs/anonymisation-performance.md). The
 generators (``values.py``) are keyed per kind and seeded by the VALUE (identifiers) or by the
 PERSON (names, date shifts: the personal-code identifier of the same object, else the record
 key), so the same person gets the same code, the same fake name and the same birth date in
@@ -143,7 +147,6 @@ def _compile_object(
 ) -> Callable[[dict[str, Any], str, list[Any]], dict[str, Any]]:
     """The plan of one object level: ``transform(obj, record_key, acc) -> out``; ``acc`` holds
     the leak-proof lists of the record (originals, pairs, plain, derived, global originals)."""
-    plan: list[tuple[str, Callable[..., Any], int, list[Any]]] = []
     person_field = next((f.name for f in fields if f.identifier == "personal_code"), None)
     # the values of a field = the objects of its level - the objects where it is missing: one
     # count an object instead of one a value
@@ -185,81 +188,127 @@ def _compile_object(
         None,
     )
 
-    for f in fields:
+    # the generated function's globals: the field closures, counters and shared objects
+    # one _Obj per object level, reset for each object (the objects of a level are transformed
+    # one after the other; a nested level has its own)
+    ns: dict[str, Any] = {"o": _Obj({}, "", None, gender_field, first_field), "objects": objects}
+    ns.update(DROP=_DROP, derived_hash=auditor.derived_hashes.append)
+    body: list[str] = []
+    for i, f in enumerate(fields):
         path = f"{prefix}{f.name}"
         counter = stats.setdefault(path, [0, objects])  # [missing, objects of the level]
+        ns[f"c{i}"] = counter
+        body += [f"    v = obj_get({f.name!r})", "    if v is None:", f"        c{i}[0] += 1"]
+        body.append("    else:")
         if f.type == "list":
             assert f.fields is not None
-            inner = _compile_object(f.fields, f"{path}.", rules, rel, stats, auditor)
-
-            plan.append((f.name, inner, -1, counter))
+            ns[f"f{i}"] = _compile_object(f.fields, f"{path}.", rules, rel, stats, auditor)
+            body.append(f"        out[{f.name!r}] = [f{i}(item, record_key, acc) for item in v]")
             continue
         rule = rules[path]
         fn, flags = _field_fn(f, rule, rel, auditor)
-        plan.append((f.name, fn, flags, counter))
-
-    derived_hash = auditor.derived_hashes.append
-
-    # one _Obj per object level, reset for each object (the objects of a level are transformed
-    # one after the other; a nested level has its own)
-    o = _Obj({}, "", None, gender_field, first_field)
-
-    def transform(obj: dict[str, Any], record_key: str, acc: list[Any]) -> dict[str, Any]:
-        pc = obj.get(person_field) if person_field else None
-        o.obj = obj
-        objects[0] += 1
-        if pc is None:
-            o.seed, o.pc = record_key, None
-        else:
-            o.seed = o.pc = pc if type(pc) is str else str(pc)
-        o._gender = o._person = o._first = o._last = None
-        out: dict[str, Any] = {}
-        originals, pairs, plain, derived, global_originals, names = acc
-        if first_name_field is not None and last_name_field is not None:
-            first, last = obj.get(first_name_field), obj.get(last_name_field)
-            if first and last:
-                names.append((str(first), str(last)))
-        if full_name_field is not None and (full := obj.get(full_name_field)):
-            parts = str(full).split()
-            if len(parts) > 1:
-                names.append((parts[0], parts[-1]))
-        for name, fn, flags, counter in plan:
-            value = obj.get(name)
-            if value is None:
-                counter[0] += 1
-                continue
-            if flags == -1:  # a nested list
-                out[name] = [fn(item, record_key, acc) for item in value]
-                continue
-            if flags & _F_KEEP:  # kept as it is (the usual non-personal field)
-                out[name] = value
-                if flags & _F_PLAIN and type(value) is str:
-                    plain.append(value)
-                continue
-            result = fn(value, o)
-            if flags & _F_ORIGINAL_OR_GLOBAL:
-                text = value if type(value) is str else str(value)
-                if flags & _F_ORIGINAL:
-                    originals.append(text)
-                if flags & _F_GLOBAL:
-                    global_originals.append(text)
-            if result is _DROP:
-                continue
-            out[name] = result
-            if flags & _F_DERIVED:
-                derived.append(result)
-                if flags & _F_IDENTIFIER:
-                    # a code of the bijections: no 6-character piece of its own original by
-                    # construction (values.py), so not compared with it here; its whole value
-                    # is looked up among the originals (privacy.py (a))
-                    derived_hash(hash(result))
-                else:
-                    pairs.append((value if type(value) is str else str(value), result))
-            elif flags & _F_PLAIN and type(result) is str:
-                plain.append(result)
-        return out
-
+        body += [f"        {line}" for line in _field_source(f, rule, fn, flags, i, rel, ns)]
+    head = ["def transform(obj, record_key, acc):", "    obj_get = obj.get"]
+    if person_field:
+        head.append(f"    pc = obj_get({person_field!r})")
+    else:
+        head.append("    pc = None")
+    head += [
+        "    o.obj = obj",
+        "    objects[0] += 1",
+        "    if pc is None:",
+        "        o.seed, o.pc = record_key, None",
+        "    else:",
+        "        o.seed = o.pc = pc if type(pc) is str else str(pc)",
+        "    o._gender = o._person = o._first = o._last = None",
+        "    out = {}",
+        "    originals, pairs, plain, derived, global_originals, names = acc",
+    ]
+    if first_name_field is not None and last_name_field is not None:
+        head += [
+            f"    first, last = obj_get({first_name_field!r}), obj_get({last_name_field!r})",
+            "    if first and last:",
+            "        names.append((str(first), str(last)))",
+        ]
+    if full_name_field is not None:
+        head += [
+            f"    full = obj_get({full_name_field!r})",
+            "    if full:",
+            "        parts = str(full).split()",
+            "        if len(parts) > 1:",
+            "            names.append((parts[0], parts[-1]))",
+        ]
+    source = "\n".join([*head, *body, "    return out", ""])
+    # the source is built here from field names (as repr literals) and fixed lines only
+    exec(compile(source, f"<anonymisation plan {prefix or 'record'}>", "exec"), ns)  # noqa: S102
+    transform: Callable[[dict[str, Any], str, list[Any]], dict[str, Any]] = ns["transform"]
     return transform
+
+
+def _field_source(
+    f: FieldDef,
+    rule: Rule,
+    fn: Callable[[Any, _Obj], Any],
+    flags: int,
+    i: int,
+    rel: _Release,
+    ns: dict[str, Any],
+) -> list[str]:
+    """The generated lines of one non-list field (``v`` its value, not None; ``o`` the
+    object's shared state): what ``flags`` ask, decided here once instead of per value."""
+    name = repr(f.name)
+    if flags & _F_KEEP:  # kept as it is (the usual non-personal field)
+        kept = [f"out[{name}] = v"]
+        if flags & _F_PLAIN:
+            kept += ["if type(v) is str:", "    plain.append(v)"]
+        return kept
+    kind, generator = rule.kind, rule.params.get("generator")
+    as_text = "v if type(v) is str else str(v)"
+    lines: list[str]
+    if kind == "keep" or (kind == "fake" and generator == "gender"):
+        lines = ["r = v"]
+    elif kind == "null":
+        lines = []
+    elif kind == "pseudonymise" and f.type == "string" and f.identifier in _INLINE_CODES:
+        ns[f"p{i}"] = _INLINE_CODES[f.identifier](rel)
+        lines = [f"r = p{i}({as_text})"]
+    else:
+        ns[f"f{i}"] = fn
+        lines = [f"r = f{i}(v, o)"]
+    if flags & _F_ORIGINAL_OR_GLOBAL:
+        lines.append(f"t = {as_text}")
+        if flags & _F_ORIGINAL:
+            lines.append("originals.append(t)")
+        if flags & _F_GLOBAL:
+            lines.append("global_originals.append(t)")
+    if kind == "null":
+        return lines or ["pass"]
+    tail = [f"out[{name}] = r"]
+    if flags & _F_DERIVED:
+        tail.append("derived.append(r)")
+        if flags & _F_IDENTIFIER:
+            # a code of the bijections: no 6-character piece of its own original by
+            # construction (values.py), so not compared with it here; its whole value is
+            # looked up among the originals (privacy.py (a))
+            tail.append("derived_hash(hash(r))")
+        else:
+            original = "t" if flags & _F_ORIGINAL_OR_GLOBAL else f"({as_text})"
+            tail.append(f"pairs.append(({original}, r))")
+    elif flags & _F_PLAIN:
+        tail += ["if type(r) is str:", "    plain.append(r)"]
+    if kind in _NEVER_DROPS:
+        return lines + tail
+    return [*lines, "if r is not DROP:", *(f"    {line}" for line in tail)]
+
+
+# the rule kinds whose closure never returns _DROP (others: null, a constant None)
+_NEVER_DROPS = {"keep", "pseudonymise", "fake", "generalise", "date_shift", "mask"}
+# pseudonymised codes of a string field: the generator's method called directly
+_INLINE_CODES: dict[str, Callable[[_Release], Callable[[str], str]]] = {
+    "personal_code": lambda rel: rel.personal.pseudonymise,
+    "company_code": lambda rel: rel.companies.pseudonymise,
+    "address_code": lambda rel: rel.register.replace,
+}
 
 
 _F_ORIGINAL = 1  # the original is checked for 6-character pieces in the record's output

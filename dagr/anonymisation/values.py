@@ -417,13 +417,13 @@ class PersonalCodes:
 
     def _old_repaired(self, code: str) -> str | None:
         block = code[2:7]
-        _t1, _t2, _t3, _t4, _rot, days, issuable, _w = self._month(block)
+        _t1, _t2, _t3, _t4, _rot, days, issuable, weighted = self._month(block)
         d = int(code[:2])
         if not issuable or not 1 <= d <= days or _pc_check(code[:10]) != code[10]:
             return None
         a = int(code[7])
         b = int(code[8:10])
-        out = self._old_layer1(d, a, b, block, days)
+        out = self._old_layer1(code, d, a, b, block, days, weighted)
         if shares_window(code, out):
             # what the swap repair cannot fix (months whose digits repeat, such as 11/1931
             # "11311", leave a few) takes the irregular path: a 32… code
@@ -431,15 +431,18 @@ class PersonalCodes:
             return None if self._raw else self._irregular_code(code)
         return out
 
-    def _old_layer1(self, d: int, a: int, b: int, block: str, days: int) -> str:
-        first_ten = f"{d:02d}{block}{a}{b:02d}"
-        code = first_ten + _pc_check(first_ten)
+    def _old_layer1(
+        self, code: str, d: int, a: int, b: int, block: str, days: int, weighted: int
+    ) -> str:
+        """``code`` (valid, of day ``d``, serial digits ``a``, ``b`` and month ``block``)
+        through the first layer."""
         out = self._old(d, a, b, block)
         # the partner differs in the day's last digit and the first serial digit, so it shares
-        # no 6-window with ``code`` at the same place
+        # no 6-window with ``code`` at the same place; its check digit from the numbers (as
+        # in ``_old``)
         pd, pa = _flip_day(d, days), a ^ 1
-        first_ten = f"{pd:02d}{block}{pa}{b:02d}"
-        partner = first_ten + _pc_check(first_ten)
+        total = pd // 10 + 6 * (pd % 10) + weighted + 8 * pa + 4 * (b // 10) + 2 * (b % 10)
+        partner = f"{pd:02d}{block}{pa}{b:02d}{(1101 - total) % 11 % 10}"
         return self._swap(code, out, partner, self._old(pd, pa, b, block))
 
     def _swap(self, code: str, out: str, partner: str, partner_out: str) -> str:
@@ -802,6 +805,8 @@ class AddressRegister:
         self.kept_alone = 0
         self._replaced: array[int] | None = None
         self._top_text: dict[int, str] = {}
+        self._last_out = ""  # the last output of ``replace`` and its index
+        self._last_index = -1
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -823,7 +828,8 @@ class AddressRegister:
 
     def territory(self, code: str) -> str | None:
         """The code of the top-level unit containing ``code`` (None: not in the register)."""
-        i = self.index(code)
+        # the usual call asks for the code ``replace`` has just returned: its index is known
+        i = self._last_index if code == self._last_out else self.index(code)
         if i < 0:
             return None
         top = self.top[i]
@@ -847,12 +853,17 @@ class AddressRegister:
             self._replaced = array("i", [-2]) * len(self.codes)
         known = self._replaced[i]
         if known >= 0:
-            return f"{self.codes[known]:09d}"
+            out = self._last_out = f"{self.codes[known]:09d}"
+            self._last_index = known
+            return out
         j = self._replace(code, i)
         if j == i:  # kept alone (counted once a call, as before)
+            self._last_out, self._last_index = code, i
             return code
         self._replaced[i] = j
-        return f"{self.codes[j]:09d}"
+        out = self._last_out = f"{self.codes[j]:09d}"
+        self._last_index = j
+        return out
 
     def _replace(self, code: str, i: int) -> int:
         """The index of the replacement of ``code`` (at index ``i``); ``i``: kept alone."""
@@ -888,6 +899,7 @@ def _as_int(code: object) -> int | None:
 _MALE_FIRST = frozenset(person_names.FIRST_NAMES_MALE)
 _FEMALE_FIRST = frozenset(person_names.FIRST_NAMES_FEMALE)
 _MALE_WORDS = {"male", "m", "v", "vīrietis", "virietis", "vīr", "man", "1"}
+_GENDER_SEEN: dict[str, str] = {}  # a gender field's raw text → "m"/"f" (the words say)
 _FEMALE_WORDS = {"female", "f", "s", "sieviete", "siev", "woman", "2"}
 
 
@@ -895,11 +907,15 @@ def gender_of(gender_value: object = None, first_name: object = None) -> str:
     """``"m"`` or ``"f"``: from a gender field's value if it says, else from the first name
     (list membership, then Latvian endings: -s/-š/-is/-us are male)."""
     if gender_value is not None:
+        found = _GENDER_SEEN.get(gender_value) if type(gender_value) is str else None
+        if found is not None:
+            return found
         word = str(gender_value).strip().lower()
-        if word in _MALE_WORDS:
-            return "m"
-        if word in _FEMALE_WORDS:
-            return "f"
+        if word in _MALE_WORDS or word in _FEMALE_WORDS:
+            found = "m" if word in _MALE_WORDS else "f"
+            if type(gender_value) is str and len(_GENDER_SEEN) < 1000:
+                _GENDER_SEEN[gender_value] = found  # a handful of spellings in a register
+            return found
     if first_name:
         name = str(first_name).strip().split(" ")[0]
         if name in _MALE_FIRST:
