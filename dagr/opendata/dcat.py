@@ -11,6 +11,7 @@ always gives the same triples and the same hash (``graph_hash``): the validation
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import quote
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,6 +27,8 @@ ADMS = Namespace("http://www.w3.org/ns/adms#")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 GSP = Namespace("http://www.opengis.net/ont/geosparql#")
+# DCAT 3 terms rdflib's closed DCAT namespace (DCAT 2) does not have.
+DCAT_VERSION = URIRef("http://www.w3.org/ns/dcat#version")
 
 PREFIXES: dict[str, Namespace] = {
     "dcat": DCAT,
@@ -243,7 +246,7 @@ def add_dataset(g: Graph, d: Description) -> URIRef:
         g.add((ds, FOAF.page, URIRef(d.documentation)))
         g.add((URIRef(d.documentation), RDF.type, FOAF.Document))
     if d.version:
-        g.add((ds, DCAT.version, Literal(d.version)))
+        g.add((ds, DCAT_VERSION, Literal(d.version)))
     _texts(g, ds, ADMS.versionNotes, d.version_notes_lv, d.version_notes_en)
     if d.provenance_lv or d.provenance_en:
         prov = BNode(f"{d.code}-provenance")
@@ -335,3 +338,31 @@ def add_catalog(
     for iri in dataset_iris:
         g.add((cat, DCAT.dataset, URIRef(iri)))
     return cat
+
+
+def add_paging(
+    g: Graph, *, base: str, page: int, per_page: int, total: int, query: dict[str, str]
+) -> None:
+    """Hydra paging of the catalogue: the current page as a ``hydra:PartialCollectionView``
+    (with ``first``/``last``/``next``/``previous``), and the same in the older
+    ``hydra:PagedCollection`` terms ckanext-dcat's harvester reads (``firstPage`` …)."""
+    last = max(1, -(-total // per_page))
+
+    def url(n: int) -> URIRef:
+        params = "&".join(f"{k}={quote(v_, safe='')}" for k, v_ in query.items())
+        return URIRef(f"{base}?{params + '&' if params else ''}page={n}")
+
+    node = url(page)
+    g.add((node, RDF.type, HYDRA.PartialCollectionView))
+    g.add((node, RDF.type, HYDRA.PagedCollection))
+    g.add((node, HYDRA.totalItems, Literal(total, datatype=XSD.integer)))
+    g.add((node, HYDRA.itemsPerPage, Literal(per_page, datatype=XSD.integer)))
+    for new, old, n in (
+        (HYDRA.first, HYDRA.firstPage, 1),
+        (HYDRA.last, HYDRA.lastPage, last),
+        (HYDRA.next, HYDRA.nextPage, page + 1 if page < last else None),
+        (HYDRA.previous, HYDRA.previousPage, page - 1 if page > 1 else None),
+    ):
+        if n is not None:
+            g.add((node, new, url(n)))
+            g.add((node, old, Literal(str(url(n)))))

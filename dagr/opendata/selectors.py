@@ -8,9 +8,11 @@ Public functions other apps code against (the CKAN sync): ``dataset_graph``, ``d
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
@@ -173,7 +175,7 @@ def dataset_validation(dataset: Dataset) -> validation.Report:
     meta = metadata_of(dataset)
     if meta.pk and meta.validated_hash == digest and meta.validation:
         return validation.Report.from_json(meta.validation)
-    return validation.validate_one(graph, digest=digest)
+    return validation.validate_cached(graph, digest=digest)
 
 
 def dataset_publishable(dataset: Dataset) -> bool:
@@ -278,3 +280,20 @@ def descriptions_of(
         meta = metas.get(ds.pk) or DatasetMetadata(dataset=ds)
         out.append((ds, meta, description_of(ds, meta, has_test_data=ds.pk in with_test_data)))
     return out
+
+
+def dataset_preview(
+    dataset: Dataset, *, catalog_values: dict[str, Any], metadata_values: dict[str, Any]
+) -> tuple[Graph, validation.Report, quality.Score]:
+    """The graph, validation and score the dataset would have with these (unsaved) values: the
+    form's validation as you type. Nothing is written."""
+    draft = copy.copy(dataset)
+    for name, value in catalog_values.items():
+        setattr(draft, name, value)
+    meta = copy.copy(metadata_of(dataset))
+    meta.dataset = draft
+    for name, value in metadata_values.items():
+        setattr(meta, name, value)
+    graph = dcat.dataset_graph(description_of(draft, meta))
+    report = validation.validate_cached(graph, digest=dcat.graph_hash(graph))
+    return graph, report, quality.score(graph, dataset_iri(dataset), report=report)

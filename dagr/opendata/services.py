@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from dagr.accounts.models import Institution
 from dagr.audit.services import admin_entry_create
 from dagr.catalog.models import Dataset
+from dagr.catalog.services import dataset_update
 from dagr.core.actors import Actor
 from dagr.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from dagr.permissions import rules
@@ -60,16 +61,16 @@ def check_values(values: Mapping[str, Any]) -> None:
     for name, key in _SINGLE_VOCAB.items():
         value = values.get(name)
         if value and not v.valid(key, value):
-            errors.append({"field": name, "message": _("Choose a value from the list.")})
+            errors.append({"location": name, "message": _("Choose a value from the list.")})
     for name, key in _LIST_VOCAB.items():
         for value in values.get(name) or []:
             if not v.valid(key, value):
-                errors.append({"field": name, "message": _("Choose values from the list.")})
+                errors.append({"location": name, "message": _("Choose values from the list.")})
                 break
     start, end = values.get("temporal_start"), values.get("temporal_end")
     if start and end and start > end:
         errors.append(
-            {"field": "temporal_end", "message": _("The end is before the start of the period.")}
+            {"location": "temporal_end", "message": _("The end is before the start of the period.")}
         )
     if errors:
         raise ValidationError(_("Some values are not valid."), code="metadata_invalid",
@@ -173,7 +174,7 @@ def template_create(
         raise ValidationError(
             _("Give the template a name."),
             code="metadata_invalid",
-            errors=[{"field": "name", "message": _("Give the template a name.")}],
+            errors=[{"location": "name", "message": _("Give the template a name.")}],
         )
     with transaction.atomic():
         template = MetadataTemplate.objects.create(
@@ -328,3 +329,17 @@ def metadata_unpublish(*, actor: Actor, dataset: Dataset) -> DatasetMetadata:
             institution_id=dataset.provider_id,
         )
     return meta
+
+
+def metadata_save(
+    *,
+    actor: Actor,
+    dataset: Dataset,
+    catalog_values: Mapping[str, Any],
+    metadata_values: Mapping[str, Any],
+) -> DatasetMetadata:
+    """The metadata form's save: the catalogue's titles and descriptions (through the
+    catalogue's own service) and the open data metadata, in one transaction."""
+    with transaction.atomic():
+        dataset_update(actor=actor, dataset=dataset, **catalog_values)
+        return metadata_update(actor=actor, dataset=dataset, **metadata_values)

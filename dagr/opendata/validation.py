@@ -28,6 +28,7 @@ costs a fraction of one run per dataset. Results are cached per dataset with the
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -166,6 +167,26 @@ def _copy(graph: Graph) -> Graph:
 
 def validate_one(graph: Graph, *, digest: str) -> Report:
     return Report(digest, [f for _focus, f in _run(_copy(graph))])
+
+
+_recent: OrderedDict[str, Report] = OrderedDict()
+RECENT_MAX = 256
+
+
+def validate_cached(graph: Graph, *, digest: str) -> Report:
+    """``validate_one``, remembered per process by the graph's hash (the form validates as the
+    person types: the same draft is not validated twice)."""
+    with _lock:
+        found = _recent.get(digest)
+        if found is not None:
+            _recent.move_to_end(digest)
+            return found
+    report = validate_one(graph, digest=digest)
+    with _lock:
+        _recent[digest] = report
+        while len(_recent) > RECENT_MAX:
+            _recent.popitem(last=False)
+    return report
 
 
 def validate_many(graphs: Mapping[int, tuple[Graph, str]]) -> dict[int, Report]:

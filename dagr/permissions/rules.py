@@ -271,6 +271,7 @@ RULES: dict[str, Any] = {
     "is_portal_admin": is_portal_admin,
     "invite": can_invite,
     "review_some_access": can_review_some_access,
+    "publish_open_data": can_publish_open_data,
 }
 
 
