@@ -11,10 +11,11 @@ always gives the same triples and the same hash (``graph_hash``): the validation
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import quote
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import date, datetime
+from urllib.parse import quote
 
 from django.conf import settings
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
@@ -30,7 +31,7 @@ GSP = Namespace("http://www.opengis.net/ont/geosparql#")
 # DCAT 3 terms rdflib's closed DCAT namespace (DCAT 2) does not have.
 DCAT_VERSION = URIRef("http://www.w3.org/ns/dcat#version")
 
-PREFIXES: dict[str, Namespace] = {
+PREFIXES: dict[str, Any] = {  # rdflib's closed namespaces are classes, the others Namespace
     "dcat": DCAT,
     "dct": DCTERMS,
     "foaf": FOAF,
@@ -52,7 +53,8 @@ def site() -> str:
 def operator_name() -> tuple[str, str]:
     """The platform operator's name (lv, en): the catalogue's publisher."""
     default = ("DAGR datu izplatīšanas platforma", "DAGR data distribution platform")
-    return tuple(getattr(settings, "DAGR_OPERATOR_NAME", default))  # type: ignore[return-value]  # a 2-tuple by contract
+    lv, en = getattr(settings, "DAGR_OPERATOR_NAME", default)
+    return str(lv), str(en)
 
 
 def dataset_page(code: str) -> str:
@@ -239,7 +241,9 @@ def add_dataset(g: Graph, d: Description) -> URIRef:
         g.add((ds, DCTERMS.temporal, period))
         g.add((period, RDF.type, DCTERMS.PeriodOfTime))
         if d.temporal_start:
-            g.add((period, DCAT.startDate, Literal(d.temporal_start.isoformat(), datatype=XSD.date)))
+            g.add(
+                (period, DCAT.startDate, Literal(d.temporal_start.isoformat(), datatype=XSD.date))
+            )
         if d.temporal_end:
             g.add((period, DCAT.endDate, Literal(d.temporal_end.isoformat(), datatype=XSD.date)))
     if d.documentation:
@@ -333,8 +337,13 @@ def add_catalog(
         g.add((cat, DCTERMS.language, _concept(g, f"{v.EU}language/{lang}")))
     g.add((cat, DCTERMS.spatial, _concept(g, f"{v.EU}country/LVA")))
     if modified is not None:
-        g.add((cat, DCTERMS.modified, Literal(modified.replace(microsecond=0).isoformat(),
-                                              datatype=XSD.dateTime)))
+        g.add(
+            (
+                cat,
+                DCTERMS.modified,
+                Literal(modified.replace(microsecond=0).isoformat(), datatype=XSD.dateTime),
+            )
+        )
     for iri in dataset_iris:
         g.add((cat, DCAT.dataset, URIRef(iri)))
     return cat

@@ -46,8 +46,9 @@ def metadata_of(dataset: Dataset) -> DatasetMetadata:
 def _published_test_codes(dataset_ids: Iterable[int]) -> set[int]:
     """Ids (of the given source datasets) that have published anonymised test data."""
     return set(
-        TestDataset.objects.filter(source_id__in=list(dataset_ids), release__isnull=False)
-        .values_list("source_id", flat=True)
+        TestDataset.objects.filter(
+            source_id__in=list(dataset_ids), release__isnull=False
+        ).values_list("source_id", flat=True)
     )
 
 
@@ -76,8 +77,10 @@ def dataset_distributions(
         )
     ]
     if has_test_data:
-        for fmt, kind_lv, kind_en in (("CSV", "CSV fails", "CSV file"), ("XLSX", "XLSX fails",
-                                                                          "XLSX file")):
+        for fmt, kind_lv, kind_en in (
+            ("CSV", "CSV fails", "CSV file"),
+            ("XLSX", "XLSX fails", "XLSX file"),
+        ):
             url = f"{site}/test-data/{code}.{fmt.lower()}"
             out.append(
                 dcat.Distribution(
@@ -252,8 +255,11 @@ def catalog_page(*, page: int, per_page: int, modified_since: datetime | None) -
     last: datetime | None = None
     for ds in rows:
         meta = ds.open_metadata
-        iris.append(str(dcat.add_dataset(g, description_of(ds, meta, has_test_data=ds.pk in
-                                                                       with_test_data))))
+        iris.append(
+            str(
+                dcat.add_dataset(g, description_of(ds, meta, has_test_data=ds.pk in with_test_data))
+            )
+        )
         stamp = max(ds.updated_at, meta.updated_at)
         last = stamp if last is None or stamp > last else last
     dcat.add_catalog(

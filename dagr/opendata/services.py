@@ -73,8 +73,9 @@ def check_values(values: Mapping[str, Any]) -> None:
             {"location": "temporal_end", "message": _("The end is before the start of the period.")}
         )
     if errors:
-        raise ValidationError(_("Some values are not valid."), code="metadata_invalid",
-                              errors=errors)
+        raise ValidationError(
+            _("Some values are not valid."), code="metadata_invalid", errors=errors
+        )
 
 
 def _require_edit(actor: Actor, dataset: Dataset) -> None:
@@ -105,9 +106,7 @@ def metadata_update(*, actor: Actor, dataset: Dataset, **values: Any) -> Dataset
     _require_edit(actor, dataset)
     check_values(values)
     with transaction.atomic():
-        meta, _created = DatasetMetadata.objects.select_for_update().get_or_create(
-            dataset=dataset
-        )
+        meta, _created = DatasetMetadata.objects.select_for_update().get_or_create(dataset=dataset)
         changes = _changes(meta, values)
         if not changes:
             return meta
@@ -132,13 +131,9 @@ def template_apply(
     _require_edit(actor, dataset)
     if template.institution_id not in (None, dataset.provider_id):
         raise NotFound(_("No such metadata template."), code="metadata_template_not_found")
-    values = {
-        name: getattr(template, name) for name in TEMPLATE_FIELDS if getattr(template, name)
-    }
+    values = {name: getattr(template, name) for name in TEMPLATE_FIELDS if getattr(template, name)}
     with transaction.atomic():
-        meta, _created = DatasetMetadata.objects.select_for_update().get_or_create(
-            dataset=dataset
-        )
+        meta, _created = DatasetMetadata.objects.select_for_update().get_or_create(dataset=dataset)
         changes = _changes(meta, values)
         for name, value in values.items():
             setattr(meta, name, value)
@@ -296,9 +291,7 @@ def metadata_publish(*, actor: Actor, dataset: Dataset) -> DatasetMetadata:
             code="metadata_not_publishable",
         )
     with transaction.atomic():
-        meta, _created = DatasetMetadata.objects.select_for_update().get_or_create(
-            dataset=dataset
-        )
+        meta, _created = DatasetMetadata.objects.select_for_update().get_or_create(dataset=dataset)
         if meta.published:
             return meta
         meta.published, meta.published_at = True, timezone.now()
@@ -315,9 +308,7 @@ def metadata_publish(*, actor: Actor, dataset: Dataset) -> DatasetMetadata:
 def metadata_unpublish(*, actor: Actor, dataset: Dataset) -> DatasetMetadata:
     _require_edit(actor, dataset)
     with transaction.atomic():
-        meta, _created = DatasetMetadata.objects.select_for_update().get_or_create(
-            dataset=dataset
-        )
+        meta, _created = DatasetMetadata.objects.select_for_update().get_or_create(dataset=dataset)
         if not meta.published:
             return meta
         meta.published = False

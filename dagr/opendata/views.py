@@ -90,8 +90,9 @@ def metadata_edit(request: ActorRequest, code: str) -> HttpResponse:
         status = 422
     else:
         form = MetadataForm.for_dataset(ds, meta)
-    return render(request, "opendata/metadata.html", _form_context(request, ds, meta, form),
-                  status=status)
+    return render(
+        request, "opendata/metadata.html", _form_context(request, ds, meta, form), status=status
+    )
 
 
 @authenticated
@@ -228,8 +229,9 @@ def template_edit(request: ActorRequest, pk: int) -> HttpResponse:
         status = 422
     else:
         form = TemplateForm.for_template(template)
-    return render(request, "opendata/template_edit.html", {"template": template, "form": form},
-                  status=status)
+    return render(
+        request, "opendata/template_edit.html", {"template": template, "form": form}, status=status
+    )
 
 
 @authenticated
