@@ -36,11 +36,11 @@ def dataset_iri(dataset: Dataset) -> str:
 
 
 def metadata_of(dataset: Dataset) -> DatasetMetadata:
-    """The dataset's metadata row, or an unsaved empty one (nothing described yet)."""
-    try:
-        return dataset.open_metadata
-    except DatasetMetadata.DoesNotExist:
-        return DatasetMetadata(dataset=dataset)
+    """The dataset's metadata row, or an unsaved empty one (nothing described yet). Read from
+    the database, not from the dataset's cached relation, which a service may have outdated."""
+    return DatasetMetadata.objects.filter(dataset=dataset).first() or DatasetMetadata(
+        dataset=dataset
+    )
 
 
 def _published_test_codes(dataset_ids: Iterable[int]) -> set[int]:

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dagr.accounts.models import Institution
+from dagr.accounts.models import Institution, User
 from dagr.audit.services import admin_entry_create
 from dagr.catalog.models import Dataset
 from dagr.catalog.services import dataset_update
@@ -225,8 +225,9 @@ def template_delete(*, actor: Actor, template: MetadataTemplate) -> None:
         template.delete()
 
 
-def _user(actor: Actor) -> Any:
-    return actor if getattr(actor, "is_portal_admin", None) is not None else None
+def _user(actor: Actor) -> User | None:
+    """The portal user behind the actor (None for the system or a connection)."""
+    return actor if isinstance(actor, User) else None
 
 
 # --- validation cache and publishing -----------------------------------------------------------
