@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import date, datetime
+from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
@@ -173,10 +173,29 @@ def _scheme(g: Graph, iri: str) -> URIRef:
 
 
 def new_graph() -> Graph:
-    g = Graph()
+    """An empty graph (prefixes are bound only for serialising: binding costs more than the
+    rest of a dataset's graph)."""
+    return Graph()
+
+
+def bind_prefixes(g: Graph) -> Graph:
     for prefix, ns in PREFIXES.items():
         g.bind(prefix, ns)
     return g
+
+
+RDF_FORMATS: dict[str, tuple[str, str]] = {
+    # extension → (rdflib format, media type)
+    "ttl": ("turtle", "text/turtle"),
+    "jsonld": ("json-ld", "application/ld+json"),
+    "rdf": ("pretty-xml", "application/rdf+xml"),
+}
+
+
+def serialize(g: Graph, fmt: str) -> bytes:
+    rdflib_format = RDF_FORMATS[fmt][0]
+    kwargs: dict[str, Any] = {"auto_compact": True} if rdflib_format == "json-ld" else {}
+    return bind_prefixes(g).serialize(format=rdflib_format, encoding="utf-8", **kwargs)
 
 
 def add_dataset(g: Graph, d: Description) -> URIRef:
@@ -301,6 +320,18 @@ def dataset_graph(d: Description) -> Graph:
     g = new_graph()
     add_dataset(g, d)
     return g
+
+
+# Bump when the graph builder changes what it makes of a description (invalidates the caches).
+BUILDER_VERSION = "1"
+
+
+def description_hash(d: Description) -> str:
+    """A hash of everything the dataset's graph is made from (the graph is a pure function of
+    the description, the site's address and the builder): the validation cache's key, cheap
+    enough to skip an unchanged dataset without building its graph."""
+    text = f"{BUILDER_VERSION}|{site()}|{d!r}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def graph_hash(g: Graph) -> str:

@@ -234,13 +234,14 @@ def _user(actor: Actor) -> User | None:
 
 
 def validation_refresh(dataset: Dataset) -> validation.Report:
-    """Validate the dataset's graph unless its hash is the cached one; store the result."""
-    graph = selectors.dataset_graph(dataset)
-    digest = dcat.graph_hash(graph)
+    """Validate the dataset's graph unless its description's hash is the cached one; store the
+    result."""
     meta = selectors.metadata_of(dataset)
+    description = selectors.description_of(dataset, meta)
+    digest = dcat.description_hash(description)
     if meta.pk and meta.validated_hash == digest and meta.validation:
         return validation.Report.from_json(meta.validation)
-    report = validation.validate_one(graph, digest=digest)
+    report = validation.validate_cached(dcat.dataset_graph(description), digest=digest)
     if meta.pk:
         DatasetMetadata.objects.filter(pk=meta.pk).update(
             validated_hash=digest, validation=report.to_json()
@@ -268,12 +269,11 @@ def validation_refresh_many(datasets: Iterable[Dataset], *, chunk: int = 200) ->
 
     descriptions = selectors.descriptions_of(list(datasets))
     for ds, meta, description in descriptions:
-        graph = dcat.dataset_graph(description)
-        digest = dcat.graph_hash(graph)
+        digest = dcat.description_hash(description)
         if meta.pk and meta.validated_hash == digest and meta.validation:
             out[ds.pk] = validation.Report.from_json(meta.validation).conforms
             continue
-        pending[ds.pk], metas[ds.pk] = (graph, digest), meta
+        pending[ds.pk], metas[ds.pk] = (dcat.dataset_graph(description), digest), meta
         if len(pending) >= chunk:
             flush()
     if pending:
