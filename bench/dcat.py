@@ -102,8 +102,9 @@ def main() -> None:
             times.append((time.perf_counter() - t) * 1000)
             assert response.status_code == 200
         page_ms[ext] = statistics.median(times)
-        rows.append((f"catalogue page /catalog.{ext} (100 datasets), median of 5",
-                     f"{page_ms[ext]:.0f} ms"))
+        rows.append(
+            (f"catalogue page /catalog.{ext} (100 datasets), median of 5", f"{page_ms[ext]:.0f} ms")
+        )
 
     t = time.perf_counter()
     validation.shapes()
@@ -118,8 +119,9 @@ def main() -> None:
 
     t = time.perf_counter()
     services.validation_refresh_many(datasets)
-    rows.append((f"full validation of {n:,} again (all cached)",
-                 f"{time.perf_counter() - t:.1f} s"))
+    rows.append(
+        (f"full validation of {n:,} again (all cached)", f"{time.perf_counter() - t:.1f} s")
+    )
 
     changed = datasets[:10]
     DatasetMetadata.objects.filter(dataset__in=changed).update(keywords_en=["changed"])
