@@ -254,7 +254,7 @@ def validation_refresh_many(datasets: Iterable[Dataset], *, chunk: int = 200) ->
     """Validate every dataset whose graph changed since its cached validation (in chunks, one
     pyshacl run each) and store the results. Returns dataset id → conforms."""
     out: dict[int, bool] = {}
-    pending: dict[int, tuple[Any, str]] = {}
+    pending: dict[int, validation.Item] = {}
     metas: dict[int, DatasetMetadata] = {}
 
     def flush() -> None:
@@ -273,7 +273,10 @@ def validation_refresh_many(datasets: Iterable[Dataset], *, chunk: int = 200) ->
         if meta.pk and meta.validated_hash == digest and meta.validation:
             out[ds.pk] = validation.Report.from_json(meta.validation).conforms
             continue
-        pending[ds.pk], metas[ds.pk] = (dcat.dataset_graph(description), digest), meta
+        pending[ds.pk] = validation.Item(
+            dcat.dataset_graph(description), digest, ds.code, str(ds.provider_id)
+        )
+        metas[ds.pk] = meta
         if len(pending) >= chunk:
             flush()
     if pending:

@@ -66,3 +66,49 @@ def test_graph_has_stable_iri_language_tags_and_distributions() -> None:
     assert langs == {"lv", "en"}
     assert list(g.objects(iri, DCAT.distribution))
     assert dcat.graph_hash(g) == dcat.graph_hash(selectors.dataset_graph(ds))
+
+
+SHAPE_FILES_TEXT = "".join((validation.SHAPES_DIR / n).read_text() for n in validation.SHAPE_FILES)
+
+
+@pytest.mark.parametrize(
+    "component",
+    ["pattern", "minLength", "maxLength", "in", "languageIn", "lessThan", "equals", "sparql"],
+)
+def test_no_shape_looks_at_literal_texts_except_iri_patterns(component: str) -> None:
+    """What validate_many's structure sharing relies on (see validation.py): the only
+    value-level constraints are sh:hasValue on vocabulary IRIs and three IRI patterns."""
+    count = SHAPE_FILES_TEXT.count(f"sh:{component} ") + SHAPE_FILES_TEXT.count(
+        f"shacl:{component} "
+    )
+    assert count == (3 if component == "pattern" else 0)
+
+
+def test_many_at_once_gives_each_dataset_what_validating_it_alone_gives() -> None:
+    from dagr.opendata.models import DatasetMetadata
+
+    full = make_dataset(description_lv="Apraksts", description_en="Description")
+    services.metadata_update(actor=SYSTEM, dataset=full, **complete_values())
+    same_shape = make_dataset(description_lv="Cits", description_en="Other")
+    services.metadata_update(
+        actor=SYSTEM, dataset=same_shape, **complete_values(keywords_lv=["a", "b", "c"])
+    )
+    bare = make_dataset(description_lv="", description_en="")
+    partial = make_dataset(description_lv="Tikai latviski", description_en="")
+    services.metadata_update(
+        actor=SYSTEM, dataset=partial, **complete_values(keywords_en=[], temporal_end=None)
+    )
+    datasets = [full, same_shape, bare, partial]
+    alone = {ds.pk: selectors.dataset_validation(ds) for ds in datasets}
+    results = services.validation_refresh_many(datasets)
+    for ds in datasets:
+        stored = (
+            validation.Report.from_json(DatasetMetadata.objects.get(dataset=ds).validation)
+            if DatasetMetadata.objects.filter(dataset=ds).exists()
+            else None
+        )
+        if stored is not None:
+            key = lambda f: (f.severity, f.focus, f.path, f.constraint)  # noqa: E731
+            assert sorted(map(key, stored.findings)) == sorted(map(key, alone[ds.pk].findings))
+        assert results[ds.pk] == alone[ds.pk].conforms
+    assert results[bare.pk] is False and results[full.pk] is True
