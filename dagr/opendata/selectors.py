@@ -290,7 +290,7 @@ def catalog_document(
     key = "opendata:catalog:" + hashlib.sha256(key_text.encode()).hexdigest()
     cached = cache.get(key)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]  # bytes, as stored below
+        return cached
     g = dcat.new_graph()
     iris = []
     last: datetime | None = None
