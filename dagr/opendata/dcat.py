@@ -334,6 +334,43 @@ def description_hash(d: Description) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def structure_key(d: Description) -> str:
+    """What the graph's *structure* is made from (see ``validation.validate_many``): texts
+    reduced to whether they are there, keyword lists to how many distinct words, dates to
+    whether given, the dataset's code and provider left out; IRIs (vocabulary values, web
+    addresses) kept as they are. Two descriptions with the same key give graphs that differ only
+    in literal texts and in the dataset's own code — which the shapes never read."""
+
+    def there(text: str) -> bool:
+        return bool(text.strip())
+
+    def words(items: list[str]) -> int:
+        return len(set(items))
+
+    parts = (
+        BUILDER_VERSION,
+        site(),
+        there(d.title_lv), there(d.title_en), there(d.description_lv), there(d.description_en),
+        there(d.publisher_name_lv), there(d.publisher_name_en), d.publisher_url,
+        there(d.contact_name_lv), there(d.contact_name_en), d.contact_email, d.contact_url,
+        d.licence, d.access_rights, tuple(d.themes), d.frequency, tuple(d.spatial),
+        tuple(d.conforms_to), tuple(d.languages),
+        words(d.keywords_lv), words(d.keywords_en),
+        d.temporal_start is not None, d.temporal_end is not None,
+        d.documentation, there(d.version),
+        there(d.version_notes_lv), there(d.version_notes_en),
+        there(d.provenance_lv), there(d.provenance_en),
+        there(d.rights_lv), there(d.rights_en), d.distribution_status,
+        tuple(
+            (x.kind, x.file_type, x.licence, x.access_rights, bool(x.download_url),
+             there(x.title_lv), there(x.title_en), there(x.description_lv),
+             there(x.description_en))
+            for x in d.distributions
+        ),
+    )  # fmt: skip
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
 def graph_hash(g: Graph) -> str:
     """A hash of the graph's triples, independent of their order (blank nodes have fixed labels)."""
     lines = sorted(f"{s.n3()} {p.n3()} {o.n3()}" for s, p, o in g)

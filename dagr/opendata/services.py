@@ -8,6 +8,7 @@ post_save receivers in ``signals.py``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -274,7 +275,11 @@ def validation_refresh_many(datasets: Iterable[Dataset], *, chunk: int = 200) ->
             out[ds.pk] = validation.Report.from_json(meta.validation).conforms
             continue
         pending[ds.pk] = validation.Item(
-            dcat.dataset_graph(description), digest, ds.code, str(ds.provider_id)
+            build=functools.partial(dcat.dataset_graph, description),
+            digest=digest,
+            structure=dcat.structure_key(description),
+            code=ds.code,
+            provider=str(ds.provider_id),
         )
         metas[ds.pk] = meta
         if len(pending) >= chunk:
