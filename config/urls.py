@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog, set_language
 
 from config.api import api
@@ -20,7 +20,8 @@ urlpatterns = [
         "catalog.jsonld", opendata_views.catalog_rdf, {"fmt": "jsonld"}, name="dcat_catalog_jsonld"
     ),
     path("catalog.rdf", opendata_views.catalog_rdf, {"fmt": "rdf"}, name="dcat_catalog_rdf"),
-    path("catalog/<slug:code>/", opendata_views.dataset_negotiated),
+    # (not "new/": the catalogue's create page, matched before its "<code>/" too)
+    re_path(r"^catalog/(?!new/$)(?P<code>[-a-zA-Z0-9_]+)/$", opendata_views.dataset_negotiated),
     path("catalog/", include("dagr.catalog.urls")),
     path("open-data/", include("dagr.opendata.urls")),
     path("grants/", include("dagr.grants.urls")),
