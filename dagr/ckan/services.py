@@ -258,7 +258,10 @@ class _Run:
         self.resource_ids: dict[str, str] = dict(publication.resource_ids or {})
 
     def _find(self, iri: str) -> dict[str, Any] | None:
-        for key in (self.publication.package_id, self.publication.package_name):
+        """The package this publication made: by its id, else by name, a package describing
+        this dataset (``uri`` = the dataset IRI). A package of that name describing anything
+        else — or nothing — belongs to someone else and is never taken over."""
+        for key, by_id in ((self.publication.package_id, True), (self.publication.package_name, False)):
             if not key:
                 continue
             try:
@@ -267,16 +270,14 @@ class _Run:
                 if exc.kind == "not_found":
                     continue
                 raise
-            if package.get("uri") not in (iri, None, ""):
-                if key == self.publication.package_id:
-                    continue  # our old id now holds something else: look by name
-                raise CkanError(
-                    kind="validation",
-                    status=409,
-                    message="name taken",
-                    fields={"name": ["That URL is already in use."]},
-                )
-            return dict(package)
+            if by_id or package.get("uri") == iri:
+                return dict(package)
+            raise CkanError(
+                kind="validation",
+                status=409,
+                message="name taken",
+                fields={"name": ["That URL is already in use."]},
+            )
         return None
 
     def publish(self, graph: Any, iri: str) -> str:

@@ -70,10 +70,10 @@ def publication(request: ActorRequest, code: str) -> HttpResponse:
         else:
             messages.success(request, _("The dataset will be sent to the open data portal shortly."))
             return redirect("ckan:publication", code=code)
-    elif request.method == "GET":
-        for text in view.name_problems:
-            form.add_error("package_name", text)
-    return render(request, "ckan/publication.html", {"view": view, "form": form})
+    # the portal's verdict on the name, shown under the name field until it is sent again
+    name_errors = list(form.errors.get("package_name", [])) or view.name_problems
+    context = {"view": view, "form": form, "name_errors": name_errors}
+    return render(request, "ckan/publication.html", context)
 
 
 @requires(rules.can_use_open_data_portal)
