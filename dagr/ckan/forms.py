@@ -34,5 +34,7 @@ class PublishForm(forms.Form):
     package_name = forms.CharField(
         label=_("Name in the portal (web address)"),
         max_length=100,
-        help_text=_("2–100 lowercase Latin letters, digits, - and _; it becomes part of the address."),
+        help_text=_(
+            "2–100 lowercase Latin letters, digits, - and _; it becomes part of the address."
+        ),
     )

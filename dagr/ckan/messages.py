@@ -37,11 +37,13 @@ FIELD_LABELS: dict[str, Promise] = {
     "state": gettext_lazy("State"),
 }
 LANGUAGE_NAMES: dict[str, Promise] = {
-    "lv": gettext_lazy("Latvian"),
-    "en": gettext_lazy("English"),
+    "lv": gettext_lazy("in Latvian"),
+    "en": gettext_lazy("in English"),
 }
 _REQUIRED_LANGUAGE = re.compile(r'^Required language "([\w-]+)" missing$')
-_TAG = re.compile(r'^Tag "(.*)" (length is less than minimum|length is more than maximum|must be alphanumeric)')
+_TAG = re.compile(
+    r'^Tag "(.*)" (length is less than minimum|length is more than maximum|must be alphanumeric)'
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def explain(message: str) -> str:
     match = _REQUIRED_LANGUAGE.match(message)
     if match:
         language = str(LANGUAGE_NAMES.get(match.group(1), match.group(1)))
-        return _("The portal requires the text in %(language)s too.") % {"language": language}
+        return _("The portal requires the text %(language)s too.") % {"language": language}
     match = _TAG.match(message)
     if match:
         return _(

@@ -79,3 +79,6 @@ class SyncLogEntry(models.Model):
     class Meta:
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["publication", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.publication_id} {self.outcome} {self.at:%Y-%m-%d %H:%M:%S}"

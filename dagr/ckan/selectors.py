@@ -84,7 +84,9 @@ class OverviewRow:
 
 def overview(actor: Visitor) -> list[OverviewRow]:
     """Per institution the actor manages: its settings and its datasets with their publication."""
-    institutions: QuerySet[Institution] = rules.open_data_portal_institutions(actor).order_by("name")
+    institutions: QuerySet[Institution] = rules.open_data_portal_institutions(actor).order_by(
+        "name"
+    )
     ids = list(institutions.values_list("pk", flat=True))
     configs = {c.institution_id: c for c in PortalConfig.objects.filter(institution_id__in=ids)}
     datasets: dict[int, list[Any]] = {}
@@ -92,9 +94,5 @@ def overview(actor: Visitor) -> list[OverviewRow]:
         p.dataset_id: p for p in Publication.objects.filter(dataset__provider_id__in=ids)
     }
     for dataset in Dataset.objects.filter(provider_id__in=ids).order_by("code"):
-        datasets.setdefault(dataset.provider_id, []).append(
-            (dataset, publications.get(dataset.pk))
-        )
-    return [
-        OverviewRow(i, configs.get(i.pk), datasets.get(i.pk, [])) for i in institutions
-    ]
+        datasets.setdefault(dataset.provider_id, []).append((dataset, publications.get(dataset.pk)))
+    return [OverviewRow(i, configs.get(i.pk), datasets.get(i.pk, [])) for i in institutions]

@@ -67,7 +67,9 @@ def portal_config_save(
     """Create or change the institution's portal settings. An empty ``token`` keeps the stored
     one (a first save needs one). The token is stored encrypted and written nowhere else."""
     if not rules.can_manage_open_data_portal(actor, institution):
-        raise PermissionDenied(_("You may not change this institution's open data portal settings."))
+        raise PermissionDenied(
+            _("You may not change this institution's open data portal settings.")
+        )
     base_url = base_url.strip().rstrip("/")
     organization = organization.strip()
     token = token.strip()
@@ -78,7 +80,10 @@ def portal_config_save(
     if not NAME_RE.match(organization):
         raise _field_error(
             "organization",
-            _("Use the organisation's name from the portal: 2–100 lowercase Latin letters, digits, - and _."),
+            _(
+                "Use the organisation's name from the portal: 2–100 lowercase Latin letters, "
+                "digits, - and _."
+            ),
         )
     with transaction.atomic():
         config = PortalConfig.objects.select_for_update().filter(institution=institution).first()
@@ -209,7 +214,9 @@ def resync_on_metadata_change(dataset_id: int) -> bool:
     """The dataset's metadata changed: queue a sync if it is published (or being published)."""
     with transaction.atomic():
         publication = (
-            Publication.objects.select_for_update().filter(dataset_id=dataset_id, wanted=True).first()
+            Publication.objects.select_for_update()
+            .filter(dataset_id=dataset_id, wanted=True)
+            .first()
         )
         if publication is None:
             return False
@@ -235,7 +242,9 @@ def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
 
 
-def _differences(wanted: dict[str, Any], current: dict[str, Any], owned: tuple[str, ...]) -> dict[str, Any]:
+def _differences(
+    wanted: dict[str, Any], current: dict[str, Any], owned: tuple[str, ...]
+) -> dict[str, Any]:
     """The owned fields whose wanted value differs from CKAN's (a field we no longer have is
     cleared)."""
     out: dict[str, Any] = {}
@@ -261,7 +270,10 @@ class _Run:
         """The package this publication made: by its id, else by name, a package describing
         this dataset (``uri`` = the dataset IRI). A package of that name describing anything
         else — or nothing — belongs to someone else and is never taken over."""
-        for key, by_id in ((self.publication.package_id, True), (self.publication.package_name, False)):
+        for key, by_id in (
+            (self.publication.package_id, True),
+            (self.publication.package_name, False),
+        ):
             if not key:
                 continue
             try:
@@ -308,7 +320,9 @@ class _Run:
         for resource in resources:
             existing = by_uri.get(resource["uri"])
             if existing is None:
-                made = self.client.call("resource_create", {"package_id": self.package_id, **resource})
+                made = self.client.call(
+                    "resource_create", {"package_id": self.package_id, **resource}
+                )
                 ids[resource["uri"]] = str(made["id"])
                 self.changes.append(f"resource created: {resource['uri']}")
                 continue
@@ -352,7 +366,7 @@ def publication_sync(publication_id: int) -> str:
     config = _config_of(publication)
     run: _Run | None = None
     error: CkanError | None = None
-    outcome = Outcome.FAILED
+    outcome: str = Outcome.FAILED
     message = ""
     try:
         if config is None or not config.token_encrypted:
@@ -427,13 +441,14 @@ def _record(
             changes=run.changes if run is not None else [],
             message=message[:2000],
         )
-        action = {
+        actions: dict[str, str] = {
             Outcome.CREATED: "ckan.package.created",
             Outcome.UPDATED: "ckan.package.updated",
             Outcome.DELETED: "ckan.package.deleted",
             Outcome.REJECTED: "ckan.package.rejected",
             Outcome.FAILED: "ckan.package.sync_failed",
-        }.get(outcome)
+        }
+        action = actions.get(outcome)
         if action is not None:
             admin_entry_create(
                 action=action,

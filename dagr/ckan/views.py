@@ -46,7 +46,9 @@ def portal_settings(request: ActorRequest, pk: int) -> HttpResponse:
     form = PortalConfigForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.portal_config_save(actor=request.user, institution=institution, **form.cleaned_data)
+            services.portal_config_save(
+                actor=request.user, institution=institution, **form.cleaned_data
+            )
         except DomainError as exc:
             _form_errors(form, exc)
         else:
@@ -68,7 +70,9 @@ def publication(request: ActorRequest, code: str) -> HttpResponse:
         except DomainError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, _("The dataset will be sent to the open data portal shortly."))
+            messages.success(
+                request, _("The dataset will be sent to the open data portal shortly.")
+            )
             return redirect("ckan:publication", code=code)
     # the portal's verdict on the name, shown under the name field until it is sent again
     name_errors = list(form.errors.get("package_name", [])) or view.name_problems
@@ -88,7 +92,10 @@ def withdraw(request: ActorRequest, code: str) -> HttpResponse:
                 _("The dataset's package in the open data portal is marked deleted."),
                 _("Automatic updates of the package stop."),
             ],
-            undo=_("A data provider representative can publish the dataset again; the package is restored."),
+            undo=_(
+                "A data provider representative can publish the dataset again; the package is "
+                "restored."
+            ),
             button=_("Withdraw from the portal"),
             cancel_url=back,
         )
@@ -97,5 +104,7 @@ def withdraw(request: ActorRequest, code: str) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, str(exc.message))
     else:
-        messages.success(request, _("The dataset will be withdrawn from the open data portal shortly."))
+        messages.success(
+            request, _("The dataset will be withdrawn from the open data portal shortly.")
+        )
     return redirect(back)

@@ -5,7 +5,7 @@ import pytest
 
 from tests.ckan.standin import Standin, serving
 
-TOKEN = "ckan-token-7f3a9b1c2d4e5f60718293a4b5c6d7e8"  # noqa: S105 (a test token)
+TOKEN = "ckan-token-7f3a9b1c2d4e5f60718293a4b5c6d7e8"
 
 
 @pytest.fixture

@@ -61,7 +61,9 @@ def dataset_graph(
         if kind == "csv":
             g.add((d, DCAT.downloadURL, URIRef(f"https://dagr.example.lv/test-data/{code}.csv")))
             g.add((d, DCTERMS["format"], URIRef(EU + "file-type/CSV")))
-            g.add((d, DCAT.mediaType, URIRef("http://www.iana.org/assignments/media-types/text/csv")))
+            g.add(
+                (d, DCAT.mediaType, URIRef("http://www.iana.org/assignments/media-types/text/csv"))
+            )
         g.add((d, DCTERMS.license, URIRef(licence)))
         g.add((d, ADMS.status, URIRef("http://purl.org/adms/status/Completed")))
     return g, iri

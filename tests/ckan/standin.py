@@ -145,7 +145,9 @@ def _not_found(message: str = "Not found") -> ActionError:
 
 
 def _denied(message: str) -> ActionError:
-    return ActionError(403, {"__type": "Authorization Error", "message": f"Access denied: {message}"})
+    return ActionError(
+        403, {"__type": "Authorization Error", "message": f"Access denied: {message}"}
+    )
 
 
 def _invalid(errors: dict[str, list[Any]]) -> ActionError:
@@ -527,7 +529,11 @@ class Standin:
         return None
 
     def status_show(self, data: dict[str, Any], user: Any) -> Any:
-        return {"ckan_version": "2.11.0", "site_url": self.url, "extensions": ["scheming_datasets", "fluent", "dcat"]}
+        return {
+            "ckan_version": "2.11.0",
+            "site_url": self.url,
+            "extensions": ["scheming_datasets", "fluent", "dcat"],
+        }
 
     ACTIONS = (
         "organization_show",
@@ -544,23 +550,47 @@ class Standin:
         "status_show",
     )
 
-    def call(self, method: str, action: str, raw: bytes, query: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    def call(
+        self, method: str, action: str, raw: bytes, query: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
         envelope: dict[str, Any] = {
             "help": f"{self.url}/api/3/action/help_show?name={action}",
         }
         if action not in self.ACTIONS:
-            return 400, {**envelope, "success": False, "error": {"message": f"Bad request - Action name not known: {action}"}}
+            return 400, {
+                **envelope,
+                "success": False,
+                "error": {"message": f"Bad request - Action name not known: {action}"},
+            }
         if method == "GET":
             if action not in GET_ACTIONS:
-                return 400, {**envelope, "success": False, "error": {"message": "Bad request - JSON Error: Invalid request. Please use POST method for your request"}}
+                return 400, {
+                    **envelope,
+                    "success": False,
+                    "error": {
+                        "message": "Bad request - JSON Error: Invalid request. "
+                        "Please use POST method for your request"
+                    },
+                }
             data: Any = {k: v[-1] for k, v in parse_qs(query).items()}
         else:
             try:
                 data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
             except (ValueError, UnicodeDecodeError) as exc:
-                return 400, {**envelope, "success": False, "error": {"message": f"Bad request - JSON Error: {exc}"}}
+                return 400, {
+                    **envelope,
+                    "success": False,
+                    "error": {"message": f"Bad request - JSON Error: {exc}"},
+                }
             if not isinstance(data, dict):
-                return 400, {**envelope, "success": False, "error": {"message": "Bad request - JSON Error: Request data JSON decoded to ... but it needs to be a dictionary."}}
+                return 400, {
+                    **envelope,
+                    "success": False,
+                    "error": {
+                        "message": "Bad request - JSON Error: Request data JSON decoded to "
+                        "... but it needs to be a dictionary."
+                    },
+                }
         with self.lock:
             self.requests.append(Request(method, action, data, headers))
             try:

@@ -32,7 +32,9 @@ def publish(w, **kwargs):
     return services.dataset_publish(actor=w.rep, dataset=w.dataset, **kwargs)
 
 
-def test_publishing_creates_the_package_and_its_resources(w, ckan, django_capture_on_commit_callbacks):
+def test_publishing_creates_the_package_and_its_resources(
+    w, ckan, django_capture_on_commit_callbacks
+):
     DBTaskResult.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         publication = publish(w)
@@ -52,7 +54,11 @@ def test_publishing_creates_the_package_and_its_resources(w, ckan, django_captur
     publication = w.publication()
     assert publication.status == "published" and publication.package_id == package["id"]
     assert publication.resource_ids == {r["uri"]: r["id"] for r in package["resources"]}
-    assert [r.action for r in ckan.requests] == ["organization_show", "package_show", "package_create"]
+    assert [r.action for r in ckan.requests] == [
+        "organization_show",
+        "package_show",
+        "package_create",
+    ]
     assert SyncLogEntry.objects.get().outcome == "created"
     actions = list(AdminEntry.objects.order_by("seq").values_list("action", flat=True))
     assert actions[-2:] == ["ckan.publication.requested", "ckan.package.created"]
@@ -149,7 +155,9 @@ def test_a_name_used_by_another_package_is_never_taken_over(w, ckan):
     assert w.sync() == "created"
 
 
-def test_server_errors_and_timeouts_are_retried_with_growing_pauses(w, ckan, django_capture_on_commit_callbacks):
+def test_server_errors_and_timeouts_are_retried_with_growing_pauses(
+    w, ckan, django_capture_on_commit_callbacks
+):
     publish(w)
     ckan.faults = [503]
     DBTaskResult.objects.all().delete()

@@ -76,7 +76,9 @@ def test_an_internal_address_is_refused_next_to_the_field(client, w, settings):
             HTTP_ACCEPT_LANGUAGE="en",
         )
     assert response.status_code == 200
-    assert "private, loopback or otherwise internal" in str(response.context["form"].errors["base_url"])
+    assert "private, loopback or otherwise internal" in str(
+        response.context["form"].errors["base_url"]
+    )
     assert PortalConfig.objects.get().base_url != "https://10.1.2.3"
 
 
