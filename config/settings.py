@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "dagr.retrieval",
     "dagr.anonymisation",
     "dagr.monitoring",
+    "dagr.opendata",
     "dagr.notifications",
     "dagr.oversight",
     "dagr.demo",

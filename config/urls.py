@@ -3,6 +3,7 @@ from django.views.i18n import JavaScriptCatalog, set_language
 
 from config.api import api
 from dagr.dashboard.views import metrics
+from dagr.opendata import views as opendata_views
 from dagr.retrieval import fast
 
 urlpatterns = [
@@ -13,7 +14,13 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/", include("dagr.accounts.urls")),
+    # The DCAT-AP catalogue, and RDF by content negotiation on a dataset's page (dagr/opendata).
+    path("catalog.ttl", opendata_views.catalog_rdf, {"fmt": "ttl"}, name="dcat_catalog_ttl"),
+    path("catalog.jsonld", opendata_views.catalog_rdf, {"fmt": "jsonld"}, name="dcat_catalog_jsonld"),
+    path("catalog.rdf", opendata_views.catalog_rdf, {"fmt": "rdf"}, name="dcat_catalog_rdf"),
+    path("catalog/<slug:code>/", opendata_views.dataset_negotiated),
     path("catalog/", include("dagr.catalog.urls")),
+    path("open-data/", include("dagr.opendata.urls")),
     path("grants/", include("dagr.grants.urls")),
     path("connections/", include("dagr.connections.urls")),
     path("viewer/", include("dagr.retrieval.urls")),

@@ -227,6 +227,19 @@ def can_edit_dataset(actor: Visitor, dataset: Dataset) -> bool:
     return is_portal_admin(actor) or has_role(actor, dataset.provider_id, Role.PROVIDER)
 
 
+def can_manage_metadata_templates(actor: Visitor, institution: Institution | int | None) -> bool:
+    """Open data metadata templates: an institution's by its data provider representatives,
+    global ones (``institution`` None) by administrators; administrators any."""
+    if is_portal_admin(actor):
+        return True
+    return institution is not None and has_role(actor, institution, Role.PROVIDER)
+
+
+def can_publish_open_data(actor: Visitor, dataset: Dataset) -> bool:
+    """Describe a dataset for the open data portal and publish it there: whoever edits it."""
+    return can_edit_dataset(actor, dataset)
+
+
 def can_change_dataset_status(actor: Visitor, dataset: Dataset, status: str) -> bool:
     """Providers retire their datasets; only an administrator promotes to production."""
     if is_portal_admin(actor):
@@ -258,6 +271,7 @@ RULES: dict[str, Any] = {
     "is_portal_admin": is_portal_admin,
     "invite": can_invite,
     "review_some_access": can_review_some_access,
+    "publish_open_data": can_publish_open_data,
 }
 
 
