@@ -17,7 +17,8 @@ Choices the issue's anchors ask to get right:
   register of licence ids, dataset level) is set only when ALL distributions share one licence
   that CKAN's register knows (``LICENCE_IDS``), else left out rather than guessed.
 - **Controlled vocabularies stay IRIs** (theme, language, frequency, access rights, format,
-  media type, status), as ckanext-dcat's serialiser writes an IRI value back as an IRI.
+  media type), as ckanext-dcat's serialiser writes an IRI value back as an IRI; only the
+  distribution status is translated to the ADMS IRIs its schema's select accepts.
 
 Lists are sorted and empty values left out, so the same graph always gives the same dict: the
 sync compares it with what CKAN holds and sends nothing when they agree.
@@ -54,6 +55,22 @@ LICENCE_IDS: dict[str, str] = {
     EU_LICENCE + "ODC_ODBL": "odc-odbl",
     EU_LICENCE + "GFDL_1_3": "gfdl",
     EU_LICENCE + "OGL_3_0": "uk-ogl",
+}
+
+# DCAT-AP 3 takes a distribution's status from the EU distribution-status vocabulary, while
+# ckanext-dcat's scheming schema offers the ADMS status IRIs as the choices of its ``status``
+# select (any other value is a validation error): translated here; an unknown status is left out.
+ADMS_STATUS = "http://purl.org/adms/status/"
+EU_STATUS = "http://publications.europa.eu/resource/authority/distribution-status/"
+STATUS_IRIS: dict[str, str] = {
+    EU_STATUS + "COMPLETED": ADMS_STATUS + "Completed",
+    EU_STATUS + "DEVELOP": ADMS_STATUS + "UnderDevelopment",
+    EU_STATUS + "DEPRECATED": ADMS_STATUS + "Deprecated",
+    EU_STATUS + "WITHDRAWN": ADMS_STATUS + "Withdrawn",
+    **{
+        ADMS_STATUS + name: ADMS_STATUS + name
+        for name in ("Completed", "UnderDevelopment", "Deprecated", "Withdrawn")
+    },
 }
 
 # The package fields this mapping owns (the sync compares and patches only these).
@@ -247,7 +264,7 @@ def resource_dict(graph: Graph, distribution: URIRef) -> dict[str, Any]:
         "mimetype": _one(g, d, DCAT.mediaType),
         "license": _one(g, d, DCTERMS.license),
         "rights": _label_translated(g, d, DCTERMS.rights),
-        "status": _one(g, d, ADMS.status),
+        "status": STATUS_IRIS.get(_one(g, d, ADMS.status), ""),
         "issued": _one(g, d, DCTERMS.issued),
         "modified": _one(g, d, DCTERMS.modified),
         "size": int(size) if size.isdigit() else None,

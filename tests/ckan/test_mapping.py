@@ -51,3 +51,16 @@ def test_package_names_follow_ckan_rules():
     assert mapping.package_name("Companies.2026") == "companies-2026"
     assert mapping.package_name("x") == "dataset-x"
     assert len(mapping.package_name("a" * 300)) == 100
+
+
+def test_the_eu_distribution_status_becomes_the_adms_choice_of_the_schema():
+    from rdflib import URIRef
+
+    graph, iri = dataset_graph(distributions=("csv",))
+    d = URIRef(iri + "distributions/csv")
+    graph.set((d, mapping.ADMS.status, URIRef(mapping.EU_STATUS + "DEVELOP")))
+    _package, [resource] = mapping.package_dict(graph, iri, name="a1", owner_org="o")
+    assert resource["status"] == "http://purl.org/adms/status/UnderDevelopment"
+    graph.set((d, mapping.ADMS.status, URIRef("https://example.lv/own-status")))
+    _package, [resource] = mapping.package_dict(graph, iri, name="a1", owner_org="o")
+    assert "status" not in resource  # not a value the portal's select accepts
