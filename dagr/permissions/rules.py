@@ -637,19 +637,14 @@ def can_read_metrics(client_address: str, bearer_token: str) -> bool:
 
 
 # --- sync to the national open data portal (CKAN) ------------------------------------------------
-# The portal settings of an institution (base URL, organisation, API token) and publishing its
-# datasets there are the data provider representatives' of that institution, and the
-# administrators'.
+# The portal settings of an institution (base URL, organisation, API token) are the data provider
+# representatives' of that institution, and the administrators'; publishing a dataset there (and
+# reading its sync status and log) asks ``can_publish_open_data`` above, as its description does.
 
 
 def can_manage_open_data_portal(actor: Visitor, institution: Institution | int) -> bool:
     """Change an institution's CKAN settings: its data provider representatives, administrators."""
     return is_portal_admin(actor) or has_role(actor, institution, Role.PROVIDER)
-
-
-def can_publish_open_data(actor: Visitor, dataset: Dataset) -> bool:
-    """Publish a dataset to the open data portal, withdraw it, read its sync status and log."""
-    return is_portal_admin(actor) or has_role(actor, dataset.provider_id, Role.PROVIDER)
 
 
 def open_data_portal_institutions(actor: Visitor) -> QuerySet[Institution]:
@@ -672,7 +667,6 @@ def can_use_open_data_portal(actor: Visitor) -> bool:
 RULES.update(
     {
         "manage_open_data_portal": can_manage_open_data_portal,
-        "publish_open_data": can_publish_open_data,
         "use_open_data_portal": can_use_open_data_portal,
     }
 )
