@@ -10,8 +10,10 @@ from dagr.ckan.models import Publication
 from dagr.ckan.services import publication_sync
 from dagr.core.actors import SYSTEM
 from dagr.opendata import services as opendata_services
-from tests.ckan.conftest import TOKEN
-from tests.ckan.conftest import ckan  # noqa: F401 (fixture)
+from tests.ckan.conftest import (
+    TOKEN,
+    ckan,  # noqa: F401 (fixture)
+)
 from tests.conftest import TEST_PASSWORD, assert_accessible
 from tests.factories import make_dataset, make_institution, make_user
 from tests.opendata.conftest import complete_values
