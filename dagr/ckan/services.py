@@ -299,13 +299,25 @@ class _Run:
         )
         current = self._find(iri)
         if current is None:
-            created = self.client.call("package_create", {**package, "resources": resources})
-            self.package_id = str(created["id"])
-            self.resource_ids = {
-                str(r["uri"]): str(r["id"]) for r in created.get("resources", []) if r.get("uri")
-            }
-            self.changes.append("package created")
-            return Outcome.CREATED
+            try:
+                created = self.client.call("package_create", {**package, "resources": resources})
+            except CkanError as exc:
+                # another run of this publication created it a moment ago: adopt it if it is
+                # ours (``_find`` by name raises the name error again if it is not)
+                if exc.kind != "validation" or "name" not in exc.fields:
+                    raise
+                current = self._find(iri)
+                if current is None:
+                    raise
+            else:
+                self.package_id = str(created["id"])
+                self.resource_ids = {
+                    str(r["uri"]): str(r["id"])
+                    for r in created.get("resources", [])
+                    if r.get("uri")
+                }
+                self.changes.append("package created")
+                return Outcome.CREATED
         self.package_id = str(current["id"])
         patch = _differences(package, current, mapping.PACKAGE_FIELDS)
         if current.get("state") != "active":

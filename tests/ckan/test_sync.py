@@ -294,3 +294,32 @@ def test_the_database_worker_runs_the_sync(w, ckan):
     call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
     assert len(ckan.packages) == 1
     assert Publication.objects.get().status == "published"
+
+
+def test_a_package_made_by_a_concurrent_run_is_adopted_not_duplicated(w, ckan, monkeypatch):
+    """Two runs of one publication (a retry and a metadata change): both look, find nothing,
+    and create; the second's 409 on the name leads it to the first one's package."""
+    from dagr.ckan import mapping
+    from tests.ckan import standin
+
+    publish(w)
+    real_show = standin.Standin.package_show
+    raced = []
+
+    def show_racing(self, data, user):
+        if not raced:  # the other run creates the package right after our look-up
+            raced.append(data)
+            package, resources = mapping.package_dict(
+                w.graph, w.iri, name="companies", owner_org="ur"
+            )
+            self.package_create({**package, "resources": resources}, user)
+            raise standin._not_found()
+        return real_show(self, data, user)
+
+    monkeypatch.setattr(standin.Standin, "package_show", show_racing)
+    assert w.sync() == "unchanged"  # adopted: the other run already sent the same description
+    assert len(ckan.packages) == 1
+    [package] = ckan.packages.values()
+    assert w.publication().package_id == package["id"]
+    assert w.publication().resource_ids == {r["uri"]: r["id"] for r in package["resources"]}
+    assert [r.action for r in ckan.writes()] == ["package_create"]  # ours was refused
