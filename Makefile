@@ -10,7 +10,7 @@ DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint deps-graph format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
         test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit \
-        bench-newsletter bench-anon bench-dashboard
+        bench-newsletter bench-anon bench-dashboard bench-dcat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -119,6 +119,11 @@ bench-newsletter: install
 # it and written as NDJSON; ends with a RESULT line.
 bench-anon: install
 	BENCH_ANON_N=$${BENCH_ANON_N:-1000000} $(BIN)/python bench/anon.py
+
+# DCAT-AP catalogue (issue #18): BENCH_DCAT_N (default 1,000) described datasets; the catalogue
+# page (100 datasets) and the full SHACL validation; a table and RESULT dcat catalog_ms=… validate_s=….
+bench-dcat: install
+	BENCH_DCAT_N=$${BENCH_DCAT_N:-1000} $(BIN)/python bench/dcat.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -16,7 +16,9 @@ urlpatterns = [
     path("accounts/", include("dagr.accounts.urls")),
     # The DCAT-AP catalogue, and RDF by content negotiation on a dataset's page (dagr/opendata).
     path("catalog.ttl", opendata_views.catalog_rdf, {"fmt": "ttl"}, name="dcat_catalog_ttl"),
-    path("catalog.jsonld", opendata_views.catalog_rdf, {"fmt": "jsonld"}, name="dcat_catalog_jsonld"),
+    path(
+        "catalog.jsonld", opendata_views.catalog_rdf, {"fmt": "jsonld"}, name="dcat_catalog_jsonld"
+    ),
     path("catalog.rdf", opendata_views.catalog_rdf, {"fmt": "rdf"}, name="dcat_catalog_rdf"),
     path("catalog/<slug:code>/", opendata_views.dataset_negotiated),
     path("catalog/", include("dagr.catalog.urls")),

@@ -44,6 +44,7 @@ from dagr.records.selectors import record_count
 from dagr.records.services import records_upsert
 
 from . import generators, schemas
+from .open_data import open_data_describe
 
 GENERATOR_VERSION = 1
 DEMO_PASSWORD = "Demo-Parole-2026!"  # noqa: S105 — the one documented demo password
@@ -122,6 +123,8 @@ class DemoReport:
     datasets: list[tuple[str, int, int, int, int, float, bool]] = field(default_factory=list)
     # the test data release the demo built (or found): (number, status, k, created now)
     test_data: tuple[int, str, int | None, bool] | None = None
+    # the open data descriptions: (code, quality score of 405, published)
+    open_data: list[tuple[str, int, bool]] = field(default_factory=list)
 
 
 def _institutions(report: DemoReport) -> dict[str, Institution]:
@@ -255,6 +258,7 @@ def demo_create(
     _records(report, datasets, sizes, progress)
     _grants_and_record_sets(datasets[schemas.PERSONS["code"]])
     _test_data(report, list(datasets.values()), progress)
+    report.open_data = open_data_describe(list(datasets.values()))
     _access_history(datasets[schemas.PERSONS["code"]], random.Random(sizes.seed))
     return report
 

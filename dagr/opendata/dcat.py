@@ -11,10 +11,11 @@ always gives the same triples and the same hash (``graph_hash``): the validation
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import quote
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
@@ -30,7 +31,7 @@ GSP = Namespace("http://www.opengis.net/ont/geosparql#")
 # DCAT 3 terms rdflib's closed DCAT namespace (DCAT 2) does not have.
 DCAT_VERSION = URIRef("http://www.w3.org/ns/dcat#version")
 
-PREFIXES: dict[str, Namespace] = {
+PREFIXES: dict[str, Any] = {  # rdflib's closed namespaces are classes, the others Namespace
     "dcat": DCAT,
     "dct": DCTERMS,
     "foaf": FOAF,
@@ -52,7 +53,8 @@ def site() -> str:
 def operator_name() -> tuple[str, str]:
     """The platform operator's name (lv, en): the catalogue's publisher."""
     default = ("DAGR datu izplatīšanas platforma", "DAGR data distribution platform")
-    return tuple(getattr(settings, "DAGR_OPERATOR_NAME", default))  # type: ignore[return-value]  # a 2-tuple by contract
+    lv, en = getattr(settings, "DAGR_OPERATOR_NAME", default)
+    return str(lv), str(en)
 
 
 def dataset_page(code: str) -> str:
@@ -171,10 +173,29 @@ def _scheme(g: Graph, iri: str) -> URIRef:
 
 
 def new_graph() -> Graph:
-    g = Graph()
+    """An empty graph (prefixes are bound only for serialising: binding costs more than the
+    rest of a dataset's graph)."""
+    return Graph()
+
+
+def bind_prefixes(g: Graph) -> Graph:
     for prefix, ns in PREFIXES.items():
         g.bind(prefix, ns)
     return g
+
+
+RDF_FORMATS: dict[str, tuple[str, str]] = {
+    # extension → (rdflib format, media type)
+    "ttl": ("turtle", "text/turtle"),
+    "jsonld": ("json-ld", "application/ld+json"),
+    "rdf": ("pretty-xml", "application/rdf+xml"),
+}
+
+
+def serialize(g: Graph, fmt: str) -> bytes:
+    rdflib_format = RDF_FORMATS[fmt][0]
+    kwargs: dict[str, Any] = {"auto_compact": True} if rdflib_format == "json-ld" else {}
+    return bind_prefixes(g).serialize(format=rdflib_format, encoding="utf-8", **kwargs)
 
 
 def add_dataset(g: Graph, d: Description) -> URIRef:
@@ -239,7 +260,9 @@ def add_dataset(g: Graph, d: Description) -> URIRef:
         g.add((ds, DCTERMS.temporal, period))
         g.add((period, RDF.type, DCTERMS.PeriodOfTime))
         if d.temporal_start:
-            g.add((period, DCAT.startDate, Literal(d.temporal_start.isoformat(), datatype=XSD.date)))
+            g.add(
+                (period, DCAT.startDate, Literal(d.temporal_start.isoformat(), datatype=XSD.date))
+            )
         if d.temporal_end:
             g.add((period, DCAT.endDate, Literal(d.temporal_end.isoformat(), datatype=XSD.date)))
     if d.documentation:
@@ -299,6 +322,18 @@ def dataset_graph(d: Description) -> Graph:
     return g
 
 
+# Bump when the graph builder changes what it makes of a description (invalidates the caches).
+BUILDER_VERSION = "1"
+
+
+def description_hash(d: Description) -> str:
+    """A hash of everything the dataset's graph is made from (the graph is a pure function of
+    the description, the site's address and the builder): the validation cache's key, cheap
+    enough to skip an unchanged dataset without building its graph."""
+    text = f"{BUILDER_VERSION}|{site()}|{d!r}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def graph_hash(g: Graph) -> str:
     """A hash of the graph's triples, independent of their order (blank nodes have fixed labels)."""
     lines = sorted(f"{s.n3()} {p.n3()} {o.n3()}" for s, p, o in g)
@@ -333,8 +368,13 @@ def add_catalog(
         g.add((cat, DCTERMS.language, _concept(g, f"{v.EU}language/{lang}")))
     g.add((cat, DCTERMS.spatial, _concept(g, f"{v.EU}country/LVA")))
     if modified is not None:
-        g.add((cat, DCTERMS.modified, Literal(modified.replace(microsecond=0).isoformat(),
-                                              datatype=XSD.dateTime)))
+        g.add(
+            (
+                cat,
+                DCTERMS.modified,
+                Literal(modified.replace(microsecond=0).isoformat(), datatype=XSD.dateTime),
+            )
+        )
     for iri in dataset_iris:
         g.add((cat, DCAT.dataset, URIRef(iri)))
     return cat

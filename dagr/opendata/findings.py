@@ -106,8 +106,10 @@ def explain(finding: Finding, dataset_iri: str) -> Shown:
     kind = node_kind(finding.focus, dataset_iri)
     field = FIELD_OF.get((kind, finding.path), GENERAL)
     name = str(LABELS.get(field, _("a generated part of the description")))
-    if kind == "dataset" and finding.path == str(DCTERMS.publisher) and (
-        finding.constraint == "NodeConstraintComponent" and finding.severity != "violation"
+    if (
+        kind == "dataset"
+        and finding.path == str(DCTERMS.publisher)
+        and (finding.constraint == "NodeConstraintComponent" and finding.severity != "violation")
     ):
         text = _(
             "The publisher is not in the EU list of corporate bodies; usual for a Latvian "

@@ -29,7 +29,7 @@ CATALOG_FIELDS = ("title_lv", "title_en", "description_lv", "description_en")
 LIST_FIELDS = ("keywords_lv", "keywords_en", "conforms_to")
 
 
-def _blank(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def _blank(choices: list[tuple[str, str]]) -> list[tuple[str, Any]]:
     return [("", _("— not chosen —")), *choices]
 
 
@@ -56,8 +56,11 @@ def _text(label: Any, *, rows: int = 0, **kw: Any) -> forms.CharField:
 class DescribedFieldsForm(forms.Form):
     """The fields a template and a dataset share."""
 
-    publisher_name_lv = _text(_("Publisher in Latvian"), max_length=255,
-                              help_text=_("Empty: the provider institution's name."))
+    publisher_name_lv = _text(
+        _("Publisher in Latvian"),
+        max_length=255,
+        help_text=_("Empty: the provider institution's name."),
+    )
     publisher_name_en = _text(_("Publisher in English"), max_length=255)
     publisher_url = forms.URLField(label=_("Publisher's web address"), required=False)
     contact_name_lv = _text(_("Contact point in Latvian"), max_length=255)
@@ -66,14 +69,18 @@ class DescribedFieldsForm(forms.Form):
     contact_url = forms.URLField(label=_("Contact web address"), required=False)
     licence = _vocab_choice(_("Licence"), "licence")
     access_rights = _vocab_choice(
-        _("Access rights"), "access-right",
+        _("Access rights"),
+        "access-right",
         help_text=_("Public: the data export becomes a distribution too."),
     )
     themes = _vocab_multi(_("Data themes"), lambda: v.DATA_THEME.choices())
     frequency = _vocab_choice(_("Update frequency"), "frequency")
     spatial = _vocab_multi(_("Spatial coverage"), lambda: [(c.iri, c.label) for c in v.SPATIAL])
-    conforms_to = _text(_("Conforms to (standards)"), rows=2,
-                        help_text=_("Web addresses of standards or schemas, one per line."))
+    conforms_to = _text(
+        _("Conforms to (standards)"),
+        rows=2,
+        help_text=_("Web addresses of standards or schemas, one per line."),
+    )
     languages = _vocab_multi(_("Languages of the data"), lambda: v.LANGUAGE.choices())
 
     def clean_conforms_to(self) -> list[str]:
@@ -106,17 +113,24 @@ class MetadataForm(DescribedFieldsForm):
     keywords_lv = _text(_("Keywords in Latvian"), help_text=_("Separated by commas."))
     keywords_en = _text(_("Keywords in English"), help_text=_("Separated by commas."))
     temporal_start = forms.DateField(
-        label=_("Period covered from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Period covered from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     temporal_end = forms.DateField(
-        label=_("Period covered until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Period covered until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     documentation = forms.URLField(label=_("Documentation (web address)"), required=False)
     version = _text(_("Version"), max_length=50)
     version_notes_lv = _text(_("Version notes in Latvian"), rows=2)
     version_notes_en = _text(_("Version notes in English"), rows=2)
-    provenance_lv = _text(_("Provenance in Latvian"), rows=2,
-                          help_text=_("Where the data comes from and how it is kept."))
+    provenance_lv = _text(
+        _("Provenance in Latvian"),
+        rows=2,
+        help_text=_("Where the data comes from and how it is kept."),
+    )
     provenance_en = _text(_("Provenance in English"), rows=2)
     rights_lv = _text(_("Rights statement in Latvian"), rows=2)
     rights_en = _text(_("Rights statement in English"), rows=2)

@@ -113,9 +113,7 @@ class DatasetMetadata(DescribedFields, TimeStampedModel):
     provenance_en = models.TextField(_("provenance (English)"), blank=True)
     rights_lv = models.TextField(_("rights statement (Latvian)"), blank=True)
     rights_en = models.TextField(_("rights statement (English)"), blank=True)
-    distribution_status = models.URLField(
-        _("distribution status"), max_length=255, blank=True
-    )
+    distribution_status = models.URLField(_("distribution status"), max_length=255, blank=True)
     published = models.BooleanField(_("published as open data"), default=False)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
     # The last validation (selectors.dataset_validation): keyed on a hash of the graph, so an

@@ -9,11 +9,12 @@ Public functions other apps code against (the CKAN sync): ``dataset_graph``, ``d
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from rdflib import Graph
@@ -36,18 +37,19 @@ def dataset_iri(dataset: Dataset) -> str:
 
 
 def metadata_of(dataset: Dataset) -> DatasetMetadata:
-    """The dataset's metadata row, or an unsaved empty one (nothing described yet)."""
-    try:
-        return dataset.open_metadata
-    except DatasetMetadata.DoesNotExist:
-        return DatasetMetadata(dataset=dataset)
+    """The dataset's metadata row, or an unsaved empty one (nothing described yet). Read from
+    the database, not from the dataset's cached relation, which a service may have outdated."""
+    return DatasetMetadata.objects.filter(dataset=dataset).first() or DatasetMetadata(
+        dataset=dataset
+    )
 
 
 def _published_test_codes(dataset_ids: Iterable[int]) -> set[int]:
     """Ids (of the given source datasets) that have published anonymised test data."""
     return set(
-        TestDataset.objects.filter(source_id__in=list(dataset_ids), release__isnull=False)
-        .values_list("source_id", flat=True)
+        TestDataset.objects.filter(
+            source_id__in=list(dataset_ids), release__isnull=False
+        ).values_list("source_id", flat=True)
     )
 
 
@@ -76,8 +78,10 @@ def dataset_distributions(
         )
     ]
     if has_test_data:
-        for fmt, kind_lv, kind_en in (("CSV", "CSV fails", "CSV file"), ("XLSX", "XLSX fails",
-                                                                          "XLSX file")):
+        for fmt, kind_lv, kind_en in (
+            ("CSV", "CSV fails", "CSV file"),
+            ("XLSX", "XLSX fails", "XLSX file"),
+        ):
             url = f"{site}/test-data/{code}.{fmt.lower()}"
             out.append(
                 dcat.Distribution(
@@ -168,14 +172,15 @@ def dataset_graph(dataset: Dataset) -> Graph:
 
 
 def dataset_validation(dataset: Dataset) -> validation.Report:
-    """The SHACL validation of the dataset's graph: the cached one when the graph's hash is
-    unchanged, a fresh one otherwise (``services.validation_refresh`` stores it)."""
-    graph = dataset_graph(dataset)
-    digest = dcat.graph_hash(graph)
+    """The SHACL validation of the dataset's graph: the cached one when the hash of what the
+    graph is made from is unchanged, a fresh one otherwise (``services.validation_refresh``
+    stores it)."""
     meta = metadata_of(dataset)
+    description = description_of(dataset, meta)
+    digest = dcat.description_hash(description)
     if meta.pk and meta.validated_hash == digest and meta.validation:
         return validation.Report.from_json(meta.validation)
-    return validation.validate_cached(graph, digest=digest)
+    return validation.validate_cached(dcat.dataset_graph(description), digest=digest)
 
 
 def dataset_publishable(dataset: Dataset) -> bool:
@@ -229,16 +234,29 @@ def published_datasets() -> QuerySet[Dataset]:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class CatalogPage:
-    graph: Graph
-    page: int
-    per_page: int
-    total: int
+CATALOG_TITLE = ("DAGR atvērto datu katalogs", "DAGR open data catalogue")
+CATALOG_DESCRIPTION = (
+    "Valsts datu izplatīšanas platformas DAGR datu kopu apraksti (DCAT-AP 3).",
+    "Descriptions of the datasets of the national data distribution platform DAGR (DCAT-AP 3).",
+)
+CATALOG_CACHE_SECONDS = 3600
 
 
-def catalog_page(*, page: int, per_page: int, modified_since: datetime | None) -> CatalogPage:
-    """One page of the DCAT-AP catalogue (Hydra ``PartialCollectionView`` added by the view)."""
+def catalog_document(
+    *,
+    fmt: str,
+    page: int,
+    per_page: int,
+    modified_since: datetime | None,
+    base: str,
+    query: dict[str, str],
+) -> bytes:
+    """One page of the DCAT-AP catalogue, serialised (``dcat.RDF_FORMATS``), with Hydra paging.
+
+    The serialised page is cached (Django's cache) under a key made of the page's datasets and
+    their change stamps (the dataset's and its metadata's ``updated_at``, whether it has
+    published test data), so a page is rendered again only when one of its datasets changed;
+    finding that out is two queries."""
     qs = published_datasets()
     if modified_since is not None:
         qs = qs.filter(
@@ -247,26 +265,54 @@ def catalog_page(*, page: int, per_page: int, modified_since: datetime | None) -
     total = qs.count()
     rows: Sequence[Dataset] = list(qs[(page - 1) * per_page : page * per_page])
     with_test_data = _published_test_codes(d.pk for d in rows)
+    stamps = [
+        (
+            d.pk,
+            d.updated_at.isoformat(),
+            d.open_metadata.updated_at.isoformat(),
+            d.pk in with_test_data,
+        )
+        for d in rows
+    ]
+    key_text = repr(
+        (
+            dcat.BUILDER_VERSION,
+            dcat.site(),
+            fmt,
+            page,
+            per_page,
+            total,
+            base,
+            sorted(query.items()),
+            stamps,
+        )
+    )
+    key = "opendata:catalog:" + hashlib.sha256(key_text.encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]  # bytes, as stored below
     g = dcat.new_graph()
     iris = []
     last: datetime | None = None
     for ds in rows:
         meta = ds.open_metadata
-        iris.append(str(dcat.add_dataset(g, description_of(ds, meta, has_test_data=ds.pk in
-                                                                       with_test_data))))
+        description = description_of(ds, meta, has_test_data=ds.pk in with_test_data)
+        iris.append(str(dcat.add_dataset(g, description)))
         stamp = max(ds.updated_at, meta.updated_at)
         last = stamp if last is None or stamp > last else last
     dcat.add_catalog(
         g,
         dataset_iris=iris,
-        title_lv="DAGR atvērto datu katalogs",
-        title_en="DAGR open data catalogue",
-        description_lv="Valsts datu izplatīšanas platformas DAGR datu kopu apraksti (DCAT-AP 3).",
-        description_en="Descriptions of the datasets of the national data distribution platform "
-        "DAGR (DCAT-AP 3).",
+        title_lv=CATALOG_TITLE[0],
+        title_en=CATALOG_TITLE[1],
+        description_lv=CATALOG_DESCRIPTION[0],
+        description_en=CATALOG_DESCRIPTION[1],
         modified=last,
     )
-    return CatalogPage(g, page, per_page, total)
+    dcat.add_paging(g, base=base, page=page, per_page=per_page, total=total, query=query)
+    body = dcat.serialize(g, fmt)
+    cache.set(key, body, CATALOG_CACHE_SECONDS)
+    return body
 
 
 def descriptions_of(
@@ -294,6 +340,7 @@ def dataset_preview(
     meta.dataset = draft
     for name, value in metadata_values.items():
         setattr(meta, name, value)
-    graph = dcat.dataset_graph(description_of(draft, meta))
-    report = validation.validate_cached(graph, digest=dcat.graph_hash(graph))
+    description = description_of(draft, meta)
+    graph = dcat.dataset_graph(description)
+    report = validation.validate_cached(graph, digest=dcat.description_hash(description))
     return graph, report, quality.score(graph, dataset_iri(dataset), report=report)

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dagr.accounts.models import Institution
+from dagr.accounts.models import Institution, User
 from dagr.audit.services import admin_entry_create
 from dagr.catalog.models import Dataset
 from dagr.catalog.services import dataset_update
@@ -73,8 +73,9 @@ def check_values(values: Mapping[str, Any]) -> None:
             {"location": "temporal_end", "message": _("The end is before the start of the period.")}
         )
     if errors:
-        raise ValidationError(_("Some values are not valid."), code="metadata_invalid",
-                              errors=errors)
+        raise ValidationError(
+            _("Some values are not valid."), code="metadata_invalid", errors=errors
+        )
 
 
 def _require_edit(actor: Actor, dataset: Dataset) -> None:
@@ -105,9 +106,7 @@ def metadata_update(*, actor: Actor, dataset: Dataset, **values: Any) -> Dataset
     _require_edit(actor, dataset)
     check_values(values)
     with transaction.atomic():
-        meta, _created = DatasetMetadata.objects.select_for_update().get_or_create(
-            dataset=dataset
-        )
+        meta, _created = DatasetMetadata.objects.select_for_update().get_or_create(dataset=dataset)
         changes = _changes(meta, values)
         if not changes:
             return meta
@@ -132,13 +131,9 @@ def template_apply(
     _require_edit(actor, dataset)
     if template.institution_id not in (None, dataset.provider_id):
         raise NotFound(_("No such metadata template."), code="metadata_template_not_found")
-    values = {
-        name: getattr(template, name) for name in TEMPLATE_FIELDS if getattr(template, name)
-    }
+    values = {name: getattr(template, name) for name in TEMPLATE_FIELDS if getattr(template, name)}
     with transaction.atomic():
-        meta, _created = DatasetMetadata.objects.select_for_update().get_or_create(
-            dataset=dataset
-        )
+        meta, _created = DatasetMetadata.objects.select_for_update().get_or_create(dataset=dataset)
         changes = _changes(meta, values)
         for name, value in values.items():
             setattr(meta, name, value)
@@ -230,21 +225,23 @@ def template_delete(*, actor: Actor, template: MetadataTemplate) -> None:
         template.delete()
 
 
-def _user(actor: Actor) -> Any:
-    return actor if getattr(actor, "is_portal_admin", None) is not None else None
+def _user(actor: Actor) -> User | None:
+    """The portal user behind the actor (None for the system or a connection)."""
+    return actor if isinstance(actor, User) else None
 
 
 # --- validation cache and publishing -----------------------------------------------------------
 
 
 def validation_refresh(dataset: Dataset) -> validation.Report:
-    """Validate the dataset's graph unless its hash is the cached one; store the result."""
-    graph = selectors.dataset_graph(dataset)
-    digest = dcat.graph_hash(graph)
+    """Validate the dataset's graph unless its description's hash is the cached one; store the
+    result."""
     meta = selectors.metadata_of(dataset)
+    description = selectors.description_of(dataset, meta)
+    digest = dcat.description_hash(description)
     if meta.pk and meta.validated_hash == digest and meta.validation:
         return validation.Report.from_json(meta.validation)
-    report = validation.validate_one(graph, digest=digest)
+    report = validation.validate_cached(dcat.dataset_graph(description), digest=digest)
     if meta.pk:
         DatasetMetadata.objects.filter(pk=meta.pk).update(
             validated_hash=digest, validation=report.to_json()
@@ -272,12 +269,11 @@ def validation_refresh_many(datasets: Iterable[Dataset], *, chunk: int = 200) ->
 
     descriptions = selectors.descriptions_of(list(datasets))
     for ds, meta, description in descriptions:
-        graph = dcat.dataset_graph(description)
-        digest = dcat.graph_hash(graph)
+        digest = dcat.description_hash(description)
         if meta.pk and meta.validated_hash == digest and meta.validation:
             out[ds.pk] = validation.Report.from_json(meta.validation).conforms
             continue
-        pending[ds.pk], metas[ds.pk] = (graph, digest), meta
+        pending[ds.pk], metas[ds.pk] = (dcat.dataset_graph(description), digest), meta
         if len(pending) >= chunk:
             flush()
     if pending:
@@ -296,9 +292,7 @@ def metadata_publish(*, actor: Actor, dataset: Dataset) -> DatasetMetadata:
             code="metadata_not_publishable",
         )
     with transaction.atomic():
-        meta, _created = DatasetMetadata.objects.select_for_update().get_or_create(
-            dataset=dataset
-        )
+        meta, _created = DatasetMetadata.objects.select_for_update().get_or_create(dataset=dataset)
         if meta.published:
             return meta
         meta.published, meta.published_at = True, timezone.now()
@@ -315,9 +309,7 @@ def metadata_publish(*, actor: Actor, dataset: Dataset) -> DatasetMetadata:
 def metadata_unpublish(*, actor: Actor, dataset: Dataset) -> DatasetMetadata:
     _require_edit(actor, dataset)
     with transaction.atomic():
-        meta, _created = DatasetMetadata.objects.select_for_update().get_or_create(
-            dataset=dataset
-        )
+        meta, _created = DatasetMetadata.objects.select_for_update().get_or_create(dataset=dataset)
         if not meta.published:
             return meta
         meta.published = False

@@ -6,17 +6,18 @@ shipped in ``shapes/`` (copied unchanged from SEMICeu/DCAT-AP, CC BY 4.0; ``shap
 - ``shapes_recommended.ttl``: the recommended properties (severity Warning);
 - ``mdr-vocabularies.shape.ttl``: the EU controlled vocabularies (``skos:inScheme``).
 
-**ranges.ttl as published does not load in pyshacl** (0.40.1): its node shapes list, as
-``sh:property``, 303 property-shape IRIs, of which 298 are defined (in ranges.ttl itself or in
-dcat-ap-SHACL.ttl, which shares the node shapes' IRIs) and 5 are defined nowhere — neither file
-gives them a ``sh:path`` (e.g. ``…#dcat:DistributionShape/653804840386e33525b3d39d205c174780be414b``;
-the generator of the release left references to property shapes it did not emit). pyshacl, correctly
-by the SHACL spec, refuses a ``sh:property`` value that is not a well-formed property shape
-("… exists but is not a well-formed SHACL PropertyShape") and stops. What we do: the file stays
-byte-for-byte as published; when the shapes are loaded, ``_drop_dangling_properties`` removes the
-``sh:property`` links to IRIs that have no ``sh:path`` anywhere in the merged shapes graph (only
-those 5 links; a test pins the number). Dropping a dangling link loses no constraint: a shape
-without a path constrains nothing.
+**ranges.ttl as published does not load in pyshacl** (0.40.1): its node shapes link, by
+``sh:property``, 297 property-shape IRIs: 91 are defined in ranges.ttl itself, 201 in
+dcat-ap-SHACL.ttl (which shares the node shapes' IRIs), and 5 are defined nowhere — no file gives
+them a ``sh:path`` (e.g. ``…#dcat:DistributionShape/653804840386e33525b3d39d205c174780be414b``; the
+release's generator left links to property shapes it did not emit). pyshacl, rightly by the SHACL
+spec, refuses a ``sh:property`` value that is not a well-formed property shape ("… exists but is
+not a well-formed SHACL PropertyShape") and stops, alone or merged with dcat-ap-SHACL.ttl. What
+we do: the file stays byte-for-byte as published; when the shapes are loaded,
+``_drop_dangling_properties`` removes the ``sh:property`` links to IRIs with no ``sh:path``
+anywhere in the merged shapes graph (exactly those 5; tests/opendata/test_graph.py pins the
+number and that the published file fails). Nothing is lost: a shape without a path constrains
+nothing.
 
 Speed: the merged shapes graph is parsed once per process. Each dataset is validated on its own
 graph (so a violation is known to be that dataset's); ``validate_many`` validates many datasets in
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from pyshacl import validate
-from rdflib import BNode, Graph, URIRef
+from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT, RDF, SH
 
 SHAPES_DIR = Path(__file__).resolve().parent / "shapes"

@@ -29,12 +29,7 @@ from . import dcat, findings, selectors, services
 from .forms import PAIRS, ApplyTemplateForm, MetadataForm, TemplateForm
 from .models import DatasetMetadata
 
-RDF_FORMATS: dict[str, tuple[str, str]] = {
-    # extension → (rdflib format, media type)
-    "ttl": ("turtle", "text/turtle"),
-    "jsonld": ("json-ld", "application/ld+json"),
-    "rdf": ("pretty-xml", "application/rdf+xml"),
-}
+RDF_FORMATS = dcat.RDF_FORMATS
 PER_PAGE = 100
 
 
@@ -90,8 +85,9 @@ def metadata_edit(request: ActorRequest, code: str) -> HttpResponse:
         status = 422
     else:
         form = MetadataForm.for_dataset(ds, meta)
-    return render(request, "opendata/metadata.html", _form_context(request, ds, meta, form),
-                  status=status)
+    return render(
+        request, "opendata/metadata.html", _form_context(request, ds, meta, form), status=status
+    )
 
 
 @authenticated
@@ -228,8 +224,9 @@ def template_edit(request: ActorRequest, pk: int) -> HttpResponse:
         status = 422
     else:
         form = TemplateForm.for_template(template)
-    return render(request, "opendata/template_edit.html", {"template": template, "form": form},
-                  status=status)
+    return render(
+        request, "opendata/template_edit.html", {"template": template, "form": form}, status=status
+    )
 
 
 @authenticated
@@ -254,10 +251,8 @@ def template_delete(request: ActorRequest, pk: int) -> HttpResponse:
 # --- the catalogue -----------------------------------------------------------------------------
 
 
-def _rdf_response(graph: Any, fmt: str) -> HttpResponse:
-    rdflib_format, media_type = RDF_FORMATS[fmt]
-    kwargs: dict[str, Any] = {"auto_compact": True} if rdflib_format == "json-ld" else {}
-    body = graph.serialize(format=rdflib_format, **kwargs)
+def _rdf_response(body: bytes, fmt: str) -> HttpResponse:
+    media_type = RDF_FORMATS[fmt][1]
     response = HttpResponse(body, content_type=f"{media_type}; charset=utf-8")
     response["Vary"] = "Accept"
     return response
@@ -284,16 +279,15 @@ def catalog_rdf(request: HttpRequest, fmt: str) -> HttpResponse:
         since = _modified_since(since_raw)
     except ValidationError as exc:
         return HttpResponse(str(exc.message), status=400, content_type="text/plain; charset=utf-8")
-    result = selectors.catalog_page(page=page, per_page=PER_PAGE, modified_since=since)
-    dcat.add_paging(
-        result.graph,
-        base=request.build_absolute_uri(request.path),
+    body = selectors.catalog_document(
+        fmt=fmt,
         page=page,
         per_page=PER_PAGE,
-        total=result.total,
+        modified_since=since,
+        base=request.build_absolute_uri(request.path),
         query={"modified_since": since_raw} if since_raw else {},
     )
-    return _rdf_response(result.graph, fmt)
+    return _rdf_response(body, fmt)
 
 
 def _wanted_rdf(request: HttpRequest) -> str | None:
@@ -315,4 +309,4 @@ def dataset_negotiated(request: HttpRequest, code: str) -> HttpResponseBase:
         response["Vary"] = "Accept"
         return response
     ds = dataset_get_visible(actor=request.user, code=code)
-    return _rdf_response(selectors.dataset_graph(ds), fmt)
+    return _rdf_response(dcat.serialize(selectors.dataset_graph(ds), fmt), fmt)

@@ -145,7 +145,8 @@ LICENCE = _list(
          "Creative Commons CC0 1.0 Universal"),
         ("CC_BYSA_4_0", "Creative Commons Attribution-ShareAlike 4.0",
          "Creative Commons Attribution-ShareAlike 4.0"),
-        ("ODC_BY", "Open Data Commons Attribution License", "Open Data Commons Attribution License"),
+        ("ODC_BY", "Open Data Commons Attribution License",
+         "Open Data Commons Attribution License"),
         ("ODC_PDDL", "Open Data Commons Public Domain Dedication and License",
          "Open Data Commons Public Domain Dedication and License"),
     ],
@@ -250,13 +251,16 @@ VOCABULARIES: dict[str, Vocabulary] = {
 # properties of a dct:Location.
 GEOMETRY: dict[str, tuple[str, str]] = {
     f"{EU}country/LVA": (
-        "POLYGON((20.9 55.6, 28.3 55.6, 28.3 58.1, 20.9 58.1, 20.9 55.6))", "POINT(24.6 56.9)"
+        "POLYGON((20.9 55.6, 28.3 55.6, 28.3 58.1, 20.9 58.1, 20.9 55.6))",
+        "POINT(24.6 56.9)",
     ),
     f"{EU}country/EST": (
-        "POLYGON((21.8 57.5, 28.2 57.5, 28.2 59.7, 21.8 59.7, 21.8 57.5))", "POINT(25.0 58.6)"
+        "POLYGON((21.8 57.5, 28.2 57.5, 28.2 59.7, 21.8 59.7, 21.8 57.5))",
+        "POINT(25.0 58.6)",
     ),
     f"{EU}country/LTU": (
-        "POLYGON((20.9 53.9, 26.8 53.9, 26.8 56.5, 20.9 56.5, 20.9 53.9))", "POINT(23.9 55.2)"
+        "POLYGON((20.9 53.9, 26.8 53.9, 26.8 56.5, 20.9 56.5, 20.9 53.9))",
+        "POINT(23.9 55.2)",
     ),
     f"{EU}continent/EUROPE": ("POLYGON((-25 34, 45 34, 45 72, -25 72, -25 34))", "POINT(15 54)"),
 }

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pyshacl
 import pytest
-from rdflib import Graph
-from rdflib import URIRef  # noqa: I001
+from rdflib import (
+    Graph,
+    URIRef,
+)
 from rdflib.namespace import DCAT, DCTERMS
 
 from dagr.core.actors import SYSTEM

@@ -16,7 +16,7 @@ from dagr.audit.models import AdminEntry
 from dagr.core.actors import SYSTEM
 from dagr.opendata import selectors, services, validation
 from dagr.opendata.dcat import HYDRA
-from dagr.opendata.models import DatasetMetadata, MetadataTemplate
+from dagr.opendata.models import TEMPLATE_FIELDS, DatasetMetadata, MetadataTemplate
 from tests.factories import make_admin, make_dataset, make_institution, make_user
 
 from .conftest import EU, complete_values
@@ -65,12 +65,9 @@ def form_data(ds: Any, **over: Any) -> dict[str, Any]:
         "temporal_end": "",
         "conforms_to": "",
     }
-    for name in (
-        "publisher_name_lv publisher_name_en publisher_url contact_name_lv contact_name_en "
-        "contact_email contact_url licence access_rights frequency themes spatial languages "
-        "rights_lv rights_en distribution_status"
-    ).split():
-        data[name] = values[name]
+    for name in [*TEMPLATE_FIELDS, "rights_lv", "rights_en", "distribution_status"]:
+        if name != "conforms_to":
+            data[name] = values[name]
     data.update(over)
     return data
 
@@ -105,8 +102,10 @@ def test_others_cannot_see_or_change_an_institutions_template(world: Any) -> Non
     )
     client = login(world.stranger)
     assert client.get(f"/open-data/templates/{template.pk}/").status_code == 404
-    assert client.post(f"/open-data/templates/{template.pk}/delete/",
-                       {"confirm": "yes"}).status_code == 404
+    assert (
+        client.post(f"/open-data/templates/{template.pk}/delete/", {"confirm": "yes"}).status_code
+        == 404
+    )
     assert MetadataTemplate.objects.filter(pk=template.pk).exists()
     page = client.get("/open-data/templates/").content.decode()
     assert "Mūsu veidne" not in page
@@ -160,8 +159,7 @@ def test_value_outside_the_vocabulary_is_refused(world: Any) -> None:
 
 def test_validate_endpoint_answers_findings_per_field_and_saves_nothing(world: Any) -> None:
     client = login(world.user)
-    data = form_data(world.ds, description_lv="", description_en="", keywords_lv="",
-                     keywords_en="")
+    data = form_data(world.ds, description_lv="", description_en="", keywords_lv="", keywords_en="")
     answer = client.post(f"/open-data/datasets/{world.ds.code}/validate/", data).json()
     assert answer["publishable"] is False
     assert any(i["severity"] == "violation" for i in answer["fields"]["description_lv"])
@@ -177,10 +175,7 @@ def test_validate_endpoint_answers_findings_per_field_and_saves_nothing(world: A
 
 def _template_values() -> dict[str, Any]:
     values = complete_values()
-    return {k: values[k] for k in (
-        "publisher_name_lv publisher_name_en publisher_url contact_name_lv contact_name_en "
-        "contact_email contact_url licence access_rights themes frequency spatial conforms_to "
-        "languages".split())}
+    return {k: values[k] for k in TEMPLATE_FIELDS}
 
 
 def test_template_is_created_applied_then_overridden(world: Any) -> None:
@@ -197,8 +192,7 @@ def test_template_is_created_applied_then_overridden(world: Any) -> None:
     meta = DatasetMetadata.objects.get(dataset=world.ds)
     assert meta.licence == f"{EU}licence/CC_BY_4_0" and meta.template == template
     assert meta.conforms_to == ["https://www.w3.org/TR/vocab-dcat-3/"]
-    services.metadata_update(actor=world.user, dataset=world.ds,
-                             licence=f"{EU}licence/CC0")
+    services.metadata_update(actor=world.user, dataset=world.ds, licence=f"{EU}licence/CC0")
     meta.refresh_from_db()
     assert meta.licence == f"{EU}licence/CC0" and meta.frequency == f"{EU}frequency/DAILY"
 
@@ -255,8 +249,15 @@ def test_catalog_in_three_formats_with_language_tags(world: Any) -> None:
 
 def test_catalog_pages_and_modified_since(world: Any) -> None:
     for n in range(3):
-        _publish(make_dataset(provider=world.inst, status="production",
-                              description_lv="A", description_en="A", code=f"kopa-{n}"))
+        _publish(
+            make_dataset(
+                provider=world.inst,
+                status="production",
+                description_lv="A",
+                description_en="A",
+                code=f"kopa-{n}",
+            )
+        )
     g = Graph().parse(data=Client().get("/catalog.ttl").content, format="turtle")
     view = next(g.subjects(RDF.type, HYDRA.PartialCollectionView))
     assert int(g.value(view, HYDRA.totalItems)) == 3

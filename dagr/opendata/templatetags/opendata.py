@@ -21,5 +21,7 @@ def field_with_findings(context: Any, field: BoundField, shown: dict[str, Any]) 
     if any(s.severity == "violation" for s in items) or field.errors:
         attrs["aria-invalid"] = "true"
     return render_to_string(
-        "opendata/_field.html", {"field": field, "shown_items": items}, request=context.get("request")
+        "opendata/_field.html",
+        {"field": field, "shown_items": items},
+        request=context.get("request"),
     )

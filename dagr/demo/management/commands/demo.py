@@ -115,6 +115,17 @@ class Command(BaseCommand):
                     "k": k if k is not None else "—",
                 }
             )
+        if report.open_data:
+            self.stdout.write("\n" + _("Open data descriptions (DCAT-AP 3, /catalog.ttl)"))
+            self.stdout.write(
+                _table(
+                    [_("dataset"), _("quality score"), _("published")],
+                    [
+                        [code, f"{score} / 405", _("yes") if published else _("no")]
+                        for code, score, published in report.open_data
+                    ],
+                )
+            )
         self.stdout.write("\n" + _("Demo logins (every demo user has the same password)"))
         self.stdout.write(
             _table(
