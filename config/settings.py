@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "dagr.demo",
     "dagr.portal",
     "dagr.dashboard",
+    "dagr.ckan",
 ]
 
 MIDDLEWARE = [
@@ -446,5 +447,12 @@ NOTIFICATIONS_CHECK_INTERVAL_S = 300
 # Webhook deliveries to private, loopback, link-local or otherwise non-public addresses (and over
 # plain http) are refused unless the operator allows them — for a closed network or local tests.
 DAGR_WEBHOOK_ALLOW_PRIVATE = env_bool("DAGR_WEBHOOK_ALLOW_PRIVATE", False)
+# --- Sync to the national open data portal (CKAN) -----------------------------------------------
+# The CKAN portal's address must be https and public unless the operator allows a portal inside
+# its own network (and the tests their loopback stand-in); timeouts of one Action API request.
+DAGR_CKAN_ALLOW_PRIVATE = env_bool("DAGR_CKAN_ALLOW_PRIVATE", False)
+DAGR_CKAN_CONNECT_TIMEOUT_S = float(os.environ.get("DAGR_CKAN_CONNECT_TIMEOUT_S", "5"))
+DAGR_CKAN_READ_TIMEOUT_S = float(os.environ.get("DAGR_CKAN_READ_TIMEOUT_S", "20"))
+
 # The most identifier values one record set may watch.
 MONITORING_MAX_IDENTIFIERS = int(os.environ.get("DAGR_MONITORING_MAX_IDENTIFIERS", "200000"))

@@ -33,6 +33,7 @@ urlpatterns = [
     path("test-data/", include("dagr.anonymisation.urls")),
     path("notifications/", include("dagr.notifications.urls")),
     path("statistics/", include("dagr.dashboard.urls")),
+    path("open-data-portal/", include("dagr.ckan.urls")),
     path("", include("dagr.portal.urls")),
 ]
 

@@ -135,9 +135,11 @@ def _resolve(host: str, port: int) -> tuple[str, ...]:
     return tuple(addresses)
 
 
-def url_check(url: str) -> Target:
+def url_check(url: str, *, private_ok: bool | None = None) -> Target:
     """The checked target of ``url``; raises ``webhook_url_invalid`` (malformed, unresolvable)
-    or ``webhook_url_not_allowed`` (http, internal address) with a translated message."""
+    or ``webhook_url_not_allowed`` (http, internal address) with a translated message.
+    ``private_ok`` overrides ``DAGR_WEBHOOK_ALLOW_PRIVATE`` for another caller of this one guard
+    (the CKAN sync passes its own setting)."""
     url = (url or "").strip()
     if not url or len(url) > MAX_URL_LENGTH:
         raise _invalid(_("Enter a full https:// URL of at most 500 characters."))
@@ -154,7 +156,8 @@ def url_check(url: str) -> Target:
         raise _invalid(_("The webhook URL must not contain a user name, password or fragment."))
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
         raise _invalid(_("Enter a full https:// URL of at most 500 characters."))
-    private_ok = allow_private()
+    if private_ok is None:
+        private_ok = allow_private()
     if scheme == "http" and not private_ok:
         raise _not_allowed(_("The webhook URL must use https."))
     port = port or (443 if scheme == "https" else 80)

@@ -634,3 +634,39 @@ def can_read_metrics(client_address: str, bearer_token: str) -> bool:
     return any(
         address in ipaddress.ip_network(n, strict=False) for n in settings.DAGR_METRICS_NETWORKS
     )
+
+
+# --- sync to the national open data portal (CKAN) ------------------------------------------------
+# The portal settings of an institution (base URL, organisation, API token) are the data provider
+# representatives' of that institution, and the administrators'; publishing a dataset there (and
+# reading its sync status and log) asks ``can_publish_open_data`` above, as its description does.
+
+
+def can_manage_open_data_portal(actor: Visitor, institution: Institution | int) -> bool:
+    """Change an institution's CKAN settings: its data provider representatives, administrators."""
+    return is_portal_admin(actor) or has_role(actor, institution, Role.PROVIDER)
+
+
+def open_data_portal_institutions(actor: Visitor) -> QuerySet[Institution]:
+    """Institutions whose CKAN settings the actor manages (the queryset form of
+    ``can_manage_open_data_portal``)."""
+    qs = Institution.objects.filter(
+        kind__in=[Institution.Kind.PROVIDER, Institution.Kind.BOTH],
+        status=Institution.Status.ACTIVE,
+    )
+    if is_portal_admin(actor):
+        return qs
+    return qs.filter(pk__in=institution_ids_with_role(actor, Role.PROVIDER))
+
+
+def can_use_open_data_portal(actor: Visitor) -> bool:
+    """Has the open data portal pages at all: administrators and provider representatives."""
+    return is_portal_admin(actor) or bool(institution_ids_with_role(actor, Role.PROVIDER))
+
+
+RULES.update(
+    {
+        "manage_open_data_portal": can_manage_open_data_portal,
+        "use_open_data_portal": can_use_open_data_portal,
+    }
+)

@@ -311,6 +311,7 @@ def dagr_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         DAGR_VAR_DIR=str(tmp / "var"),
         DAGR_SITE_URL=f"http://127.0.0.1:{port}",
         DAGR_WEBHOOK_ALLOW_PRIVATE="1",
+        DAGR_CKAN_ALLOW_PRIVATE="1",  # the CKAN stand-in of test_ckan_sync on loopback
         DAGR_TWO_FACTOR_ENFORCE="0",  # tests/conftest.py: the suite logs in without a code
         DAGR_LOG_LEVEL="WARNING",
         DAGR_STATS_INTERVAL_S="2",  # the statistics fold new accesses quickly (test_metrics)

@@ -22,8 +22,9 @@ EMPTY_SNAPSHOT = "e2e-snapshot-empty"
 UPLOAD = "e2e-upload"
 LOOKUP = "e2e-lookup"
 WATCH = "e2e-watch"
+OPEN_DATA = "e2e-open-data"  # described as open data, published to the CKAN stand-in
 DATASETS = (JSON, NDJSON, NDJSON_BAD, CHUNKED, BIG, CUT, SNAPSHOT, EMPTY_SNAPSHOT, UPLOAD,
-            LOOKUP, WATCH)  # fmt: skip
+            LOOKUP, WATCH, OPEN_DATA)  # fmt: skip
 
 # dataset code -> permission number of the recipient's approved grant (every field)
 GRANTS = {LOOKUP: "E2E-LOOKUP-1", WATCH: "E2E-WATCH-1", CHUNKED: "E2E-CHUNKED-1"}

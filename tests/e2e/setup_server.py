@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import Any
 
 import django
 
@@ -55,6 +56,7 @@ def main() -> None:
         source=Load.Source.API,
     )
     _test_data(provider, recipient, asker)
+    _open_data(datasets[data.OPEN_DATA])
     provider_conn, provider_secret = connection_create(
         actor=SYSTEM, institution=provider, name="e2e-provider", kind="provider",
         token_lifetime_s=3600,
@@ -70,6 +72,18 @@ def main() -> None:
         },
         sys.stdout,
     )
+
+
+def _open_data(dataset: Any) -> None:
+    """Complete DCAT-AP metadata of the dataset the CKAN sync test publishes."""
+    from dagr.core.actors import SYSTEM
+    from dagr.opendata.services import metadata_update
+    from tests.opendata.conftest import complete_values
+
+    dataset.description_lv = "Personu dati sinhronizācijas pārbaudei."
+    dataset.description_en = "Person data for the sync check."
+    dataset.save(update_fields=["description_lv", "description_en"])
+    metadata_update(actor=SYSTEM, dataset=dataset, **complete_values())
 
 
 def _test_data(provider: object, recipient: object, asker: object) -> None:
