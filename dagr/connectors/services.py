@@ -388,38 +388,45 @@ class HostedSink:
 
     def load(self, unit: engine.LoadUnit) -> dict[str, int]:
         try:
-            with transaction.atomic():
-                load = records_upsert(
-                    actor=SYSTEM,
-                    dataset=self.dataset,
-                    records=unit.records,
-                    source=Load.Source.CONNECTOR,
-                    mode=unit.mode,
-                    details=self.details,
-                    confirm_deletions=unit.confirm_deletions,
-                )
-                counts = {
-                    "created": load.created,
-                    "updated": load.updated,
-                    "unchanged": load.unchanged,
-                    "deleted": load.deleted,
-                }
-                keys = unit.deleted_keys()
-                if keys:
-                    removed = records_delete(
-                        actor=SYSTEM,
-                        dataset=self.dataset,
-                        keys=keys,
-                        source=Load.Source.CONNECTOR,
-                        details=self.details,
-                    )
-                    counts["deleted"] += removed.deleted
-                state_commit(connector=self.connector, run=self.run, state=unit.new_state())
+            return unit_commit(actor=SYSTEM, connector=self.connector, run=self.run, unit=unit)
         except DomainError as error:
             raise engine.RunFailed(str(error.message), code=error.code) from None
         finally:
             self.log.flush()
-        return counts
+
+
+def unit_commit(*, actor: Actor, connector: Connector, run: Run, unit: engine.LoadUnit) -> dict[str, int]:
+    """One unit in one transaction: the load (``records_upsert``), the deletions
+    (``records_delete``) and the new state — hosted and remote runs alike."""
+    details = {"connector": connector.pk, "run": run.pk}
+    with transaction.atomic():
+        load = records_upsert(
+            actor=actor,
+            dataset=connector.dataset,
+            records=unit.records,
+            source=Load.Source.CONNECTOR,
+            mode=unit.mode,
+            details=details,
+            confirm_deletions=unit.confirm_deletions,
+        )
+        counts = {
+            "created": load.created,
+            "updated": load.updated,
+            "unchanged": load.unchanged,
+            "deleted": load.deleted,
+        }
+        keys = unit.deleted_keys()
+        if keys:
+            removed = records_delete(
+                actor=actor,
+                dataset=connector.dataset,
+                keys=keys,
+                source=Load.Source.CONNECTOR,
+                details=details,
+            )
+            counts["deleted"] += removed.deleted
+        state_commit(connector=connector, run=run, state=unit.new_state())
+    return counts
 
 
 def state_commit(*, connector: Connector, run: Run, state: Mapping[str, Any]) -> None:
@@ -529,45 +536,13 @@ def remote_run_start(*, actor: Actor, connector_id: int) -> tuple[Run, dict[str,
     return run, ConnectorState.objects.get(connector=connector).state
 
 
-def remote_run_unit(
-    *,
-    actor: Actor,
-    run: Run,
-    mode: str,
-    records: Iterable[Any],
-    deletes: list[str],
-    state: Mapping[str, Any],
-    confirm_deletions: int | None = None,
-) -> dict[str, int]:
+def remote_run_unit(*, actor: Actor, run: Run, unit: engine.LoadUnit) -> dict[str, int]:
     """One unit of a remote run: load, deletions and the new state in one transaction (the
-    remote agent's commit; the same guarantees as a hosted run)."""
-    connector = run.connector
-    with transaction.atomic():
-        load = records_upsert(
-            actor=actor,
-            dataset=connector.dataset,
-            records=records,
-            source=Load.Source.CONNECTOR,
-            mode=mode,
-            details={"connector": connector.pk, "run": run.pk},
-            confirm_deletions=confirm_deletions,
-        )
-        counts = {
-            "created": load.created,
-            "updated": load.updated,
-            "unchanged": load.unchanged,
-            "deleted": load.deleted,
-        }
-        if deletes:
-            removed = records_delete(
-                actor=actor,
-                dataset=connector.dataset,
-                keys=deletes,
-                source=Load.Source.CONNECTOR,
-                details={"connector": connector.pk, "run": run.pk},
-            )
-            counts["deleted"] += removed.deleted
-        state_commit(connector=connector, run=run, state=state)
+    remote agent's commit; the same guarantees as a hosted run). The counts add to the run."""
+    counts = unit_commit(actor=actor, connector=run.connector, run=run, unit=unit)
+    for name, value in counts.items():
+        setattr(run, name, getattr(run, name) + value)
+    run.save(update_fields=list(counts))
     return counts
 
 
