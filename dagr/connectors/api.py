@@ -105,7 +105,10 @@ def _run_out(run: Run) -> dict[str, Any]:
     return {
         "id": run.pk,
         "status": run.status,
-        **{n: getattr(run, n) for n in ("rows_read", "created", "updated", "unchanged", "deleted", "invalid")},
+        **{
+            n: getattr(run, n)
+            for n in ("rows_read", "created", "updated", "unchanged", "deleted", "invalid")
+        },
     }
 
 
@@ -153,7 +156,9 @@ class _UnitBody:
                 yield UnreadableRecord("invalid_json", _("this line is not valid JSON"))
                 continue
             if self.state is not None:
-                raise ValidationError(_("The state line must be the last line."), code="invalid_unit")
+                raise ValidationError(
+                    _("The state line must be the last line."), code="invalid_unit"
+                )
             if isinstance(item, dict) and "record" in item:
                 yield item["record"]
             elif isinstance(item, dict) and isinstance(item.get("delete"), str | int):
@@ -197,8 +202,12 @@ def run_unit(
     return services.remote_run_unit(actor=actor, run=run, unit=unit)
 
 
-@router.post("/{connector_id}/runs/{run_id}/log", response={204: None}, summary="Log lines and progress")
-def run_log(request: HttpRequest, connector_id: int, run_id: int, payload: LogIn) -> tuple[int, None]:
+@router.post(
+    "/{connector_id}/runs/{run_id}/log", response={204: None}, summary="Log lines and progress"
+)
+def run_log(
+    request: HttpRequest, connector_id: int, run_id: int, payload: LogIn
+) -> tuple[int, None]:
     run = services.remote_run_get(actor=_actor(request), connector_id=connector_id, run_id=run_id)
     services.remote_run_report(
         run=run,
@@ -209,7 +218,9 @@ def run_log(request: HttpRequest, connector_id: int, run_id: int, payload: LogIn
 
 
 @router.post("/{connector_id}/runs/{run_id}/finish", response=RunOut, summary="Finish the run")
-def run_finish(request: HttpRequest, connector_id: int, run_id: int, payload: FinishIn) -> dict[str, Any]:
+def run_finish(
+    request: HttpRequest, connector_id: int, run_id: int, payload: FinishIn
+) -> dict[str, Any]:
     run = services.remote_run_get(actor=_actor(request), connector_id=connector_id, run_id=run_id)
     done = services.remote_run_finish(
         run=run,

@@ -40,7 +40,9 @@ class ConnectorForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     dataset = forms.ModelChoiceField(label=_("Dataset"), queryset=Dataset.objects.none())
     runner = forms.ChoiceField(label=_("Runs"), choices=Connector.Runner.choices)
-    enabled = forms.BooleanField(label=_("Enabled (runs on its schedule)"), required=False, initial=True)
+    enabled = forms.BooleanField(
+        label=_("Enabled (runs on its schedule)"), required=False, initial=True
+    )
     config = forms.CharField(
         label=_("Configuration (YAML)"),
         widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"}),
@@ -66,7 +68,8 @@ class ConnectorForm(forms.Form):
                 label=_("Secret %(name)s (leave empty to keep)") % {"name": name},
                 required=False,
                 widget=forms.PasswordInput(
-                    render_value=False, attrs={"autocomplete": "new-password", "placeholder": "••••••"}
+                    render_value=False,
+                    attrs={"autocomplete": "new-password", "placeholder": "••••••"},
                 ),
             )
             self.fields[f"remove_{name}"] = forms.BooleanField(
@@ -77,7 +80,9 @@ class ConnectorForm(forms.Form):
         try:
             loaded = yaml.safe_load(self.cleaned_data["config"])
         except yaml.YAMLError as exc:
-            raise forms.ValidationError(_("This is not valid YAML: %(error)s") % {"error": exc}) from None
+            raise forms.ValidationError(
+                _("This is not valid YAML: %(error)s") % {"error": exc}
+            ) from None
         if not isinstance(loaded, dict):
             raise forms.ValidationError(_("The configuration must be a mapping."))
         return loaded

@@ -75,6 +75,9 @@ class ConnectorState(models.Model):
     )
     lease_until = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"state of connector {self.connector_id}"
+
 
 class Run(models.Model):
     class Status(models.TextChoices):
@@ -135,3 +138,6 @@ class RunLogLine(models.Model):
     class Meta:
         ordering = ["run", "id"]
         indexes = [models.Index(fields=["at"], name="connectors_line_at")]
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.message[:60]}"

@@ -30,9 +30,11 @@ def connectors_visible(actor: Visitor) -> QuerySet[Connector]:
     )
 
 
-def connectors_failing(actor: Visitor) -> QuerySet[Connector]:
+def connectors_failing(actor: Visitor) -> list[Connector]:
     """Connectors whose last run failed."""
-    return connectors_visible(actor).filter(last_status=Run.Status.FAILED)
+    return [
+        c for c in connectors_visible(actor) if getattr(c, "last_status", None) == Run.Status.FAILED
+    ]
 
 
 def connector_get(actor: Visitor, pk: int) -> Connector:

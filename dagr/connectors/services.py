@@ -231,7 +231,7 @@ def connector_dry_run(*, actor: Actor, connector: Connector, limit: int = 20) ->
     mask = engine.masker(secrets.values())
     try:
         source = source_open(config.source_kind, config.source_options, secrets)
-    except Exception as exc:  # noqa: BLE001 - any driver error, shown masked
+    except Exception as exc:
         return engine.DryRun(error=mask(f"{type(exc).__name__}: {exc}"))
     try:
         return engine.dry_run(config, source, validate, limit=limit, secrets=secrets.values())
@@ -318,7 +318,7 @@ class RunLog:
 
     def progress(self, rows_read: int, counts: Mapping[str, int]) -> None:
         self.flush()
-        fields = [f for f in ("rows_read", "created", "updated", "unchanged", "deleted", "invalid")]
+        fields = ["rows_read", "created", "updated", "unchanged", "deleted", "invalid"]
         for name in fields:
             setattr(self.run, name, int(counts.get(name, getattr(self.run, name))))
         self.run.save(update_fields=fields)
@@ -395,7 +395,9 @@ class HostedSink:
             self.log.flush()
 
 
-def unit_commit(*, actor: Actor, connector: Connector, run: Run, unit: engine.LoadUnit) -> dict[str, int]:
+def unit_commit(
+    *, actor: Actor, connector: Connector, run: Run, unit: engine.LoadUnit
+) -> dict[str, int]:
     """One unit in one transaction: the load (``records_upsert``), the deletions
     (``records_delete``) and the new state — hosted and remote runs alike."""
     details = {"connector": connector.pk, "run": run.pk}
@@ -456,7 +458,9 @@ def run_hosted(
     run-now``). Returns the finished run; a refused claim raises ``Conflict``."""
     if not rules.can_manage_connector(actor, connector):
         raise NotFound(_("No such connector."))
-    run = run_claim(connector=connector, runner=Connector.Runner.HOSTED, trigger=trigger, actor=actor)
+    run = run_claim(
+        connector=connector, runner=Connector.Runner.HOSTED, trigger=trigger, actor=actor
+    )
     log = RunLog(run)
     result = engine.RunResult()
     try:
@@ -466,7 +470,7 @@ def run_hosted(
         state = ConnectorState.objects.get(connector=connector).state
         try:
             source = source_open(config.source_kind, config.source_options, secrets)
-        except Exception as exc:  # noqa: BLE001 - any driver error ends the run, masked
+        except Exception as exc:
             result.status, result.error_code = "failed", "source_unavailable"
             result.error = mask(f"{type(exc).__name__}: {exc}")
             log.line("error", result.error)
@@ -497,7 +501,8 @@ def run_queue(*, actor: Actor, connector: Connector, trigger: str = "manual") ->
         raise NotFound(_("No such connector."))
     if connector.runner != Connector.Runner.HOSTED:
         raise Conflict(
-            _("This connector runs at the provider's site; start it there."), code="remote_connector"
+            _("This connector runs at the provider's site; start it there."),
+            code="remote_connector",
         )
     from .tasks import connector_run_task  # the task calls run_hosted: a task/service pair
 
@@ -532,7 +537,9 @@ def remote_run_get(*, actor: Actor, connector_id: int, run_id: int) -> Run:
 def remote_run_start(*, actor: Actor, connector_id: int) -> tuple[Run, dict[str, Any]]:
     """Claim the connector for a remote run; returns the run and the saved state to resume."""
     connector = remote_connector_get(actor=actor, connector_id=connector_id)
-    run = run_claim(connector=connector, runner=Connector.Runner.REMOTE, trigger="remote", actor=actor)
+    run = run_claim(
+        connector=connector, runner=Connector.Runner.REMOTE, trigger="remote", actor=actor
+    )
     return run, ConnectorState.objects.get(connector=connector).state
 
 

@@ -23,6 +23,7 @@ def source_open(kind: str, options: Mapping[str, Any], secrets: Mapping[str, str
         importlib.import_module(path)  # such a module calls register_source
     if kind in _EXTRA:
         return _EXTRA[kind](options, secrets)
-    from dagr_agent.connector.sources.base import source_open as agent_source_open
-
-    return agent_source_open(kind, options, secrets)
+    # the agent's registry (dagr_agent.connector.sources), looked up when first needed: its
+    # drivers are optional extras, so importing it is left to the first real run
+    agent_sources = importlib.import_module("dagr_agent.connector.sources.base")
+    return agent_sources.source_open(kind, options, secrets)

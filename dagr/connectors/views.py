@@ -27,10 +27,8 @@ LOG_COLUMNS = ["time", "level", "message", "source_row"]
 @requires(rules.can_work_with_connectors)
 def connector_list(request: ActorRequest) -> HttpResponse:
     connectors = list(selectors.connectors_visible(request.user))
-    failing = [c for c in connectors if c.last_status == Run.Status.FAILED]
-    return render(
-        request, "connectors/list.html", {"connectors": connectors, "failing": failing}
-    )
+    failing = [c for c in connectors if getattr(c, "last_status", None) == Run.Status.FAILED]
+    return render(request, "connectors/list.html", {"connectors": connectors, "failing": failing})
 
 
 def _form_errors(form: ConnectorForm, exc: DomainError) -> None:
@@ -158,10 +156,17 @@ def run_detail(request: ActorRequest, pk: int, run_pk: int) -> HttpResponse:
 @authenticated
 def run_progress(request: ActorRequest, pk: int, run_pk: int) -> JsonResponse:
     run = selectors.run_get(request.user, pk, run_pk)
-    after = int(request.GET.get("after", "0") or 0) if request.GET.get("after", "0").isdigit() else 0
+    after = (
+        int(request.GET.get("after", "0") or 0) if request.GET.get("after", "0").isdigit() else 0
+    )
     data = selectors.run_progress(run)
     data["lines"] = [
-        {"id": line.pk, "at": line.at.strftime("%H:%M:%S"), "level": line.level, "message": line.message}
+        {
+            "id": line.pk,
+            "at": line.at.strftime("%H:%M:%S"),
+            "level": line.level,
+            "message": line.message,
+        }
         for line in selectors.run_lines(run, after=after, limit=200)
     ]
     return JsonResponse(data)
@@ -181,9 +186,8 @@ def run_log_csv(request: ActorRequest, pk: int, run_pk: int) -> StreamingHttpRes
         }
         for line in selectors.run_lines_all(run)
     )
-    response = StreamingHttpResponse(csv_stream(LOG_COLUMNS, rows), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        csv_stream(LOG_COLUMNS, rows), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="connector-{pk}-run-{run_pk}.csv"'
     return response
-
-
-

@@ -40,7 +40,11 @@ class MemorySource:
         return [Col(k, _type(v)) for k, v in first.items()]
 
     def read(
-        self, *, cursor_column: str | None = None, after: object | None = None, batch_size: int = 5000
+        self,
+        *,
+        cursor_column: str | None = None,
+        after: object | None = None,
+        batch_size: int = 5000,
     ) -> Iterator[list[dict[str, object]]]:
         self.reads.append(after)
         rows = self.rows

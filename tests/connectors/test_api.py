@@ -75,7 +75,9 @@ def setup(client: Any) -> tuple[Any, dict[str, str]]:
     return connector, {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
-def test_a_remote_run_commits_units_with_their_cursor_and_reports_its_log(client: Any, setup: Any) -> None:
+def test_a_remote_run_commits_units_with_their_cursor_and_reports_its_log(
+    client: Any, setup: Any
+) -> None:
     connector, auth = setup
     started = client.post(f"{BASE}/{connector.pk}/runs", **auth)
     assert started.status_code == 201, started.content
@@ -83,7 +85,9 @@ def test_a_remote_run_commits_units_with_their_cursor_and_reports_its_log(client
     assert client.post(f"{BASE}/{connector.pk}/runs", **auth).status_code == 409  # one at a time
     config = config_from_dict(connector.config)
     log = RemoteLog()
-    result = engine.run(config, MemorySource(people(25)), RemoteSink(client, auth, connector.pk, run_id), state, log)
+    result = engine.run(
+        config, MemorySource(people(25)), RemoteSink(client, auth, connector.pk, run_id), state, log
+    )
     assert result.status == "succeeded", result.error
     assert result.units == 3
     assert ConnectorState.objects.get(connector=connector).state["cursor"]["value"] == 25
@@ -106,7 +110,12 @@ def test_a_remote_run_commits_units_with_their_cursor_and_reports_its_log(client
     assert RunLogLine.objects.filter(run=run).exists()
     assert Record.objects.filter(dataset=connector.dataset).count() == 25
     # a finished run takes no more reports
-    again = client.post(f"{BASE}/{connector.pk}/runs/{run_id}/finish", {"status": "failed", "counts": {}}, content_type="application/json", **auth)
+    again = client.post(
+        f"{BASE}/{connector.pk}/runs/{run_id}/finish",
+        {"status": "failed", "counts": {}},
+        content_type="application/json",
+        **auth,
+    )
     assert again.status_code == 409 and again["Content-Type"].startswith("application/problem+json")
 
 
@@ -114,7 +123,12 @@ def test_a_unit_without_its_state_line_saves_nothing(client: Any, setup: Any) ->
     connector, auth = setup
     run_id = client.post(f"{BASE}/{connector.pk}/runs", **auth).json()["run_id"]
     body = orjson.dumps({"record": {"personal_code": "A1", "last_name": "X"}})
-    answer = client.post(f"{BASE}/{connector.pk}/runs/{run_id}/units", body, content_type="application/x-ndjson", **auth)
+    answer = client.post(
+        f"{BASE}/{connector.pk}/runs/{run_id}/units",
+        body,
+        content_type="application/x-ndjson",
+        **auth,
+    )
     assert answer.status_code == 422 and answer.json()["code"] == "invalid_unit"
     assert Record.objects.filter(dataset=connector.dataset).count() == 0
 

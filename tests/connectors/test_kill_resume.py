@@ -13,8 +13,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.e2e.conftest import _drop_database, _scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,9 +48,11 @@ def test_sigkill_mid_run_then_resume_skips_and_duplicates_nothing(tmp_path: Path
     env = _env(url, tmp_path / "var")
     try:
         _run([DAGR, "migrate", "--verbosity", "0"], env)
-        connector_id = _run(
-            [sys.executable, "tests/connectors/kill_helper.py", "setup", str(ROWS)], env
-        ).strip().splitlines()[-1]
+        connector_id = (
+            _run([sys.executable, "tests/connectors/kill_helper.py", "setup", str(ROWS)], env)
+            .strip()
+            .splitlines()[-1]
+        )
         process = subprocess.Popen(
             [DAGR, "connector", "run-now", connector_id],
             env=env,
@@ -87,4 +87,3 @@ def test_sigkill_mid_run_then_resume_skips_and_duplicates_nothing(tmp_path: Path
     finally:
         if admin:
             _drop_database(admin, url)
-

@@ -26,8 +26,21 @@ pytestmark = pytest.mark.django_db
 SCHEMA: dict[str, Any] = {
     "key": "personal_code",
     "fields": [
-        {"name": "personal_code", "title_lv": "Kods", "title_en": "Code", "type": "string", "required": True, "identifier": "other"},
-        {"name": "last_name", "title_lv": "Vārds", "title_en": "Name", "type": "string", "required": True},
+        {
+            "name": "personal_code",
+            "title_lv": "Kods",
+            "title_en": "Code",
+            "type": "string",
+            "required": True,
+            "identifier": "other",
+        },
+        {
+            "name": "last_name",
+            "title_lv": "Vārds",
+            "title_en": "Name",
+            "type": "string",
+            "required": True,
+        },
         {"name": "birth_date", "title_lv": "Dzimis", "title_en": "Born", "type": "date"},
     ],
 }
@@ -42,7 +55,11 @@ def config(**extra: Any) -> dict[str, Any]:
             "fields": [
                 {"field": "personal_code", "column": "code"},
                 {"field": "last_name", "column": "name", "transforms": ["trim"]},
-                {"field": "birth_date", "column": "born", "transforms": [{"date_format": "%d.%m.%Y"}]},
+                {
+                    "field": "birth_date",
+                    "column": "born",
+                    "transforms": [{"date_format": "%d.%m.%Y"}],
+                },
             ],
         },
         **extra,
@@ -60,13 +77,19 @@ def dataset() -> Any:
 
 def live_keys(dataset: Any) -> list[str]:
     return sorted(
-        Record.objects.filter(dataset=dataset, deleted_at__isnull=True).values_list("key", flat=True)
+        Record.objects.filter(dataset=dataset, deleted_at__isnull=True).values_list(
+            "key", flat=True
+        )
     )
 
 
 def test_create_encrypts_secrets_and_audits_without_them(dataset: Any) -> None:
     connector = services.connector_create(
-        actor=SYSTEM, dataset=dataset, name="Reģistrs", config=config(), secrets={"password": SECRET}
+        actor=SYSTEM,
+        dataset=dataset,
+        name="Reģistrs",
+        config=config(),
+        secrets={"password": SECRET},
     )
     connector.refresh_from_db()
     assert SECRET not in connector.secrets_encrypted and connector.secret_names == ["password"]
@@ -108,9 +131,14 @@ def test_full_hosted_run_loads_through_the_loading_service(dataset: Any) -> None
 def test_snapshot_safety_refuses_a_mass_deletion(dataset: Any) -> None:
     connector = services.connector_create(actor=SYSTEM, dataset=dataset, name="c", config=config())
     services.run_hosted(actor=SYSTEM, connector=connector)
-    services.connector_update(actor=SYSTEM, connector=connector, name="c", config=config(options={"count": 5}))
+    services.connector_update(
+        actor=SYSTEM, connector=connector, name="c", config=config(options={"count": 5})
+    )
     refused = services.run_hosted(actor=SYSTEM, connector=connector)
-    assert refused.status == Run.Status.FAILED and refused.error_code == "snapshot_deletions_unconfirmed"
+    assert (
+        refused.status == Run.Status.FAILED
+        and refused.error_code == "snapshot_deletions_unconfirmed"
+    )
     assert len(live_keys(dataset)) == 30
     confirmed = services.run_hosted(actor=SYSTEM, connector=connector, confirm_deletions=25)
     assert confirmed.status == Run.Status.SUCCEEDED and confirmed.deleted == 25
@@ -129,7 +157,10 @@ def test_incremental_failure_keeps_committed_units_and_resumes_exactly(dataset: 
     state = ConnectorState.objects.get(connector=connector)
     assert state.state["cursor"] == {"type": "integer", "value": 30}
     services.connector_update(
-        actor=SYSTEM, connector=connector, name="c", config=incremental(options={"count": 50}, commit_rows=10)
+        actor=SYSTEM,
+        connector=connector,
+        name="c",
+        config=incremental(options={"count": 50}, commit_rows=10),
     )
     done = services.run_hosted(actor=SYSTEM, connector=connector)
     assert done.status == Run.Status.SUCCEEDED and done.rows_read == 20 and done.created == 20
@@ -217,7 +248,10 @@ def test_log_lines_are_pruned(dataset: Any, settings: Any) -> None:
 def test_failing_list(dataset: Any) -> None:
     good = services.connector_create(actor=SYSTEM, dataset=dataset, name="a", config=config())
     bad = services.connector_create(
-        actor=SYSTEM, dataset=dataset, name="b", config=config(options={"count": 5, "fail_after": 1})
+        actor=SYSTEM,
+        dataset=dataset,
+        name="b",
+        config=config(options={"count": 5, "fail_after": 1}),
     )
     services.run_hosted(actor=SYSTEM, connector=good)
     services.run_hosted(actor=SYSTEM, connector=bad)

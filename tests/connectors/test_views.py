@@ -25,7 +25,11 @@ def world() -> dict[str, Any]:
     dataset = make_dataset(schema=SCHEMA, provider=provider)
     rep = make_user(institution=provider, roles=(Membership.Role.PROVIDER,))
     connector = services.connector_create(
-        actor=SYSTEM, dataset=dataset, name="Reģistrs", config=config(), secrets={"password": SECRET}
+        actor=SYSTEM,
+        dataset=dataset,
+        name="Reģistrs",
+        config=config(),
+        secrets={"password": SECRET},
     )
     return {"dataset": dataset, "rep": rep, "connector": connector}
 
@@ -69,19 +73,32 @@ def test_edit_never_shows_the_secret_and_empty_keeps_it(client: Any, world: dict
     )
     assert answer.status_code == 302, answer.content.decode()[:2000]
     c.refresh_from_db()
-    assert c.name == "Jauns" and services.secrets_of(c) == {"password": SECRET, "token": "tok-123456"}
+    assert c.name == "Jauns" and services.secrets_of(c) == {
+        "password": SECRET,
+        "token": "tok-123456",
+    }
 
 
 def test_create_shows_config_problems(client: Any, world: dict[str, Any]) -> None:
     client.force_login(world["rep"])
     answer = client.post(
         "/connectors/new/",
-        {"name": "x", "dataset": world["dataset"].pk, "runner": "hosted", "config": "mode: incremental\n"},
+        {
+            "name": "x",
+            "dataset": world["dataset"].pk,
+            "runner": "hosted",
+            "config": "mode: incremental\n",
+        },
     )
     assert answer.status_code == 200 and "cursor" in answer.content.decode()
     good = client.post(
         "/connectors/new/",
-        {"name": "y", "dataset": world["dataset"].pk, "runner": "hosted", "config": yaml.safe_dump(config())},
+        {
+            "name": "y",
+            "dataset": world["dataset"].pk,
+            "runner": "hosted",
+            "config": yaml.safe_dump(config()),
+        },
     )
     assert good.status_code == 302 and Connector.objects.filter(name="y").exists()
 
@@ -101,14 +118,19 @@ def test_run_page_progress_and_csv(client: Any, world: dict[str, Any]) -> None:
     assert page.status_code == 200 and "Read 30 rows" in page.content.decode()
     progress = client.get(f"/connectors/{c.pk}/runs/{run.pk}/progress/").json()
     assert progress["finished"] and progress["created"] == 30 and progress["lines"]
-    csv = b"".join(client.get(f"/connectors/{c.pk}/runs/{run.pk}/log.csv").streaming_content).decode()
+    csv = b"".join(
+        client.get(f"/connectors/{c.pk}/runs/{run.pk}/log.csv").streaming_content
+    ).decode()
     assert "time,level,message,source_row" in csv and "Read 30 rows" in csv
     assert Run.objects.count() == 1
 
 
 def test_failing_connectors_listed_for_admins(client: Any, world: dict[str, Any]) -> None:
     bad = services.connector_create(
-        actor=SYSTEM, dataset=world["dataset"], name="Salūzis", config=config(options={"count": 5, "fail_after": 1})
+        actor=SYSTEM,
+        dataset=world["dataset"],
+        name="Salūzis",
+        config=config(options={"count": 5, "fail_after": 1}),
     )
     services.run_hosted(actor=SYSTEM, connector=bad)
     client.force_login(make_admin())

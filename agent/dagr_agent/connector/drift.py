@@ -3,8 +3,8 @@
 A column the source now has and the configuration does not know is ``new``; one the
 configuration knows (listed in ``columns`` or read by the mapping) that the source no longer has
 is ``missing``; one whose type changed is ``retyped``. New and retyped columns are known only
-when the configuration lists the source's ``columns`` (the server writes them down when a
-connector is created or its drift is accepted); missing mapped columns are found always. The connector's policy decides:
+when the configuration lists the source's ``columns`` (name: type, as the dry run shows them);
+missing mapped columns are found always. The connector's policy decides:
 
 - ``fail``: the run stops before reading anything;
 - ``ignore``: new columns are ignored; a missing column the mapping reads still fails the run
@@ -49,7 +49,12 @@ class Drift:
     found: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "column": self.column, "expected": self.expected, "found": self.found}
+        return {
+            "kind": self.kind,
+            "column": self.column,
+            "expected": self.expected,
+            "found": self.found,
+        }
 
     def describe(self) -> str:
         if self.kind == "new":
@@ -95,7 +100,11 @@ def drift_apply(config: ConnectorConfig, drift: list[Drift]) -> list[dict[str, A
     if config.drift != "propose":
         return []
     return [
-        {"name": field_name(d.column), "type": _SCHEMA_TYPES.get(d.found or "", "string"), "column": d.column}
+        {
+            "name": field_name(d.column),
+            "type": _SCHEMA_TYPES.get(d.found or "", "string"),
+            "column": d.column,
+        }
         for d in drift
         if d.kind == "new"
     ]

@@ -59,7 +59,11 @@ class SourceLike(Protocol):
     def columns(self) -> list[Any]: ...
 
     def read(
-        self, *, cursor_column: str | None = None, after: object | None = None, batch_size: int = 5000
+        self,
+        *,
+        cursor_column: str | None = None,
+        after: object | None = None,
+        batch_size: int = 5000,
     ) -> Iterator[list[dict[str, object]]]: ...
 
     def close(self) -> None: ...
@@ -310,7 +314,7 @@ def run(
     except DriftFailed as failed:
         result.status, result.error_code = "failed", "schema_drift"
         result.error = mask(str(failed))
-    except Exception as exc:  # noqa: BLE001 - a source/driver error of any kind ends the run
+    except Exception as exc:
         result.status, result.error_code = "failed", "error"
         result.error = mask(f"{type(exc).__name__}: {exc}")
     if result.status == "failed":
@@ -336,7 +340,9 @@ def _run(
         log.line("warning", "Schema drift: " + d.describe())
     result.proposal = drift_apply(config, drift)
     if result.proposal:
-        log.line("warning", "Proposed schema change: " + ", ".join(p["name"] for p in result.proposal))
+        log.line(
+            "warning", "Proposed schema change: " + ", ".join(p["name"] for p in result.proposal)
+        )
 
     runs = int(state.get("runs", 0))
     snapshot = (
@@ -355,7 +361,11 @@ def _run(
         else:
             after = _start_value(config)
             if after is not None:
-                log.line("info", f"No saved state: reading rows with {cursor_col} after {after} (configured start)")
+                log.line(
+                    "info",
+                    f"No saved state: reading rows with {cursor_col} after {after} "
+                    "(configured start)",
+                )
             else:
                 log.line("info", "No saved state: reading every row")
     else:
@@ -378,7 +388,9 @@ def _run(
     def state_now() -> dict[str, Any]:
         new = dict(state)
         if cursor_col:
-            new["cursor"] = cursor_encode(max_cursor) if max_cursor is not None else state.get("cursor")
+            new["cursor"] = (
+                cursor_encode(max_cursor) if max_cursor is not None else state.get("cursor")
+            )
         new["runs"] = runs + 1
         return new
 
@@ -396,7 +408,9 @@ def _run(
         done = [False]
         invalid_in_unit = [0]
 
-        def records(deleted: set[str] = deleted, done: list[bool] = done, bad: list[int] = invalid_in_unit) -> Iterator[dict[str, Any]]:
+        def records(
+            deleted: set[str] = deleted, done: list[bool] = done, bad: list[int] = invalid_in_unit
+        ) -> Iterator[dict[str, Any]]:
             nonlocal max_cursor, error_lines
             in_unit = 0
             last: Any = None
@@ -553,7 +567,7 @@ def dry_run(
                 out.rows.append(DryRow(number, mask(row_shown(row)), mask(record), mask(problems)))
                 if number >= limit:
                     return out
-    except Exception as exc:  # noqa: BLE001 - shown to the person trying the configuration
+    except Exception as exc:
         out.error = mask(f"{type(exc).__name__}: {exc}")
     return out
 

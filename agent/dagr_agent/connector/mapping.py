@@ -59,7 +59,7 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def _step(t: Transform) -> Callable[[Any], Any]:  # noqa: C901 - one branch per transformation
+def _step(t: Transform) -> Callable[[Any], Any]:
     name, arg = t.name, t.arg
     if name == "trim":
         return lambda v: v.strip() if isinstance(v, str) else v
@@ -175,7 +175,9 @@ def _field_step(fm: FieldMap) -> Callable[[Row, dict[str, Any], list[MappingErro
             if not isinstance(value, list) or not all(isinstance(i, Mapping) for i in value):
                 errors.append(MappingError(prefix + name, "list", "is not a list of rows"))
                 return
-            out[name] = [inner(item, errors, f"{prefix}{name}[{i}].") for i, item in enumerate(value)]
+            out[name] = [
+                inner(item, errors, f"{prefix}{name}[{i}].") for i, item in enumerate(value)
+            ]
 
         return put_list
     chain = [_step(t) for t in fm.transforms]
@@ -194,7 +196,9 @@ def _field_step(fm: FieldMap) -> Callable[[Row, dict[str, Any], list[MappingErro
     return put_value
 
 
-def record_map(config: ConnectorConfig) -> Callable[[Row], tuple[dict[str, Any], list[MappingError]]]:
+def record_map(
+    config: ConnectorConfig,
+) -> Callable[[Row], tuple[dict[str, Any], list[MappingError]]]:
     """``row -> (record, errors)`` for ``config``'s field maps (errors empty when it mapped)."""
     apply = _compile(config.fields)
 

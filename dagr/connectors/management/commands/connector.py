@@ -32,11 +32,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "list":
             for c in selectors.connectors_visible(SYSTEM):
-                self.stdout.write(f"{c.pk}\t{c.name}\t{c.dataset.code}\t{c.last_status or '-'}")
+                self.stdout.write(
+                    f"{c.pk}\t{c.name}\t{c.dataset.code}\t{getattr(c, 'last_status', None) or '-'}"
+                )
             return
-        connector = Connector.objects.select_related("dataset").filter(
-            pk=options["connector_id"]
-        ).first()
+        connector = (
+            Connector.objects.select_related("dataset").filter(pk=options["connector_id"]).first()
+        )
         if connector is None:
             raise CommandError(f"no connector {options['connector_id']}")
         try:
