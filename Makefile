@@ -16,8 +16,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# The application alone for `make run`; the test tools on top for `make test`.
-$(STAMP): $(BIN)/python pyproject.toml
+# The application alone for `make run`; the test tools on top for `make test`. The agent
+# distribution (agent/: `dagr sync`, `dagr connector run`) first, then the server, whose `dagr`
+# command (installed last) delegates `sync` and `connector` to the agent's.
+$(STAMP): $(BIN)/python pyproject.toml agent/pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check -e './agent[sftp]'
 	$(BIN)/pip install --quiet --disable-pip-version-check -e .
 	touch $(STAMP)
 
