@@ -1,5 +1,5 @@
 """Opening a connector's source on the server: the agent's source registry
-(``dagr_agent.connector.sources.base.source_open``), plus kinds registered here by name
+(``dagr_agent.connector.sources.source_open``: sql, file, http), plus kinds registered here by name
 (``register_source``: tests and the benchmark add small generated sources)."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from dagr_agent.connector.sources import source_open as agent_source_open
 from django.conf import settings
 
 Factory = Callable[[Mapping[str, Any], Mapping[str, str]], Any]
@@ -23,7 +24,4 @@ def source_open(kind: str, options: Mapping[str, Any], secrets: Mapping[str, str
         importlib.import_module(path)  # such a module calls register_source
     if kind in _EXTRA:
         return _EXTRA[kind](options, secrets)
-    # the agent's registry (dagr_agent.connector.sources), looked up when first needed: its
-    # drivers are optional extras, so importing it is left to the first real run
-    agent_sources = importlib.import_module("dagr_agent.connector.sources.base")
-    return agent_sources.source_open(kind, options, secrets)
+    return agent_source_open(kind, options, secrets)

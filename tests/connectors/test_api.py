@@ -8,13 +8,13 @@ from typing import Any
 
 import orjson
 import pytest
-from dagr_agent.connector import engine
-from dagr_agent.connector.config import config_from_dict
 
 from dagr.connectors import services
 from dagr.connectors.models import ConnectorState, Run, RunLogLine
 from dagr.core.actors import SYSTEM
 from dagr.records.models import Record
+from dagr_agent.connector import engine
+from dagr_agent.connector.config import config_from_dict
 from tests.factories import make_dataset, make_institution
 from tests.records.test_api import token_for
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from dagr_agent.connector import engine
 from dagr_agent.connector.config import ConfigError, config_from_dict, config_from_yaml
 from dagr_agent.connector.mapping import record_map

@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
+from urllib.parse import quote, quote_plus
 
 from .config import ConnectorConfig
 from .drift import ColumnLike, Drift, DriftFailed, drift_apply, drift_detect
@@ -152,7 +153,11 @@ def _start_value(config: ConnectorConfig) -> Any:
 
 def masker(secrets: Iterable[str]) -> Callable[[Any], Any]:
     """``mask(value)``: texts (also inside dicts and lists) with every secret replaced."""
-    values = sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True)
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret and len(secret) >= 3:  # also as it appears in a URL (quoted)
+            forms |= {secret, quote(secret, safe=""), quote_plus(secret)}
+    values = sorted(forms, key=len, reverse=True)
 
     def mask(value: Any) -> Any:
         if not values:
