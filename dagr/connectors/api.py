@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import orjson
-from dagr_agent.connector.engine import LoadUnit
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
@@ -26,6 +25,7 @@ from dagr.connections.auth import principal_of, provider_auth
 from dagr.core import bodies
 from dagr.core.errors import ValidationError
 from dagr.records.services import ConnectionActor, UnreadableRecord
+from dagr_agent.connector.engine import LoadUnit
 
 from . import services
 from .models import Run

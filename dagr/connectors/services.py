@@ -18,8 +18,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from croniter import croniter
-from dagr_agent.connector import engine
-from dagr_agent.connector.config import ConfigError, ConnectorConfig, config_from_dict
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -34,6 +32,8 @@ from dagr.core.errors import Conflict, DomainError, NotFound, PermissionDenied, 
 from dagr.permissions import rules
 from dagr.records.models import Load
 from dagr.records.services import compiled_schema, records_delete, records_upsert
+from dagr_agent.connector import engine
+from dagr_agent.connector.config import ConfigError, ConnectorConfig, config_from_dict
 
 from .models import Connector, ConnectorState, Run, RunLogLine
 from .sources import source_open

@@ -8,8 +8,9 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dagr_agent.connector.sources import source_open as agent_source_open
 from django.conf import settings
+
+from dagr_agent.connector.sources import source_open as agent_source_open
 
 Factory = Callable[[Mapping[str, Any], Mapping[str, str]], Any]
 _EXTRA: dict[str, Factory] = {}

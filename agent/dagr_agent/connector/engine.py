@@ -37,6 +37,8 @@ through ``mask``, which replaces each secret value with ``***`` (dlt's secrets-i
 
 from __future__ import annotations
 
+import functools
+import operator
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -132,9 +134,9 @@ def cursor_decode(saved: Mapping[str, Any] | None) -> Any:
         return None
     kind, value = saved.get("type"), saved.get("value")
     if kind == "datetime":
-        return datetime.fromisoformat(value)
+        return datetime.fromisoformat(str(value))
     if kind == "date":
-        return date.fromisoformat(value)
+        return date.fromisoformat(str(value))
     return value
 
 
@@ -386,6 +388,7 @@ def _run(
         )
     )
     key = config.key
+    key_column = _key_column(config)
     flag_col, flag_value = config.deletion.flag_column, config.deletion.flag_value
     max_cursor = after
     error_lines = 0
@@ -444,7 +447,7 @@ def _run(
                             max_cursor = value
                         last = value
                 if flag_col and _flag_set(row.get(flag_col), flag_value):
-                    raw_key = row.get(_key_column(config))
+                    raw_key = row.get(key_column) if key_column else None
                     if raw_key is not None and not snapshot:
                         deleted.add(str(json_value(raw_key)))
                     continue
@@ -478,7 +481,7 @@ def _run(
             number=number,
             mode="snapshot" if snapshot else "upsert",
             records=records(),
-            finished=lambda done=done: done[0],
+            finished=functools.partial(operator.itemgetter(0), done),
             deleted=deleted,
             state=state_now,
             confirm_deletions=confirm_deletions if snapshot else None,
