@@ -189,6 +189,48 @@ class Client:
             return orjson.loads(response.data)
         raise AssertionError("unreachable")
 
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        retry: bool = True,
+    ) -> Any:
+        """One authenticated call; the decoded JSON answer (``None`` for 204). ``body`` may be
+        an iterator of bytes (sent chunked, then never retried: it cannot be sent twice)."""
+        url = self.settings.base_url + path
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        if query:
+            url += "?" + urlencode(query)
+        sent = {"Accept": "application/json", **(headers or {})}
+        if json_body is not None:
+            body = orjson.dumps(json_body)
+            sent["Content-Type"] = "application/json"
+        streamed = body is not None and not isinstance(body, bytes)
+        for attempt in range(2):
+            token = self.token()
+            sent["Authorization"] = f"Bearer {token}"
+            if streamed or not retry:
+                try:
+                    response = self.http.request(
+                        method, url, body=body, headers=sent, chunked=streamed
+                    )
+                except Urllib3Error as exc:
+                    raise SyncError(f"{method} {_safe(url)}: {type(exc).__name__}") from None
+            else:
+                response = self._send(method, url, body=body, headers=sent)
+            if response.status == 401 and attempt == 0 and not streamed:
+                self._forget_token(token)
+                continue
+            if response.status >= 400:
+                raise _problem(response.status, response.data)
+            return orjson.loads(response.data) if response.data else None
+        raise AssertionError("unreachable")
+
     def dataset(self, code: str) -> dict[str, Any]:
         return self.get_json(f"/api/v1/catalog/datasets/{quote(code, safe='')}", auth=False)
 

@@ -6,8 +6,6 @@ Kinds: ``sql`` (SQLAlchemy), ``file`` (CSV/XLSX/JSON/NDJSON from a directory, HT
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from .base import COLUMN_TYPES, KINDS, Column, Source, SourceError, source_open
 
 __all__ = ["COLUMN_TYPES", "KINDS", "Column", "Source", "SourceError", "source_open"]
