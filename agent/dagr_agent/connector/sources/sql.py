@@ -162,9 +162,13 @@ class SqlSource:
                     select
                 )
                 children_conn = self._engine.connect() if self._children else None
+                names = list(result.keys())
                 try:
                     for part in result.partitions(batch_size):
-                        batch: list[dict[str, object]] = [dict(r._mapping) for r in part]
+                        # dict(zip()) over the plain tuples: about twice as fast as Row._mapping
+                        batch: list[dict[str, object]] = [
+                            dict(zip(names, r, strict=True)) for r in part
+                        ]
                         if children_conn is not None:
                             self._attach(children_conn, batch)
                         yield batch
