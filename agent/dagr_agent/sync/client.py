@@ -88,13 +88,15 @@ class Client:
 
     # --- transport with retries ------------------------------------------------------------
     def _send(
-        self, method: str, url: str, *, body: bytes | None = None, headers: dict[str, str]
+        self, method: str, url: str, *, body: Any = None, headers: dict[str, str]
     ) -> urllib3.BaseHTTPResponse:
         started = time.monotonic()
         attempt = 0
         while True:
             reason: str
             wait: float | None = None
+            if hasattr(body, "seek"):
+                body.seek(0)  # a file body is sent again from its start on a retry
             try:
                 response = self.http.request(method, url, body=body, headers=headers)
             except Urllib3Error as exc:
@@ -201,7 +203,8 @@ class Client:
         retry: bool = True,
     ) -> Any:
         """One authenticated call; the decoded JSON answer (``None`` for 204). ``body`` may be
-        an iterator of bytes (sent chunked, then never retried: it cannot be sent twice)."""
+        bytes, a binary file (sent with its length, from its start on every retry) or an
+        iterator of bytes (sent chunked, never retried: it cannot be sent twice)."""
         url = self.settings.base_url + path
         query = {k: v for k, v in (params or {}).items() if v is not None}
         if query:
@@ -210,7 +213,7 @@ class Client:
         if json_body is not None:
             body = orjson.dumps(json_body)
             sent["Content-Type"] = "application/json"
-        streamed = body is not None and not isinstance(body, bytes)
+        streamed = body is not None and not isinstance(body, bytes) and not hasattr(body, "seek")
         for attempt in range(2):
             token = self.token()
             sent["Authorization"] = f"Bearer {token}"

@@ -65,8 +65,8 @@ class SqlSource:
             raise source_error(exc, self._secrets, "the database URL is not valid") from None
         if url.password:
             raise SourceError("put the password in the secrets, not in the database URL")
-        if secrets.get("password"):
-            url = url.set(password=secrets["password"])
+        if secrets.get("password") and not url.get_backend_name().startswith("sqlite"):
+            url = url.set(password=secrets["password"])  # (SQLite has no password)
         if url.host and not url.get_backend_name().startswith("sqlite"):
             try:
                 netguard.checked_addresses(
