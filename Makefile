@@ -10,7 +10,7 @@ DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint deps-graph format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
         test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit \
-        bench-newsletter bench-anon bench-dashboard
+        bench-newsletter bench-anon bench-dashboard bench-connector
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -122,6 +122,12 @@ bench-newsletter: install
 # it and written as NDJSON; ends with a RESULT line.
 bench-anon: install
 	BENCH_ANON_N=$${BENCH_ANON_N:-1000000} $(BIN)/python bench/anon.py
+
+# Connector throughput and memory: BENCH_N rows (default 1,000,000) from a PostgreSQL table and
+# a MariaDB table: the sql source alone, hosted runs and remote runs (`dagr connector run`);
+# a table and a `RESULT connector records_per_s=… peak_rss_mb=…` line (bench/connector.py).
+bench-connector: install
+	BENCH_N=$${BENCH_N:-1000000} $(BIN)/python bench/connector.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

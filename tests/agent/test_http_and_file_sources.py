@@ -232,3 +232,56 @@ def test_files_over_http(api: str) -> None:
                 "file", {"url": f"{api}/files/a.csv", "allow_internal": True, "max_bytes": 10}, {}
             )
         )
+
+
+def test_files_over_sftp_with_a_password_and_with_a_key(tmp_path: Path) -> None:
+    import paramiko
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from tests.agent.sftp_server import USER, SftpServer
+
+    root = tmp_path / "exports"
+    root.mkdir()
+    for name, data in _files().items():
+        (root / name).write_bytes(data)
+    pem = (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    client_key = paramiko.Ed25519Key.from_private_key(io.StringIO(pem))
+    with SftpServer(root, password=PASSWORD, client_key=client_key) as server:
+        sftp = {"host": "127.0.0.1", "port": server.port, "username": USER, "path": "/*.csv",
+                "host_key": server.host_key}  # fmt: skip
+        rows = _all(
+            source_open("file", {"sftp": sftp, "allow_internal": True}, {"password": PASSWORD})
+        )
+        assert [r["id"] for r in rows] == [str(i) for i in range(1, 11)]
+        every = dict(sftp, path="/*")
+        rows = _all(
+            source_open("file", {"sftp": every, "allow_internal": True}, {"private_key": pem})
+        )
+        assert len(rows) == 23
+        # a server showing another host key is refused before any secret is sent
+        wrong = dict(
+            sftp, host_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKeyOtherKeyOtherKeyOtherKey"
+        )
+        with pytest.raises(SourceError, match="host_key") as caught:
+            _all(
+                source_open("file", {"sftp": wrong, "allow_internal": True}, {"password": PASSWORD})
+            )
+        assert PASSWORD not in str(caught.value)
+        with pytest.raises(SourceError, match=r"SFTP to 127\.0\.0\.1 failed") as caught:
+            _all(
+                source_open(
+                    "file", {"sftp": sftp, "allow_internal": True}, {"password": "wrong-pw"}
+                )
+            )
+        assert "wrong-pw" not in str(caught.value)
+        with pytest.raises(SourceError, match="internal"):
+            _all(source_open("file", {"sftp": sftp}, {"password": PASSWORD}))

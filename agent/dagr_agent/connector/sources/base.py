@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+KINDS = ("sql", "file", "http")
 COLUMN_TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "json")
 
 
@@ -166,3 +167,21 @@ def batched(
             batch = []
     if batch:
         yield batch
+
+
+def source_open(kind: str, options: Mapping[str, object], secrets: Mapping[str, str]) -> Source:
+    """Open a source of ``kind`` with its (non-secret) ``options`` and its ``secrets``
+    (passwords, tokens, keys: kept apart so they are never shown or logged)."""
+    if kind == "sql":
+        from .sql import SqlSource
+
+        return SqlSource(options, secrets)
+    if kind == "file":
+        from .file import FileSource
+
+        return FileSource(options, secrets)
+    if kind == "http":
+        from .http import HttpSource
+
+        return HttpSource(options, secrets)
+    raise SourceError(f"unknown source kind {kind!r} (one of: {', '.join(KINDS)})")

@@ -65,8 +65,8 @@ class SqlSource:
             raise source_error(exc, self._secrets, "the database URL is not valid") from None
         if url.password:
             raise SourceError("put the password in the secrets, not in the database URL")
-        if secrets.get("password"):
-            url = url.set(password=secrets["password"])
+        if secrets.get("password") and not url.get_backend_name().startswith("sqlite"):
+            url = url.set(password=secrets["password"])  # (SQLite has no password)
         if url.host and not url.get_backend_name().startswith("sqlite"):
             try:
                 netguard.checked_addresses(
@@ -162,9 +162,13 @@ class SqlSource:
                     select
                 )
                 children_conn = self._engine.connect() if self._children else None
+                names = list(result.keys())
                 try:
                     for part in result.partitions(batch_size):
-                        batch: list[dict[str, object]] = [dict(r._mapping) for r in part]
+                        # dict(zip()) over the plain tuples: about twice as fast as Row._mapping
+                        batch: list[dict[str, object]] = [
+                            dict(zip(names, r, strict=True)) for r in part
+                        ]
                         if children_conn is not None:
                             self._attach(children_conn, batch)
                         yield batch
