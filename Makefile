@@ -10,14 +10,17 @@ DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint deps-graph format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
         test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit \
-        bench-newsletter bench-anon bench-dashboard bench-dcat
+        bench-newsletter bench-anon bench-dashboard bench-dcat bench-connector
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# The application alone for `make run`; the test tools on top for `make test`.
-$(STAMP): $(BIN)/python pyproject.toml
+# The application alone for `make run`; the test tools on top for `make test`. The agent
+# distribution (agent/: `dagr sync`, `dagr connector run`) first, then the server, whose `dagr`
+# command (installed last) delegates `sync` and `connector` to the agent's.
+$(STAMP): $(BIN)/python pyproject.toml agent/pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check -e './agent[sftp]'
 	$(BIN)/pip install --quiet --disable-pip-version-check -e .
 	touch $(STAMP)
 
@@ -124,6 +127,12 @@ bench-anon: install
 # page (100 datasets) and the full SHACL validation; a table and RESULT dcat catalog_ms=… validate_s=….
 bench-dcat: install
 	BENCH_DCAT_N=$${BENCH_DCAT_N:-1000} $(BIN)/python bench/dcat.py
+
+# Connector throughput and memory: BENCH_N rows (default 1,000,000) from a PostgreSQL table and
+# a MariaDB table: the sql source alone, hosted runs and remote runs (`dagr connector run`);
+# a table and a `RESULT connector records_per_s=… peak_rss_mb=…` line (bench/connector.py).
+bench-connector: install
+	BENCH_N=$${BENCH_N:-1000000} $(BIN)/python bench/connector.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

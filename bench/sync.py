@@ -80,8 +80,8 @@ SETUP = textwrap.dedent(
 
 
 def feed_only(port: int, client_id: str, secret: str) -> tuple[int, int, float]:
-    from dagr.sync.client import Client
-    from dagr.sync.config import DagrSettings
+    from dagr_agent.sync.client import Client
+    from dagr_agent.sync.config import DagrSettings
 
     settings = DagrSettings(url=f"http://127.0.0.1:{port}", client_id=client_id,
                             client_secret=secret)  # fmt: skip

@@ -184,6 +184,7 @@ def mount_routers() -> None:
     from dagr.anonymisation.api import router as test_data_router
     from dagr.catalog.api import router as catalog_router
     from dagr.connections.api import router as connections_router
+    from dagr.connectors.api import router as connectors_router
     from dagr.dashboard.api import router as stats_router
     from dagr.monitoring.api import router as monitoring_router
     from dagr.monitoring.api_webhooks import router as webhooks_router
@@ -199,6 +200,7 @@ def mount_routers() -> None:
     api.add_router("/audit", audit_router)
     api.add_router("/audit/stats", stats_router)
     api.add_router("/provider", provider_router)
+    api.add_router("/provider/connectors", connectors_router)
     api.add_router("/record-sets", monitoring_router)
     api.add_router("/record-sets", webhooks_router)
     api.add_router("/test-data", test_data_router)

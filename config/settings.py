@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "dagr.uploads",
     "dagr.retrieval",
     "dagr.anonymisation",
+    "dagr.connectors",
     "dagr.monitoring",
     "dagr.opendata",
     "dagr.notifications",
@@ -431,7 +432,21 @@ DAGR_PERIODIC_JOBS = {
     # the statistics: fold new access entries into the rollups, prune old minute rows, measure
     # the datasets' size now and then
     "dagr.dashboard.services.stats_periodic": float(DAGR_STATS_INTERVAL_S),
+    # connectors (DU-12): queue the scheduled runs that are due, prune old run logs daily
+    "dagr.connectors.services.connectors_periodic": float(
+        os.environ.get("DAGR_CONNECTORS_TICK_S", "30")
+    ),
 }
+
+# --- Connectors (DU-12) ------------------------------------------------------------------------
+# Run log lines are kept this many days; a run's claim on its connector lasts this many seconds
+# past its last commit or progress report (a killed run's claim runs out, the next run takes over).
+DAGR_CONNECTOR_LOG_DAYS = int(os.environ.get("DAGR_CONNECTOR_LOG_DAYS", "90"))
+DAGR_CONNECTOR_LEASE_S = int(os.environ.get("DAGR_CONNECTOR_LEASE_S", "600"))
+# Extra source kinds (modules that call dagr.connectors.sources.register_source): tests, bench.
+DAGR_CONNECTOR_SOURCE_MODULES = tuple(
+    m for m in os.environ.get("DAGR_CONNECTOR_SOURCE_MODULES", "").split(",") if m
+)
 
 # --- Notifications (DU-9) ----------------------------------------------------------------------
 # E-mail sending by the worker: at most this many messages per second (0 = no limit), this many

@@ -31,6 +31,7 @@ urlpatterns = [
     path("record-sets/", include("dagr.monitoring.urls")),
     path("audit/", include("dagr.oversight.urls")),
     path("test-data/", include("dagr.anonymisation.urls")),
+    path("connectors/", include("dagr.connectors.urls")),
     path("notifications/", include("dagr.notifications.urls")),
     path("statistics/", include("dagr.dashboard.urls")),
     path("open-data-portal/", include("dagr.ckan.urls")),

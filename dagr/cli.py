@@ -9,13 +9,17 @@ from __future__ import annotations
 import os
 import sys
 
+AGENT_COMMANDS = ("sync", "connector")
+
 
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
-    if args[:1] == ["sync"]:  # the recipient sync connector runs without Django (docs/sync.md)
-        from dagr.sync.cli import main as sync_main
+    if args[:1] and args[0] in AGENT_COMMANDS:
+        # `dagr sync` and `dagr connector` are the agent's (the dagr-agent distribution, agent/):
+        # they run without Django, the same as in the agent's own install (docs/agent.md)
+        from dagr_agent.cli import main as agent_main
 
-        return sync_main(args[1:])
+        return agent_main(args)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from django.core.management import execute_from_command_line
 

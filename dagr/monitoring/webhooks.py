@@ -1,8 +1,8 @@
 """Webhook endpoints: URL validation with a guard against server-side request forgery (SSRF),
 Standard Webhooks signing, and the one signed HTTP POST.
 
-SSRF guard
-----------
+SSRF guard (the address check is ``dagr_agent.netguard``, shared with the connectors)
+-----------------------------------------------------------------------------------
 A recipient chooses the URL, and DAGR's worker sends to it from inside the operator's network,
 so a URL must not reach internal services (the cloud metadata address, the database, an admin
 interface on loopback). ``url_check``:
@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import ipaddress
 import secrets
-import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +42,7 @@ from django.utils.translation import gettext_lazy as _
 from standardwebhooks.webhooks import Webhook
 
 from dagr.core.errors import ValidationError
+from dagr_agent import netguard
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the prefix, not a secret)
 MAX_URL_LENGTH = 500
@@ -51,8 +51,8 @@ READ_TIMEOUT_S = 10.0
 MAX_RESPONSE_BYTES = 64 * 1024
 USER_AGENT = "DAGR-Webhooks/1"
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# the one address check, shared with the agent's HTTP/SFTP sources
+address_is_public = netguard.address_is_public
 
 
 class WebhookUrlInvalid(ValidationError):
@@ -83,25 +83,6 @@ def allow_private() -> bool:
     return bool(getattr(settings, "DAGR_WEBHOOK_ALLOW_PRIVATE", False))
 
 
-def address_is_public(ip: IPAddress) -> bool:
-    """True for a globally reachable unicast address (and for an IPv6 address only if any IPv4
-    address it embeds is one too)."""
-    if not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded: list[ipaddress.IPv4Address] = []
-        if ip.ipv4_mapped is not None:
-            embedded.append(ip.ipv4_mapped)
-        if ip.sixtofour is not None:
-            embedded.append(ip.sixtofour)
-        if ip.teredo is not None:
-            embedded.extend(ip.teredo)
-        if any(ip in net for net in _NAT64):
-            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-        return all(address_is_public(v4) for v4 in embedded)
-    return True
-
-
 @dataclass(frozen=True)
 class Target:
     """A checked URL: where to connect (``addresses``, all checked) and what to ask for."""
@@ -122,17 +103,9 @@ class Target:
 
 def _resolve(host: str, port: int) -> tuple[str, ...]:
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
+        return netguard.resolve(host, port)
+    except netguard.AddressError:
         raise _invalid(_("The host name of the webhook URL cannot be resolved.")) from None
-    addresses: list[str] = []
-    for _family, _type, _proto, _name, sockaddr in infos:
-        address = str(sockaddr[0]).split("%", 1)[0]  # drop an IPv6 zone id
-        if address not in addresses:
-            addresses.append(address)
-    if not addresses:
-        raise _invalid(_("The host name of the webhook URL cannot be resolved."))
-    return tuple(addresses)
 
 
 def url_check(url: str, *, private_ok: bool | None = None) -> Target:
@@ -214,19 +187,8 @@ class PostResult:
 
 def _pool(target: Target, address: str) -> urllib3.HTTPConnectionPool:
     timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S)
-    if target.scheme == "https":
-        return urllib3.HTTPSConnectionPool(
-            host=address,
-            port=target.port,
-            timeout=timeout,
-            retries=False,
-            maxsize=1,
-            cert_reqs="CERT_REQUIRED",
-            server_hostname=target.host,
-            assert_hostname=target.host,
-        )
-    return urllib3.HTTPConnectionPool(
-        host=address, port=target.port, timeout=timeout, retries=False, maxsize=1
+    return netguard.connection_pool(
+        scheme=target.scheme, host=target.host, port=target.port, address=address, timeout=timeout
     )
 
 

@@ -279,4 +279,18 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
             '<p><a href="{{ url }}">Open the dataset</a></p>',
         ),
     },
+    "connector_run_failed": {
+        "lv": (
+            "Savienotāja darbība neizdevās: {{ connector_name }}",
+            "<p>Labdien, {{ recipient_name }}!</p>"
+            "<p>Savienotāja „{{ connector_name }}” darbība neizdevās: {{ error }}</p>"
+            '<p><a href="{{ url }}">Atvērt darbības žurnālu</a></p>',
+        ),
+        "en": (
+            "Connector run failed: {{ connector_name }}",
+            "<p>Hello {{ recipient_name }},</p>"
+            "<p>The run of the connector “{{ connector_name }}” failed: {{ error }}</p>"
+            '<p><a href="{{ url }}">Open the run log</a></p>',
+        ),
+    },
 }

@@ -280,6 +280,23 @@ def resolve_release_published(entry: AdminEntry) -> Resolved:
     }
 
 
+def resolve_connector_run_failed(entry: AdminEntry) -> Resolved:
+    """``connectors.run.failed``: the provider's representatives (the entry's institution); the
+    target is the connector, the changes name the run and its (secret-masked) error."""
+    changes = entry.changes or {}
+    run_id = changes.get("run")
+    path = (
+        reverse("connectors:run", args=[entry.target_id, run_id])
+        if run_id and entry.target_id
+        else "/"
+    )
+    return users_with_role(entry.institution_id, Membership.Role.PROVIDER), {
+        "connector_name": entry.target_label,
+        "error": str(changes.get("error", ""))[:300],
+        "url": absolute_url(path),
+    }
+
+
 def _narrowed(entry: AdminEntry) -> bool:
     return bool((entry.changes or {}).get("narrowed"))
 
@@ -431,6 +448,16 @@ KINDS: list[Kind] = [
             "release_label": (_("the release's name"), "Iedzīvotāju reģistrs – testa dati v3"),
             "release_id": (_("the release's id"), "3"),
             "dataset_code": (_("the dataset's code"), "iedz-registrs"),
+        },
+    ),
+    Kind(
+        "connector_run_failed",
+        "connectors.run.failed",
+        _("Connector run failed"),
+        resolve_connector_run_failed,
+        {
+            "connector_name": (_("the connector's name"), "Iedzīvotāju reģistrs (nakts)"),
+            "error": (_("what went wrong (secrets masked)"), "source unavailable"),
         },
     ),
 ]

@@ -670,3 +670,48 @@ RULES.update(
         "use_open_data_portal": can_use_open_data_portal,
     }
 )
+
+
+# --- provider connectors (DU-12) ------------------------------------------------------------------
+
+
+def can_manage_connectors_of(actor: Visitor, institution: Institution | int) -> bool:
+    """Configure, try and run the connectors of an institution's datasets, and read their logs: a
+    data provider representative of that institution, or an administrator."""
+    institution_id = institution.pk if isinstance(institution, Institution) else institution
+    return is_portal_admin(actor) or has_role(actor, institution_id, Role.PROVIDER)
+
+
+def can_manage_connector(actor: Visitor, connector: Any) -> bool:
+    """One connector (``connector.provider_id``): ``can_manage_connectors_of`` its provider."""
+    return can_manage_connectors_of(actor, connector.provider_id)
+
+
+def can_work_with_connectors(actor: Visitor) -> bool:
+    """Has a connectors page at all: administrators and provider representatives."""
+    return is_portal_admin(actor) or bool(institution_ids_with_role(actor, Role.PROVIDER))
+
+
+def connector_institution_ids(actor: Visitor) -> set[int] | None:
+    """The institutions whose connectors the actor sees; ``None``: all (administrators)."""
+    if is_portal_admin(actor):
+        return None
+    return institution_ids_with_role(actor, Role.PROVIDER)
+
+
+def can_run_connector_remotely(actor: Visitor, connector: Any) -> bool:
+    """Report a remote run (the agent at the provider's site): a provider system (technical
+    connection of kind ``provider``) of the connector's own institution."""
+    return (
+        is_connection(actor)
+        and actor.kind == "provider"
+        and actor.institution_id == connector.provider_id
+    )
+
+
+RULES.update(
+    {
+        "manage_connector": can_manage_connector,
+        "work_with_connectors": can_work_with_connectors,
+    }
+)

@@ -20,7 +20,7 @@ from dagr.connections.selectors import connection_list_for
 from dagr.grants.models import Grant
 from dagr.permissions import rules
 from dagr.permissions.access import ActorRequest, requires
-from dagr.sync.config import default_table_name
+from dagr_agent.sync.config import default_table_name
 
 from . import selectors
 

@@ -7,7 +7,7 @@ import yaml
 from django.urls import reverse
 
 from dagr.accounts.models import Membership
-from dagr.sync.config import config_parse
+from dagr_agent.sync.config import config_parse
 from tests.factories import make_user
 from tests.retrieval.factories import make_world
 

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from dagr.sync.client import ApiError, GiveUp
-from dagr.sync.config import config_parse
-from dagr.sync.runner import Runner
-from dagr.sync.target import engine_create
+from dagr_agent.sync.client import ApiError, GiveUp
+from dagr_agent.sync.config import config_parse
+from dagr_agent.sync.runner import Runner
+from dagr_agent.sync.target import engine_create
 from tests.sync.conftest import Server, subprocess_env
 
 pytestmark = pytest.mark.django_db(transaction=True)

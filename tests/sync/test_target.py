@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from dagr.sync.client import SyncError
-from dagr.sync.schema import table_definition
-from dagr.sync.target import STATE_TABLE, Target
+from dagr_agent.sync.client import SyncError
+from dagr_agent.sync.schema import table_definition
+from dagr_agent.sync.target import STATE_TABLE, Target
 
 DATASET: dict[str, Any] = {
     "code": "typed-things",

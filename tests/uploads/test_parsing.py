@@ -95,3 +95,33 @@ def test_broken_xlsx_and_zip_bomb_are_refused():
     with pytest.raises(FileError) as bomb:
         rows(buffer.getvalue(), filename="x.xlsx")
     assert bomb.value.code == "file_zip_bomb"
+
+
+def test_every_parser_text_is_in_the_catalogue_list() -> None:
+    """The agent's parser raises English texts; uploads translates them through MESSAGES."""
+    import ast
+    from pathlib import Path
+
+    import dagr_agent.parsing
+    from dagr.uploads.parsing import MESSAGES
+
+    tree = ast.parse(Path(dagr_agent.parsing.__file__).read_text())
+    raised = {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", None) == "FileError"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    }
+    assert len(raised) >= 15
+    assert raised <= set(MESSAGES), raised - set(MESSAGES)
+
+
+def test_errors_are_translated_with_the_stable_code() -> None:
+    from django.utils import translation
+
+    with translation.override("lv"), pytest.raises(FileError) as caught:
+        list(read_rows(io.BytesIO(b""), filename="x.csv"))
+    assert caught.value.code == "file_empty"
+    assert str(caught.value.message) != "The file is empty."  # the Latvian text

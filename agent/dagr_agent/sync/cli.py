@@ -1,5 +1,5 @@
 """``dagr sync --config sync.yaml [--once|--continuous] [--verbose]`` (also
-``python -m dagr.sync``). Runs without Django. Exit status: 0 done (or stopped by
+``python -m dagr_agent.sync``). Runs without Django. Exit status: 0 done (or stopped by
 SIGTERM/SIGINT), 1 a dataset failed, 2 a configuration error."""
 
 from __future__ import annotations

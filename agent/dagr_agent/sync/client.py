@@ -88,13 +88,15 @@ class Client:
 
     # --- transport with retries ------------------------------------------------------------
     def _send(
-        self, method: str, url: str, *, body: bytes | None = None, headers: dict[str, str]
+        self, method: str, url: str, *, body: Any = None, headers: dict[str, str]
     ) -> urllib3.BaseHTTPResponse:
         started = time.monotonic()
         attempt = 0
         while True:
             reason: str
             wait: float | None = None
+            if hasattr(body, "seek"):
+                body.seek(0)  # a file body is sent again from its start on a retry
             try:
                 response = self.http.request(method, url, body=body, headers=headers)
             except Urllib3Error as exc:
@@ -187,6 +189,49 @@ class Client:
             if response.status >= 400:
                 raise _problem(response.status, response.data)
             return orjson.loads(response.data)
+        raise AssertionError("unreachable")
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        retry: bool = True,
+    ) -> Any:
+        """One authenticated call; the decoded JSON answer (``None`` for 204). ``body`` may be
+        bytes, a binary file (sent with its length, from its start on every retry) or an
+        iterator of bytes (sent chunked, never retried: it cannot be sent twice)."""
+        url = self.settings.base_url + path
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        if query:
+            url += "?" + urlencode(query)
+        sent = {"Accept": "application/json", **(headers or {})}
+        if json_body is not None:
+            body = orjson.dumps(json_body)
+            sent["Content-Type"] = "application/json"
+        streamed = body is not None and not isinstance(body, bytes) and not hasattr(body, "seek")
+        for attempt in range(2):
+            token = self.token()
+            sent["Authorization"] = f"Bearer {token}"
+            if streamed or not retry:
+                try:
+                    response = self.http.request(
+                        method, url, body=body, headers=sent, chunked=streamed
+                    )
+                except Urllib3Error as exc:
+                    raise SyncError(f"{method} {_safe(url)}: {type(exc).__name__}") from None
+            else:
+                response = self._send(method, url, body=body, headers=sent)
+            if response.status == 401 and attempt == 0 and not streamed:
+                self._forget_token(token)
+                continue
+            if response.status >= 400:
+                raise _problem(response.status, response.data)
+            return orjson.loads(response.data) if response.data else None
         raise AssertionError("unreachable")
 
     def dataset(self, code: str) -> dict[str, Any]:
