@@ -23,6 +23,7 @@ urlpatterns = [
     path("test-data/", include("dagr.anonymisation.urls")),
     path("notifications/", include("dagr.notifications.urls")),
     path("statistics/", include("dagr.dashboard.urls")),
+    path("help/", include("dagr.knowledge.urls")),
     path("", include("dagr.portal.urls")),
 ]
 

@@ -620,3 +620,15 @@ def can_read_metrics(client_address: str, bearer_token: str) -> bool:
     return any(
         address in ipaddress.ip_network(n, strict=False) for n in settings.DAGR_METRICS_NETWORKS
     )
+
+
+# --- the knowledge base (issue #16) ---------------------------------------------------------------
+
+
+def can_manage_help_articles(actor: Visitor) -> bool:
+    """Write, edit and revert help articles, upload their images and read readers' feedback:
+    administrators only (everyone reads public articles; signed-in users also the others)."""
+    return is_portal_admin(actor)
+
+
+RULES["manage_help_articles"] = can_manage_help_articles
