@@ -32,7 +32,9 @@ TIMEOUT_S = 180
 
 # slug -> regular expressions the output must contain: "*" in both languages, or per language
 EXPECTED: dict[str, dict[str, list[str]]] = {
-    "api-errors": {"*": [r'"code":\s*"permission_number_required"', r'"code":\s*"invalid_identifier"']},
+    "api-errors": {
+        "*": [r'"code":\s*"permission_number_required"', r'"code":\s*"invalid_identifier"']
+    },
     "call-api-curl": {
         "*": [
             r'"permission_number":\s*"E2E-HELP-1"',
@@ -52,7 +54,7 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "lv": [r"3 izmaiņas, vēl ir: True"],
         "en": [r"3 changes, more: True"],
     },
-    "dataset-audit": {"*": [r'"dataset":\s*"e2e-help"', rf'"records_returned":\s*[1-9]']},
+    "dataset-audit": {"*": [r'"dataset":\s*"e2e-help"', r'"records_returned":\s*[1-9]']},
     "dataset-identifiers": {"*": [r"True False\nTrue False"]},
     "get-token": {"*": [r'"token_type":\s*"Bearer"', r'"kind":\s*"recipient"']},
     "provider-api": {
@@ -97,7 +99,7 @@ def example_env(dagr_server: Any) -> dict[str, str]:
     credentials = dagr_server.credentials
     return {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "HOME": os.environ.get("HOME", "/tmp"),
+        "HOME": str(Path.home()),
         "LANG": "C.UTF-8",
         "PYTHONIOENCODING": "utf-8",
         "DAGR_URL": dagr_server.base_url,
