@@ -25,8 +25,9 @@ class SearchHitOut(Schema):
     url: str
     category: str
     audiences: list[str]
-    snippet: str = Field(description="HTML: the article's text around the match, escaped, "
-                         "matched words in <mark>")
+    snippet: str = Field(
+        description="HTML: the article's text around the match, escaped, matched words in <mark>"
+    )
 
 
 class ArticleOut(Schema):
@@ -101,5 +102,7 @@ def help_articles(request: HttpRequest) -> Any:
             "pages": article.pages,
             "version": article.version,
         }
-        for article in selectors.articles_visible(request.user).order_by("category", "order", "slug")
+        for article in selectors.articles_visible(request.user).order_by(
+            "category", "order", "slug"
+        )
     ]
