@@ -8,7 +8,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from dagr.core.errors import ValidationError
@@ -58,7 +58,9 @@ def _url(request: HttpRequest, slug: str) -> str:
     ),
 )
 def help_search(
-    request: HttpRequest, q: str = Field("", max_length=200), lang: Literal["lv", "en"] = "lv"
+    request: HttpRequest,
+    q: str = Query("", max_length=200, description="the words to search for"),
+    lang: Literal["lv", "en"] = Query("lv", description="the language of the articles"),
 ) -> list[dict[str, Any]]:
     if not q.strip():
         raise ValidationError(
