@@ -7,6 +7,7 @@ import difflib
 import math
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,12 +165,13 @@ def _score(candidate: search_index.Candidate, query: list[str]) -> tuple[int, fl
     found = 0
     title_score = 0.0
     body_score = 0.0
+    body = Counter(candidate.body_terms)
     for q in query:
         title_best = max(
             (2 if t == q else 1 if t.startswith(q) else 0) for t in candidate.title_terms or [""]
         )
-        exact = sum(1 for t in candidate.body_terms if t == q)
-        prefix = sum(1 for t in candidate.body_terms if t != q and t.startswith(q))
+        exact = body.get(q, 0)
+        prefix = sum(n for t, n in body.items() if t != q and t.startswith(q))
         if title_best or exact or prefix:
             found += 1
         title_score += title_best
@@ -212,7 +214,7 @@ def snippet(body_markdown: str, query: list[str], language: str, *, width: int =
 
 
 def search(
-    q: str, *, language: str, user: Visitor, limit: int = 20, candidates: int = 200
+    q: str, *, language: str, user: Visitor, limit: int = 20, candidates: int = 100
 ) -> list[SearchHit]:
     """Articles for a query in one language: every query term first (any term if none has all),
     then title matches above body matches, exact terms above prefixes; snippets highlighted."""
