@@ -36,6 +36,7 @@ from dagr.core.actors import SYSTEM
 from dagr.core.identifiers import make_company_code
 from dagr.grants.models import Grant
 from dagr.grants.services import grant_approve, grant_request
+from dagr.knowledge.services import articles_load_shipped
 from dagr.monitoring.models import RecordSet
 from dagr.monitoring.services import record_set_create, record_set_identifiers_change
 from dagr.permissions import rules
@@ -122,6 +123,8 @@ class DemoReport:
     datasets: list[tuple[str, int, int, int, int, float, bool]] = field(default_factory=list)
     # the test data release the demo built (or found): (number, status, k, created now)
     test_data: tuple[int, str, int | None, bool] | None = None
+    # the shipped help articles: (created, updated, unchanged or kept)
+    help_articles: tuple[int, int, int] = (0, 0, 0)
 
 
 def _institutions(report: DemoReport) -> dict[str, Institution]:
@@ -256,6 +259,12 @@ def demo_create(
     _grants_and_record_sets(datasets[schemas.PERSONS["code"]])
     _test_data(report, list(datasets.values()), progress)
     _access_history(datasets[schemas.PERSONS["code"]], random.Random(sizes.seed))
+    loaded = articles_load_shipped(actor=SYSTEM)
+    report.help_articles = (
+        len(loaded.created),
+        len(loaded.updated),
+        len(loaded.unchanged) + len(loaded.kept),
+    )
     return report
 
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from dagr.core.errors import ValidationError
@@ -25,8 +25,9 @@ class SearchHitOut(Schema):
     url: str
     category: str
     audiences: list[str]
-    snippet: str = Field(description="HTML: the article's text around the match, escaped, "
-                         "matched words in <mark>")
+    snippet: str = Field(
+        description="HTML: the article's text around the match, escaped, matched words in <mark>"
+    )
 
 
 class ArticleOut(Schema):
@@ -57,7 +58,9 @@ def _url(request: HttpRequest, slug: str) -> str:
     ),
 )
 def help_search(
-    request: HttpRequest, q: str = Field("", max_length=200), lang: Literal["lv", "en"] = "lv"
+    request: HttpRequest,
+    q: str = Query("", max_length=200, description="the words to search for"),
+    lang: Literal["lv", "en"] = Query("lv", description="the language of the articles"),
 ) -> list[dict[str, Any]]:
     if not q.strip():
         raise ValidationError(
@@ -101,5 +104,7 @@ def help_articles(request: HttpRequest) -> Any:
             "pages": article.pages,
             "version": article.version,
         }
-        for article in selectors.articles_visible(request.user).order_by("category", "order", "slug")
+        for article in selectors.articles_visible(request.user).order_by(
+            "category", "order", "slug"
+        )
     ]

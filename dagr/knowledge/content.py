@@ -125,7 +125,9 @@ def split_languages(text: str, where: str = "article") -> dict[str, str]:
     markers = list(_MARKER_RE.finditer(text))
     found = [m.group(1) for m in markers]
     if sorted(found) != ["en", "lv"]:
-        raise ContentError(f"{where}: needs exactly one <!-- lang: lv --> and one <!-- lang: en -->")
+        raise ContentError(
+            f"{where}: needs exactly one <!-- lang: lv --> and one <!-- lang: en -->"
+        )
     bodies = {}
     for index, marker in enumerate(markers):
         end = markers[index + 1].start() if index + 1 < len(markers) else len(text)
@@ -210,5 +212,7 @@ def shipped_articles(directory: Path | None = None) -> list[ArticleSource]:
     for source in result:
         dangling = sorted(set(source.related) - slugs)
         if dangling:
-            raise ContentError(f"{source.path}: related article(s) not found: {', '.join(dangling)}")
+            raise ContentError(
+                f"{source.path}: related article(s) not found: {', '.join(dangling)}"
+            )
     return result

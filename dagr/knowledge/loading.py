@@ -45,7 +45,9 @@ def load(article_model: Any, version_model: Any, directory: Path | None = None) 
     report = LoadReport()
     sources = content.shipped_articles(directory)
     with transaction.atomic():
-        existing = {a.slug: a for a in article_model.objects.filter(slug__in=[s.slug for s in sources])}
+        existing = {
+            a.slug: a for a in article_model.objects.filter(slug__in=[s.slug for s in sources])
+        }
         for source in sources:
             article = existing.get(source.slug)
             fields: dict[str, Any] = {

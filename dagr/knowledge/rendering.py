@@ -66,4 +66,6 @@ _SPACE_RE = re.compile(r"\s+")
 def plain_text(markdown: str) -> str:
     """The readable text of an article (for search snippets): rendered, tags dropped."""
     rendered = _parser().render(markdown or "")
-    return _SPACE_RE.sub(" ", html_lib.unescape(_TAG_RE.sub("", _BLOCK_TAG_RE.sub(" ", rendered)))).strip()
+    return _SPACE_RE.sub(
+        " ", html_lib.unescape(_TAG_RE.sub("", _BLOCK_TAG_RE.sub(" ", rendered)))
+    ).strip()

@@ -37,15 +37,17 @@ def table(language: str) -> str:
 
 
 def create_tables(schema_editor: object | None = None) -> None:
-    """The index tables (migration 0002); ``IF NOT EXISTS``: safe to run again."""
+    """The index tables (migration 0002); ``IF NOT EXISTS``: safe to run again. No foreign key
+    to the article on PostgreSQL on purpose: Django's test flush truncates the model tables
+    without CASCADE, and a stale row is harmless (search keeps only ids of existing articles;
+    a new article with a reused id overwrites the row)."""
     with connection.cursor() as cursor:
         for language in LANGUAGES:
             name = table(language)
             if connection.vendor == "postgresql":
                 cursor.execute(
                     f"CREATE TABLE IF NOT EXISTS {name} ("
-                    " article_id bigint PRIMARY KEY"
-                    " REFERENCES knowledge_article(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,"
+                    " article_id bigint PRIMARY KEY,"
                     " title text NOT NULL, body text NOT NULL,"
                     " document tsvector GENERATED ALWAYS AS ("
                     "  setweight(to_tsvector('simple', title), 'A') ||"
@@ -76,15 +78,15 @@ def index_article(article_id: int, texts: dict[str, tuple[str, str]]) -> None:
             body_terms = " ".join(terms_module.terms(body, language))
             if connection.vendor == "postgresql":
                 cursor.execute(
-                    f"INSERT INTO {name} (article_id, title, body) VALUES (%s, %s, %s)"
+                    f"INSERT INTO {name} (article_id, title, body) VALUES (%s, %s, %s)"  # noqa: S608 - the table name is one of two constants
                     " ON CONFLICT (article_id) DO UPDATE SET title = EXCLUDED.title,"
                     " body = EXCLUDED.body",
                     [article_id, title_terms, body_terms],
                 )
             else:
-                cursor.execute(f"DELETE FROM {name} WHERE rowid = %s", [article_id])
+                cursor.execute(f"DELETE FROM {name} WHERE rowid = %s", [article_id])  # noqa: S608 - the table name is one of two constants
                 cursor.execute(
-                    f"INSERT INTO {name} (rowid, title, body) VALUES (%s, %s, %s)",
+                    f"INSERT INTO {name} (rowid, title, body) VALUES (%s, %s, %s)",  # noqa: S608 - the table name is one of two constants
                     [article_id, title_terms, body_terms],
                 )
 
@@ -93,7 +95,7 @@ def remove_article(article_id: int) -> None:
     with connection.cursor() as cursor:
         for language in LANGUAGES:
             column = "article_id" if connection.vendor == "postgresql" else "rowid"
-            cursor.execute(f"DELETE FROM {table(language)} WHERE {column} = %s", [article_id])
+            cursor.execute(f"DELETE FROM {table(language)} WHERE {column} = %s", [article_id])  # noqa: S608 - the table name is one of two constants
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def candidates(
         if connection.vendor == "postgresql":
             tsquery = (" | " if any_term else " & ").join(f"{term}:*" for term in safe)
             cursor.execute(
-                f"SELECT article_id, title, body FROM {name}, to_tsquery('simple', %s) AS q"
+                f"SELECT article_id, title, body FROM {name}, to_tsquery('simple', %s) AS q"  # noqa: S608 - the table name is one of two constants
                 " WHERE document @@ q"
                 " ORDER BY ts_rank(document, q, 0) DESC, article_id LIMIT %s",
                 [tsquery, limit],
@@ -124,7 +126,7 @@ def candidates(
         else:
             match = (" OR " if any_term else " AND ").join(f'"{term}"*' for term in safe)
             cursor.execute(
-                f"SELECT rowid, title, body FROM {name} WHERE {name} MATCH %s"
+                f"SELECT rowid, title, body FROM {name} WHERE {name} MATCH %s"  # noqa: S608 - the table name is one of two constants
                 f" ORDER BY bm25({name}, 10.0, 1.0), rowid LIMIT %s",
                 [match, limit],
             )

@@ -7,6 +7,7 @@ import difflib
 import math
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,7 +111,9 @@ def _pages() -> dict[str, tuple[str, str]]:
     with _pages_lock:
         if time.monotonic() - _pages_loaded_at > _PAGES_TTL_S:
             mapping: dict[str, tuple[str, str]] = {}
-            rows = Article.objects.order_by("order", "slug").values_list("slug", "visibility", "pages")
+            rows = Article.objects.order_by("order", "slug").values_list(
+                "slug", "visibility", "pages"
+            )
             for slug, visibility, pages in rows:
                 for page in pages or []:
                     mapping.setdefault(page, (slug, visibility))
@@ -162,10 +165,13 @@ def _score(candidate: search_index.Candidate, query: list[str]) -> tuple[int, fl
     found = 0
     title_score = 0.0
     body_score = 0.0
+    body = Counter(candidate.body_terms)
     for q in query:
-        title_best = max((2 if t == q else 1 if t.startswith(q) else 0) for t in candidate.title_terms or [""])
-        exact = sum(1 for t in candidate.body_terms if t == q)
-        prefix = sum(1 for t in candidate.body_terms if t != q and t.startswith(q))
+        title_best = max(
+            (2 if t == q else 1 if t.startswith(q) else 0) for t in candidate.title_terms or [""]
+        )
+        exact = body.get(q, 0)
+        prefix = sum(n for t, n in body.items() if t != q and t.startswith(q))
         if title_best or exact or prefix:
             found += 1
         title_score += title_best
@@ -177,7 +183,7 @@ def _score(candidate: search_index.Candidate, query: list[str]) -> tuple[int, fl
 
 def _highlight(text: str, query: list[str], language: str) -> str:
     """``text`` escaped, each word whose term matches the query wrapped in ``<mark>``."""
-    out = []
+    out: list[str] = []
     last = 0
     for word in terms._WORD_RE.finditer(text):
         if _match(terms.stem(word.group(0).lower(), language), query):
@@ -208,7 +214,7 @@ def snippet(body_markdown: str, query: list[str], language: str, *, width: int =
 
 
 def search(
-    q: str, *, language: str, user: Visitor, limit: int = 20, candidates: int = 200
+    q: str, *, language: str, user: Visitor, limit: int = 20, candidates: int = 100
 ) -> list[SearchHit]:
     """Articles for a query in one language: every query term first (any term if none has all),
     then title matches above body matches, exact terms above prefixes; snippets highlighted."""
@@ -289,7 +295,10 @@ def versions_diff(older: ArticleVersion, newer: ArticleVersion) -> list[tuple[st
         before_meta = "\n".join(f"{k}: {v}" for k, v in sorted(older.meta.items()))
         after_meta = "\n".join(f"{k}: {v}" for k, v in sorted(newer.meta.items()))
         table = differ.make_table(
-            before_meta.splitlines(), after_meta.splitlines(), f"v{older.version}", f"v{newer.version}"
+            before_meta.splitlines(),
+            after_meta.splitlines(),
+            f"v{older.version}",
+            f"v{newer.version}",
         )
         result.append(("meta", mark_safe(table)))  # noqa: S308 — HtmlDiff escapes the text
     return result

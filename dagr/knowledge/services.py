@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
+from dagr.accounts.models import User
 from dagr.audit.services import admin_entry_create
 from dagr.core.actors import Actor, Visitor
 from dagr.core.errors import NotFound, PermissionDenied, ValidationError
@@ -57,7 +58,11 @@ def _validate(source: content.ArticleSource, *, article: Article | None) -> None
 
     if not content.SLUG_RE.match(source.slug or "") or source.slug in content.RESERVED_SLUGS:
         error("slug", _("Use lowercase letters, digits and hyphens, e.g. request-access."))
-    elif Article.objects.filter(slug=source.slug).exclude(pk=getattr(article, "pk", None)).exists():
+    elif (
+        Article.objects.filter(slug=source.slug)
+        .exclude(pk=article.pk if article is not None else 0)
+        .exists()
+    ):
         error("slug", _("Another article already has this address."))
     if source.category not in content.category_slugs():
         error("category", _("Choose a category."))
@@ -93,9 +98,14 @@ def _new_version(
         meta={name: getattr(article, name) for name in META_FIELDS},
         source=source,
         note=note[:255],
-        created_by=actor if getattr(actor, "pk", None) else None,
+        created_by=_user(actor),
         created_by_label=str(getattr(actor, "full_name", "") or actor or "")[:255],
     )
+
+
+def _user(actor: Visitor) -> User | None:
+    """The portal user behind an actor (None for the system, a connection or a visitor)."""
+    return actor if isinstance(actor, User) else None
 
 
 def _require_manager(actor: Actor) -> None:
@@ -138,12 +148,12 @@ def article_update(
         _validate(source, article=article)
         changed = [
             name
-            for name in ("slug",) + META_FIELDS + TEXT_FIELDS
+            for name in ("slug", *META_FIELDS, *TEXT_FIELDS)
             if getattr(article, name) != getattr(source, name)
         ]
         if not changed:
             return article
-        for name in ("slug",) + META_FIELDS + TEXT_FIELDS:
+        for name in ("slug", *META_FIELDS, *TEXT_FIELDS):
             setattr(article, name, getattr(source, name))
         article.version += 1
         article.source = Article.Source.PORTAL
@@ -211,7 +221,7 @@ def feedback_create(
         helpful=helpful,
         comment=comment,
         language="en" if language == "en" else "lv",
-        user=visitor if getattr(visitor, "pk", None) and rules.is_authenticated(visitor) else None,
+        user=_user(visitor),
     )
 
 
@@ -258,7 +268,7 @@ def image_upload(*, actor: Actor, upload: UploadedFile) -> ArticleImage:
             width=image.width,
             height=image.height,
             size=out.tell(),
-            uploaded_by=actor if getattr(actor, "pk", None) else None,
+            uploaded_by=_user(actor),
         )
         stored.file.save(f"{uuid.uuid4().hex}.{extension}", ContentFile(out.getvalue()), save=False)
         stored.save()

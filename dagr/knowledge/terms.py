@@ -28,7 +28,7 @@ import re
 import unicodedata
 
 import LatvianStemmer  # type: ignore[import-untyped]  # a 170-line module without type hints
-import snowballstemmer
+import snowballstemmer  # type: ignore[import-untyped]  # no type hints shipped
 
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _ENGLISH = snowballstemmer.stemmer("english")
@@ -39,7 +39,7 @@ STOP_WORDS = {
     "lv": {
         "un", "vai", "ar", "par", "uz", "no", "kā", "ka", "kas", "ko", "ir", "tā", "tas", "to",
         "lai", "pie", "bet", "jo", "arī", "pēc", "līdz", "kur", "es", "mans", "man", "savu",
-        "sava", "kad", "cik", "vai", "ne", "nav", "kāda", "kāds",
+        "sava", "kad", "cik", "ne", "nav", "kāda", "kāds",
     },
     "en": {
         "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "for", "from", "how", "i",
