@@ -23,7 +23,7 @@ KEYS = {"slug", "category", "audiences", "visibility", "order", "pages", "topics
         "title_lv", "title_en"}  # fmt: skip
 # Named URLs that are not pages a person works in (machine endpoints, the language switch), and
 # the help pages themselves.
-NOT_PAGES = {"metrics", "set_language", "javascript-catalog", "portal:healthz"}
+NOT_PAGES = {"metrics", "set_language", "javascript-catalog", "portal:healthz", "portal:home"}
 NOT_PAGE_PREFIXES = ("api:",)
 HELP_PAGES = {
     "knowledge:index",
