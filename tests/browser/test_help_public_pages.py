@@ -22,15 +22,29 @@ SIZES = [pytest.param(DESKTOP, id="desktop"), pytest.param(PHONE, id="phone")]
 @pytest.fixture
 def catalogue() -> Iterator[None]:
     ur = make_institution(name="Uzņēmumu reģistrs", kind=Institution.Kind.PROVIDER)
-    make_dataset(provider=ur, code="uznemumi", status="production", schema=COMPANY_SCHEMA,
-                 title_lv="Uzņēmumu reģistrs", title_en="Company register",
-                 description_lv="Komersanti, to valdes locekļi un juridiskās adreses.")  # fmt: skip
-    test = make_dataset(provider=ur, code="uznemumi-test", schema=COMPANY_SCHEMA,
-                        title_lv="Uzņēmumu reģistrs (testa dati)",
-                        title_en="Company register (test data)")  # fmt: skip
-    make_dataset(provider=make_institution(name="PMLP", kind=Institution.Kind.PROVIDER),
-                 code="iedzivotaji", status="production", title_lv="Iedzīvotāju reģistrs",
-                 title_en="Population register")  # fmt: skip
+    make_dataset(
+        provider=ur,
+        code="uznemumi",
+        status="production",
+        schema=COMPANY_SCHEMA,
+        title_lv="Uzņēmumu reģistrs",
+        title_en="Company register",
+        description_lv="Komersanti, to valdes locekļi un juridiskās adreses.",
+    )
+    test = make_dataset(
+        provider=ur,
+        code="uznemumi-test",
+        schema=COMPANY_SCHEMA,
+        title_lv="Uzņēmumu reģistrs (testa dati)",
+        title_en="Company register (test data)",
+    )
+    make_dataset(
+        provider=make_institution(name="PMLP", kind=Institution.Kind.PROVIDER),
+        code="iedzivotaji",
+        status="production",
+        title_lv="Iedzīvotāju reģistrs",
+        title_en="Population register",
+    )
 
     def open_ids() -> set[int]:
         return {test.pk}

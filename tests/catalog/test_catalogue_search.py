@@ -17,33 +17,60 @@ from dagr.catalog.api_guide import api_guide, example_record
 from dagr.catalog.schema import parse_schema
 from dagr.catalog.selectors import CatalogueFilters, catalogue_search
 from dagr.core.identifiers import is_valid_company_code, is_valid_personal_code
-from tests.factories import PERSON_SCHEMA, make_dataset, make_institution
+from tests.factories import make_dataset, make_institution
 
 pytestmark = pytest.mark.django_db
 
 COMPANY_SCHEMA: dict[str, Any] = {
     "key": "registration_number",
     "fields": [
-        {"name": "registration_number", "title_lv": "Reģistrācijas numurs",
-         "title_en": "Registration number", "type": "string", "required": True,
-         "identifier": "company_code"},
-        {"name": "legal_address", "title_lv": "Juridiskā adrese", "title_en": "Legal address",
-         "type": "string", "identifier": "address_code"},
-        {"name": "board_members", "title_lv": "Valdes locekļi", "title_en": "Board members",
-         "type": "list", "fields": [
-             {"name": "personal_code", "title_lv": "Personas kods", "title_en": "Personal code",
-              "type": "string", "personal": True, "identifier": "personal_code"},
-             {"name": "since", "title_lv": "Kopš", "title_en": "Since", "type": "date"}]},
-        {"name": "employees", "title_lv": "Darbinieku skaits", "title_en": "Employees",
-         "type": "integer"},
+        {
+            "name": "registration_number",
+            "title_lv": "Reģistrācijas numurs",
+            "title_en": "Registration number",
+            "type": "string",
+            "required": True,
+            "identifier": "company_code",
+        },
+        {
+            "name": "legal_address",
+            "title_lv": "Juridiskā adrese",
+            "title_en": "Legal address",
+            "type": "string",
+            "identifier": "address_code",
+        },
+        {
+            "name": "board_members",
+            "title_lv": "Valdes locekļi",
+            "title_en": "Board members",
+            "type": "list",
+            "fields": [
+                {
+                    "name": "personal_code",
+                    "title_lv": "Personas kods",
+                    "title_en": "Personal code",
+                    "type": "string",
+                    "personal": True,
+                    "identifier": "personal_code",
+                },
+                {"name": "since", "title_lv": "Kopš", "title_en": "Since", "type": "date"},
+            ],
+        },
+        {
+            "name": "employees",
+            "title_lv": "Darbinieku skaits",
+            "title_en": "Employees",
+            "type": "integer",
+        },
     ],
-}  # fmt: skip
+}
 
 
 @pytest.fixture
 def catalogue() -> dict[str, Any]:
-    pmlp = make_institution(name="Pilsonības un migrācijas lietu pārvalde",
-                            kind=Institution.Kind.PROVIDER)  # fmt: skip
+    pmlp = make_institution(
+        name="Pilsonības un migrācijas lietu pārvalde", kind=Institution.Kind.PROVIDER
+    )
     ur = make_institution(name="Uzņēmumu reģistrs", kind=Institution.Kind.PROVIDER)
     return {
         "persons": make_dataset(
@@ -54,7 +81,7 @@ def catalogue() -> dict[str, Any]:
             title_en="Population register",
             description_lv="Deklarētās dzīvesvietas un personas kodi.",
             description_en="Declared residences and personal codes.",
-        ),  # fmt: skip
+        ),
         "companies": make_dataset(
             provider=ur,
             code="uznemumi",
@@ -62,14 +89,14 @@ def catalogue() -> dict[str, Any]:
             schema=COMPANY_SCHEMA,
             title_lv="Uzņēmumu reģistrs",
             title_en="Company register",
-        ),  # fmt: skip
+        ),
         "old": make_dataset(
             provider=ur,
             code="vecais",
             status="retired",
             title_lv="Vecs saraksts",
             title_en="Old list",
-        ),  # fmt: skip
+        ),
         "draft": make_dataset(provider=ur, code="melnraksts", status="sandbox"),
         "pmlp": pmlp,
         "ur": ur,
@@ -79,9 +106,13 @@ def catalogue() -> dict[str, Any]:
 @pytest.fixture
 def test_data_of_persons(catalogue: dict[str, Any]) -> Iterator[Any]:
     """A published test dataset of the persons register (anonymisation registers these)."""
-    target = make_dataset(provider=catalogue["pmlp"], code="iedzivotaji-test", status="sandbox",
-                          title_lv="Iedzīvotāju reģistrs (testa dati)",
-                          title_en="Population register (test data)")  # fmt: skip
+    target = make_dataset(
+        provider=catalogue["pmlp"],
+        code="iedzivotaji-test",
+        status="sandbox",
+        title_lv="Iedzīvotāju reģistrs (testa dati)",
+        title_en="Population register (test data)",
+    )
 
     def provider() -> set[int]:
         return {target.pk}
@@ -127,8 +158,11 @@ def test_filters(catalogue, test_data_of_persons):
     assert codes(status="retired") == ["vecais"]
     assert codes(identifier_kind="company_code") == ["uznemumi"]
     assert sorted(codes(identifier_kind="personal_code")) == [
-        "iedzivotaji", "iedzivotaji-test", "uznemumi", "vecais"
-    ]  # fmt: skip
+        "iedzivotaji",
+        "iedzivotaji-test",
+        "uznemumi",
+        "vecais",
+    ]
     # the source and its (public) test dataset both have test data
     assert sorted(codes(has_test_data=True)) == ["iedzivotaji", "iedzivotaji-test"]
     assert codes(status="sandbox") == ["iedzivotaji-test"]
@@ -162,8 +196,15 @@ def test_the_api_guide_uses_valid_fictitious_identifiers():
     assert re.fullmatch(r"\d{9}", by_path["legal_address"].value)
     assert is_valid_personal_code(by_path["board_members.personal_code"].value)
     keys = [call.key for call in guide.calls]
-    assert keys == ["token", "by-registration_number", "by-legal_address",
-                    "by-board_members-personal_code", "lookup", "changes", "export"]  # fmt: skip
+    assert keys == [
+        "token",
+        "by-registration_number",
+        "by-legal_address",
+        "by-board_members-personal_code",
+        "lookup",
+        "changes",
+        "export",
+    ]
     by_key = {call.key: call for call in guide.calls}
     value = by_path["registration_number"].value
     assert f"https://dagr.example.lv/api/v1/data/uznemumi/records/registration_number/{value}" in (
@@ -179,8 +220,9 @@ def test_the_api_guide_uses_valid_fictitious_identifiers():
     assert example_record(schema.fields) == example_record(schema.fields)  # deterministic
 
 
-def test_the_dataset_page_shows_the_guide_the_test_data_and_help(client, catalogue,
-                                                                   test_data_of_persons):  # fmt: skip
+def test_the_dataset_page_shows_the_guide_the_test_data_and_help(
+    client, catalogue, test_data_of_persons
+):
     html = client.get("/catalog/iedzivotaji/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Using this dataset through the API" in html
     assert "http://testserver/api/v1/data/iedzivotaji/records/personal_code/32" in html

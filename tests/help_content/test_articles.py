@@ -19,8 +19,18 @@ CATEGORIES = {
     c["slug"] for c in yaml.safe_load((ARTICLES_DIR.parent / "categories.yaml").read_text())
 }
 AUDIENCES = {"provider", "recipient", "signatory", "administrator", "everyone"}
-KEYS = {"slug", "category", "audiences", "visibility", "order", "pages", "topics", "related",
-        "title_lv", "title_en"}  # fmt: skip
+KEYS = {
+    "slug",
+    "category",
+    "audiences",
+    "visibility",
+    "order",
+    "pages",
+    "topics",
+    "related",
+    "title_lv",
+    "title_en",
+}
 # Named URLs that are not pages a person works in (machine endpoints, the language switch), and
 # the help pages themselves.
 NOT_PAGES = {"metrics", "set_language", "javascript-catalog", "portal:healthz", "portal:home"}

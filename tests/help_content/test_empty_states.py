@@ -49,8 +49,12 @@ def provider_user():
     ],
 )
 def test_an_empty_list_links_its_help_article(client, recipient, provider_user, who, url, slug):
-    user = {"recipient": recipient, "provider": provider_user[0], "public": None,
-            "admin": make_admin()}[who]  # fmt: skip
+    user = {
+        "recipient": recipient,
+        "provider": provider_user[0],
+        "public": None,
+        "admin": make_admin(),
+    }[who]
     assert slug in SLUGS
     html = page(client, user, url)
     empty = html.split('class="empty-state"', 1)

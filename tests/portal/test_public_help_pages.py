@@ -55,8 +55,15 @@ def test_the_how_to_get_access_page_is_public_and_links_the_steps(client, langua
     page = client.get("/get-access/", HTTP_ACCEPT_LANGUAGE=language)
     assert page.status_code == 200
     html = page.content.decode()
-    for slug in ("test-datasets", "register-institution", "request-access", "legal-basis",
-                 "register-connection", "call-api-curl", "sync-connector"):  # fmt: skip
+    for slug in (
+        "test-datasets",
+        "register-institution",
+        "request-access",
+        "legal-basis",
+        "register-connection",
+        "call-api-curl",
+        "sync-connector",
+    ):
         assert f'href="/help/{slug}/"' in html
     assert 'href="/accounts/register/"' in html  # signed out: apply for an account
     title = "Kā saņemt piekļuvi datiem" if language == "lv" else "How to get access to data"
