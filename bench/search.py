@@ -16,6 +16,7 @@ terms, the index query, the ranking and the highlighted snippets).
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import shutil
@@ -54,11 +55,11 @@ def _vocabulary(rng: random.Random, size: int) -> list[str]:
 
 VOCABULARY = _vocabulary(random.Random(7), 4000)
 # Word frequencies fall off as in real text (Zipf): the common words are in most articles.
-WEIGHTS = [1 / (rank + 1) for rank in range(len(VOCABULARY))]
+CUMULATIVE = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(VOCABULARY))))
 
 
 def lv_word(rng: random.Random) -> str:
-    return rng.choices(VOCABULARY, WEIGHTS)[0] + rng.choice(ENDINGS_LV)
+    return rng.choices(VOCABULARY, cum_weights=CUMULATIVE)[0] + rng.choice(ENDINGS_LV)
 
 
 def sentence(rng: random.Random, words: int, english: bool) -> str:
