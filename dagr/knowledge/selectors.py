@@ -196,7 +196,7 @@ def _highlight(text: str, query: list[str], language: str) -> str:
 
 def snippet(body_markdown: str, query: list[str], language: str, *, width: int = 220) -> SafeString:
     """A piece of the article's text around the first match, matches highlighted."""
-    text = rendering.plain_text(body_markdown)
+    text = rendering.snippet_text(body_markdown)
     start = 0
     for word in terms._WORD_RE.finditer(text):
         if _match(terms.stem(word.group(0).lower(), language), query):
@@ -227,7 +227,10 @@ def search(
         found = search_index.candidates(query, language, limit=candidates, any_term=True)
     if not found:
         return []
-    articles = articles_visible(user).in_bulk([c.article_id for c in found])
+    # Only what ranking needs for the candidates; the texts of the shown page afterwards.
+    articles = (
+        articles_visible(user).only("id", "slug", "order").in_bulk([c.article_id for c in found])
+    )
     ranked = []
     for candidate in found:
         article = articles.get(candidate.article_id)
@@ -237,8 +240,10 @@ def search(
         key = (-found_terms, -title_score, -body_score, article.order, article.slug)
         ranked.append((key, article))
     ranked.sort(key=lambda item: item[0])
+    shown = Article.objects.in_bulk([article.pk for _key, article in ranked[:limit]])
     hits = []
-    for key, article in ranked[:limit]:
+    for key, ranked_article in ranked[:limit]:
+        article = shown[ranked_article.pk]
         title = article.title(language)
         hits.append(
             SearchHit(

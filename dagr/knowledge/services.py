@@ -18,7 +18,8 @@ from PIL import Image, UnidentifiedImageError
 from dagr.accounts.models import User
 from dagr.audit.services import admin_entry_create
 from dagr.core.actors import Actor, Visitor
-from dagr.core.errors import NotFound, PermissionDenied, ValidationError
+from dagr.core.errors import NotFound, PermissionDenied, RateLimited, ValidationError
+from dagr.core.ratelimit import rate_limit_hit, rate_limit_wait
 from dagr.permissions import rules
 
 from . import content, loading, selectors
@@ -208,11 +209,26 @@ def article_revert(*, actor: Actor, slug: str, version: int) -> Article:
     return article
 
 
+FEEDBACK_PER_HOUR = 20
+
+
 def feedback_create(
-    *, visitor: Visitor, slug: str, helpful: bool, comment: str = "", language: str = "lv"
+    *,
+    visitor: Visitor,
+    slug: str,
+    helpful: bool,
+    comment: str = "",
+    language: str = "lv",
+    client: str = "",
 ) -> Feedback:
-    """A reader's "was this helpful?" answer (anyone who may read the article)."""
+    """A reader's "was this helpful?" answer (anyone who may read the article); at most
+    ``FEEDBACK_PER_HOUR`` answers an hour from one client address (the form needs no login)."""
     article = selectors.article_get(slug=slug, user=visitor)
+    if client:
+        wait = rate_limit_wait(scope="help-feedback", value=client, limit=FEEDBACK_PER_HOUR)
+        if wait is not None:
+            raise RateLimited(retry_after=wait)
+        rate_limit_hit(scope="help-feedback", value=client, window_s=3600)
     comment = (comment or "").strip()
     if len(comment) > 2000:
         raise ValidationError(_("The comment may be at most 2,000 characters long."))

@@ -23,7 +23,8 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_POST
 
-from dagr.core.errors import NotFound, ValidationError
+from dagr.core.errors import NotFound, RateLimited, ValidationError
+from dagr.core.ratelimit import client_ip
 from dagr.permissions import rules
 from dagr.permissions.access import ActorRequest, public, requires
 
@@ -94,8 +95,9 @@ def feedback(request: HttpRequest, slug: str) -> HttpResponse:
             helpful=form.cleaned_data["helpful"],
             comment=form.cleaned_data.get("comment", ""),
             language=_language(),
+            client=client_ip(request),
         )
-    except ValidationError as exc:
+    except (ValidationError, RateLimited) as exc:
         messages.error(request, str(exc.message))
         return redirect("knowledge:article", slug=slug)
     messages.success(request, _("Thank you for your feedback."))
@@ -129,7 +131,11 @@ def _editor(
     return render(
         request,
         "knowledge/edit.html",
-        {"form": form, "article": article},
+        {
+            "form": form,
+            "article": article,
+            "feedback": selectors.feedback_summary(article) if article is not None else None,
+        },
         status=status,
     )
 

@@ -155,6 +155,22 @@ def test_feedback_from_readers(shipped):
         )
 
 
+def test_feedback_is_rate_limited_per_client(shipped, monkeypatch):
+    from dagr.core.errors import RateLimited
+
+    monkeypatch.setattr(services, "FEEDBACK_PER_HOUR", 2)
+    for _ in range(2):
+        services.feedback_create(
+            visitor=None, slug="request-access", helpful=True, client="10.0.0.1"
+        )
+    with pytest.raises(RateLimited):
+        services.feedback_create(
+            visitor=None, slug="request-access", helpful=True, client="10.0.0.1"
+        )
+    services.feedback_create(visitor=None, slug="request-access", helpful=True, client="10.0.0.2")
+    assert Feedback.objects.count() == 3
+
+
 def png_with_metadata() -> bytes:
     from PIL import PngImagePlugin
 
