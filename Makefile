@@ -10,7 +10,7 @@ DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint deps-graph format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
         test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit \
-        bench-newsletter bench-anon bench-dashboard bench-dcat bench-connector
+        bench-newsletter bench-anon bench-dashboard bench-dcat bench-connector bench-search
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -116,6 +116,11 @@ bench-dashboard: install
 # worker's code path to a local aiosmtpd sink; a table and a RESULT line with messages/s.
 bench-newsletter: install
 	$(BIN)/python bench/newsletter.py
+
+# Help search speed: BENCH_SEARCH_ARTICLES generated articles (default 10,000), p95 over many
+# Latvian/English queries through knowledge.selectors.search (DATABASE_URL: a fresh database).
+bench-search: install-dev
+	$(BIN)/python bench/search.py
 
 # Anonymisation speed: BENCH_ANON_N demo persons (default 1,000,000; companies N/10, addresses
 # N/2) loaded into a scratch SQLite database, then one release of the three registers read from

@@ -186,6 +186,7 @@ def mount_routers() -> None:
     from dagr.connections.api import router as connections_router
     from dagr.connectors.api import router as connectors_router
     from dagr.dashboard.api import router as stats_router
+    from dagr.knowledge.api import router as help_router
     from dagr.monitoring.api import router as monitoring_router
     from dagr.monitoring.api_webhooks import router as webhooks_router
     from dagr.oversight.api import router as audit_router
@@ -204,6 +205,7 @@ def mount_routers() -> None:
     api.add_router("/record-sets", monitoring_router)
     api.add_router("/record-sets", webhooks_router)
     api.add_router("/test-data", test_data_router)
+    api.add_router("/help", help_router)
 
 
 mount_routers()

@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "dagr.permissions",
     "dagr.connections",
     "dagr.catalog",
+    "dagr.knowledge",
     "dagr.grants",
     "dagr.records",
     "dagr.uploads",
@@ -173,6 +174,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "dagr.portal.context_processors.portal",
                 "dagr.notifications.context_processors.notifications",
+                "dagr.knowledge.context_processors.page_help",
             ],
         },
     }

@@ -35,6 +35,7 @@ urlpatterns = [
     path("notifications/", include("dagr.notifications.urls")),
     path("statistics/", include("dagr.dashboard.urls")),
     path("open-data-portal/", include("dagr.ckan.urls")),
+    path("help/", include("dagr.knowledge.urls")),
     path("", include("dagr.portal.urls")),
 ]
 

@@ -9,6 +9,8 @@ actor may see; the portal and the API both go through it.
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +116,152 @@ def dataset_queryset_for(
     if provider_registration_number:
         qs = qs.filter(provider__registration_number=provider_registration_number)
     return qs.select_related("provider", "schema").order_by("code")
+
+
+# --- the public catalogue's search and filters ----------------------------------------------------
+
+TEST_SUFFIX = "-test"  # anonymisation names a source's test dataset ``<code>-test``
+CATALOGUE_STATUSES = (Dataset.Status.PRODUCTION, Dataset.Status.SANDBOX, Dataset.Status.RETIRED)
+
+
+def _folded(text: str) -> str:
+    """Lower case without diacritics, so that ``iedzivotaju`` finds ``iedzīvotāju``."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _schema_fields(definition: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, dict]]:
+    """(path, field document) of every field, nested list fields too, read from the stored
+    document without building the typed schema (the catalogue lists many datasets)."""
+    for item in definition.get("fields") or []:
+        if not isinstance(item, dict):
+            continue
+        path = f"{prefix}{item.get('name', '')}"
+        yield path, item
+        if item.get("fields"):
+            yield from _schema_fields(item, prefix=f"{path}.")
+
+
+@dataclass(frozen=True)
+class CatalogueFilters:
+    search: str = ""
+    provider_id: int | None = None
+    status: str = ""  # one of CATALOGUE_STATUSES, or "" for all
+    has_test_data: bool = False
+    identifier_kind: str = ""  # a key of IDENTIFIER_LABELS, or "" for all
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.search.strip()
+            or self.provider_id
+            or self.status
+            or self.has_test_data
+            or self.identifier_kind
+        )
+
+
+@dataclass
+class CatalogueEntry:
+    dataset: Dataset
+    identifier_kinds: list[str]
+    test_data_code: str  # the source code the /test-data/ pages use, or ""
+    is_test_dataset: bool
+    matched_fields: list[str]  # field paths/titles the search matched
+
+    @property
+    def identifier_labels(self) -> list[str]:
+        return [str(IDENTIFIER_LABELS.get(kind, kind)) for kind in self.identifier_kinds]
+
+
+def _search_text(ds: Dataset) -> str:
+    return _folded(
+        " ".join(
+            [
+                ds.code,
+                ds.title_lv,
+                ds.title_en,
+                ds.description_lv,
+                ds.description_en,
+                ds.provider.name,
+                ds.provider.short_name or "",
+            ]
+        )
+    )
+
+
+def catalogue_search(*, actor: Visitor, filters: CatalogueFilters) -> list[CatalogueEntry]:
+    """The catalogue page: datasets the actor may see whose title, description, code, provider
+    or field names/titles contain every word of the search (case and diacritics ignored), then
+    narrowed by provider, status, "has a test dataset" and identifier kind; ordered by provider
+    name and code. One query for the datasets (schemas and providers joined) and one for the
+    open sandbox ids; the matching runs over the fetched rows — a national catalogue holds
+    hundreds of datasets, not millions. Queries: the datasets (providers and schemas joined), the
+    open sandbox ids, and their codes."""
+    qs = datasets_visible_to(actor).select_related("provider", "schema")
+    if filters.provider_id:
+        qs = qs.filter(provider_id=filters.provider_id)
+    if filters.status in CATALOGUE_STATUSES:
+        qs = qs.filter(status=filters.status)
+    open_ids = hooks.open_sandbox_ids()
+    rows = list(qs.order_by("provider__name", "code"))
+    # test datasets are public, so every one counts (also when a filter hides it from the list)
+    test_codes = (
+        set(Dataset.objects.filter(pk__in=open_ids).values_list("code", flat=True))
+        if open_ids
+        else set()
+    )
+    words = [_folded(w) for w in filters.search.split()][:10]
+    entries: list[CatalogueEntry] = []
+    for ds in rows:
+        definition = ds.schema.definition if ds.schema else {}
+        fields = list(_schema_fields(definition))
+        kinds = sorted({str(f["identifier"]) for _p, f in fields if f.get("identifier")})
+        if filters.identifier_kind and filters.identifier_kind not in kinds:
+            continue
+        is_test = ds.pk in open_ids
+        test_data_code = ds.code if f"{ds.code}{TEST_SUFFIX}" in test_codes else ""
+        if is_test and ds.code.endswith(TEST_SUFFIX):
+            test_data_code = ds.code.removesuffix(TEST_SUFFIX)
+        if filters.has_test_data and not test_data_code:
+            continue
+        matched: list[str] = []
+        if words:
+            text = _search_text(ds)
+            field_texts = {
+                path: _folded(f"{path} {f.get('title_lv', '')} {f.get('title_en', '')}")
+                for path, f in fields
+            }
+            everything = text + " " + " ".join(field_texts.values())
+            if not all(word in everything for word in words):
+                continue
+            matched = [path for path, t in field_texts.items() if any(word in t for word in words)][
+                :5
+            ]
+        entries.append(CatalogueEntry(ds, kinds, test_data_code, is_test, matched))
+    return entries
+
+
+def catalogue_groups(
+    entries: list[CatalogueEntry],
+) -> list[tuple[Institution, list[CatalogueEntry]]]:
+    """Entries grouped by provider, in the order given."""
+    groups: dict[int, tuple[Institution, list[CatalogueEntry]]] = {}
+    for entry in entries:
+        groups.setdefault(entry.dataset.provider_id, (entry.dataset.provider, []))[1].append(entry)
+    return list(groups.values())
+
+
+def test_data_code_for(dataset: Dataset) -> str:
+    """The code under which the /test-data/ pages publish this dataset's test data (its own code
+    for a source with a published test dataset, the source's for a test dataset), or ""."""
+    open_ids = hooks.open_sandbox_ids()
+    if not open_ids:
+        return ""
+    if dataset.pk in open_ids:
+        return dataset.code.removesuffix(TEST_SUFFIX) if dataset.code.endswith(TEST_SUFFIX) else ""
+    target = f"{dataset.code}{TEST_SUFFIX}"
+    return dataset.code if Dataset.objects.filter(pk__in=open_ids, code=target).exists() else ""
 
 
 def catalogue_providers(*, actor: Visitor) -> QuerySet[Institution]:

@@ -18,10 +18,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dagr.core.confirm import confirmation_page, confirmed
 from dagr.core.errors import DomainError, PermissionDenied
 from dagr.core.forms import form_add_domain_error
+from dagr.knowledge.selectors import articles_for_topics
 from dagr.permissions import rules
 from dagr.permissions.access import ActorRequest, authenticated, public, requires
 
 from . import selectors, services
+from .api_guide import api_guide
 from .forms import DatasetCreateForm, DatasetMetadataForm, SchemaEditForm
 from .models import Dataset
 
@@ -39,17 +41,36 @@ def _int_or_none(value: str | None) -> int | None:
 # --- public pages ------------------------------------------------------------------------------
 
 
+IDENTIFIER_KINDS = tuple(selectors.IDENTIFIER_LABELS)
+# the help articles the dataset page offers (knowledge's articles_for_topics)
+DATASET_TOPICS = ("dataset", "identifiers", "access", "api", "change-feed")
+
+
+def _filters(request: HttpRequest) -> selectors.CatalogueFilters:
+    status = request.GET.get("status", "")
+    kind = request.GET.get("identifier", "")
+    return selectors.CatalogueFilters(
+        search=request.GET.get("q", "")[:100],
+        provider_id=_int_or_none(request.GET.get("provider")),
+        status=status if status in selectors.CATALOGUE_STATUSES else "",
+        has_test_data=request.GET.get("test_data") == "1",
+        identifier_kind=kind if kind in IDENTIFIER_KINDS else "",
+    )
+
+
 @public
 def index(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "")[:100]
-    provider_id = _int_or_none(request.GET.get("provider"))
+    filters = _filters(request)
+    entries = selectors.catalogue_search(actor=request.user, filters=filters)
     context = {
-        "groups": selectors.dataset_list_for(
-            actor=request.user, search=search, provider_id=provider_id
-        ),
+        "groups": selectors.catalogue_groups(entries),
+        "count": len(entries),
         "providers": selectors.catalogue_providers(actor=request.user),
-        "search": search,
-        "provider_id": provider_id,
+        "filters": filters,
+        "search": filters.search,
+        "provider_id": filters.provider_id,
+        "statuses": [(value, label) for value, label in Dataset.Status.choices],
+        "identifier_kinds": list(selectors.IDENTIFIER_LABELS.items()),
     }
     return render(request, "catalog/index.html", context)
 
@@ -58,11 +79,21 @@ def index(request: HttpRequest) -> HttpResponse:
 def dataset(request: HttpRequest, code: str) -> HttpResponse:
     ds = selectors.dataset_get_visible(actor=request.user, code=code)
     schema = selectors.dataset_schema(ds)
+    test_data_code = selectors.test_data_code_for(ds)
+    topics = [*DATASET_TOPICS, "test-data"] if test_data_code else list(DATASET_TOPICS)
     context = {
         "dataset": ds,
         "schema": schema,
         "rows": selectors.schema_rows(schema) if schema else [],
         "identifiers": selectors.schema_identifiers(schema) if schema else [],
+        "guide": (
+            api_guide(code=ds.code, schema=schema, base_url=request.build_absolute_uri("/")[:-1])
+            if schema
+            else None
+        ),
+        "test_data_code": test_data_code,
+        "is_test_dataset": test_data_code and test_data_code != ds.code,
+        "articles": articles_for_topics(topics, request.user)[:5],
     }
     return render(request, "catalog/dataset.html", context)
 

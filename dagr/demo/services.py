@@ -36,6 +36,7 @@ from dagr.core.actors import SYSTEM
 from dagr.core.identifiers import make_company_code
 from dagr.grants.models import Grant
 from dagr.grants.services import grant_approve, grant_request
+from dagr.knowledge.services import articles_load_shipped
 from dagr.monitoring.models import RecordSet
 from dagr.monitoring.services import record_set_create, record_set_identifiers_change
 from dagr.permissions import rules
@@ -125,6 +126,8 @@ class DemoReport:
     test_data: tuple[int, str, int | None, bool] | None = None
     # the open data descriptions: (code, quality score of 405, published)
     open_data: list[tuple[str, int, bool]] = field(default_factory=list)
+    # the shipped help articles: (created, updated, unchanged or kept)
+    help_articles: tuple[int, int, int] = (0, 0, 0)
 
 
 def _institutions(report: DemoReport) -> dict[str, Institution]:
@@ -260,6 +263,12 @@ def demo_create(
     _test_data(report, list(datasets.values()), progress)
     report.open_data = open_data_describe(list(datasets.values()))
     _access_history(datasets[schemas.PERSONS["code"]], random.Random(sizes.seed))
+    loaded = articles_load_shipped(actor=SYSTEM)
+    report.help_articles = (
+        len(loaded.created),
+        len(loaded.updated),
+        len(loaded.unchanged) + len(loaded.kept),
+    )
     return report
 
 

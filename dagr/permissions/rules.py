@@ -715,3 +715,15 @@ RULES.update(
         "work_with_connectors": can_work_with_connectors,
     }
 )
+
+
+# --- the knowledge base (issue #16) ---------------------------------------------------------------
+
+
+def can_manage_help_articles(actor: Visitor) -> bool:
+    """Write, edit and revert help articles, upload their images and read readers' feedback:
+    administrators only (everyone reads public articles; signed-in users also the others)."""
+    return is_portal_admin(actor)
+
+
+RULES["manage_help_articles"] = can_manage_help_articles

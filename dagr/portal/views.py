@@ -2,17 +2,35 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from dagr.core.problems import problem_response
 from dagr.permissions.access import ActorRequest, authenticated, public
 
 from . import selectors, services
+from .glossary import terms_sorted
 
 
 @public
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html", selectors.home_context())
+
+
+@public
+def glossary(request: HttpRequest) -> HttpResponse:
+    language = "en" if (get_language() or "lv").startswith("en") else "lv"
+    terms = [
+        {"anchor": t.anchor, "term": t.term(language), "other": t.other(language),
+         "text": t.text(language), "article": t.article}
+        for t in terms_sorted(language)
+    ]  # fmt: skip
+    return render(request, "portal/glossary.html", {"terms": terms})
+
+
+@public
+def get_access(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/get_access.html")
 
 
 @authenticated

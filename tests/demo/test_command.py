@@ -11,6 +11,7 @@ from dagr.catalog.models import Dataset
 from dagr.demo import schemas
 from dagr.demo.services import DEMO_PASSWORD, USERS, DemoSizes, demo_create
 from dagr.grants.models import Grant
+from dagr.knowledge.models import Article
 from dagr.monitoring.models import RecordSet
 from dagr.records import selectors
 from dagr.records.models import Change, Load, Record, RecordVersion
@@ -48,6 +49,7 @@ def test_demo_creates_everything_once_and_prints_the_logins():
     for local, *_rest in USERS:
         assert f"{local}@dagr.example" in output
     assert DEMO_PASSWORD in output
+    assert "/help/" in output and Article.objects.filter(slug="request-access").exists()
 
     # The recipients' demo: an approved grant with a record set, and a request to decide.
     approved = Grant.objects.get(permission_number="DEMO-ATL-2026-001")

@@ -23,12 +23,19 @@ UPLOAD = "e2e-upload"
 LOOKUP = "e2e-lookup"
 WATCH = "e2e-watch"
 OPEN_DATA = "e2e-open-data"  # described as open data, published to the CKAN stand-in
+# the knowledge base's executed examples (tests/e2e/test_help_examples.py): a dataset the
+# recipient reads under a grant, and one the provider's examples load into
+HELP = "e2e-help"
+HELP_LOAD = "e2e-help-load"
+HELP_PERSONS = 20
 DATASETS = (JSON, NDJSON, NDJSON_BAD, CHUNKED, BIG, CUT, SNAPSHOT, EMPTY_SNAPSHOT, UPLOAD,
-            LOOKUP, WATCH, OPEN_DATA)  # fmt: skip
+            LOOKUP, WATCH, OPEN_DATA, HELP, HELP_LOAD)  # fmt: skip
 
 # dataset code -> permission number of the recipient's approved grant (every field)
-GRANTS = {LOOKUP: "E2E-LOOKUP-1", WATCH: "E2E-WATCH-1", CHUNKED: "E2E-CHUNKED-1"}
+GRANTS = {LOOKUP: "E2E-LOOKUP-1", WATCH: "E2E-WATCH-1", CHUNKED: "E2E-CHUNKED-1",
+          HELP: "E2E-HELP-1"}  # fmt: skip
 LOOKUP_PERSONS = 50
+HELP_SERIAL = 950_000
 
 # Latvian letters make multi-byte UTF-8 that odd chunk boundaries split
 NAMES = ("Ābele", "Ērgļa", "Ķēniņa", "Šņore", "Žagata", "Ūdre", "Čakste", "Ļaudava", "Ņikitina")

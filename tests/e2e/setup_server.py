@@ -55,6 +55,12 @@ def main() -> None:
         records=data.persons(data.LOOKUP_PERSONS, serial=900_000),
         source=Load.Source.API,
     )
+    records_upsert(
+        actor=SYSTEM,
+        dataset=datasets[data.HELP],
+        records=data.persons(data.HELP_PERSONS, serial=data.HELP_SERIAL),
+        source=Load.Source.API,
+    )
     _test_data(provider, recipient, asker)
     _open_data(datasets[data.OPEN_DATA])
     provider_conn, provider_secret = connection_create(
@@ -65,10 +71,16 @@ def main() -> None:
         actor=SYSTEM, institution=recipient, name="e2e-recipient", kind="recipient",
         token_lifetime_s=3600,
     )  # fmt: skip
+    # "who read" through the API (the knowledge base's executed examples)
+    oversight_conn, oversight_secret = connection_create(
+        actor=SYSTEM, institution=recipient, name="e2e-oversight", kind="oversight",
+        token_lifetime_s=3600,
+    )  # fmt: skip
     json.dump(
         {
             "provider": {"client_id": provider_conn.client_id, "secret": provider_secret},
             "recipient": {"client_id": recipient_conn.client_id, "secret": recipient_secret},
+            "oversight": {"client_id": oversight_conn.client_id, "secret": oversight_secret},
         },
         sys.stdout,
     )

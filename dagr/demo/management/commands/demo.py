@@ -126,6 +126,12 @@ class Command(BaseCommand):
                     ],
                 )
             )
+        created, updated, same = report.help_articles
+        self.stdout.write(
+            "\n"
+            + _("Help articles: %(created)s created, %(updated)s updated, %(same)s kept; /help/")
+            % {"created": created, "updated": updated, "same": same}
+        )
         self.stdout.write("\n" + _("Demo logins (every demo user has the same password)"))
         self.stdout.write(
             _table(
