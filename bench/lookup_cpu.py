@@ -73,12 +73,12 @@ CHILD = textwrap.dedent(
     for name, app in (("floor", floor_app), ("dagr", dagr_app), ("floor2", floor_app)):
         out[name], out[name + "_bad"] = measure(app, n)
     if os.environ.get("BENCH_PROFILE"):
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.process_time)
         profile.enable()
         measure(dagr_app, n // 4)
         profile.disable()
         text = io.StringIO()
-        pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(30)
+        pstats.Stats(profile, stream=text).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime")).print_stats(45)
         print(text.getvalue(), file=sys.stderr)
     print(json.dumps(out))
     """
