@@ -20,10 +20,20 @@ WSGI, 2 processes) on loopback, obtain a token, then drive it with `wrk` (Debian
 Lua script that asks for random existing personal codes. Batch lookups are timed with a small
 Python client (1,000 identifiers per call). The load tool shares the machine's 2 cores with the
 server; figures are comparable only within one run.
+
+The floor (issue #19): ``bench/floor_server.py``, a few dozen lines of raw WSGI under the same
+granian settings over the same database (same JWT, one indexed SELECT with the grant's
+conditions, the same fields, the same audit rows committed before answering, orjson), runs on
+BENCH_PORT + 1 (DAGR on BENCH_PORT, default 8320) and is measured with the same wrk load right
+before and right after DAGR; the RESULT line gives, for 16 clients, each backend's floor req/s
+(the mean of the two) and DAGR's ratio to it, and ``audit_gap``: the data requests DAGR answered
+(its own request counters, prometheus-client multi-process files) minus the access entries it
+wrote — 0 when every answered request has its entry.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -146,17 +156,21 @@ def granian(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
          "--workers", os.environ.get("BENCH_WORKERS", "2"),
          "--blocking-threads", os.environ.get("BENCH_THREADS", "1"), "--no-ws",
          "--port", str(port), app],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        env=env, cwd=ROOT, stdout=(OUT / f"server-{port}.log").open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: stopped with its workers
     )  # fmt: skip
 
 
 def stop(server: subprocess.Popen) -> None:
-    server.send_signal(signal.SIGTERM)
+    """The server and its worker processes (its process group)."""
+    os.killpg(server.pid, signal.SIGTERM)
     try:
         server.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        server.kill()
+        os.killpg(server.pid, signal.SIGKILL)
         server.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)  # a worker that outlived its parent
 
 
 def prepare(backend: str) -> dict[str, str] | None:
@@ -203,7 +217,7 @@ def token(port: int, client_id: str, secret: str) -> str:
 
 
 def wait_for(port: int) -> None:
-    for _ in range(100):
+    for _ in range(900):  # start-up takes seconds on a busy machine
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
@@ -306,6 +320,10 @@ def bench(backend: str) -> dict[str, float] | None:
     keys_file = OUT / f"keys-{backend}.txt"
     keys_file.write_text("\n".join(info["keys"]) + "\n")
     port, floor_port = PORT_BASE, PORT_BASE + 1
+    for busy in (port, floor_port):
+        with contextlib.suppress(OSError):
+            socket.create_connection(("127.0.0.1", busy), timeout=0.2).close()
+            raise SystemExit(f"port {busy} is in use (BENCH_PORT chooses others)")
     metrics_dir = OUT / f"metrics-{backend}"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
