@@ -163,7 +163,7 @@ class _Access:
                 identifiers.extend(
                     v for p, v in extract_identifiers(self.dataset.schema, data) if p in paths
                 )
-        audit.access_entry_write(
+        audit.access_entry_record(
             operation=self.operation,
             outcome=outcome,
             dataset_id=self.dataset.id if self.dataset else None,
