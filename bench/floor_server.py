@@ -56,19 +56,22 @@ assert _grant is not None, "the bench grant is missing"
 DATASET_ID = _dataset.pk
 FIELDS = list(_grant.fields)
 WHERE, WHERE_PARAMS = _grant.where(column="r.data", today=timezone.localdate())
-SIGNING_KEY = hmac.new(settings.SECRET_KEY.encode(), b"dagr.access-token.v1", hashlib.sha256).digest()
+SIGNING_KEY = hmac.new(
+    settings.SECRET_KEY.encode(), b"dagr.access-token.v1", hashlib.sha256
+).digest()
 SUBJECT_KEY = settings.AUDIT_SUBJECT_KEY.encode()
 CHAIN_KEY = settings.AUDIT_CHAIN_KEY.encode()
 django_connection.close()
 
 PH = "?" if VENDOR == "sqlite" else "%s"
-SELECT = (
+SELECT = (  # noqa: S608 - trusted fragments
     "SELECT r.data FROM records_record r WHERE r.dataset_id = {p} AND r.key = {p} "
     "AND r.deleted_at IS NULL AND ({w})"
 ).format(p=PH, w=WHERE.replace("%s", PH))  # fmt: skip
 COLUMNS = (*ACCESS_COLUMNS, "prev_hash", "entry_hash")
-INSERT_ENTRY = "INSERT INTO audit_accessentry ({}) VALUES ({}) RETURNING id".format(
-    ", ".join(COLUMNS), ", ".join(PH + ("::jsonb" if c == "fields" and PH == "%s" else "") for c in COLUMNS)
+INSERT_ENTRY = "INSERT INTO audit_accessentry ({}) VALUES ({}) RETURNING id".format(  # noqa: S608
+    ", ".join(COLUMNS),
+    ", ".join(PH + ("::jsonb" if c == "fields" and PH == "%s" else "") for c in COLUMNS),
 )
 
 _local = threading.local()
@@ -163,7 +166,8 @@ def _audit(conn: Any, values: dict[str, Any], subjects: list[bytes]) -> None:
                 "INSERT INTO audit_accesssegment (segment, started_at, last_seq, last_hash) "
                 "VALUES (%s, %s, %s, %s)"
                 if first
-                else "UPDATE audit_accesssegment SET last_seq = %s, last_hash = %s WHERE segment = %s"
+                else "UPDATE audit_accesssegment SET last_seq = %s, last_hash = %s "
+                "WHERE segment = %s"
             )
             head_params = (
                 [values["segment"], at, 1, digest]
@@ -171,7 +175,7 @@ def _audit(conn: Any, values: dict[str, Any], subjects: list[bytes]) -> None:
                 else [values["segment_seq"], digest, values["segment"]]
             )
             conn.execute(
-                f"WITH e AS ({INSERT_ENTRY}), s AS (INSERT INTO audit_accesssubject "
+                f"WITH e AS ({INSERT_ENTRY}), s AS (INSERT INTO audit_accesssubject "  # noqa: S608
                 "(entry_id, subject_hash) SELECT e.id, x FROM e CROSS JOIN "
                 f"unnest(%s::bytea[]) AS x), h AS ({head} RETURNING 1) SELECT id FROM e",
                 [*row, subjects, *head_params],

@@ -328,9 +328,12 @@ def bench(backend: str) -> dict[str, float] | None:
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     entries_before = entries_count(env)
-    server = granian("config.wsgi:application", port, {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
+    server = granian(
+        "config.wsgi:application", port, {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    )
     floor_env = {**env, "FLOOR_DATASET": DATASET, "FLOOR_PERMISSION": PERMISSION,
-                 "FLOOR_INSTITUTION": str(info["institution_id"]), "PYTHONPATH": str(ROOT)}  # fmt: skip
+                 "FLOOR_INSTITUTION": str(info["institution_id"]),
+                 "PYTHONPATH": str(ROOT)}  # fmt: skip
     floor = granian("bench.floor_server:application", floor_port, floor_env)
     try:
         wait_for(port)
@@ -372,7 +375,7 @@ def main() -> None:
     results = {backend: bench(backend) for backend in BACKENDS}
     print()
     print(f"get by identifier, {PERSONS:,} persons, grant with 2 conditions, audit on, "
-          f"{SECONDS} s per run; floor = bench/floor_server.py right before and after DAGR")  # fmt: skip
+          f"{SECONDS} s per run; floor = bench/floor_server.py before and after DAGR")  # fmt: skip
     header = ("backend", "server", "clients", "req/s", "p50 ms", "p99 ms", "non-2xx", "×floor")
     line = "{:<9} {:<13} {:>7} {:>9} {:>8} {:>8} {:>8} {:>7}"
     print(line.format(*header))

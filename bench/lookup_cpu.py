@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import lookup  # noqa: E402
+import lookup
 
 N = int(os.environ.get("BENCH_CPU_N", "20000"))
 
@@ -49,7 +49,8 @@ CHILD = textwrap.dedent(
 
     def environ(key):
         return {
-            "REQUEST_METHOD": "GET", "PATH_INFO": f"/api/v1/data/%(dataset)s/records/personal_code/{key}",
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": f"/api/v1/data/%(dataset)s/records/personal_code/{key}",
             "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000",
             "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""),
             "wsgi.errors": sys.stderr, "HTTP_HOST": "127.0.0.1:8000",
@@ -78,7 +79,8 @@ CHILD = textwrap.dedent(
         measure(dagr_app, n // 4)
         profile.disable()
         text = io.StringIO()
-        pstats.Stats(profile, stream=text).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime")).print_stats(45)
+        order = os.environ.get("BENCH_PROFILE_SORT", "tottime")
+        pstats.Stats(profile, stream=text).sort_stats(order).print_stats(45)
         print(text.getvalue(), file=sys.stderr)
     print(json.dumps(out))
     """
@@ -103,7 +105,9 @@ def main() -> None:
         ).stdout  # fmt: skip
         results[backend] = json.loads(out.strip().splitlines()[-1])
     print()
-    print(f"CPU µs per GET-by-identifier in-process, {N:,} requests each, {lookup.PERSONS:,} persons")
+    print(
+        f"CPU µs per GET-by-identifier in-process, {N:,} requests each, {lookup.PERSONS:,} persons"
+    )
     print("{:<9} {:>10} {:>10} {:>10} {:>8}".format("backend", "floor", "DAGR", "floor", "×floor"))
     for backend, r in results.items():
         floor = (r["floor"] + r["floor2"]) / 2

@@ -223,7 +223,7 @@ def _insert_checked(
     return found[0], last_hash, entry_hash
 
 
-_SQLITE_INSERT = "INSERT INTO {entries} ({columns}) VALUES ({marks}) RETURNING id".format(
+_SQLITE_INSERT = "INSERT INTO {entries} ({columns}) VALUES ({marks}) RETURNING id".format(  # noqa: S608
     entries=AccessEntry._meta.db_table, columns=", ".join(_ENTRY_COLUMNS),
     marks=", ".join("?" for _ in _ENTRY_COLUMNS),
 )  # fmt: skip
