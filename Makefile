@@ -9,8 +9,8 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/dagr
 DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint deps-graph format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
-        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-load bench-sync bench-audit \
-        bench-newsletter bench-anon bench-dashboard bench-dcat bench-connector bench-search
+        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-lookup-cpu bench-load bench-sync \
+        bench-audit bench-newsletter bench-anon bench-dashboard bench-dcat bench-connector bench-search
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -96,6 +96,11 @@ bench-lookup: install
 	@command -v wrk >/dev/null || { echo "Installing wrk (apt-get)…"; \
 	  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null; }
 	$(BIN)/python bench/lookup.py
+
+# CPU µs per GET-by-identifier in-process (DAGR's WSGI application and the floor server called
+# directly; BENCH_PROFILE=1 adds a cProfile); same data as bench-lookup; ends with a RESULT line.
+bench-lookup-cpu: install
+	$(BIN)/python bench/lookup_cpu.py
 
 # Initial sync of BENCH_PERSONS (default 1000000) demo persons through the HTTP change feed and
 # `dagr sync` into PostgreSQL; ends with a RESULT line.

@@ -20,10 +20,20 @@ WSGI, 2 processes) on loopback, obtain a token, then drive it with `wrk` (Debian
 Lua script that asks for random existing personal codes. Batch lookups are timed with a small
 Python client (1,000 identifiers per call). The load tool shares the machine's 2 cores with the
 server; figures are comparable only within one run.
+
+The floor (issue #19): ``bench/floor_server.py``, a few dozen lines of raw WSGI under the same
+granian settings over the same database (same JWT, one indexed SELECT with the grant's
+conditions, the same fields, the same audit rows committed before answering, orjson), runs on
+BENCH_PORT + 1 (DAGR on BENCH_PORT, default 8320) and is measured with the same wrk load right
+before and right after DAGR; the RESULT line gives, for 16 clients, each backend's floor req/s
+(the mean of the two) and DAGR's ratio to it, and ``audit_gap``: the data requests DAGR answered
+(its own request counters, prometheus-client multi-process files) minus the access entries it
+wrote — 0 when every answered request has its entry.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -86,7 +96,8 @@ SETUP = textwrap.dedent(
             .order_by("id").values_list("key", "data")[:300000]
             if data.get("birth_date", "9999") <= adult
             and data.get("citizenship") in ("LVA", "LTU", "EST")][:200000]
-    json.dump({"client_id": conn.client_id, "secret": secret, "keys": keys}, sys.stdout)
+    json.dump({"client_id": conn.client_id, "secret": secret, "keys": keys,
+               "institution_id": tax.pk}, sys.stdout)
     """
 )
 
@@ -106,10 +117,60 @@ def run(cmd: list[str], env: dict[str, str], **kwargs: object) -> subprocess.Com
     return subprocess.run(cmd, env=env, check=True, cwd=ROOT, **kwargs)  # type: ignore[call-overload]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+PORT_BASE = int(os.environ.get("BENCH_PORT", "8320"))  # DAGR, floor: PORT_BASE, PORT_BASE + 1
+
+COUNT_ENTRIES = (
+    "import django; django.setup(); from dagr.audit.models import AccessEntry; "
+    "print(AccessEntry.objects.exclude(segment__startswith='floor-').count())"
+)
+
+
+def entries_count(env: dict[str, str]) -> int:
+    """Access entries written by DAGR (the floor server's segments aside)."""
+    out = run([PYTHON, "-c", COUNT_ENTRIES], env, capture_output=True, text=True).stdout
+    return int(out.strip().splitlines()[-1])
+
+
+def served_count(metrics_dir: Path) -> int:
+    """Data requests DAGR answered (any status), from its processes' request counters
+    (prometheus-client multi-process files): the token request aside, every one of them must
+    have its access entry."""
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(metrics_dir))
+    total = 0.0
+    for metric in registry.collect():
+        for sample in metric.samples:
+            if sample.name == "dagr_http_requests_total" and "/data/" in sample.labels["route"]:
+                total += sample.value
+    return int(total)
+
+
+def granian(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+    """The production server's settings (``dagr serve``): WSGI, BENCH_WORKERS processes (2),
+    BENCH_THREADS blocking threads each (1)."""
+    return subprocess.Popen(
+        [PYTHON, "-m", "granian", "--interface", "wsgi",
+         "--workers", os.environ.get("BENCH_WORKERS", "2"),
+         "--blocking-threads", os.environ.get("BENCH_THREADS", "1"), "--no-ws",
+         "--port", str(port), app],
+        env=env, cwd=ROOT, stdout=(OUT / f"server-{port}.log").open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: stopped with its workers
+    )  # fmt: skip
+
+
+def stop(server: subprocess.Popen) -> None:
+    """The server and its worker processes (its process group)."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)  # a worker that outlived its parent
 
 
 def prepare(backend: str) -> dict[str, str] | None:
@@ -156,7 +217,7 @@ def token(port: int, client_id: str, secret: str) -> str:
 
 
 def wait_for(port: int) -> None:
-    for _ in range(100):
+    for _ in range(900):  # start-up takes seconds on a busy machine
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
@@ -258,32 +319,51 @@ def bench(backend: str) -> dict[str, float] | None:
     info = setup_grant(env)
     keys_file = OUT / f"keys-{backend}.txt"
     keys_file.write_text("\n".join(info["keys"]) + "\n")
-    port = free_port()
-    server = subprocess.Popen(
-        [PYTHON, "-m", "granian", "--interface", "wsgi",
-         "--workers", os.environ.get("BENCH_WORKERS", "2"),
-         "--blocking-threads", os.environ.get("BENCH_THREADS", "1"), "--no-ws", "--port", str(port),
-         "config.wsgi:application"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    port, floor_port = PORT_BASE, PORT_BASE + 1
+    for busy in (port, floor_port):
+        with contextlib.suppress(OSError):
+            socket.create_connection(("127.0.0.1", busy), timeout=0.2).close()
+            raise SystemExit(f"port {busy} is in use (BENCH_PORT chooses others)")
+    metrics_dir = OUT / f"metrics-{backend}"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    entries_before = entries_count(env)
+    server = granian(
+        "config.wsgi:application", port, {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    )
+    floor_env = {**env, "FLOOR_DATASET": DATASET, "FLOOR_PERMISSION": PERMISSION,
+                 "FLOOR_INSTITUTION": str(info["institution_id"]),
+                 "PYTHONPATH": str(ROOT)}  # fmt: skip
+    floor = granian("bench.floor_server:application", floor_port, floor_env)
     try:
         wait_for(port)
+        wait_for(floor_port)
         bearer = token(port, info["client_id"], info["secret"])
         script = OUT / f"lookup-{backend}.lua"
         script.write_text(WRK_SCRIPT % {"keys": keys_file, "dataset": DATASET, "token": bearer,
                                         "permission": PERMISSION})  # fmt: skip
-        wrk(port, 4, script)  # warm-up: caches, connections, page cache
+        wrk(floor_port, 4, script)  # warm-up: caches, connections, page cache
+        wrk(port, 4, script)
+        floor_before = {c: wrk(floor_port, c, script) for c in (1, 16)}
         one = wrk(port, 1, script)
         sixteen = wrk(port, 16, script)
+        floor_after = {c: wrk(floor_port, c, script) for c in (1, 16)}
         batch_rate = batch(port, bearer, info["keys"])
         rollups = rollups_on_off(port, script, env) if os.environ.get("BENCH_ROLLUPS") else {}
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
+        stop(server)
+        stop(floor)
+    served = served_count(metrics_dir)
+    entries = entries_count(env) - entries_before
+    floor_rps = {c: (floor_before[c]["rps"] + floor_after[c]["rps"]) / 2 for c in (1, 16)}
     return {
         "rps_1": one["rps"], "p50_1": one["p50"], "p99_1": one["p99"],
         "rps_16": sixteen["rps"], "p50_16": sixteen["p50"], "p99_16": sixteen["p99"],
         "errors": one["errors"] + sixteen["errors"], "batch": batch_rate,
+        "floor_rps_1": floor_rps[1], "floor_rps_16": floor_rps[16],
+        "ratio_1": one["rps"] / floor_rps[1], "ratio_16": sixteen["rps"] / floor_rps[16],
+        "served": served, "entries": entries, "audit_gap": served - entries,
+        "floor": {"before": floor_before, "after": floor_after},
         **{f"rollups_{k}": v for k, v in rollups.items()},
     }  # fmt: skip
 
@@ -295,19 +375,28 @@ def main() -> None:
     results = {backend: bench(backend) for backend in BACKENDS}
     print()
     print(f"get by identifier, {PERSONS:,} persons, grant with 2 conditions, audit on, "
-          f"{SECONDS} s per run")  # fmt: skip
-    header = ("backend", "clients", "req/s", "p50 ms", "p99 ms", "non-2xx", "batch rec/s")
-    print("{:<9} {:>7} {:>9} {:>8} {:>8} {:>8} {:>12}".format(*header))
+          f"{SECONDS} s per run; floor = bench/floor_server.py before and after DAGR")  # fmt: skip
+    header = ("backend", "server", "clients", "req/s", "p50 ms", "p99 ms", "non-2xx", "×floor")
+    line = "{:<9} {:<13} {:>7} {:>9} {:>8} {:>8} {:>8} {:>7}"
+    print(line.format(*header))
     for backend, r in results.items():
         if r is None:
             print(f"{backend:<9} skipped")
             continue
         for clients in (1, 16):
-            print("{:<9} {:>7} {:>9.0f} {:>8.2f} {:>8.2f} {:>8} {:>12}".format(
-                backend, clients, r[f"rps_{clients}"], r[f"p50_{clients}"],
-                r[f"p99_{clients}"], int(r["errors"]),
-                f"{r['batch']:.0f}" if clients == 16 else "",
-            ))  # fmt: skip
+            rows = [
+                ("floor before", r["floor"]["before"][clients], ""),
+                ("DAGR", {k.removesuffix(f"_{clients}"): v for k, v in r.items()
+                          if k.endswith(f"_{clients}")} | {"errors": r["errors"]},
+                 f"{r[f'ratio_{clients}']:.2f}"),
+                ("floor after", r["floor"]["after"][clients], ""),
+            ]  # fmt: skip
+            for name, m, ratio in rows:
+                print(line.format(backend, name, clients, f"{m['rps']:.0f}", f"{m['p50']:.2f}",
+                                  f"{m['p99']:.2f}", int(m["errors"]), ratio))  # fmt: skip
+        print(f"{backend:<9} batch lookup (1,000 ids/call): {r['batch']:.0f} records/s; "
+              f"audit: {r['served']} data requests answered, {r['entries']} entries, "
+              f"gap {r['audit_gap']}")  # fmt: skip
     for backend, r in results.items():
         if r and "rollups_on_rps" in r:
             print(
@@ -319,12 +408,19 @@ def main() -> None:
             )
     sqlite = results.get("sqlite") or {}
     postgres = results.get("postgres") or {}
+    gaps = [r["audit_gap"] for r in results.values() if r]
     print(
         "RESULT lookup "
         f"sqlite_rps={sqlite.get('rps_16', 0):.0f} sqlite_p99_ms={sqlite.get('p99_16', 0):.2f} "
         f"postgres_rps={postgres.get('rps_16', 0):.0f} "
         f"postgres_p99_ms={postgres.get('p99_16', 0):.2f} "
-        f"batch_records_per_s={sqlite.get('batch', 0):.0f}"
+        f"batch_records_per_s={sqlite.get('batch', 0):.0f} "
+        f"sqlite_floor_rps={sqlite.get('floor_rps_16', 0):.0f} "
+        f"sqlite_ratio_to_floor={sqlite.get('ratio_16', 0):.2f} "
+        f"postgres_floor_rps={postgres.get('floor_rps_16', 0):.0f} "
+        f"postgres_ratio_to_floor={postgres.get('ratio_16', 0):.2f} "
+        f"postgres_batch_records_per_s={postgres.get('batch', 0):.0f} "
+        f"audit_gap={sum(gaps) if gaps else 'n/a'}"
     )
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "AuditUnavailable",
     "VerifyReport",
     "access_entries_write_bulk",
+    "access_entry_record",
     "access_entry_write",
     "audit_verify",
     "who_read",
@@ -133,20 +134,38 @@ def access_entry_write(
         records_returned=records_returned, fields=fields, status_code=status_code,
         duration_ms=duration_ms, request_id=request_id,
     )  # fmt: skip
+    entry_id, prev_hash, entry_hash = _write(values, subjects, operation)
+    return AccessEntry(id=entry_id, prev_hash=prev_hash, entry_hash=entry_hash, **values)
+
+
+def access_entry_record(*, at: datetime | None = None, **kwargs: Any) -> None:
+    """``access_entry_write`` for callers that need nothing back (the data API): the same
+    entry, committed the same way, without building a model instance (~20 µs per request)."""
+    values, subjects = _entry_values(at=at or timezone.now(), **kwargs)
+    _write(values, subjects, kwargs["operation"])
+
+
+Written = tuple[int, str, str]  # entry id, previous digest, its digest
+
+
+def _write(values: dict[str, Any], subjects: list[bytes], operation: str) -> Written:
     segment = _current_segment()
     with segment.lock:
         try:
-            entry = None
-            if segment.head is not None and connection.vendor == "postgresql":
-                entry = _insert_checked(segment, values, subjects)
-            if entry is None:
-                entry = _insert(segment.name, values, subjects)
+            written = None
+            if segment.head is not None:
+                if connection.vendor == "postgresql":
+                    written = _insert_checked(segment, values, subjects)
+                elif connection.vendor == "sqlite" and not connection.in_atomic_block:
+                    written = _insert_checked_sqlite(segment, values, subjects)
+            if written is None:
+                written = _insert(segment.name, values, subjects)
         except DatabaseError as exc:
             segment.head = None
             access_write_failed.send(sender=AccessEntry, operation=operation)
             raise AuditUnavailable() from exc
-        segment.head = (entry.segment_seq, entry.entry_hash)
-    return entry
+        segment.head = (values["segment_seq"], written[2])
+    return written
 
 
 _ENTRY_COLUMNS = (*ACCESS_COLUMNS, "prev_hash", "entry_hash")
@@ -174,7 +193,7 @@ def _entry_params(
 
 def _insert_checked(
     segment: _Segment, values: dict[str, Any], subjects: list[bytes]
-) -> AccessEntry | None:
+) -> Written | None:
     """PostgreSQL, one statement (one round trip; in autocommit mode its own transaction): move
     the segment head from the head this process last wrote to the new entry — only if the
     database still holds that head (compare-and-set) — and insert the entry and its subjects.
@@ -201,10 +220,64 @@ def _insert_checked(
         found = cursor.fetchone()
     if found is None:
         return None
-    return AccessEntry(id=found[0], prev_hash=last_hash, entry_hash=entry_hash, **values)
+    return found[0], last_hash, entry_hash
 
 
-def _insert(segment: str, values: dict[str, Any], subjects: list[bytes]) -> AccessEntry:
+_SQLITE_INSERT = "INSERT INTO {entries} ({columns}) VALUES ({marks}) RETURNING id".format(  # noqa: S608
+    entries=AccessEntry._meta.db_table, columns=", ".join(_ENTRY_COLUMNS),
+    marks=", ".join("?" for _ in _ENTRY_COLUMNS),
+)  # fmt: skip
+
+
+def _insert_checked_sqlite(
+    segment: _Segment, values: dict[str, Any], subjects: list[bytes]
+) -> Written | None:
+    """SQLite outside any transaction of the caller (the hot path): the same rows as
+    ``_insert`` in one ``BEGIN IMMEDIATE`` … ``COMMIT`` under the backend's writer lock, written
+    through the driver's own connection (Django's cursor wrapper rewrites every statement's
+    placeholders and wraps each call — measured a third of the audit's cost). The head this
+    process last wrote is only a guess: the head row is moved by a compare-and-set ``UPDATE``;
+    if it matched no row (another transaction rolled back, the table was emptied…) everything
+    is rolled back and ``None`` sends the caller to ``_insert``, which reads the head."""
+    assert segment.head is not None
+    last_seq, last_hash = segment.head
+    entry_hash, params = _entry_params(values, last_seq, last_hash, segment.name, subjects)
+    connection.ensure_connection()
+    raw = connection.connection
+    lock = connection._lock()  # type: ignore[attr-defined]  # dagr.core.db.sqlite's writer lock
+    if lock is not None:
+        lock.acquire()
+    try:
+        with connection.wrap_database_errors:
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                moved = raw.execute(
+                    f"UPDATE {AccessSegment._meta.db_table} SET last_seq = ?, last_hash = ? "  # noqa: S608
+                    "WHERE segment = ? AND last_seq = ? AND last_hash = ?",
+                    (last_seq + 1, entry_hash, segment.name, last_seq, last_hash),
+                ).rowcount
+                if moved != 1:
+                    raw.execute("ROLLBACK")
+                    return None
+                entry_id = raw.execute(_SQLITE_INSERT, params).fetchone()[0]
+                if subjects:
+                    raw.executemany(
+                        f"INSERT INTO {AccessSubject._meta.db_table} (entry_id, subject_hash) "  # noqa: S608
+                        "VALUES (?, ?)",
+                        [(entry_id, h) for h in subjects],
+                    )
+                raw.execute("COMMIT")
+            except BaseException:
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
+                raise
+    finally:
+        if lock is not None:
+            lock.release()
+    return entry_id, last_hash, entry_hash
+
+
+def _insert(segment: str, values: dict[str, Any], subjects: list[bytes]) -> Written:
     """Hand-written SQL (this runs once per data request): read the segment head, insert the
     entry, its subjects and the new head — in one transaction, or inside the caller's, so the
     entry commits together with whatever the caller does (``savepoint=False``: an audit failure
@@ -250,7 +323,7 @@ def _insert(segment: str, values: dict[str, Any], subjects: list[bytes]) -> Acce
                 "VALUES (%s, %s, %s, %s)",
                 [segment, ops.adapt_datetimefield_value(values["at"]), 1, entry_hash],
             )
-    return AccessEntry(id=entry_id, prev_hash=last_hash, entry_hash=entry_hash, **values)
+    return entry_id, last_hash, entry_hash
 
 
 def _entry_values(

@@ -23,8 +23,14 @@ _ADDRESS_CODE = re.compile(r"^\d{9}$")
 _POSTCODE = re.compile(r"^LV-\d{4}$")
 
 
+_SEPARATORS = re.compile(r"[\s-]")
+
+
 def compact(value: str) -> str:
-    return re.sub(r"[\s-]", "", str(value)).strip()
+    text = str(value)
+    if text.isalnum():  # nothing to remove (the common case: it runs several times per request)
+        return text
+    return _SEPARATORS.sub("", text).strip()
 
 
 # --- normalisation: the one form a value is stored, looked up and audited in -------------------

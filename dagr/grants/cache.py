@@ -28,7 +28,7 @@ from dagr.catalog.schema import parse_schema
 from dagr.core.cache import RefreshedMap
 from dagr.core.errors import ValidationError
 
-from .conditions import Condition, compile_predicate, to_sql, validate_conditions
+from .conditions import Condition, compile_predicate, local_today, to_sql, validate_conditions
 from .fields import FieldTree, field_tree
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,11 @@ class ActiveGrant:
     purpose: str
     valid_schema: bool = True
     tree: FieldTree = field(default_factory=dict, compare=False)
+    # ``where`` compiled once per (column, vendor, day): the conditions never change for this
+    # object (a changed grant is a new object) and their thresholds only with the date.
+    _compiled: dict[tuple[str, str, date], tuple[str, tuple[Any, ...]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def predicate(self, *, today: date | None = None) -> Any:
         """``predicate(record_data) -> bool`` for this evaluation (thresholds from ``today``)."""
@@ -64,8 +69,21 @@ class ActiveGrant:
     def where(
         self, *, column: str, vendor: str | None = None, today: date | None = None
     ) -> tuple[str, list[Any]]:
-        """The conditions as a SQL WHERE fragment over ``column`` (see ``conditions.to_sql``)."""
-        return to_sql(self.conditions, column=column, vendor=vendor, today=today)
+        """The conditions as a SQL WHERE fragment over ``column`` (see ``conditions.to_sql``),
+        compiled once per column, database and day."""
+        if vendor is None:
+            from django.db import connection
+
+            vendor = connection.vendor
+        day = today or local_today()
+        key = (column, vendor, day)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            sql, params = to_sql(self.conditions, column=column, vendor=vendor, today=day)
+            if len(self._compiled) > 16:  # old days
+                self._compiled.clear()
+            compiled = self._compiled[key] = (sql, tuple(params))
+        return compiled[0], list(compiled[1])
 
 
 class GrantCache:

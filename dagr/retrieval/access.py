@@ -73,7 +73,25 @@ def record_not_found() -> NotFound:
 # --- the audit of one access -------------------------------------------------------------------
 
 
+_subject_paths: dict[tuple[int, int], tuple[DatasetInfo, ActiveGrant | None, frozenset[str]]] = {}
+
+
 def subject_paths(dataset: DatasetInfo, grant: ActiveGrant | None) -> frozenset[str]:
+    """``_subject_paths`` once per (dataset, grant) definition: both are immutable objects,
+    replaced when their definition is reloaded, so an entry is used only for the very same
+    objects (compared by identity)."""
+    key = (dataset.id, grant.id if grant is not None else 0)
+    cached = _subject_paths.get(key)
+    if cached is not None and cached[0] is dataset and cached[1] is grant:
+        return cached[2]
+    paths = _subject_paths_of(dataset, grant)
+    if len(_subject_paths) > 10_000:
+        _subject_paths.clear()
+    _subject_paths[key] = (dataset, grant, paths)
+    return paths
+
+
+def _subject_paths_of(dataset: DatasetInfo, grant: ActiveGrant | None) -> frozenset[str]:
     """The identifier paths whose values in the records served are recorded as the access's
     subjects (for "who read the data of person X"): those the recipient actually received (a
     granted path, or one inside a granted list), except address codes that merely point at an
@@ -145,7 +163,7 @@ class _Access:
                 identifiers.extend(
                     v for p, v in extract_identifiers(self.dataset.schema, data) if p in paths
                 )
-        audit.access_entry_write(
+        audit.access_entry_record(
             operation=self.operation,
             outcome=outcome,
             dataset_id=self.dataset.id if self.dataset else None,

@@ -118,7 +118,7 @@ def test_audit_unavailable_503_has_retry_after(client, w, monkeypatch):
     def broken(**kwargs):
         raise AuditUnavailable()
 
-    monkeypatch.setattr(audit_access, "access_entry_write", broken)
+    monkeypatch.setattr(audit_access, "access_entry_record", broken)
     for path in (get_path(w), f"{BASE}/{w.dataset.code}/records"):
         response = client.get(path, **w.headers())
         assert response.status_code == 503

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
 import orjson
 import pytest
 
@@ -70,3 +74,47 @@ def test_batch_lookup_with_a_chunked_body(dagr_server):
     assert sorted(r["personal_code"] for r in found["records"]) == sorted(
         p["personal_code"] for p in people
     )
+
+
+def _audited(database_url: str, request_ids: list[str]) -> list[tuple[str, int, str]]:
+    """``(request id, status, outcome)`` of the access entries with these request ids, read
+    through a connection of our own (what another process sees: committed rows only)."""
+    marks = ", ".join(["%s"] * len(request_ids))
+    sql = (
+        "SELECT request_id, status_code, outcome FROM audit_accessentry "  # noqa: S608
+        f"WHERE request_id IN ({marks})"
+    )
+    if database_url.startswith("sqlite"):
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as db:
+            return db.execute(sql.replace("%s", "?"), request_ids).fetchall()
+    import psycopg
+
+    with psycopg.connect(database_url) as db:
+        return db.execute(sql, request_ids).fetchall()
+
+
+def test_every_answered_request_has_its_committed_entry_under_concurrency(dagr_server):
+    """16 clients at once through `dagr serve` (2 processes): each answered lookup's access
+    entry is committed before the answer — it is there, exactly once, for a connection of
+    another process as soon as the client has its answer."""
+    people = data.persons(data.LOOKUP_PERSONS, serial=900_000)
+    dagr_server.token("recipient")
+
+    def ask(i: int) -> tuple[str, int]:
+        request_id = f"e2e-concurrent-{uuid.uuid4().hex}"
+        person = people[i % len(people)]
+        path = f"/api/v1/data/{data.LOOKUP}/records/personal_code/{person['personal_code']}"
+        answer = dagr_server.request(
+            "GET", path, token="recipient",
+            headers={**grant_headers(), "X-Request-ID": request_id},
+        )  # fmt: skip
+        assert answer.headers["X-Request-ID"] == request_id
+        return request_id, answer.status
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answered = list(pool.map(ask, range(160)))
+    assert {status for _id, status in answered} == {200}
+    found = _audited(dagr_server.database_url, [request_id for request_id, _s in answered])
+    assert sorted(found) == sorted((request_id, 200, "ok") for request_id, _s in answered)

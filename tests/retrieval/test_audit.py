@@ -98,11 +98,11 @@ def test_audit_failure_returns_503_and_no_data(client, w, monkeypatch, where):
         raise AuditUnavailable()
 
     if where == "audit_module":
-        monkeypatch.setattr(audit_access, "access_entry_write", broken)
+        monkeypatch.setattr(audit_access, "access_entry_record", broken)
     else:
         import dagr.retrieval.access as access
 
-        monkeypatch.setattr(access.audit, "access_entry_write", broken)
+        monkeypatch.setattr(access.audit, "access_entry_record", broken)
     requests = [
         ("get", f"{BASE}/{w.dataset.code}/records/registration_number/40000000002", None),
         ("post", f"{BASE}/{w.dataset.code}/lookup",

@@ -101,7 +101,7 @@ def test_a_page_whose_audit_fails_is_never_sent(client, w, monkeypatch):
     import dagr.retrieval.export as export_module
 
     monkeypatch.setattr(export_module, "EXPORT_BATCH", 5)
-    real = audit_access.access_entry_write
+    real = audit_access.access_entry_record
     calls = {"n": 0}
 
     def fails_second_time(**kwargs):
@@ -110,7 +110,7 @@ def test_a_page_whose_audit_fails_is_never_sent(client, w, monkeypatch):
             raise AuditUnavailable()
         return real(**kwargs)
 
-    monkeypatch.setattr(audit_access, "access_entry_write", fails_second_time)
+    monkeypatch.setattr(audit_access, "access_entry_record", fails_second_time)
     response = export(client, w, "ndjson")
     received: list[bytes] = []
     with pytest.raises(AuditUnavailable):
@@ -124,7 +124,7 @@ def test_audit_failure_at_the_end_never_completes_the_download(client, w, monkey
         raise AuditUnavailable()
 
     response = export(client, w, "ndjson")
-    monkeypatch.setattr(audit_access, "access_entry_write", broken)
+    monkeypatch.setattr(audit_access, "access_entry_record", broken)
     received = []
     with pytest.raises(AuditUnavailable):
         for chunk in response.streaming_content:
