@@ -495,7 +495,13 @@ def run_hosted(
     return run_finish(run=run, result=result, log=log)
 
 
-def run_queue(*, actor: Actor, connector: Connector, trigger: str = "manual") -> None:
+def run_queue(
+    *,
+    actor: Actor,
+    connector: Connector,
+    trigger: str = "manual",
+    confirm_deletions: int | None = None,
+) -> None:
     """Ask the worker to run a hosted connector now ("run now" in the portal)."""
     if not rules.can_manage_connector(actor, connector):
         raise NotFound(_("No such connector."))
@@ -509,7 +515,10 @@ def run_queue(*, actor: Actor, connector: Connector, trigger: str = "manual") ->
     connector_pk = connector.pk
     transaction.on_commit(
         lambda: connector_run_task.enqueue(
-            connector_id=connector_pk, trigger=trigger, actor_id=getattr(actor, "pk", None)
+            connector_id=connector_pk,
+            trigger=trigger,
+            actor_id=getattr(actor, "pk", None),
+            confirm_deletions=confirm_deletions,
         )
     )
 

@@ -132,8 +132,10 @@ def connector_dry_run(request: ActorRequest, pk: int) -> HttpResponse:
 @require_POST
 def connector_run_now(request: ActorRequest, pk: int) -> HttpResponse:
     connector = selectors.connector_get(request.user, pk)
+    raw = request.POST.get("confirm_deletions", "").strip()
+    confirm = int(raw) if raw.isdigit() else None
     try:
-        services.run_queue(actor=request.user, connector=connector)
+        services.run_queue(actor=request.user, connector=connector, confirm_deletions=confirm)
     except DomainError as exc:
         messages.error(request, str(exc.message))
     else:

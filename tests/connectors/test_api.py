@@ -142,3 +142,37 @@ def test_other_callers_are_refused(client: Any, setup: Any) -> None:
     recipient, _c = token_for(client, connector.provider, kind="recipient")
     answer = client.post(f"{BASE}/{connector.pk}/runs", HTTP_AUTHORIZATION=f"Bearer {recipient}")
     assert answer.status_code in (403, 404)
+
+
+def test_a_secret_sent_back_by_the_agent_is_masked_everywhere(client: Any, setup: Any) -> None:
+    connector, auth = setup
+    secret = "Rem0te-Secret-Pw"
+    services.connector_update(
+        actor=SYSTEM,
+        connector=connector,
+        name=connector.name,
+        config=connector.config,
+        secrets={"password": secret},
+    )
+    run_id = client.post(f"{BASE}/{connector.pk}/runs", **auth).json()["run_id"]
+    lines = [{"level": "error", "message": f"login {secret} refused", "row": {"pw": secret}}]
+    client.post(
+        f"{BASE}/{connector.pk}/runs/{run_id}/log",
+        {"lines": lines},
+        content_type="application/json",
+        **auth,
+    )
+    answer = client.post(
+        f"{BASE}/{connector.pk}/runs/{run_id}/finish",
+        {"status": "failed", "counts": {}, "error": f"db said {secret}"},
+        content_type="application/json",
+        **auth,
+    )
+    assert answer.status_code == 200 and secret not in answer.content.decode()
+    refused = client.post(
+        f"{BASE}/{connector.pk}/runs/{run_id}/finish", {}, content_type="application/json", **auth
+    )
+    assert secret not in refused.content.decode()
+    run = Run.objects.get(pk=run_id)
+    texts = [run.error] + [f"{x.message} {x.row}" for x in RunLogLine.objects.filter(run=run)]
+    assert all(secret not in t for t in texts) and "***" in run.error

@@ -1,5 +1,5 @@
 """A SIGKILL in the middle of an incremental hosted run, then a resume: nothing skipped, nothing
-loaded twice, the cursor right. The run is a real ``dagr connector run-now`` process on a scratch
+loaded twice, the cursor right. The run is a real ``dagr connectors run-now`` process on a scratch
 database of the suite's backend (a SQLite file, or a fresh PostgreSQL database)."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def test_sigkill_mid_run_then_resume_skips_and_duplicates_nothing(tmp_path: Path
             .splitlines()[-1]
         )
         process = subprocess.Popen(
-            [DAGR, "connector", "run-now", connector_id],
+            [DAGR, "connectors", "run-now", connector_id],
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
@@ -78,7 +78,7 @@ def test_sigkill_mid_run_then_resume_skips_and_duplicates_nothing(tmp_path: Path
         assert killed["runs"] == [["running", ""]]
 
         time.sleep(2.5)  # the killed run's claim runs out (DAGR_CONNECTOR_LEASE_S=2)
-        _run([DAGR, "connector", "run-now", connector_id], env)
+        _run([DAGR, "connectors", "run-now", connector_id], env)
         done = _inspect(env, connector_id)
         assert sorted(done["keys"]) == [f"P{i:06d}" for i in range(1, ROWS + 1)]  # none skipped
         assert done["changes"] == ["created"] * ROWS  # none loaded twice

@@ -257,3 +257,18 @@ def test_failing_list(dataset: Any) -> None:
     services.run_hosted(actor=SYSTEM, connector=bad)
     assert list(selectors.connectors_failing(SYSTEM)) == [bad]
     assert Connector.objects.count() == 2
+
+
+def test_the_workers_periodic_job_runs_due_connectors(dataset: Any, settings: Any) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    connector = services.connector_create(
+        actor=SYSTEM, dataset=dataset, name="c", config=config(schedule="0 3 * * *")
+    )
+    Connector.objects.filter(pk=connector.pk).update(
+        next_run_at=timezone.now() - timedelta(minutes=1)
+    )
+    services.connectors_periodic()
+    run = Run.objects.get(connector=connector)
+    assert run.trigger == "schedule" and run.status == Run.Status.SUCCEEDED
+    connector.refresh_from_db()
+    assert connector.next_run_at is not None and connector.next_run_at > timezone.now()

@@ -136,3 +136,20 @@ def test_failing_connectors_listed_for_admins(client: Any, world: dict[str, Any]
     client.force_login(make_admin())
     page = client.get("/connectors/").content.decode()
     assert "Failing connectors" in page or "Savienotāji ar kļūdām" in page
+
+
+def test_run_now_queues_a_run_with_the_confirmed_deletions(
+    client: Any, world: dict[str, Any], settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    c = world["connector"]
+    services.run_hosted(actor=SYSTEM, connector=c)
+    services.connector_update(
+        actor=SYSTEM, connector=c, name=c.name, config=config(options={"count": 4})
+    )
+    client.force_login(world["rep"])
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(f"/connectors/{c.pk}/run/", {"confirm_deletions": "26"})
+    assert answer.status_code == 302
+    last = Run.objects.filter(connector=c).first()
+    assert last is not None and last.status == Run.Status.SUCCEEDED and last.deleted == 26

@@ -1,10 +1,10 @@
-"""``dagr connector run-now <id> [--confirm-deletions N] [--snapshot]``: run a hosted connector
+"""``dagr connectors run-now <id> [--confirm-deletions N] [--snapshot]``: run a hosted connector
 now in this process (the service the worker's task calls), printing the outcome.
-``dagr connector list``: the connectors with their last run.
+``dagr connectors list``: the connectors with their last run.
 Exit status: 0 succeeded, 1 failed or refused.
 
-(``dagr connector run --config connector.yaml`` is the remote agent, which runs without Django:
-``dagr/cli.py`` hands it to ``dagr_agent`` before Django starts.)"""
+(Plural on purpose: ``dagr connector …`` is the remote agent's command, which runs without
+Django — ``dagr/cli.py`` hands every ``dagr connector`` to ``dagr_agent`` before Django starts.)"""
 
 from __future__ import annotations
 
