@@ -157,6 +157,211 @@ def run_child(args: list[str], env: dict[str, str] | None = None) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+# --- phases: hosted and remote runs --------------------------------------------------------
+
+SCHEMA = {
+    "key": "personal_code",
+    "fields": [
+        {"name": "personal_code", "title_lv": "Personas kods", "title_en": "Personal code",
+         "type": "string", "required": True, "personal": True, "identifier": "personal_code"},
+        {"name": "first_name", "title_lv": "Vārds", "title_en": "First name", "type": "string"},
+        {"name": "last_name", "title_lv": "Uzvārds", "title_en": "Last name", "type": "string",
+         "required": True},
+        {"name": "birth_date", "title_lv": "Dzimšanas datums", "title_en": "Birth date",
+         "type": "date"},
+    ],
+}  # fmt: skip
+
+
+def connector_config(url: str) -> dict:
+    return {
+        "source": {
+            "kind": "sql",
+            "options": {"url": url, "table": "persons", "allow_internal": True},
+        },
+        "mapping": {
+            "key": "personal_code",
+            "fields": [
+                {"field": f, "column": f}
+                for f in ("personal_code", "first_name", "last_name", "birth_date")
+            ],
+        },
+        "mode": "incremental",
+        "cursor": {"column": "changed_at", "type": "timestamp"},
+        "drift": "ignore",
+    }
+
+
+SETUP = """
+import json, sys
+import django
+django.setup()
+from dagr.accounts.models import Institution
+from dagr.accounts.services import institution_create
+from dagr.catalog.models import Dataset
+from dagr.catalog.services import dataset_create
+from dagr.connections.services import connection_create
+from dagr.connectors import services
+from dagr.core.actors import SYSTEM
+
+schema, sources, runner = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
+provider = institution_create(actor=SYSTEM, name="Bench provider",
+                              registration_number="40003000002",
+                              kind=Institution.Kind.PROVIDER)
+out = {"connectors": {}}
+for label, config in sources.items():
+    dataset = dataset_create(actor=SYSTEM, provider=provider, code=f"bench-{label}",
+                             title_lv=label, title_en=label, schema=schema,
+                             status=Dataset.Status.PRODUCTION)
+    connector = services.connector_create(actor=SYSTEM, dataset=dataset, name=label,
+                                          config=config, runner=runner)
+    out["connectors"][label] = connector.pk
+conn, secret = connection_create(actor=SYSTEM, institution=provider, name="bench-agent",
+                                 kind="provider", token_lifetime_s=24 * 3600)
+out.update(client_id=conn.client_id, secret=secret)
+json.dump(out, sys.stdout)
+"""
+
+HOSTED = """
+import json, resource, sys, time
+import django
+django.setup()
+from dagr.connectors import services
+from dagr.connectors.models import Connector
+from dagr.core.actors import SYSTEM
+
+connector = Connector.objects.get(pk=int(sys.argv[1]))
+started = time.perf_counter()
+run = services.run_hosted(actor=SYSTEM, connector=connector)
+seconds = time.perf_counter() - started
+print(json.dumps({"rows": run.created + run.updated + run.unchanged, "seconds": seconds,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "status": run.status,
+                  "error": run.error[:200] if run.status != "succeeded" else ""}))
+"""
+
+
+class DagrDatabase:
+    """A scratch DAGR PostgreSQL database, migrated, with the bench's connectors."""
+
+    def __init__(self, pg: str, tmp: Path, name: str) -> None:
+        import psycopg
+
+        self.admin = pg.rsplit("/", 1)[0] + "/postgres"
+        self.name = f"dagr_bench_{name}_{os.getpid()}"
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGR_", "DATABASE_"))}
+        self.env.update(
+            DJANGO_SETTINGS_MODULE="config.settings",
+            DATABASE_URL=pg.rsplit("/", 1)[0] + "/" + self.name,
+            DAGR_VAR_DIR=str(tmp / name),
+            DAGR_LOG_LEVEL="WARNING",
+        )
+        subprocess.run([PYTHON, "-m", "dagr.cli", "migrate", "--noinput", "-v", "0"],
+                       env=self.env, cwd=ROOT, check=True, capture_output=True)  # fmt: skip
+
+    def setup(self, sources: dict[str, str], runner: str) -> dict:
+        configs = {label: connector_config(url) for label, url in sources.items()}
+        done = subprocess.run(
+            [PYTHON, "-c", SETUP, json.dumps(SCHEMA), json.dumps(configs), runner],
+            env=self.env, cwd=ROOT, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return json.loads(done.stdout)
+
+    def drop(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def run_hosted(sources: dict[str, str], n: int, pg: str, tmp: Path) -> list[tuple[str, dict]]:
+    db = DagrDatabase(pg, tmp, "hosted")
+    try:
+        info = db.setup(sources, "hosted")
+        out = []
+        for label, pk in info["connectors"].items():
+            done = subprocess.run([PYTHON, "-c", HOSTED, str(pk)], env=db.env, cwd=ROOT,
+                                  capture_output=True, text=True, check=False)  # fmt: skip
+            if done.returncode != 0:
+                out.append((label, {"rows": 0, "seconds": 0.0, "peak_rss_mb": 0.0,
+                                    "error": done.stderr[-200:]}))  # fmt: skip
+                continue
+            out.append((label, json.loads(done.stdout.strip().splitlines()[-1])))
+        return out
+    finally:
+        db.drop()
+
+
+def run_remote(sources: dict[str, str], n: int, pg: str, tmp: Path) -> list[tuple[str, dict]]:
+    import signal
+    import socket
+    import urllib.request
+
+    import yaml
+
+    db = DagrDatabase(pg, tmp, "remote")
+    server = None
+    try:
+        info = db.setup(sources, "remote")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = subprocess.Popen(
+            [PYTHON, "-m", "dagr.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--web-workers", "2"],
+            env=db.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.5)
+        out = []
+        for label, pk in info["connectors"].items():
+            config = tmp / f"connector-{label}.yaml"
+            config.write_text(yaml.safe_dump({
+                "dagr": {"url": f"http://127.0.0.1:{port}", "client_id": info["client_id"],
+                         "client_secret_env": "DAGR_CLIENT_SECRET"},
+                "connector": pk,
+            }))  # fmt: skip
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGR_", "DJANGO_"))}
+            env["DAGR_CLIENT_SECRET"] = info["secret"]
+            started = time.perf_counter()
+            agent = subprocess.Popen(
+                [PYTHON, "-m", "dagr_agent", "connector", "run", "--config", str(config)],
+                env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )  # fmt: skip
+            assert agent.stderr is not None
+            stderr = agent.stderr.read().decode("utf-8", "replace")
+            _pid, status, usage = os.wait4(agent.pid, 0)
+            seconds = time.perf_counter() - started
+            agent.returncode = os.waitstatus_to_exitcode(status)
+            result = {"rows": 0, "seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
+            if agent.returncode != 0:
+                result["error"] = stderr[-200:]
+                print(stderr[-3000:], file=sys.stderr)
+            else:
+                import re
+
+                found = re.search(r"created (\d+), updated (\d+), unchanged (\d+)", stderr)
+                result["rows"] = sum(int(g) for g in found.groups()) if found else 0
+            out.append((label, result))
+        return out
+    finally:
+        if server is not None:
+            try:
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait(timeout=30)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(server.pid, signal.SIGKILL)
+        db.drop()
+
+
 def main() -> None:
     n = int(os.environ.get("BENCH_N", "1000000"))
     pg = os.environ.get("BENCH_PG", DEFAULT_PG)
@@ -174,11 +379,9 @@ def main() -> None:
         for phase in ("hosted", "remote"):
             if os.environ.get(f"BENCH_{phase.upper()}", "1") == "0":
                 continue
-            runner = getattr(phases, f"run_{phase}", None)
-            if runner is None:
-                continue
-            for label, url in sources.items():
-                results.append((phase, label, runner(url, n, pg, tmp)))
+            runner = getattr(phases, f"run_{phase}")
+            for label, result in runner(sources, n, pg, tmp):
+                results.append((phase, label, result))
     finally:
         drop_sources(pg, maria)
     print_results(n, results)

@@ -58,9 +58,7 @@ MESSAGES = (
     gettext_noop("The XLSX file is compressed suspiciously well and was refused."),
     gettext_noop("The XLSX file is too large when unpacked."),
     gettext_noop("The XLSX file cannot be read: %(err)s"),
-    gettext_noop(
-        "JSON files larger than %(mb)s MB must be sent as NDJSON (one record per line)."
-    ),
+    gettext_noop("JSON files larger than %(mb)s MB must be sent as NDJSON (one record per line)."),
     gettext_noop("The JSON is malformed: %(err)s"),
     gettext_noop("A JSON file must hold an array of records."),
     gettext_noop("Line %(row)s is not valid JSON: %(err)s"),

@@ -107,3 +107,65 @@ def test_dagr_sync_from_the_wheel_follows_the_servers_feed(
     with sqlite3.connect(target) as db:
         [(count,)] = db.execute("SELECT count(*) FROM e2e_lookup").fetchall()
     assert count == data.LOOKUP_PERSONS
+
+
+CONNECTOR_SETUP = """
+import json, sys
+import django
+django.setup()
+from dagr.accounts.models import Institution
+from dagr.connectors import services
+from dagr.core.actors import SYSTEM
+from tests.factories import make_dataset
+
+schema, config = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+provider = Institution.objects.get(name="E2E datu devējs")
+dataset = make_dataset(provider=provider, code="e2e-agent", schema=schema, status="production")
+connector = services.connector_create(
+    actor=SYSTEM, dataset=dataset, name="E2E agent", config=config, runner="remote"
+)
+print(connector.pk)
+"""
+
+
+def test_dagr_connector_run_from_the_wheel_loads_the_servers_dataset(
+    agent_venv: Path, dagr_server: Server, tmp_path: Path
+) -> None:
+    import json
+    import sys
+
+    from tests.agent.conftest import _fill
+    from tests.agent.test_remote_run import SCHEMA, _config
+
+    source = tmp_path / "register.sqlite3"
+    _fill(f"sqlite:///{source}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DAGR_"))}
+    setup_env = dict(env, DJANGO_SETTINGS_MODULE="config.settings",
+                     DATABASE_URL=dagr_server.database_url)  # fmt: skip
+    connector_id = _run(
+        [sys.executable, "-c", CONNECTOR_SETUP, json.dumps(SCHEMA),
+         json.dumps(_config(f"sqlite:///{source}"))],
+        env=setup_env, cwd=ROOT,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    config = tmp_path / "connector.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "dagr": {
+                    "url": dagr_server.base_url,
+                    "client_id": dagr_server.credentials["provider"]["client_id"],
+                    "client_secret_env": "DAGR_CLIENT_SECRET",
+                    "retry_for_seconds": 20,
+                },
+                "connector": int(connector_id),
+            }
+        )
+    )
+    env["DAGR_CLIENT_SECRET"] = dagr_server.credentials["provider"]["secret"]
+    result = subprocess.run(
+        [str(agent_venv / "bin" / "dagr"), "connector", "run", "--config", str(config)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "run succeeded" in result.stderr
+    assert dagr_server.live_records("e2e-agent") == 100
