@@ -105,7 +105,7 @@ def _upsert(sums: dict[Key, list[int]]) -> None:
     if connection.vendor == "postgresql":
         # One statement for the whole batch: the rows arrive as one array per column and are
         # unnested by the server (a round trip per key with executemany was ~10× slower).
-        types = ("text", "timestamptz", "bigint", "bigint", "text", "text", "int")
+        types: tuple[str, ...] = ("text", "timestamptz", "bigint", "bigint", "text", "text", "int")
         types += ("bigint",) * len(MEASURES)
         arrays = ", ".join(f"%s::{t}[]" for t in types)
         sql = (
