@@ -159,9 +159,13 @@ def _match(term: str, query: list[str]) -> int:
     return best
 
 
-def _score(candidate: search_index.Candidate, query: list[str]) -> tuple[int, float, float]:
+def _score(
+    candidate: search_index.Candidate, query: list[str], weights: dict[str, float]
+) -> tuple[int, float, float]:
     """(query terms found, title score, body score): every query term found first, then titles
-    over bodies, exact terms over prefixes."""
+    over bodies, exact terms over prefixes; a rarer query term weighs more than a common one
+    ("dataset identifiers": "identifiers" says more than "dataset", found in nearly every
+    article)."""
     found = 0
     title_score = 0.0
     body_score = 0.0
@@ -174,11 +178,23 @@ def _score(candidate: search_index.Candidate, query: list[str]) -> tuple[int, fl
         prefix = sum(n for t, n in body.items() if t != q and t.startswith(q))
         if title_best or exact or prefix:
             found += 1
-        title_score += title_best
-        body_score += math.log1p(exact + 0.5 * prefix)
+        title_score += title_best * weights[q]
+        body_score += math.log1p(exact + 0.5 * prefix) * weights[q]
     # Shorter titles that match are the closer answer ("Piekļuves atļaujas" over a long one).
     title_score -= 0.01 * len(candidate.title_terms) if title_score else 0
     return found, round(title_score, 4), round(body_score, 4)
+
+
+def _has(candidate: search_index.Candidate, term: str) -> bool:
+    return any(t.startswith(term) for t in candidate.title_terms) or any(
+        t.startswith(term) for t in candidate.body_terms
+    )
+
+
+def _weights(found: list[search_index.Candidate], query: list[str]) -> dict[str, float]:
+    """Each query term's inverse document frequency among the articles having any term."""
+    total = len(found)
+    return {q: math.log(1 + total / max(1, sum(1 for c in found if _has(c, q)))) for q in query}
 
 
 def _highlight(text: str, query: list[str], language: str) -> str:
@@ -222,11 +238,15 @@ def search(
     query = terms.query_terms(q, language)
     if not query:
         return []
-    found = search_index.candidates(query, language, limit=candidates)
-    if not found and len(query) > 1:
-        found = search_index.candidates(query, language, limit=candidates, any_term=True)
+    # Articles with any term: they give each term's rarity; those with every term, when there
+    # are some, are the answer (else the ones with most terms, ranked first below).
+    found = search_index.candidates(query, language, limit=candidates, any_term=len(query) > 1)
     if not found:
         return []
+    weights = _weights(found, query)
+    if len(query) > 1:
+        complete = [c for c in found if all(_has(c, q) for q in query)]
+        found = complete or found
     # Only what ranking needs for the candidates; the texts of the shown page afterwards.
     articles = (
         articles_visible(user).only("id", "slug", "order").in_bulk([c.article_id for c in found])
@@ -236,7 +256,7 @@ def search(
         article = articles.get(candidate.article_id)
         if article is None:
             continue
-        found_terms, title_score, body_score = _score(candidate, query)
+        found_terms, title_score, body_score = _score(candidate, query, weights)
         key = (-found_terms, -title_score, -body_score, article.order, article.slug)
         ranked.append((key, article))
     ranked.sort(key=lambda item: item[0])
