@@ -238,15 +238,17 @@ def search(
     query = terms.query_terms(q, language)
     if not query:
         return []
-    # Articles with any term: they give each term's rarity; those with every term, when there
-    # are some, are the answer (else the ones with most terms, ranked first below).
-    found = search_index.candidates(query, language, limit=candidates, any_term=len(query) > 1)
+    found = search_index.candidates(query, language, limit=candidates)
+    # The articles with any term give each term's rarity (and are the answer when none has all).
+    anywhere = (
+        search_index.candidates(query, language, limit=candidates, any_term=True)
+        if len(query) > 1
+        else found
+    )
+    found = found or anywhere
     if not found:
         return []
-    weights = _weights(found, query)
-    if len(query) > 1:
-        complete = [c for c in found if all(_has(c, q) for q in query)]
-        found = complete or found
+    weights = _weights(anywhere, query)
     # Only what ranking needs for the candidates; the texts of the shown page afterwards.
     articles = (
         articles_visible(user).only("id", "slug", "order").in_bulk([c.article_id for c in found])
