@@ -185,16 +185,18 @@ def _score(
     return found, round(title_score, 4), round(body_score, 4)
 
 
-def _has(candidate: search_index.Candidate, term: str) -> bool:
-    return any(t.startswith(term) for t in candidate.title_terms) or any(
-        t.startswith(term) for t in candidate.body_terms
-    )
-
-
 def _weights(found: list[search_index.Candidate], query: list[str]) -> dict[str, float]:
-    """Each query term's inverse document frequency among the articles having any term."""
-    total = len(found)
-    return {q: math.log(1 + total / max(1, sum(1 for c in found if _has(c, q)))) for q in query}
+    """Each query term's inverse document frequency among the articles having any term (all
+    equal for a one-term query: nothing to weigh)."""
+    if len(query) == 1:
+        return {query[0]: 1.0}
+    having = dict.fromkeys(query, 0)
+    for candidate in found:
+        distinct = set(candidate.title_terms) | set(candidate.body_terms)
+        for q in query:
+            if q in distinct or any(t.startswith(q) for t in distinct):
+                having[q] += 1
+    return {q: math.log(1 + len(found) / max(1, n)) for q, n in having.items()}
 
 
 def _highlight(text: str, query: list[str], language: str) -> str:
