@@ -159,9 +159,13 @@ def _match(term: str, query: list[str]) -> int:
     return best
 
 
-def _score(candidate: search_index.Candidate, query: list[str]) -> tuple[int, float, float]:
+def _score(
+    candidate: search_index.Candidate, query: list[str], weights: dict[str, float]
+) -> tuple[int, float, float]:
     """(query terms found, title score, body score): every query term found first, then titles
-    over bodies, exact terms over prefixes."""
+    over bodies, exact terms over prefixes; a rarer query term weighs more than a common one
+    ("dataset identifiers": "identifiers" says more than "dataset", found in nearly every
+    article)."""
     found = 0
     title_score = 0.0
     body_score = 0.0
@@ -174,11 +178,25 @@ def _score(candidate: search_index.Candidate, query: list[str]) -> tuple[int, fl
         prefix = sum(n for t, n in body.items() if t != q and t.startswith(q))
         if title_best or exact or prefix:
             found += 1
-        title_score += title_best
-        body_score += math.log1p(exact + 0.5 * prefix)
+        title_score += title_best * weights[q]
+        body_score += math.log1p(exact + 0.5 * prefix) * weights[q]
     # Shorter titles that match are the closer answer ("Piekļuves atļaujas" over a long one).
     title_score -= 0.01 * len(candidate.title_terms) if title_score else 0
     return found, round(title_score, 4), round(body_score, 4)
+
+
+def _weights(found: list[search_index.Candidate], query: list[str]) -> dict[str, float]:
+    """Each query term's inverse document frequency among the articles having any term (all
+    equal for a one-term query: nothing to weigh)."""
+    if len(query) == 1:
+        return {query[0]: 1.0}
+    having = dict.fromkeys(query, 0)
+    for candidate in found:
+        distinct = set(candidate.title_terms) | set(candidate.body_terms)
+        for q in query:
+            if q in distinct or any(t.startswith(q) for t in distinct):
+                having[q] += 1
+    return {q: math.log(1 + len(found) / max(1, n)) for q, n in having.items()}
 
 
 def _highlight(text: str, query: list[str], language: str) -> str:
@@ -223,10 +241,16 @@ def search(
     if not query:
         return []
     found = search_index.candidates(query, language, limit=candidates)
-    if not found and len(query) > 1:
-        found = search_index.candidates(query, language, limit=candidates, any_term=True)
+    # The articles with any term give each term's rarity (and are the answer when none has all).
+    anywhere = (
+        search_index.candidates(query, language, limit=candidates, any_term=True)
+        if len(query) > 1
+        else found
+    )
+    found = found or anywhere
     if not found:
         return []
+    weights = _weights(anywhere, query)
     # Only what ranking needs for the candidates; the texts of the shown page afterwards.
     articles = (
         articles_visible(user).only("id", "slug", "order").in_bulk([c.article_id for c in found])
@@ -236,7 +260,7 @@ def search(
         article = articles.get(candidate.article_id)
         if article is None:
             continue
-        found_terms, title_score, body_score = _score(candidate, query)
+        found_terms, title_score, body_score = _score(candidate, query, weights)
         key = (-found_terms, -title_score, -body_score, article.order, article.slug)
         ranked.append((key, article))
     ranked.sort(key=lambda item: item[0])

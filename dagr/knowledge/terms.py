@@ -32,6 +32,7 @@ import snowballstemmer  # type: ignore[import-untyped]  # no type hints shipped
 
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _ENGLISH = snowballstemmer.stemmer("english")
+_LV_INFINITIVES = ("ēt", "āt", "īt", "ot")
 
 # Words too common to be worth a term of a query (the index keeps them: they cost little and
 # a phrase may need them). Kept short on purpose.
@@ -65,6 +66,10 @@ def stem(word: str, language: str) -> str:
         return fold(word)
     if language == "en":
         return fold(_ENGLISH.stemWord(word))
+    if len(word) >= 7 and word.endswith(_LV_INFINITIVES):
+        # The light stemmer knows nouns and adjectives, not verbs: "augšupielādēt" must meet
+        # "augšupielāde" (the title "Datu faila augšupielāde"), so the infinitive's ending goes.
+        return fold(word[:-2])
     return fold(LatvianStemmer.stem(word))
 
 
