@@ -33,7 +33,12 @@ KEYS = {
 }
 # Named URLs that are not pages a person works in (machine endpoints, the language switch), and
 # the help pages themselves.
-NOT_PAGES = {"metrics", "set_language", "javascript-catalog", "portal:healthz", "portal:home"}
+# not pages a person reads: endpoints for machines (metrics, the DCAT-AP catalogue feeds, the
+# translation catalogue) and the language switch
+NOT_PAGES = {
+    "metrics", "set_language", "javascript-catalog", "portal:healthz", "portal:home",
+    "dcat_catalog_ttl", "dcat_catalog_jsonld", "dcat_catalog_rdf",
+}  # fmt: skip
 NOT_PAGE_PREFIXES = ("api:",)
 HELP_PAGES = {
     "knowledge:index",
