@@ -1,9 +1,13 @@
 """The link to the article explaining the current portal page ("Help for this page"), read by
 ``base.html``: the page's URL name (``request.resolver_match.view_name``) → the article whose
-front matter lists it under ``pages:`` (an in-process map, no query per page view)."""
+front matter lists it under ``pages:`` (an in-process map, no query per page view). The value is
+a callable, which the template calls only when it shows the link: error pages (which must render
+without a database) set ``page_help_slug`` to ``None`` in their own context, so nothing is read."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from django.http import HttpRequest
@@ -16,4 +20,11 @@ def page_help(request: HttpRequest) -> dict[str, Any]:
     view_name = getattr(match, "view_name", None)
     if not view_name or view_name.startswith("knowledge:"):
         return {"page_help_slug": None}
-    return {"page_help_slug": article_for_page(view_name, getattr(request, "user", None))}
+    user = getattr(request, "user", None)
+
+    @cache
+    def slug() -> str | None:
+        return article_for_page(view_name, user)
+
+    lazy: Callable[[], str | None] = slug
+    return {"page_help_slug": lazy}

@@ -51,7 +51,8 @@ def _error(request: HttpRequest, status: int, title: str, text: str) -> HttpResp
     return render(
         request,
         "portal/error.html",
-        {"status": status, "title": title, "text": text},
+        # no "help for this page" link: an error page renders even when the database is down
+        {"status": status, "title": title, "text": text, "page_help_slug": None},
         status=status,
     )
 
