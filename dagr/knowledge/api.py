@@ -59,7 +59,13 @@ def _url(request: HttpRequest, slug: str) -> str:
 )
 def help_search(
     request: HttpRequest,
-    q: str = Query("", max_length=200, description="the words to search for"),
+    q: str = Query(
+        ...,
+        min_length=1,
+        max_length=200,
+        pattern=r"\S",
+        description="the words to search for (at least one character that is not a space)",
+    ),
     lang: Literal["lv", "en"] = Query("lv", description="the language of the articles"),
 ) -> list[dict[str, Any]]:
     if not q.strip():

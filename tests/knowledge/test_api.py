@@ -29,9 +29,9 @@ def test_search(client, shipped):
 @pytest.mark.parametrize(
     ("params", "code"),
     [
-        ({"q": ""}, "query_empty"),
-        ({"q": "   "}, "query_empty"),
-        ({}, "query_empty"),
+        ({"q": ""}, "invalid_request"),  # below the documented minLength
+        ({"q": "   "}, "invalid_request"),  # the documented pattern: one non-space
+        ({}, "invalid_request"),  # q is required
         ({"q": "x", "lang": "de"}, "invalid_request"),
         ({"q": "x" * 201}, "invalid_request"),
     ],
