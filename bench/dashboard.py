@@ -234,8 +234,9 @@ def main() -> None:
     tmp.mkdir(parents=True, exist_ok=True)
     filled = tmp / "fill.json"
     reuse = filled.exists()
-    if BACKEND == "postgres" and not reuse:
-        pg_recreate()
+    if BACKEND == "postgres":
+        if not reuse:
+            pg_recreate()
         database_url = f"{PG}/{PG_DB}"
     else:
         database_url = f"sqlite:///{tmp / 'dash.sqlite3'}"
