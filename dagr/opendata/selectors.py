@@ -9,12 +9,10 @@ Public functions other apps code against (the CKAN sync): ``dataset_graph``, ``d
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from rdflib import Graph
@@ -26,7 +24,7 @@ from dagr.core.actors import Visitor
 from dagr.core.errors import NotFound
 from dagr.permissions import rules
 
-from . import dcat, quality, validation
+from . import dcat, quality, rdfout, validation
 from . import vocabularies as v
 from .models import TEMPLATE_FIELDS, DatasetMetadata, MetadataTemplate
 
@@ -230,6 +228,7 @@ def published_datasets() -> QuerySet[Dataset]:
     return (
         Dataset.objects.filter(open_metadata__published=True, status__in=PUBLIC_STATUSES)
         .select_related("provider", "open_metadata")
+        .defer("open_metadata__validation")  # the stored SHACL report: not needed here
         .order_by("code")
     )
 
@@ -239,7 +238,6 @@ CATALOG_DESCRIPTION = (
     "Valsts datu izplatīšanas platformas DAGR datu kopu apraksti (DCAT-AP 3).",
     "Descriptions of the datasets of the national data distribution platform DAGR (DCAT-AP 3).",
 )
-CATALOG_CACHE_SECONDS = 3600
 
 
 def catalog_document(
@@ -251,12 +249,25 @@ def catalog_document(
     base: str,
     query: dict[str, str],
 ) -> bytes:
-    """One page of the DCAT-AP catalogue, serialised (``dcat.RDF_FORMATS``), with Hydra paging.
+    """One page of the DCAT-AP catalogue, serialised (``rdfout.RDF_FORMATS``), with Hydra
+    paging. Made fresh for every request (three queries, then the triples written straight to
+    the format: ``rdfout``), so every process always serves the current descriptions — no
+    cache to invalidate."""
+    triples = catalog_triples(
+        page=page, per_page=per_page, modified_since=modified_since, base=base, query=query
+    )
+    return rdfout.serialize(triples, fmt)
 
-    The serialised page is cached (Django's cache) under a key made of the page's datasets and
-    their change stamps (the dataset's and its metadata's ``updated_at``, whether it has
-    published test data), so a page is rendered again only when one of its datasets changed;
-    finding that out is two queries."""
+
+def catalog_triples(
+    *,
+    page: int,
+    per_page: int,
+    modified_since: datetime | None,
+    base: str,
+    query: dict[str, str],
+) -> dcat.Triples:
+    """The triples of one page of the catalogue: its datasets, the catalogue node, the paging."""
     qs = published_datasets()
     if modified_since is not None:
         qs = qs.filter(
@@ -265,33 +276,7 @@ def catalog_document(
     total = qs.count()
     rows: Sequence[Dataset] = list(qs[(page - 1) * per_page : page * per_page])
     with_test_data = _published_test_codes(d.pk for d in rows)
-    stamps = [
-        (
-            d.pk,
-            d.updated_at.isoformat(),
-            d.open_metadata.updated_at.isoformat(),
-            d.pk in with_test_data,
-        )
-        for d in rows
-    ]
-    key_text = repr(
-        (
-            dcat.BUILDER_VERSION,
-            dcat.site(),
-            fmt,
-            page,
-            per_page,
-            total,
-            base,
-            sorted(query.items()),
-            stamps,
-        )
-    )
-    key = "opendata:catalog:" + hashlib.sha256(key_text.encode()).hexdigest()
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    g = dcat.new_graph()
+    g = dcat.Triples()
     iris = []
     last: datetime | None = None
     for ds in rows:
@@ -310,9 +295,12 @@ def catalog_document(
         modified=last,
     )
     dcat.add_paging(g, base=base, page=page, per_page=per_page, total=total, query=query)
-    body = dcat.serialize(g, fmt)
-    cache.set(key, body, CATALOG_CACHE_SECONDS)
-    return body
+    return g
+
+
+def dataset_document(dataset: Dataset, fmt: str) -> bytes:
+    """The dataset's graph serialised (content negotiation on its page)."""
+    return rdfout.serialize(dcat.dataset_triples(description_of(dataset)), fmt)
 
 
 def descriptions_of(

@@ -25,11 +25,11 @@ from dagr.core.forms import form_add_domain_error
 from dagr.permissions import rules
 from dagr.permissions.access import ActorRequest, authenticated, public
 
-from . import dcat, findings, selectors, services
+from . import findings, rdfout, selectors, services
 from .forms import PAIRS, ApplyTemplateForm, MetadataForm, TemplateForm
 from .models import DatasetMetadata
 
-RDF_FORMATS = dcat.RDF_FORMATS
+RDF_FORMATS = rdfout.RDF_FORMATS
 PER_PAGE = 100
 
 
@@ -309,4 +309,4 @@ def dataset_negotiated(request: HttpRequest, code: str) -> HttpResponseBase:
         response["Vary"] = "Accept"
         return response
     ds = dataset_get_visible(actor=request.user, code=code)
-    return _rdf_response(dcat.serialize(selectors.dataset_graph(ds), fmt), fmt)
+    return _rdf_response(selectors.dataset_document(ds, fmt), fmt)

@@ -8,18 +8,19 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from rdflib import Graph, URIRef
+from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF
 
 from dagr.accounts.models import Membership
 from dagr.audit.models import AdminEntry
 from dagr.core.actors import SYSTEM
 from dagr.opendata import selectors, services, validation
-from dagr.opendata.dcat import HYDRA
 from dagr.opendata.models import TEMPLATE_FIELDS, DatasetMetadata, MetadataTemplate
 from tests.factories import make_admin, make_dataset, make_institution, make_user
 
 from .conftest import EU, complete_values
+
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 
 pytestmark = pytest.mark.django_db
 
