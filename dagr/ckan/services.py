@@ -41,7 +41,12 @@ from dagr.core import crypto
 from dagr.core.actors import SYSTEM, Actor
 from dagr.core.errors import NotFound, PermissionDenied, ValidationError
 from dagr.monitoring.deliveries import backoff_seconds
-from dagr.opendata.selectors import dataset_graph, dataset_iri, dataset_publishable
+from dagr.opendata.selectors import (
+    dataset_graph,
+    dataset_in_open_catalog,
+    dataset_iri,
+    dataset_publishable,
+)
 from dagr.permissions import rules
 
 from . import mapping
@@ -144,7 +149,7 @@ def dataset_publish(*, actor: Actor, dataset: Dataset, package_name: str = "") -
             _("The open data portal settings of the institution are missing; set them first."),
             code="ckan_not_configured",
         )
-    if not dataset_publishable(dataset):
+    if not (dataset_in_open_catalog(dataset) and dataset_publishable(dataset)):
         raise ValidationError(
             _("The dataset's open data description has errors or is not public; fix it first."),
             code="ckan_not_publishable",
@@ -380,17 +385,24 @@ def publication_sync(publication_id: int) -> str:
     error: CkanError | None = None
     outcome: str = Outcome.FAILED
     message = ""
+    withdrawn = False
     try:
         if config is None or not config.token_encrypted:
             raise CkanError(kind="config", message="the portal settings are missing")
         run = _Run(publication, config)
         iri = dataset_iri(publication.dataset)
-        if publication.wanted:
+        # the package mirrors the open data catalogue: withdrawn there (or the dataset retired)
+        # means marked deleted here, even while the publication is wanted
+        listed = dataset_in_open_catalog(publication.dataset)
+        if publication.wanted and listed:
             if not dataset_publishable(publication.dataset):
                 raise CkanError(kind="config", message="the dataset is not publishable")
             outcome = run.publish(dataset_graph(publication.dataset), iri)
         else:
+            withdrawn = True
             outcome = run.withdraw(iri)
+            if publication.wanted:
+                message = "withdrawn from the open data catalogue (or retired): package deleted"
     except crypto.DecryptionFailed:
         error = CkanError(kind="config", message="the stored API token cannot be decrypted")
     except CkanError as exc:
@@ -401,7 +413,7 @@ def publication_sync(publication_id: int) -> str:
             "validation": Outcome.REJECTED,
             "transient": Outcome.RETRY,
         }.get(error.kind, Outcome.FAILED)
-    return _record(publication.pk, generation, run, outcome, error, message)
+    return _record(publication.pk, generation, run, outcome, error, message, withdrawn=withdrawn)
 
 
 def _record(
@@ -411,6 +423,8 @@ def _record(
     outcome: str,
     error: CkanError | None,
     message: str,
+    *,
+    withdrawn: bool = False,
 ) -> str:
     now = timezone.now()
     retry_at = None
@@ -437,7 +451,7 @@ def _record(
             publication.last_error = ""
             publication.last_synced_at = now
             if publication.generation == generation:  # else a newer request waits in the queue
-                publication.status = Status.PUBLISHED if publication.wanted else Status.UNPUBLISHED
+                publication.status = Status.UNPUBLISHED if withdrawn else Status.PUBLISHED
         elif outcome != Outcome.RETRY:
             publication.status = Status.FAILED
             publication.field_errors = error.fields if error is not None else {}

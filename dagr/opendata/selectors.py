@@ -3,7 +3,7 @@ it may be published), its validation (cached per graph hash) and quality score, 
 actor may use, and the catalogue pages (``catalog_page``).
 
 Public functions other apps code against (the CKAN sync): ``dataset_graph``, ``dataset_iri``,
-``dataset_publishable``; and ``signals.metadata_changed``.
+``dataset_publishable``, ``dataset_in_open_catalog``; and ``signals.metadata_changed``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from rdflib import Graph
 
 from dagr.anonymisation.models import TestDataset
 from dagr.catalog.models import Dataset
-from dagr.catalog.selectors import PUBLIC_STATUSES, dataset_get_editable
+from dagr.catalog.selectors import dataset_get_editable
 from dagr.core.actors import Visitor
 from dagr.core.errors import NotFound
 from dagr.permissions import rules
@@ -181,6 +181,12 @@ def dataset_validation(dataset: Dataset) -> validation.Report:
     return validation.validate_cached(dcat.dataset_graph(description), digest=digest)
 
 
+def dataset_in_open_catalog(dataset: Dataset) -> bool:
+    """True when the dataset is in the open data catalogue now (published, not withdrawn, not
+    retired): what the CKAN sync mirrors — a package is marked deleted once this is False."""
+    return published_datasets().filter(pk=dataset.pk).exists()
+
+
 def dataset_publishable(dataset: Dataset) -> bool:
     """True when the dataset's graph violates no mandatory shape (warnings do not block)."""
     return dataset_validation(dataset).conforms
@@ -223,10 +229,15 @@ def template_get(*, actor: Visitor, pk: int) -> MetadataTemplate:
 # --- the catalogue -----------------------------------------------------------------------------
 
 
+# A retired dataset stays on the catalogue's pages (public, marked retired) but is withdrawn from
+# the open data catalogue (and so from the CKAN portal): only datasets in production are in it.
+OPEN_DATA_STATUSES = (Dataset.Status.PRODUCTION,)
+
+
 def published_datasets() -> QuerySet[Dataset]:
-    """Datasets in the open data catalogue: published metadata, public in the catalogue."""
+    """Datasets in the open data catalogue: published metadata, in production (not retired)."""
     return (
-        Dataset.objects.filter(open_metadata__published=True, status__in=PUBLIC_STATUSES)
+        Dataset.objects.filter(open_metadata__published=True, status__in=OPEN_DATA_STATUSES)
         .select_related("provider", "open_metadata")
         .defer("open_metadata__validation")  # the stored SHACL report: not needed here
         .order_by("code")

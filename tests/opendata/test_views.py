@@ -274,6 +274,23 @@ def test_unpublished_dataset_is_not_in_the_catalog(world: Any) -> None:
     assert not list(g.subjects(RDF.type, DCAT.Dataset))
 
 
+def test_a_retired_dataset_leaves_the_catalog(world: Any) -> None:
+    from dagr.catalog.services import dataset_set_status
+
+    _publish(world.ds)
+    iri = URIRef(selectors.dataset_iri(world.ds))
+    for fmt, name in (("ttl", "turtle"), ("jsonld", "json-ld"), ("rdf", "xml")):
+        g = Graph().parse(data=Client().get(f"/catalog.{fmt}").content, format=name)
+        assert (iri, RDF.type, DCAT.Dataset) in g
+    dataset_set_status(actor=SYSTEM, dataset=world.ds, status="retired")
+    assert not selectors.dataset_in_open_catalog(world.ds)
+    for fmt, name in (("ttl", "turtle"), ("jsonld", "json-ld"), ("rdf", "xml")):
+        g = Graph().parse(data=Client().get(f"/catalog.{fmt}").content, format=name)
+        assert not list(g.subjects(RDF.type, DCAT.Dataset))
+        view = next(g.subjects(RDF.type, HYDRA.PartialCollectionView))
+        assert int(g.value(view, HYDRA.totalItems)) == 0
+
+
 def test_content_negotiation_on_the_dataset_page(world: Any) -> None:
     services.metadata_update(actor=SYSTEM, dataset=world.ds, **complete_values())
     client = Client()
