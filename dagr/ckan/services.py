@@ -13,7 +13,13 @@ A sync run (one dataset, one CKAN):
    (the distribution IRI), is patched (``resource_patch``) or created, and resources we made for
    distributions that are gone are deleted; a deleted package is made active again by the patch;
 4. withdrawing: ``package_delete`` (CKAN marks the package ``state: deleted``), nothing when it
-   is already deleted or gone.
+   is already deleted or gone. The package mirrors DAGR's open data catalogue: a dataset
+   withdrawn from it, or retired, is withdrawn from CKAN too (its publication stays wanted, so
+   publishing it in the catalogue again restores the package).
+
+One run per publication at a time: a run first claims the publication (``_claim``, an atomic
+conditional UPDATE, on SQLite and PostgreSQL alike); a second run meanwhile does nothing and
+returns ``busy``, and the first queues one more run if a sync was asked for while it worked.
 
 Errors: a 409 keeps CKAN's field errors on the publication (pages explain them next to the
 field, ``messages.py``), a 403 says the token was refused; neither is retried. A 5xx, a timeout
@@ -27,10 +33,12 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -370,8 +378,48 @@ def _config_of(publication: Publication) -> PortalConfig | None:
     return PortalConfig.objects.filter(institution_id=publication.dataset.provider_id).first()
 
 
+# How long a run's claim on its publication holds: longer than any run takes (a run makes a few
+# dozen requests, each bounded by the client's timeouts); a run that died is taken over after it.
+SYNC_LEASE = timedelta(minutes=15)
+BUSY = "busy"
+
+
+def _claim(publication_id: int) -> str | None:
+    """Claim the publication for one sync run: a single UPDATE that matches only when no other
+    run holds an unexpired claim. The database makes it atomic (PostgreSQL re-checks the
+    condition after a concurrent update of the row commits; SQLite has one writer), so of two
+    runs at once, in any processes, exactly one gets the claim. Returns the claim's token."""
+    now = timezone.now()
+    token = secrets.token_hex(16)
+    claimed = (
+        Publication.objects.filter(pk=publication_id)
+        .filter(Q(sync_lease="") | Q(sync_lease_until__lt=now))
+        .update(sync_lease=token, sync_lease_until=now + SYNC_LEASE)
+    )
+    return token if claimed else None
+
+
+def _release(publication_id: int, token: str) -> None:
+    Publication.objects.filter(pk=publication_id, sync_lease=token).update(
+        sync_lease="", sync_lease_until=None
+    )
+
+
 def publication_sync(publication_id: int) -> str:
-    """The worker's run for one publication; returns the log outcome."""
+    """The worker's run for one publication; returns the log outcome — or ``"busy"`` (nothing
+    done) while another run of the same publication is under way: that run queues a new one
+    when the publication was asked to sync again meanwhile."""
+    token = _claim(publication_id)
+    if token is None:
+        return BUSY if Publication.objects.filter(pk=publication_id).exists() else "gone"
+    try:
+        return _sync(publication_id, token)
+    except BaseException:
+        _release(publication_id, token)
+        raise
+
+
+def _sync(publication_id: int, token: str) -> str:
     publication = (
         Publication.objects.select_related("dataset", "dataset__provider")
         .filter(pk=publication_id)
@@ -413,7 +461,9 @@ def publication_sync(publication_id: int) -> str:
             "validation": Outcome.REJECTED,
             "transient": Outcome.RETRY,
         }.get(error.kind, Outcome.FAILED)
-    return _record(publication.pk, generation, run, outcome, error, message, withdrawn=withdrawn)
+    return _record(
+        publication.pk, generation, run, outcome, error, message, withdrawn=withdrawn, lease=token
+    )
 
 
 def _record(
@@ -425,6 +475,7 @@ def _record(
     message: str,
     *,
     withdrawn: bool = False,
+    lease: str = "",
 ) -> str:
     now = timezone.now()
     retry_at = None
@@ -458,7 +509,13 @@ def _record(
             publication.last_error = message[:2000]
         else:
             publication.last_error = message[:2000]
+        if lease and publication.sync_lease == lease:
+            publication.sync_lease, publication.sync_lease_until = "", None
         publication.save()
+        if publication.generation != generation and outcome != Outcome.RETRY:
+            # asked to sync again while this run worked (that request's run may have found
+            # this one busy): one more run sends the newest description
+            transaction.on_commit(lambda: _enqueue(pk))
         SyncLogEntry.objects.create(
             publication=publication,
             at=now,
