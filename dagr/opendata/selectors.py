@@ -115,10 +115,12 @@ def dataset_distributions(
                 "export-csv",
                 "Datu eksports (CSV)",
                 "Data export (CSV)",
-                "Visi pašreizējie datu kopas ieraksti CSV formātā.",
-                "All current records of the dataset as CSV.",
+                "Visi pašreizējie datu kopas ieraksti CSV formātā, bez laukiem, kas satur "
+                "personas datus; brīvi lejupielādējami.",
+                "All current records of the dataset as CSV, without the fields that hold "
+                "personal data; free to download.",
                 access_url=dcat.dataset_page(code),
-                download_url=f"{site}/uploads/datasets/{code}/export.csv",
+                download_url=f"{site}/open-data/download/{code}.csv",
                 file_type="CSV",
                 access_rights=public,
             )
@@ -185,6 +187,28 @@ def dataset_in_open_catalog(dataset: Dataset) -> bool:
     """True when the dataset is in the open data catalogue now (published, not withdrawn, not
     retired): what the CKAN sync mirrors — a package is marked deleted once this is False."""
     return published_datasets().filter(pk=dataset.pk).exists()
+
+
+def open_data_export(*, actor: Visitor, code: str) -> tuple[Dataset, list[str]]:
+    """The dataset of the public data export and its columns: the schema's top-level fields
+    without those that are, or hold, personal data. ``NotFound`` unless anyone may download it
+    (``rules.can_download_open_data``) — the same answer whether or not the dataset exists."""
+    dataset = (
+        Dataset.objects.select_related("schema", "open_metadata")
+        .defer("open_metadata__validation")
+        .filter(code=code)
+        .first()
+    )
+    if dataset is None or not rules.can_download_open_data(actor, dataset):
+        raise NotFound(_("No such dataset."), code="dataset_not_found")
+    fields = dataset.schema.definition.get("fields", []) if dataset.schema else []
+    return dataset, [f["name"] for f in fields if not _holds_personal_data(f)]
+
+
+def _holds_personal_data(field: dict[str, Any]) -> bool:
+    return bool(field.get("personal")) or any(
+        _holds_personal_data(f) for f in field.get("fields") or []
+    )
 
 
 def dataset_publishable(dataset: Dataset) -> bool:

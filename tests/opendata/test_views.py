@@ -311,3 +311,54 @@ def test_whole_catalog_validates_with_zero_violations(world: Any) -> None:
     g = Graph().parse(data=Client().get("/catalog.ttl").content, format="turtle")
     report = validation.validate_one(g, digest="catalog")
     assert report.violations == []
+
+
+# --- the public data export of open datasets --------------------------------------------------
+
+
+def test_the_data_export_is_public_for_open_datasets_with_public_access_only(world: Any) -> None:
+    from dagr.core.identifiers import make_new_personal_code
+    from dagr.records import services as records
+
+    ds = make_dataset(
+        provider=world.inst,
+        code="atverti-dati",
+        status="production",
+        description_lv="A",
+        description_en="A",
+    )
+    code = make_new_personal_code(7)
+    records.records_upsert(
+        actor=SYSTEM,
+        dataset=ds,
+        records=[{"personal_code": code, "last_name": "Ozols", "birth_date": "1990-01-02"}],
+    )
+    services.metadata_update(
+        actor=SYSTEM, dataset=ds, **complete_values(access_rights=f"{EU}access-right/PUBLIC")
+    )
+    services.metadata_publish(actor=SYSTEM, dataset=ds)
+    _publish(world.ds)  # restricted access rights
+    anonymous = Client()
+
+    g = Graph().parse(data=anonymous.get("/catalog.ttl").content, format="turtle")
+    [url] = [
+        str(o)
+        for s, o in g.subject_objects(DCAT.downloadURL)
+        if str(s).endswith("#distribution-export-csv")
+    ]  # only the public dataset has the export distribution
+    assert url.endswith("/open-data/download/atverti-dati.csv")
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    response = anonymous.get(f"/{path}")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert body.splitlines()[0] == "birth_date"  # fields holding personal data are left out
+    assert "1990-01-02" in body and "Ozols" not in body and code not in body
+
+    # a dataset that is not open (restricted access), or no longer published: not found
+    assert anonymous.get(f"/open-data/download/{world.ds.code}.csv").status_code == 404
+    assert anonymous.get("/open-data/download/no-such-dataset.csv").status_code == 404
+    # the provider's own export of the same data still needs a login
+    assert anonymous.get(f"/uploads/datasets/{ds.code}/export.csv").status_code in (302, 401, 403)
+    services.metadata_unpublish(actor=SYSTEM, dataset=ds)
+    assert anonymous.get(f"/{path}").status_code == 404
