@@ -308,9 +308,19 @@ def test_content_negotiation_on_the_dataset_page(world: Any) -> None:
 
 def test_whole_catalog_validates_with_zero_violations(world: Any) -> None:
     _publish(world.ds)
-    g = Graph().parse(data=Client().get("/catalog.ttl").content, format="turtle")
-    report = validation.validate_one(g, digest="catalog")
-    assert report.violations == []
+    public = make_dataset(
+        provider=world.inst, status="production", description_lv="A", description_en="A"
+    )
+    services.metadata_update(
+        actor=SYSTEM, dataset=public, **complete_values(access_rights=f"{EU}access-right/PUBLIC")
+    )
+    services.metadata_publish(actor=SYSTEM, dataset=public)  # with the public export
+    for fmt, name in (("ttl", "turtle"), ("jsonld", "json-ld"), ("rdf", "xml")):
+        g = Graph().parse(data=Client().get(f"/catalog.{fmt}").content, format=name)
+        assert len(list(g.subjects(RDF.type, DCAT.Dataset))) == 2
+        assert any(str(s).endswith("#distribution-export-csv") for s in g.subjects())
+        report = validation.validate_one(g, digest=f"catalog.{fmt}")
+        assert report.violations == [], fmt
 
 
 # --- the public data export of open datasets --------------------------------------------------
