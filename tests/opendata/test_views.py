@@ -372,3 +372,22 @@ def test_the_data_export_is_public_for_open_datasets_with_public_access_only(wor
     assert anonymous.get(f"/uploads/datasets/{ds.code}/export.csv").status_code in (302, 401, 403)
     services.metadata_unpublish(actor=SYSTEM, dataset=ds)
     assert anonymous.get(f"/{path}").status_code == 404
+
+
+def test_the_form_says_a_retired_dataset_is_not_in_the_catalog(world: Any) -> None:
+    from dagr.catalog.services import dataset_set_status
+
+    _publish(world.ds)
+    client = Client()
+    client.force_login(world.user)
+    page = _english_page(client, world.ds.code)
+    assert "published in the open data catalogue" in page
+    assert "not in the open data catalogue" not in page
+    dataset_set_status(actor=SYSTEM, dataset=world.ds, status="retired")
+    assert "not in the open data catalogue" in _english_page(client, world.ds.code)
+
+
+def _english_page(client: Client, code: str) -> str:
+    response = client.get(f"/open-data/datasets/{code}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    return response.content.decode()
