@@ -5,15 +5,19 @@
 On a scratch SQLite database in a temporary directory: one provider institution and N (default
 1,000) production datasets, each with a complete open data description (published). Then:
 
-1. the catalogue page ``/catalog.ttl`` (100 datasets; also ``.jsonld`` and ``.rdf``) rendered
-   through Django's test client — the median of 5 requests after one warm-up;
+1. the catalogue page ``/catalog.ttl`` (100 datasets; also ``.jsonld`` and ``.rdf``) through
+   Django's test client: the first request of the format (after one request of the HTML
+   catalogue has loaded the URL conf and the apps), then the median of 5 requests each made
+   right after one of the page's datasets changed (wall and CPU time). There is no page cache:
+   every request builds the page, so this is what any request costs;
 2. the full validation of the N datasets' graphs with pyshacl against the shipped official shapes
    (``services.validation_refresh_many``: many datasets per pyshacl run, results stored per
    dataset with the graph's hash) — cold (nothing cached), then again (every hash unchanged: no
    pyshacl run), then after 10 datasets changed (only those 10 validated).
 
-Prints a table and ``RESULT dcat catalog_ms=… validate_s=…`` (catalog_ms: the Turtle page;
-validate_s: the cold full validation). Targets: ≤ 300 ms and ≤ 15 s.
+Prints a table and ``RESULT dcat catalog_ms=… catalog_cpu_ms=… catalog_first_ms=… validate_s=…``
+(catalog_ms: the Turtle page after a change, wall time; validate_s: the cold full validation).
+Targets: ≤ 300 ms and ≤ 15 s.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
     from django.test import Client
+    from django.utils import timezone
 
     call_command("migrate", verbosity=0)
     from dagr.catalog.models import Dataset
@@ -91,25 +96,48 @@ def main() -> None:
     rows.append((f"set-up: {n:,} datasets with metadata", f"{time.perf_counter() - t0:.1f} s"))
 
     client = Client()
+    t = time.perf_counter()
+    assert client.get("/catalog/").status_code == 200  # the process's first request: imports
+    rows.append(
+        (
+            "first request of the process (the HTML catalogue: URL conf, imports)",
+            f"{(time.perf_counter() - t) * 1000:.0f} ms",
+        )
+    )
     page_ms: dict[str, float] = {}
+    page_cpu_ms: dict[str, float] = {}
+    first_ms: dict[str, float] = {}
+    page_one = datasets[:100]
     for ext in ("ttl", "jsonld", "rdf"):
         t = time.perf_counter()
-        assert client.get(f"/catalog.{ext}").status_code == 200  # first render: nothing cached
+        assert client.get(f"/catalog.{ext}").status_code == 200
+        first_ms[ext] = (time.perf_counter() - t) * 1000
         rows.append(
             (
-                f"catalogue page /catalog.{ext} (100 datasets), first render",
-                f"{(time.perf_counter() - t) * 1000:.0f} ms",
+                f"/catalog.{ext} (100 datasets), first request of it",
+                f"{first_ms[ext]:.0f} ms",
             )
         )
-        times = []
-        for _ in range(5):
-            t = time.perf_counter()
+        # Cold: each request follows a change of one of the page's datasets (there is no page
+        # cache: every request builds and writes the page, so this is any request's cost).
+        times, cpu = [], []
+        for i in range(5):
+            DatasetMetadata.objects.filter(dataset=page_one[i * 7]).update(
+                keywords_en=["register", f"changed {ext} {i}"], updated_at=timezone.now()
+            )
+            t, c = time.perf_counter(), time.process_time()
             response = client.get(f"/catalog.{ext}")
             times.append((time.perf_counter() - t) * 1000)
+            cpu.append((time.process_time() - c) * 1000)
             assert response.status_code == 200
+            assert f"changed {ext} {i}".encode() in response.content
         page_ms[ext] = statistics.median(times)
+        page_cpu_ms[ext] = statistics.median(cpu)
         rows.append(
-            (f"catalogue page /catalog.{ext} (100 datasets), median of 5", f"{page_ms[ext]:.0f} ms")
+            (
+                f"/catalog.{ext} (100 datasets) after a change, median of 5",
+                f"{page_ms[ext]:.0f} ms (CPU {page_cpu_ms[ext]:.0f} ms)",
+            )
         )
 
     t = time.perf_counter()
@@ -158,7 +186,10 @@ def main() -> None:
         print(f"{label.ljust(width)}  {value}")
     load = os.getloadavg()[0]
     print(f"(load average {load:.1f} on {os.cpu_count()} cores while measuring)")
-    print(f"RESULT dcat catalog_ms={page_ms['ttl']:.0f} validate_s={cold:.1f}")
+    print(
+        f"RESULT dcat catalog_ms={page_ms['ttl']:.0f} catalog_cpu_ms={page_cpu_ms['ttl']:.0f} "
+        f"catalog_first_ms={first_ms['ttl']:.0f} validate_s={cold:.1f}"
+    )
     if conforming != n:
         sys.exit(f"{n - conforming} datasets did not conform")
     if os.environ.get("BENCH_KEEP") != "1":

@@ -53,6 +53,10 @@ class Publication(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     generation = models.PositiveIntegerField(default=0)  # bumped by every request to sync
+    # A running sync's claim (services.publication_sync): one run per publication at a time,
+    # in every process and worker; a claim older than ``sync_lease_until`` is abandoned.
+    sync_lease = models.CharField(max_length=32, blank=True)
+    sync_lease_until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -13,7 +13,13 @@ A sync run (one dataset, one CKAN):
    (the distribution IRI), is patched (``resource_patch``) or created, and resources we made for
    distributions that are gone are deleted; a deleted package is made active again by the patch;
 4. withdrawing: ``package_delete`` (CKAN marks the package ``state: deleted``), nothing when it
-   is already deleted or gone.
+   is already deleted or gone. The package mirrors DAGR's open data catalogue: a dataset
+   withdrawn from it, or retired, is withdrawn from CKAN too (its publication stays wanted, so
+   publishing it in the catalogue again restores the package).
+
+One run per publication at a time: a run first claims the publication (``_claim``, an atomic
+conditional UPDATE, on SQLite and PostgreSQL alike); a second run meanwhile does nothing and
+returns ``busy``, and the first queues one more run if a sync was asked for while it worked.
 
 Errors: a 409 keeps CKAN's field errors on the publication (pages explain them next to the
 field, ``messages.py``), a 403 says the token was refused; neither is retried. A 5xx, a timeout
@@ -27,10 +33,12 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,7 +49,12 @@ from dagr.core import crypto
 from dagr.core.actors import SYSTEM, Actor
 from dagr.core.errors import NotFound, PermissionDenied, ValidationError
 from dagr.monitoring.deliveries import backoff_seconds
-from dagr.opendata.selectors import dataset_graph, dataset_iri, dataset_publishable
+from dagr.opendata.selectors import (
+    dataset_graph,
+    dataset_in_open_catalog,
+    dataset_iri,
+    dataset_publishable,
+)
 from dagr.permissions import rules
 
 from . import mapping
@@ -144,7 +157,7 @@ def dataset_publish(*, actor: Actor, dataset: Dataset, package_name: str = "") -
             _("The open data portal settings of the institution are missing; set them first."),
             code="ckan_not_configured",
         )
-    if not dataset_publishable(dataset):
+    if not (dataset_in_open_catalog(dataset) and dataset_publishable(dataset)):
         raise ValidationError(
             _("The dataset's open data description has errors or is not public; fix it first."),
             code="ckan_not_publishable",
@@ -365,8 +378,48 @@ def _config_of(publication: Publication) -> PortalConfig | None:
     return PortalConfig.objects.filter(institution_id=publication.dataset.provider_id).first()
 
 
+# How long a run's claim on its publication holds: longer than any run takes (a run makes a few
+# dozen requests, each bounded by the client's timeouts); a run that died is taken over after it.
+SYNC_LEASE = timedelta(minutes=15)
+BUSY = "busy"
+
+
+def _claim(publication_id: int) -> str | None:
+    """Claim the publication for one sync run: a single UPDATE that matches only when no other
+    run holds an unexpired claim. The database makes it atomic (PostgreSQL re-checks the
+    condition after a concurrent update of the row commits; SQLite has one writer), so of two
+    runs at once, in any processes, exactly one gets the claim. Returns the claim's token."""
+    now = timezone.now()
+    token = secrets.token_hex(16)
+    claimed = (
+        Publication.objects.filter(pk=publication_id)
+        .filter(Q(sync_lease="") | Q(sync_lease_until__lt=now))
+        .update(sync_lease=token, sync_lease_until=now + SYNC_LEASE)
+    )
+    return token if claimed else None
+
+
+def _release(publication_id: int, token: str) -> None:
+    Publication.objects.filter(pk=publication_id, sync_lease=token).update(
+        sync_lease="", sync_lease_until=None
+    )
+
+
 def publication_sync(publication_id: int) -> str:
-    """The worker's run for one publication; returns the log outcome."""
+    """The worker's run for one publication; returns the log outcome — or ``"busy"`` (nothing
+    done) while another run of the same publication is under way: that run queues a new one
+    when the publication was asked to sync again meanwhile."""
+    token = _claim(publication_id)
+    if token is None:
+        return BUSY if Publication.objects.filter(pk=publication_id).exists() else "gone"
+    try:
+        return _sync(publication_id, token)
+    except BaseException:
+        _release(publication_id, token)
+        raise
+
+
+def _sync(publication_id: int, token: str) -> str:
     publication = (
         Publication.objects.select_related("dataset", "dataset__provider")
         .filter(pk=publication_id)
@@ -380,17 +433,24 @@ def publication_sync(publication_id: int) -> str:
     error: CkanError | None = None
     outcome: str = Outcome.FAILED
     message = ""
+    withdrawn = False
     try:
         if config is None or not config.token_encrypted:
             raise CkanError(kind="config", message="the portal settings are missing")
         run = _Run(publication, config)
         iri = dataset_iri(publication.dataset)
-        if publication.wanted:
+        # the package mirrors the open data catalogue: withdrawn there (or the dataset retired)
+        # means marked deleted here, even while the publication is wanted
+        listed = dataset_in_open_catalog(publication.dataset)
+        if publication.wanted and listed:
             if not dataset_publishable(publication.dataset):
                 raise CkanError(kind="config", message="the dataset is not publishable")
             outcome = run.publish(dataset_graph(publication.dataset), iri)
         else:
+            withdrawn = True
             outcome = run.withdraw(iri)
+            if publication.wanted:
+                message = "withdrawn from the open data catalogue (or retired): package deleted"
     except crypto.DecryptionFailed:
         error = CkanError(kind="config", message="the stored API token cannot be decrypted")
     except CkanError as exc:
@@ -401,7 +461,9 @@ def publication_sync(publication_id: int) -> str:
             "validation": Outcome.REJECTED,
             "transient": Outcome.RETRY,
         }.get(error.kind, Outcome.FAILED)
-    return _record(publication.pk, generation, run, outcome, error, message)
+    return _record(
+        publication.pk, generation, run, outcome, error, message, withdrawn=withdrawn, lease=token
+    )
 
 
 def _record(
@@ -411,6 +473,9 @@ def _record(
     outcome: str,
     error: CkanError | None,
     message: str,
+    *,
+    withdrawn: bool = False,
+    lease: str = "",
 ) -> str:
     now = timezone.now()
     retry_at = None
@@ -437,14 +502,20 @@ def _record(
             publication.last_error = ""
             publication.last_synced_at = now
             if publication.generation == generation:  # else a newer request waits in the queue
-                publication.status = Status.PUBLISHED if publication.wanted else Status.UNPUBLISHED
+                publication.status = Status.UNPUBLISHED if withdrawn else Status.PUBLISHED
         elif outcome != Outcome.RETRY:
             publication.status = Status.FAILED
             publication.field_errors = error.fields if error is not None else {}
             publication.last_error = message[:2000]
         else:
             publication.last_error = message[:2000]
+        if lease and publication.sync_lease == lease:
+            publication.sync_lease, publication.sync_lease_until = "", None
         publication.save()
+        if publication.generation != generation and outcome != Outcome.RETRY:
+            # asked to sync again while this run worked (that request's run may have found
+            # this one busy): one more run sends the newest description
+            transaction.on_commit(lambda: _enqueue(pk))
         SyncLogEntry.objects.create(
             publication=publication,
             at=now,

@@ -3,30 +3,28 @@ it may be published), its validation (cached per graph hash) and quality score, 
 actor may use, and the catalogue pages (``catalog_page``).
 
 Public functions other apps code against (the CKAN sync): ``dataset_graph``, ``dataset_iri``,
-``dataset_publishable``; and ``signals.metadata_changed``.
+``dataset_publishable``, ``dataset_in_open_catalog``; and ``signals.metadata_changed``.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from rdflib import Graph
 
 from dagr.anonymisation.models import TestDataset
 from dagr.catalog.models import Dataset
-from dagr.catalog.selectors import PUBLIC_STATUSES, dataset_get_editable
+from dagr.catalog.selectors import dataset_get_editable
 from dagr.core.actors import Visitor
 from dagr.core.errors import NotFound
 from dagr.permissions import rules
 
-from . import dcat, quality, validation
+from . import dcat, quality, rdfout, validation
 from . import vocabularies as v
 from .models import TEMPLATE_FIELDS, DatasetMetadata, MetadataTemplate
 
@@ -117,10 +115,12 @@ def dataset_distributions(
                 "export-csv",
                 "Datu eksports (CSV)",
                 "Data export (CSV)",
-                "Visi pašreizējie datu kopas ieraksti CSV formātā.",
-                "All current records of the dataset as CSV.",
+                "Visi pašreizējie datu kopas ieraksti CSV formātā, bez laukiem, kas satur "
+                "personas datus; brīvi lejupielādējami.",
+                "All current records of the dataset as CSV, without the fields that hold "
+                "personal data; free to download.",
                 access_url=dcat.dataset_page(code),
-                download_url=f"{site}/uploads/datasets/{code}/export.csv",
+                download_url=f"{site}/open-data/download/{code}.csv",
                 file_type="CSV",
                 access_rights=public,
             )
@@ -183,6 +183,34 @@ def dataset_validation(dataset: Dataset) -> validation.Report:
     return validation.validate_cached(dcat.dataset_graph(description), digest=digest)
 
 
+def dataset_in_open_catalog(dataset: Dataset) -> bool:
+    """True when the dataset is in the open data catalogue now (published, not withdrawn, not
+    retired): what the CKAN sync mirrors — a package is marked deleted once this is False."""
+    return published_datasets().filter(pk=dataset.pk).exists()
+
+
+def open_data_export(*, actor: Visitor, code: str) -> tuple[Dataset, list[str]]:
+    """The dataset of the public data export and its columns: the schema's top-level fields
+    without those that are, or hold, personal data. ``NotFound`` unless anyone may download it
+    (``rules.can_download_open_data``) — the same answer whether or not the dataset exists."""
+    dataset = (
+        Dataset.objects.select_related("schema", "open_metadata")
+        .defer("open_metadata__validation")
+        .filter(code=code)
+        .first()
+    )
+    if dataset is None or not rules.can_download_open_data(actor, dataset):
+        raise NotFound(_("No such dataset."), code="dataset_not_found")
+    fields = dataset.schema.definition.get("fields", []) if dataset.schema else []
+    return dataset, [f["name"] for f in fields if not _holds_personal_data(f)]
+
+
+def _holds_personal_data(field: dict[str, Any]) -> bool:
+    return bool(field.get("personal")) or any(
+        _holds_personal_data(f) for f in field.get("fields") or []
+    )
+
+
 def dataset_publishable(dataset: Dataset) -> bool:
     """True when the dataset's graph violates no mandatory shape (warnings do not block)."""
     return dataset_validation(dataset).conforms
@@ -225,11 +253,17 @@ def template_get(*, actor: Visitor, pk: int) -> MetadataTemplate:
 # --- the catalogue -----------------------------------------------------------------------------
 
 
+# A retired dataset stays on the catalogue's pages (public, marked retired) but is withdrawn from
+# the open data catalogue (and so from the CKAN portal): only datasets in production are in it.
+OPEN_DATA_STATUSES = (Dataset.Status.PRODUCTION,)
+
+
 def published_datasets() -> QuerySet[Dataset]:
-    """Datasets in the open data catalogue: published metadata, public in the catalogue."""
+    """Datasets in the open data catalogue: published metadata, in production (not retired)."""
     return (
-        Dataset.objects.filter(open_metadata__published=True, status__in=PUBLIC_STATUSES)
+        Dataset.objects.filter(open_metadata__published=True, status__in=OPEN_DATA_STATUSES)
         .select_related("provider", "open_metadata")
+        .defer("open_metadata__validation")  # the stored SHACL report: not needed here
         .order_by("code")
     )
 
@@ -239,7 +273,6 @@ CATALOG_DESCRIPTION = (
     "Valsts datu izplatīšanas platformas DAGR datu kopu apraksti (DCAT-AP 3).",
     "Descriptions of the datasets of the national data distribution platform DAGR (DCAT-AP 3).",
 )
-CATALOG_CACHE_SECONDS = 3600
 
 
 def catalog_document(
@@ -251,12 +284,25 @@ def catalog_document(
     base: str,
     query: dict[str, str],
 ) -> bytes:
-    """One page of the DCAT-AP catalogue, serialised (``dcat.RDF_FORMATS``), with Hydra paging.
+    """One page of the DCAT-AP catalogue, serialised (``rdfout.RDF_FORMATS``), with Hydra
+    paging. Made fresh for every request (three queries, then the triples written straight to
+    the format: ``rdfout``), so every process always serves the current descriptions — no
+    cache to invalidate."""
+    triples = catalog_triples(
+        page=page, per_page=per_page, modified_since=modified_since, base=base, query=query
+    )
+    return rdfout.serialize(triples, fmt)
 
-    The serialised page is cached (Django's cache) under a key made of the page's datasets and
-    their change stamps (the dataset's and its metadata's ``updated_at``, whether it has
-    published test data), so a page is rendered again only when one of its datasets changed;
-    finding that out is two queries."""
+
+def catalog_triples(
+    *,
+    page: int,
+    per_page: int,
+    modified_since: datetime | None,
+    base: str,
+    query: dict[str, str],
+) -> dcat.Triples:
+    """The triples of one page of the catalogue: its datasets, the catalogue node, the paging."""
     qs = published_datasets()
     if modified_since is not None:
         qs = qs.filter(
@@ -265,33 +311,7 @@ def catalog_document(
     total = qs.count()
     rows: Sequence[Dataset] = list(qs[(page - 1) * per_page : page * per_page])
     with_test_data = _published_test_codes(d.pk for d in rows)
-    stamps = [
-        (
-            d.pk,
-            d.updated_at.isoformat(),
-            d.open_metadata.updated_at.isoformat(),
-            d.pk in with_test_data,
-        )
-        for d in rows
-    ]
-    key_text = repr(
-        (
-            dcat.BUILDER_VERSION,
-            dcat.site(),
-            fmt,
-            page,
-            per_page,
-            total,
-            base,
-            sorted(query.items()),
-            stamps,
-        )
-    )
-    key = "opendata:catalog:" + hashlib.sha256(key_text.encode()).hexdigest()
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    g = dcat.new_graph()
+    g = dcat.Triples()
     iris = []
     last: datetime | None = None
     for ds in rows:
@@ -310,9 +330,12 @@ def catalog_document(
         modified=last,
     )
     dcat.add_paging(g, base=base, page=page, per_page=per_page, total=total, query=query)
-    body = dcat.serialize(g, fmt)
-    cache.set(key, body, CATALOG_CACHE_SECONDS)
-    return body
+    return g
+
+
+def dataset_document(dataset: Dataset, fmt: str) -> bytes:
+    """The dataset's graph serialised (content negotiation on its page)."""
+    return rdfout.serialize(dcat.dataset_triples(description_of(dataset)), fmt)
 
 
 def descriptions_of(

@@ -5,6 +5,7 @@ from . import views
 app_name = "opendata"
 urlpatterns = [
     path("datasets/<slug:code>/", views.metadata_edit, name="metadata"),
+    path("download/<slug:code>.csv", views.data_download, name="download"),
     path("datasets/<slug:code>/validate/", views.metadata_validate, name="validate"),
     path("datasets/<slug:code>/apply-template/", views.template_apply, name="apply_template"),
     path("datasets/<slug:code>/publish/", views.publish, name="publish"),

@@ -9,7 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
@@ -22,14 +28,16 @@ from dagr.catalog.selectors import dataset_get_visible
 from dagr.core.confirm import confirmation_page, confirmed
 from dagr.core.errors import DomainError, PermissionDenied, ValidationError
 from dagr.core.forms import form_add_domain_error
+from dagr.core.tabular import csv_stream
 from dagr.permissions import rules
 from dagr.permissions.access import ActorRequest, authenticated, public
+from dagr.uploads.selectors import current_records
 
-from . import dcat, findings, selectors, services
+from . import findings, rdfout, selectors, services
 from .forms import PAIRS, ApplyTemplateForm, MetadataForm, TemplateForm
 from .models import DatasetMetadata
 
-RDF_FORMATS = dcat.RDF_FORMATS
+RDF_FORMATS = rdfout.RDF_FORMATS
 PER_PAGE = 100
 
 
@@ -309,4 +317,17 @@ def dataset_negotiated(request: HttpRequest, code: str) -> HttpResponseBase:
         response["Vary"] = "Accept"
         return response
     ds = dataset_get_visible(actor=request.user, code=code)
-    return _rdf_response(dcat.serialize(selectors.dataset_graph(ds), fmt), fmt)
+    return _rdf_response(selectors.dataset_document(ds, fmt), fmt)
+
+
+@public
+def data_download(request: HttpRequest, code: str) -> StreamingHttpResponse:
+    """The open data export (the catalogue's ``export-csv`` distribution): the dataset's current
+    records as CSV, streamed, without personal data fields; 404 for any dataset not published as
+    open data with public access rights."""
+    ds, columns = selectors.open_data_export(actor=request.user, code=code)
+    response = StreamingHttpResponse(
+        csv_stream(columns, current_records(dataset=ds)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{ds.code}.csv"'
+    return response

@@ -240,6 +240,23 @@ def can_publish_open_data(actor: Visitor, dataset: Dataset) -> bool:
     return can_edit_dataset(actor, dataset)
 
 
+PUBLIC_ACCESS_RIGHT = "http://publications.europa.eu/resource/authority/access-right/PUBLIC"
+
+
+def can_download_open_data(actor: Visitor, dataset: Dataset) -> bool:
+    """The data export of the open data catalogue (``/open-data/download/<code>.csv``): anyone,
+    without login, for a dataset in production whose open data description is published with
+    public access rights; nobody for any other dataset (its data stays behind the grants).
+    Fields marked personal data are never in that export."""
+    meta = getattr(dataset, "open_metadata", None)  # none described: no reverse row
+    return (
+        dataset.status == "production"
+        and meta is not None
+        and bool(meta.published)
+        and meta.access_rights == PUBLIC_ACCESS_RIGHT
+    )
+
+
 def can_change_dataset_status(actor: Visitor, dataset: Dataset, status: str) -> bool:
     """Providers retire their datasets; only an administrator promotes to production."""
     if is_portal_admin(actor):

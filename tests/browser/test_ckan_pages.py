@@ -29,9 +29,14 @@ def test_settings_publish_errors_and_withdraw(page, ckan):  # noqa: F811
     provider = make_institution(name="Paraugu iestāde", kind=Institution.Kind.PROVIDER)
     rep = make_user(institution=provider, roles=(Membership.Role.PROVIDER,))
     dataset = make_dataset(
-        provider=provider, code="iedzivotaji", description_lv="Apraksts", description_en="Descr"
+        provider=provider,
+        code="iedzivotaji",
+        description_lv="Apraksts",
+        description_en="Descr",
+        status="production",
     )
     opendata_services.metadata_update(actor=SYSTEM, dataset=dataset, **complete_values())
+    opendata_services.metadata_publish(actor=SYSTEM, dataset=dataset)  # in the catalogue
     ckan.package_create(
         {
             "name": "iedzivotaji",

@@ -25,6 +25,7 @@ class World:
     graph: Graph
     iri: str
     publishable: bool = True
+    in_catalog: bool = True  # in the open data catalogue (not withdrawn, not retired)
 
     def set_graph(self, **kwargs: Any) -> None:
         self.graph, self.iri = dataset_graph(self.dataset.code, **kwargs)
@@ -45,6 +46,7 @@ def make_world(ckan: Any, monkeypatch: Any, *, configure: bool = True) -> World:
     monkeypatch.setattr(services, "dataset_graph", lambda d: world.graph)
     monkeypatch.setattr(services, "dataset_iri", lambda d: world.iri)
     monkeypatch.setattr(services, "dataset_publishable", lambda d: world.publishable)
+    monkeypatch.setattr(services, "dataset_in_open_catalog", lambda d: world.in_catalog)
     if configure:
         services.portal_config_save(
             actor=rep, institution=provider, base_url=ckan.url, organization="ur", token=TOKEN

@@ -323,3 +323,123 @@ def test_a_package_made_by_a_concurrent_run_is_adopted_not_duplicated(w, ckan, m
     assert w.publication().package_id == package["id"]
     assert w.publication().resource_ids == {r["uri"]: r["id"] for r in package["resources"]}
     assert [r.action for r in ckan.writes()] == ["package_create"]  # ours was refused
+
+
+# --- one run per publication at a time ---------------------------------------------------------
+
+
+def test_a_second_run_meanwhile_does_nothing_and_the_first_queues_one_more(
+    w, ckan, monkeypatch, django_capture_on_commit_callbacks
+):
+    publish(w)
+    pk = w.publication().pk
+    meanwhile = []
+    real_publish = services._Run.publish
+
+    def publish_while_another_run_starts(self, graph, iri):
+        meanwhile.append(services.publication_sync(pk))  # a second run: a retry, another worker
+        services.resync_on_metadata_change(w.dataset.pk)  # and a new request to sync
+        return real_publish(self, graph, iri)
+
+    monkeypatch.setattr(services._Run, "publish", publish_while_another_run_starts)
+    DBTaskResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert w.sync() == "created"
+    assert meanwhile == ["busy"]
+    assert [r.action for r in ckan.writes()] == ["package_create"]
+    assert not SyncLogEntry.objects.filter(outcome="busy").exists()
+    # the request made meanwhile queued a run, and the first run queued one more (the other
+    # found it busy); the claim is released
+    assert DBTaskResult.objects.filter(task_path=TASK).count() == 2
+    assert w.publication().status == "pending"
+    assert w.publication().sync_lease == ""
+    monkeypatch.setattr(services._Run, "publish", real_publish)
+    assert w.sync() == "unchanged"
+    assert w.publication().status == "published"
+
+
+def test_an_abandoned_claim_is_taken_over_after_it_expires(w, ckan):
+    publish(w)
+    pk = w.publication().pk
+    assert services._claim(pk) is not None  # a run that died without releasing it
+    assert w.sync() == "busy" and ckan.requests == []
+    Publication.objects.filter(pk=pk).update(sync_lease_until=timezone.now() - timedelta(seconds=1))
+    assert w.sync() == "created"
+    assert w.publication().sync_lease == ""
+
+
+def test_an_unexpected_error_releases_the_claim(w, ckan, monkeypatch):
+    publish(w)
+
+    def broken(self, graph, iri):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(services._Run, "publish", broken)
+    with pytest.raises(RuntimeError):
+        w.sync()
+    assert w.publication().sync_lease == ""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_two_runs_at_once_on_postgresql_one_works_the_other_is_busy(w, ckan, monkeypatch):
+    import threading
+
+    from django.db import connection, connections
+
+    from tests.ckan import standin
+
+    if connection.vendor != "postgresql":
+        pytest.skip("threads with their own connections: PostgreSQL")
+    publish(w)
+    pk = w.publication().pk
+
+    # simultaneous claims: of two at the same instant exactly one wins, every time
+    for _ in range(10):
+        barrier, tokens = threading.Barrier(2), []
+
+        def claim(barrier=barrier, tokens=tokens):
+            try:
+                barrier.wait(10)
+                tokens.append(services._claim(pk))
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=claim) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+        assert sorted(tokens, key=bool)[0] is None and sum(map(bool, tokens)) == 1
+        Publication.objects.filter(pk=pk).update(sync_lease="", sync_lease_until=None)
+
+    # a whole run held in the middle (in the portal's organization_show) while a second starts
+    inside, release, results = threading.Event(), threading.Event(), {}
+    real_show = standin.Standin.organization_show
+
+    def held_show(self, data, user):
+        inside.set()
+        assert release.wait(20)
+        return real_show(self, data, user)
+
+    monkeypatch.setattr(standin.Standin, "organization_show", held_show)
+
+    def run(name):
+        try:
+            results[name] = services.publication_sync(pk)
+        except Exception as exc:  # reported by the assertions below
+            results[name] = exc
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=run, args=("first",))
+    first.start()
+    assert inside.wait(20)
+    second = threading.Thread(target=run, args=("second",))
+    second.start()
+    second.join(20)
+    release.set()
+    first.join(20)
+    assert results == {"first": "created", "second": "busy"}
+    assert [r.action for r in ckan.writes()] == ["package_create"]
+    assert len(ckan.packages) == 1

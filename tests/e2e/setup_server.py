@@ -87,15 +87,17 @@ def main() -> None:
 
 
 def _open_data(dataset: Any) -> None:
-    """Complete DCAT-AP metadata of the dataset the CKAN sync test publishes."""
+    """Complete DCAT-AP metadata of the dataset the CKAN sync test publishes, published in the
+    open data catalogue (what the CKAN package mirrors)."""
     from dagr.core.actors import SYSTEM
-    from dagr.opendata.services import metadata_update
+    from dagr.opendata.services import metadata_publish, metadata_update
     from tests.opendata.conftest import complete_values
 
     dataset.description_lv = "Personu dati sinhronizācijas pārbaudei."
     dataset.description_en = "Person data for the sync check."
     dataset.save(update_fields=["description_lv", "description_en"])
     metadata_update(actor=SYSTEM, dataset=dataset, **complete_values())
+    metadata_publish(actor=SYSTEM, dataset=dataset)
 
 
 def _test_data(provider: object, recipient: object, asker: object) -> None:

@@ -8,18 +8,19 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from rdflib import Graph, URIRef
+from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF
 
 from dagr.accounts.models import Membership
 from dagr.audit.models import AdminEntry
 from dagr.core.actors import SYSTEM
 from dagr.opendata import selectors, services, validation
-from dagr.opendata.dcat import HYDRA
 from dagr.opendata.models import TEMPLATE_FIELDS, DatasetMetadata, MetadataTemplate
 from tests.factories import make_admin, make_dataset, make_institution, make_user
 
 from .conftest import EU, complete_values
+
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 
 pytestmark = pytest.mark.django_db
 
@@ -273,6 +274,23 @@ def test_unpublished_dataset_is_not_in_the_catalog(world: Any) -> None:
     assert not list(g.subjects(RDF.type, DCAT.Dataset))
 
 
+def test_a_retired_dataset_leaves_the_catalog(world: Any) -> None:
+    from dagr.catalog.services import dataset_set_status
+
+    _publish(world.ds)
+    iri = URIRef(selectors.dataset_iri(world.ds))
+    for fmt, name in (("ttl", "turtle"), ("jsonld", "json-ld"), ("rdf", "xml")):
+        g = Graph().parse(data=Client().get(f"/catalog.{fmt}").content, format=name)
+        assert (iri, RDF.type, DCAT.Dataset) in g
+    dataset_set_status(actor=SYSTEM, dataset=world.ds, status="retired")
+    assert not selectors.dataset_in_open_catalog(world.ds)
+    for fmt, name in (("ttl", "turtle"), ("jsonld", "json-ld"), ("rdf", "xml")):
+        g = Graph().parse(data=Client().get(f"/catalog.{fmt}").content, format=name)
+        assert not list(g.subjects(RDF.type, DCAT.Dataset))
+        view = next(g.subjects(RDF.type, HYDRA.PartialCollectionView))
+        assert int(g.value(view, HYDRA.totalItems)) == 0
+
+
 def test_content_negotiation_on_the_dataset_page(world: Any) -> None:
     services.metadata_update(actor=SYSTEM, dataset=world.ds, **complete_values())
     client = Client()
@@ -290,6 +308,86 @@ def test_content_negotiation_on_the_dataset_page(world: Any) -> None:
 
 def test_whole_catalog_validates_with_zero_violations(world: Any) -> None:
     _publish(world.ds)
-    g = Graph().parse(data=Client().get("/catalog.ttl").content, format="turtle")
-    report = validation.validate_one(g, digest="catalog")
-    assert report.violations == []
+    public = make_dataset(
+        provider=world.inst, status="production", description_lv="A", description_en="A"
+    )
+    services.metadata_update(
+        actor=SYSTEM, dataset=public, **complete_values(access_rights=f"{EU}access-right/PUBLIC")
+    )
+    services.metadata_publish(actor=SYSTEM, dataset=public)  # with the public export
+    for fmt, name in (("ttl", "turtle"), ("jsonld", "json-ld"), ("rdf", "xml")):
+        g = Graph().parse(data=Client().get(f"/catalog.{fmt}").content, format=name)
+        assert len(list(g.subjects(RDF.type, DCAT.Dataset))) == 2
+        assert any(str(s).endswith("#distribution-export-csv") for s in g.subjects())
+        report = validation.validate_one(g, digest=f"catalog.{fmt}")
+        assert report.violations == [], fmt
+
+
+# --- the public data export of open datasets --------------------------------------------------
+
+
+def test_the_data_export_is_public_for_open_datasets_with_public_access_only(world: Any) -> None:
+    from dagr.core.identifiers import make_new_personal_code
+    from dagr.records import services as records
+
+    ds = make_dataset(
+        provider=world.inst,
+        code="atverti-dati",
+        status="production",
+        description_lv="A",
+        description_en="A",
+    )
+    code = make_new_personal_code(7)
+    records.records_upsert(
+        actor=SYSTEM,
+        dataset=ds,
+        records=[{"personal_code": code, "last_name": "Ozols", "birth_date": "1990-01-02"}],
+    )
+    services.metadata_update(
+        actor=SYSTEM, dataset=ds, **complete_values(access_rights=f"{EU}access-right/PUBLIC")
+    )
+    services.metadata_publish(actor=SYSTEM, dataset=ds)
+    _publish(world.ds)  # restricted access rights
+    anonymous = Client()
+
+    g = Graph().parse(data=anonymous.get("/catalog.ttl").content, format="turtle")
+    [url] = [
+        str(o)
+        for s, o in g.subject_objects(DCAT.downloadURL)
+        if str(s).endswith("#distribution-export-csv")
+    ]  # only the public dataset has the export distribution
+    assert url.endswith("/open-data/download/atverti-dati.csv")
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    response = anonymous.get(f"/{path}")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert body.splitlines()[0] == "birth_date"  # fields holding personal data are left out
+    assert "1990-01-02" in body and "Ozols" not in body and code not in body
+
+    # a dataset that is not open (restricted access), or no longer published: not found
+    assert anonymous.get(f"/open-data/download/{world.ds.code}.csv").status_code == 404
+    assert anonymous.get("/open-data/download/no-such-dataset.csv").status_code == 404
+    # the provider's own export of the same data still needs a login
+    assert anonymous.get(f"/uploads/datasets/{ds.code}/export.csv").status_code in (302, 401, 403)
+    services.metadata_unpublish(actor=SYSTEM, dataset=ds)
+    assert anonymous.get(f"/{path}").status_code == 404
+
+
+def test_the_form_says_a_retired_dataset_is_not_in_the_catalog(world: Any) -> None:
+    from dagr.catalog.services import dataset_set_status
+
+    _publish(world.ds)
+    client = Client()
+    client.force_login(world.user)
+    page = _english_page(client, world.ds.code)
+    assert "published in the open data catalogue" in page
+    assert "not in the open data catalogue" not in page
+    dataset_set_status(actor=SYSTEM, dataset=world.ds, status="retired")
+    assert "not in the open data catalogue" in _english_page(client, world.ds.code)
+
+
+def _english_page(client: Client, code: str) -> str:
+    response = client.get(f"/open-data/datasets/{code}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    return response.content.decode()
