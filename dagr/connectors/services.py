@@ -31,7 +31,12 @@ from dagr.core.actors import SYSTEM, Actor
 from dagr.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from dagr.permissions import rules
 from dagr.records.models import Load
-from dagr.records.services import compiled_schema, records_delete, records_upsert
+from dagr.records.services import (
+    CompiledSchema,
+    compiled_schema,
+    records_delete,
+    records_upsert,
+)
 from dagr_agent.connector import engine
 from dagr_agent.connector.config import ConfigError, ConnectorConfig, config_from_dict
 
@@ -381,14 +386,24 @@ class HostedSink:
         self.run = run
         self.log = log
         self.details = {"connector": connector.pk, "run": run.pk}
+        self.compiled: CompiledSchema | None = None
 
     def validator(self) -> engine.Validate | None:
         schema = self.dataset.schema
-        return compiled_schema(schema).validate if schema is not None else None
+        self.compiled = compiled_schema(schema) if schema is not None else None
+        return self.compiled.validate if self.compiled is not None else None
 
     def load(self, unit: engine.LoadUnit) -> dict[str, int]:
         try:
-            return unit_commit(actor=SYSTEM, connector=self.connector, run=self.run, unit=unit)
+            # The engine validated every record with ``self.compiled`` (and skipped or reported
+            # the invalid ones): the loading service need not validate them again.
+            return unit_commit(
+                actor=SYSTEM,
+                connector=self.connector,
+                run=self.run,
+                unit=unit,
+                validated=self.compiled,
+            )
         except DomainError as error:
             raise engine.RunFailed(str(error.message), code=error.code) from None
         finally:
@@ -396,10 +411,16 @@ class HostedSink:
 
 
 def unit_commit(
-    *, actor: Actor, connector: Connector, run: Run, unit: engine.LoadUnit
+    *,
+    actor: Actor,
+    connector: Connector,
+    run: Run,
+    unit: engine.LoadUnit,
+    validated: CompiledSchema | None = None,
 ) -> dict[str, int]:
     """One unit in one transaction: the load (``records_upsert``), the deletions
-    (``records_delete``) and the new state — hosted and remote runs alike."""
+    (``records_delete``) and the new state — hosted and remote runs alike. ``validated``: the
+    compiled schema the hosted engine validated the unit's records with (``records_upsert``)."""
     details = {"connector": connector.pk, "run": run.pk}
     with transaction.atomic():
         load = records_upsert(
@@ -410,6 +431,7 @@ def unit_commit(
             mode=unit.mode,
             details=details,
             confirm_deletions=unit.confirm_deletions,
+            validated=validated,
         )
         counts = {
             "created": load.created,

@@ -85,7 +85,8 @@ class Sink(Protocol):
     """Where mapped records go. ``load`` commits the unit's records, its deletions and its
     ``new_state()`` in one transaction and returns the counts of that load
     (``created``/``updated``/``unchanged``/``deleted``). ``validator`` is the dataset's record
-    validator when the sink has one (hosted), else ``None`` (then the server validates)."""
+    validator when the sink has one (hosted), else ``None`` (then the server validates); with a
+    validator, ``unit.records`` are the records it returned (normalised), not the mapped ones."""
 
     def validator(self) -> Validate | None: ...
 
@@ -259,6 +260,10 @@ class RunResult:
         }
 
 
+class _UnitFull(Exception):
+    """The current unit is full (its last cursor value is complete): cut here."""
+
+
 class _Rows:
     """The source's rows one at a time, with one row of look-ahead."""
 
@@ -268,20 +273,24 @@ class _Rows:
         self._i = 0
         self.read = 0
 
-    def peek(self) -> dict[str, object] | None:
+    def current(self) -> tuple[list[dict[str, object]] | None, int]:
+        """The batch holding the next row and that row's index (``None`` at the end, with the
+        index where the last batch ended: ``advance`` keeps it)."""
         while self._i >= len(self._batch):
             nxt = next(self._batches, None)
             if nxt is None:
-                return None
+                return None, self._i
             self._batch, self._i = nxt, 0
-        return self._batch[self._i]
+        return self._batch, self._i
 
-    def take(self) -> dict[str, object]:
-        row = self.peek()
-        assert row is not None
-        self._i += 1
-        self.read += 1
-        return row
+    def advance(self, i: int, read: int) -> None:
+        """The rows before index ``i`` of the current batch were taken (``read`` so far)."""
+        self._i = i
+        self.read = read
+
+    def peek(self) -> dict[str, object] | None:
+        batch, i = self.current()
+        return None if batch is None else batch[i]
 
 
 def _flag_set(value: Any, flag_value: Any) -> bool:
@@ -419,57 +428,83 @@ def _run(
         def records(
             deleted: set[str] = deleted, done: list[bool] = done, bad: list[int] = invalid_in_unit
         ) -> Iterator[dict[str, Any]]:
+            # The hot loop of a run (once per source row): locals only, the batch indexed
+            # directly, the sink's validator called once per row: its normalised record is what
+            # the sink gets (the hosted sink tells the loading service so, which then does not
+            # validate the records a second time with the same compiled schema).
             nonlocal max_cursor, error_lines
             in_unit = 0
             last: Any = None
-            while True:
-                row = rows.peek()
-                if row is None:
-                    break
-                if cursor_col and not snapshot:
-                    value = row.get(cursor_col)
-                    if in_unit >= config.commit_rows and value != last:
-                        break  # cut only where the cursor value changes
-                rows.take()
-                in_unit += 1
-                if rows.read % config.batch_size == 0:
+            limit = config.commit_rows
+            cut = bool(cursor_col) and not snapshot
+            ordered = cut
+            batch, i = rows.current()
+            read = rows.read
+            try:
+                while batch is not None:
+                    size = len(batch)
+                    while i < size:
+                        row = batch[i]
+                        if cut:
+                            value = row.get(cursor_col)  # type: ignore[arg-type]
+                            if in_unit >= limit and value != last:
+                                raise _UnitFull
+                        i += 1
+                        read += 1
+                        in_unit += 1
+                        if cursor_col:
+                            value = row.get(cursor_col)
+                            if value is not None:
+                                if max_cursor is not None:
+                                    if ordered and value < max_cursor:
+                                        raise RunFailed(
+                                            f"The source returned {cursor_col}={value} after "
+                                            f"{max_cursor}: it is not ordered by its change "
+                                            "column.",
+                                            code="cursor_order",
+                                        )
+                                    if value > max_cursor:
+                                        max_cursor = value
+                                else:
+                                    max_cursor = value
+                                last = value
+                        if flag_col and _flag_set(row.get(flag_col), flag_value):
+                            raw_key = row.get(key_column) if key_column else None
+                            if raw_key is not None and not snapshot:
+                                deleted.add(str(json_value(raw_key)))
+                            continue
+                        record, errors = map_row(row)
+                        out = record
+                        problems: list[Any] = []
+                        if errors:
+                            problems = [p.as_dict() for p in errors]
+                        elif validate is not None:
+                            normalised, found = validate(record)
+                            if normalised is None:
+                                problems = [_as_dict(p) for p in found]
+                            else:
+                                out = normalised
+                        if problems:
+                            bad[0] += 1
+                            result.invalid += 1
+                            if error_lines < MAX_ERROR_LINES:
+                                error_lines += 1
+                                text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+                                log.line("error", f"Row {read} is not valid: {text}", row)
+                            continue
+                        if deleted:
+                            found_key = record.get(key)
+                            if found_key is not None:
+                                deleted.discard(str(found_key))  # a later row brings it back
+                        yield out
+                    rows.advance(i, read)
                     check_deadline()
-                if cursor_col:
-                    value = row.get(cursor_col)
-                    if value is not None:
-                        if max_cursor is not None and not snapshot and value < max_cursor:
-                            raise RunFailed(
-                                f"The source returned {cursor_col}={value} after {max_cursor}: "
-                                "it is not ordered by its change column.",
-                                code="cursor_order",
-                            )
-                        if max_cursor is None or value > max_cursor:
-                            max_cursor = value
-                        last = value
-                if flag_col and _flag_set(row.get(flag_col), flag_value):
-                    raw_key = row.get(key_column) if key_column else None
-                    if raw_key is not None and not snapshot:
-                        deleted.add(str(json_value(raw_key)))
-                    continue
-                record, errors = map_row(row)
-                problems: list[Any] = list(errors)
-                if not errors and validate is not None:
-                    normalised, found = validate(record)
-                    if normalised is None:
-                        problems = [_as_dict(p) for p in found]
-                else:
-                    problems = [p.as_dict() for p in errors]
-                if problems:
-                    bad[0] += 1
-                    result.invalid += 1
-                    if error_lines < MAX_ERROR_LINES:
-                        error_lines += 1
-                        text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-                        log.line("error", f"Row {rows.read} is not valid: {text}", row)
-                    continue
-                if record.get(key) is not None:
-                    deleted.discard(str(record[key]))  # a later row brings it back
-                yield record
+                    batch, i = rows.current()
+                    read = rows.read
+            except _UnitFull:
+                pass  # cut only where the cursor value changes
+            finally:
+                rows.advance(i, read)
             done[0] = True
             if bad[0] and config.invalid == "fail":
                 raise InvalidRecords(
