@@ -74,9 +74,22 @@ class SourceLike(Protocol):
 
 class Log(Protocol):
     """Where the engine reports: log lines (``level`` debug|info|warning|error, an optional
-    source ``row`` for per-record errors) and progress (rows read, records so far)."""
+    source ``row`` for per-record errors) and progress (rows read, records so far).
 
-    def line(self, level: str, message: str, row: Mapping[str, Any] | None = None) -> None: ...
+    Each line the engine writes also has a ``code`` and its ``params`` (``LOG_CODES``): the
+    portal renders the line from them in its reader's language (Latvian first, English second);
+    ``message`` is the English text, for the agent's own output and for codes a reader does not
+    know."""
+
+    def line(
+        self,
+        level: str,
+        message: str,
+        row: Mapping[str, Any] | None = None,
+        *,
+        code: str = "",
+        params: Mapping[str, Any] | None = None,
+    ) -> None: ...
 
     def progress(self, rows_read: int, counts: Mapping[str, int]) -> None: ...
 
@@ -94,21 +107,48 @@ class Sink(Protocol):
 
 
 class RunFailed(Exception):
-    """The run stopped; the message is safe to show (secrets masked)."""
+    """The run stopped; the message is safe to show (secrets masked). ``params`` fill the text
+    of ``failed.<code>`` in ``LOG_CODES`` when it has one."""
 
-    def __init__(self, message: str, code: str = "run_failed") -> None:
+    def __init__(
+        self, message: str, code: str = "run_failed", params: Mapping[str, Any] | None = None
+    ) -> None:
         self.code = code
+        self.params = dict(params or {})
         super().__init__(message)
 
 
 class RunTimeout(RunFailed):
-    def __init__(self, message: str) -> None:
-        super().__init__(message, code="timeout")
+    def __init__(self, message: str, seconds: int = 0) -> None:
+        super().__init__(message, code="timeout", params={"seconds": seconds})
 
 
 class InvalidRecords(RunFailed):
-    def __init__(self, message: str) -> None:
-        super().__init__(message, code="invalid_records")
+    def __init__(self, message: str, count: int = 0) -> None:
+        super().__init__(message, code="invalid_records", params={"count": count})
+
+
+# The codes of the engine's log lines and their parameters (the portal's texts for them live in
+# the server's ``dagr.connectors.logtexts``; a test keeps the two lists equal).
+LOG_CODES: dict[str, tuple[str, ...]] = {
+    "drift.new": ("column", "found"),
+    "drift.missing": ("column",),
+    "drift.retyped": ("column", "expected", "found"),
+    "proposal": ("fields",),
+    "read.saved": ("column", "after"),
+    "read.start": ("column", "after"),
+    "read.all": (),
+    "read.snapshot": (),
+    "row.invalid": ("row", "problems"),
+    "summary": ("rows", "created", "updated", "unchanged", "deleted", "invalid"),
+    "failed": ("error",),
+    "failed.timeout": ("seconds",),
+    "failed.cursor_order": ("column", "value", "after"),
+    "failed.invalid_records": ("count",),
+    "failed.schema_drift": ("drift",),
+    "lines.dropped": ("count",),
+    "remote.start": ("connector", "name"),
+}
 
 
 # --- state and cursor values ----------------------------------------------------------------
@@ -184,8 +224,22 @@ class _MaskedLog:
         self.log = log
         self.mask = mask
 
-    def line(self, level: str, message: str, row: Mapping[str, Any] | None = None) -> None:
-        self.log.line(level, self.mask(message), None if row is None else self.mask(row_shown(row)))
+    def line(
+        self,
+        level: str,
+        message: str,
+        row: Mapping[str, Any] | None = None,
+        *,
+        code: str = "",
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.log.line(
+            level,
+            self.mask(message),
+            None if row is None else self.mask(row_shown(row)),
+            code=code,
+            params=self.mask({k: json_value(v) for k, v in (params or {}).items()}),
+        )
 
     def progress(self, rows_read: int, counts: Mapping[str, int]) -> None:
         self.log.progress(rows_read, counts)
@@ -323,18 +377,24 @@ def run(
     out = _MaskedLog(log, mask)
     result = RunResult()
     state = dict(state or {})
+    code, params = "failed", {}
     try:
         _run(config, source, sink, state, out, result, confirm_deletions, deadline, force_snapshot)
     except RunFailed as failed:
         result.status, result.error, result.error_code = "failed", mask(str(failed)), failed.code
+        if f"failed.{failed.code}" in LOG_CODES:
+            code, params = f"failed.{failed.code}", failed.params
     except DriftFailed as failed:
         result.status, result.error_code = "failed", "schema_drift"
         result.error = mask(str(failed))
+        code, params = "failed.schema_drift", {"drift": _drift_text(failed.drift)}
     except Exception as exc:
         result.status, result.error_code = "failed", "error"
         result.error = mask(f"{type(exc).__name__}: {exc}")
     if result.status == "failed":
-        out.line("error", result.error)
+        if code == "failed":
+            params = {"error": result.error}
+        out.line("error", result.error, code=code, params=params)
     return result
 
 
@@ -353,11 +413,17 @@ def _run(
     drift: list[Drift] = drift_detect(config, columns)
     result.drift = [d.as_dict() for d in drift]
     for d in drift:
-        log.line("warning", "Schema drift: " + d.describe())
+        log.line(
+            "warning",
+            "Schema drift: " + d.describe(),
+            code=f"drift.{d.kind}",
+            params={"column": d.column, "expected": d.expected or "", "found": d.found or ""},
+        )
     result.proposal = drift_apply(config, drift)
     if result.proposal:
+        names = ", ".join(p["name"] for p in result.proposal)
         log.line(
-            "warning", "Proposed schema change: " + ", ".join(p["name"] for p in result.proposal)
+            "warning", "Proposed schema change: " + names, code="proposal", params={"fields": names}
         )
 
     runs = int(state.get("runs", 0))
@@ -373,7 +439,12 @@ def _run(
         saved = cursor_decode(state.get("cursor"))
         if saved is not None:
             after = saved
-            log.line("info", f"Reading rows with {cursor_col} after {after} (saved state)")
+            log.line(
+                "info",
+                f"Reading rows with {cursor_col} after {after} (saved state)",
+                code="read.saved",
+                params={"column": cursor_col, "after": after},
+            )
         else:
             after = _start_value(config)
             if after is not None:
@@ -381,11 +452,13 @@ def _run(
                     "info",
                     f"No saved state: reading rows with {cursor_col} after {after} "
                     "(configured start)",
+                    code="read.start",
+                    params={"column": cursor_col, "after": after},
                 )
             else:
-                log.line("info", "No saved state: reading every row")
+                log.line("info", "No saved state: reading every row", code="read.all")
     else:
-        log.line("info", "Full snapshot: reading every row")
+        log.line("info", "Full snapshot: reading every row", code="read.snapshot")
 
     map_row = record_map(config)
     validate = sink.validator()
@@ -413,7 +486,10 @@ def _run(
 
     def check_deadline() -> None:
         if deadline is not None and time.monotonic() > deadline:
-            raise RunTimeout(f"The run took longer than its timeout of {config.timeout_s} s.")
+            raise RunTimeout(
+                f"The run took longer than its timeout of {config.timeout_s} s.",
+                seconds=config.timeout_s,
+            )
 
     number = 0
     while True:
@@ -462,6 +538,11 @@ def _run(
                                             f"{max_cursor}: it is not ordered by its change "
                                             "column.",
                                             code="cursor_order",
+                                            params={
+                                                "column": cursor_col,
+                                                "value": json_value(value),
+                                                "after": json_value(max_cursor),
+                                            },
                                         )
                                     if value > max_cursor:
                                         max_cursor = value
@@ -490,7 +571,13 @@ def _run(
                             if error_lines < MAX_ERROR_LINES:
                                 error_lines += 1
                                 text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-                                log.line("error", f"Row {read} is not valid: {text}", row)
+                                log.line(
+                                    "error",
+                                    f"Row {read} is not valid: {text}",
+                                    row,
+                                    code="row.invalid",
+                                    params={"row": read, "problems": text},
+                                )
                             continue
                         if deleted:
                             found_key = record.get(key)
@@ -509,7 +596,8 @@ def _run(
             if bad[0] and config.invalid == "fail":
                 raise InvalidRecords(
                     f"{bad[0]} rows are not valid; nothing of this unit was loaded "
-                    "(see the errors above)."
+                    "(see the errors above).",
+                    count=bad[0],
                 )
 
         unit = LoadUnit(
@@ -537,6 +625,24 @@ def _run(
         "info",
         f"Read {result.rows_read} rows: {result.created} created, {result.updated} updated, "
         f"{result.unchanged} unchanged, {result.deleted} deleted, {result.invalid} invalid.",
+        code="summary",
+        params={
+            "rows": result.rows_read,
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "deleted": result.deleted,
+            "invalid": result.invalid,
+        },
+    )
+
+
+def _drift_text(drift: Iterable[Drift]) -> str:
+    """Drift as the ``failed.schema_drift`` line lists it (column names, kinds and types)."""
+    return "; ".join(
+        f"{d.column} ({d.kind}{': ' if d.expected or d.found else ''}"
+        f"{d.expected or ''}{' → ' if d.expected and d.found else ''}{d.found or ''})"
+        for d in drift
     )
 
 
@@ -616,6 +722,7 @@ def dry_run(
 
 
 __all__ = [
+    "LOG_CODES",
     "DryRow",
     "DryRun",
     "InvalidRecords",
