@@ -205,6 +205,7 @@ def run_detail(request: ActorRequest, pk: int, run_pk: int) -> HttpResponse:
         "lines": selectors.run_lines(run, limit=1000),
         "running": run.status == Run.Status.RUNNING,
         "proposal_open": services.proposal_open(run),
+        "error_text": selectors.run_error_text(run),
         "can_accept": rules.can_accept_connector_proposal(request.user, run.connector),
     }
     return render(request, "connectors/run.html", context)

@@ -61,3 +61,22 @@ def test_a_hosted_run_log_reads_in_latvian_and_in_english(client: Any) -> None:
     assert "Nolasītas 5 rindas" in csv  # the download too, in the reader's language
     en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Read 5 rows: 5 created" in en and "Full snapshot: reading every row" in en
+
+
+def test_a_failed_runs_error_reads_in_the_readers_language(client: Any) -> None:
+    provider = make_institution()
+    dataset = make_dataset(schema=SCHEMA, provider=provider)
+    rows = people(4)
+    rows[1]["born"] = "nav datums"
+    connector = services.connector_create(
+        actor=SYSTEM, dataset=dataset, name="kļūda", config=config(options={"rows": rows})
+    )
+    run = services.run_hosted(actor=SYSTEM, connector=connector)
+    assert run.status == "failed" and run.error_code == "invalid_records"
+    assert run.error.startswith("1 rows are not valid")  # stored in English
+    client.force_login(make_user(institution=provider, roles=(Membership.Role.PROVIDER,)))
+    url = f"/connectors/{connector.pk}/runs/{run.pk}/"
+    lv = client.get(url, HTTP_ACCEPT_LANGUAGE="lv").content.decode()
+    assert "1 rindas nav derīgas; nekas no šīs daļas netika ielādēts" in lv
+    en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "1 rows are not valid; nothing of this unit was loaded" in en
