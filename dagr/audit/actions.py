@@ -67,6 +67,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "connectors.connector.deleted": _("connector deleted"),
     "connectors.run.failed": _("connector run failed"),
     "connectors.schema_change.proposed": _("schema change proposed by a connector"),
+    "connectors.schema_change.accepted": _("schema change proposed by a connector accepted"),
     "connections.connection.certificate_changed": _("connection certificate replaced"),
     "connections.connection.created": _("connection registered"),
     "connections.connection.revoked": _("connection revoked"),

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from dagr.connections.auth import principal_of, provider_auth
 from dagr.core import bodies
@@ -60,6 +60,8 @@ class LogLineIn(Schema):
     level: Literal["debug", "info", "warning", "error"] = "info"
     message: str
     row: dict[str, Any] | None = None
+    code: str = Field(default="", max_length=40)  # the engine's code: rendered in lv/en
+    params: dict[str, Any] | None = None
 
 
 class CountsIn(Schema):

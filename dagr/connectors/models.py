@@ -134,6 +134,9 @@ class RunLogLine(models.Model):
     level = models.CharField(_("level"), max_length=8, choices=Level.choices)
     message = models.TextField(_("message"))
     row = models.JSONField(_("source row"), null=True, blank=True)
+    # the engine's code of the line and its parameters: shown in the reader's language
+    code = models.CharField(max_length=40, blank=True)
+    params = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["run", "id"]
@@ -141,3 +144,10 @@ class RunLogLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.level}: {self.message[:60]}"
+
+    @property
+    def text(self) -> str:
+        """The line in the active language (``logtexts``), else its English message."""
+        from .logtexts import log_text
+
+        return log_text(self.code, self.params, self.message)

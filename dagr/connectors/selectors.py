@@ -88,3 +88,16 @@ def run_progress(run: Run) -> dict[str, Any]:
         "invalid": run.invalid,
         "finished": run.finished_at is not None,
     }
+
+
+def run_error_text(run: Run) -> str:
+    """A failed run's error in the reader's language: the text of its coded error line (the
+    engine writes one when a run fails), else the stored (English) error."""
+    if not run.error:
+        return ""
+    line = (
+        RunLogLine.objects.filter(run=run, level=RunLogLine.Level.ERROR, code__startswith="failed")
+        .order_by("-id")
+        .first()
+    )
+    return line.text if line is not None else run.error

@@ -25,13 +25,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dagr.audit.services import admin_entry_create
-from dagr.catalog.models import Dataset
+from dagr.catalog.models import Dataset, SchemaVersion
+from dagr.catalog.services import dataset_schema_update
 from dagr.core import crypto
 from dagr.core.actors import SYSTEM, Actor
 from dagr.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from dagr.permissions import rules
 from dagr.records.models import Load
-from dagr.records.services import compiled_schema, records_delete, records_upsert
+from dagr.records.services import (
+    CompiledSchema,
+    compiled_schema,
+    records_delete,
+    records_upsert,
+)
 from dagr_agent.connector import engine
 from dagr_agent.connector.config import ConfigError, ConnectorConfig, config_from_dict
 
@@ -204,8 +210,19 @@ def connector_update(
 
 
 def connector_delete(*, actor: Actor, connector: Connector) -> None:
+    """Delete a connector with its state, runs and their logs; refused while it runs."""
     if not rules.can_manage_connector(actor, connector):
         raise NotFound(_("No such connector."))
+    if not rules.can_delete_connector(actor, connector):
+        raise PermissionDenied(_("You may not delete this connector."))
+    running = ConnectorState.objects.filter(
+        connector=connector, running_run__isnull=False, lease_until__gte=timezone.now()
+    ).exists()
+    if running:
+        raise Conflict(
+            _("This connector is running; delete it when the run has finished."),
+            code="connector_running",
+        )
     with transaction.atomic():
         admin_entry_create(
             action="connectors.connector.deleted",
@@ -214,6 +231,83 @@ def connector_delete(*, actor: Actor, connector: Connector) -> None:
             institution_id=connector.provider_id,
         )
         connector.delete()
+
+
+# --- schema change proposals ---------------------------------------------------------------------
+
+
+def proposal_open(run: Run) -> list[dict[str, Any]]:
+    """The fields a run proposed that are not accepted yet."""
+    return [dict(p) for p in run.proposal if not p.get("accepted")]
+
+
+def proposal_accept(*, actor: Actor, run: Run, columns: Iterable[str]) -> SchemaVersion:
+    """Accept the fields a run proposed for the new source ``columns``: one transaction adds them
+    to the dataset's schema (optional fields, through the catalogue's schema service and its
+    rules), maps each column to its field in the connector's configuration and writes the
+    column down (the next run no longer reports it as new). Audit:
+    ``connectors.schema_change.accepted`` (and the catalogue's and connector's own entries)."""
+    connector = run.connector
+    if not rules.can_manage_connector(actor, connector):
+        raise NotFound(_("No such connector."))
+    if not rules.can_accept_connector_proposal(actor, connector):
+        raise PermissionDenied(_("You may not change the schema of this dataset."))
+    wanted = set(columns)
+    chosen = [p for p in proposal_open(run) if p.get("column") in wanted]
+    if not chosen:
+        raise ValidationError(
+            _("Choose at least one proposed field to accept."), code="nothing_chosen"
+        )
+    found_types = {d.get("column"): d.get("found") for d in run.drift if d.get("kind") == "new"}
+    with transaction.atomic():
+        dataset = Dataset.objects.select_related("schema").get(pk=connector.dataset_id)
+        definition = dict(dataset.schema.definition) if dataset.schema else {"fields": []}
+        fields = [dict(f) for f in definition.get("fields", [])]
+        taken = {f.get("name") for f in fields}
+        for p in chosen:
+            if p["name"] in taken:
+                raise ValidationError(
+                    _("The dataset has a field %(name)s already.") % {"name": p["name"]},
+                    code="field_exists",
+                )
+            fields.append(
+                {"name": p["name"], "title_lv": p["column"], "title_en": p["column"],
+                 "type": p["type"]}
+            )  # fmt: skip
+        definition["fields"] = fields
+        version = dataset_schema_update(
+            actor=actor,
+            dataset=dataset,
+            schema=definition,
+            note=f"connector {connector.name} (run #{run.pk})"[:255],
+        )
+        config = json.loads(json.dumps(connector.config))
+        mapping = config.setdefault("mapping", {})
+        mapping.setdefault("fields", []).extend(
+            {"field": p["name"], "column": p["column"]} for p in chosen
+        )
+        known = config.setdefault("columns", {})
+        for p in chosen:
+            known[p["column"]] = found_types.get(p["column"]) or "string"
+        config_parse(config)
+        connector.config = config
+        connector.save(update_fields=["config", "updated_at"])
+        run.proposal = [
+            {**p, "accepted": True} if p.get("column") in wanted else p for p in run.proposal
+        ]
+        run.save(update_fields=["proposal"])
+        admin_entry_create(
+            action="connectors.schema_change.accepted",
+            actor=actor,
+            target=connector,
+            institution_id=connector.provider_id,
+            changes={
+                "run": run.pk,
+                "fields": [{"name": p["name"], "type": p["type"]} for p in chosen],
+                "schema_version": version.number,
+            },
+        )
+    return version
 
 
 # --- dry run ----------------------------------------------------------------------------------
@@ -301,13 +395,29 @@ class RunLog:
         self.written = RunLogLine.objects.filter(run=run).count()
         self.dropped = 0
 
-    def line(self, level: str, message: str, row: Mapping[str, Any] | None = None) -> None:
+    def line(
+        self,
+        level: str,
+        message: str,
+        row: Mapping[str, Any] | None = None,
+        *,
+        code: str = "",
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
         if self.written + len(self.buffer) >= MAX_LINES_PER_RUN:
             self.dropped += 1
             return
         level = level if level in RunLogLine.Level.values else RunLogLine.Level.INFO
         self.buffer.append(
-            RunLogLine(run=self.run, at=timezone.now(), level=level, message=message, row=row)
+            RunLogLine(
+                run=self.run,
+                at=timezone.now(),
+                level=level,
+                message=message,
+                row=row,
+                code=code[:40],
+                params=dict(params or {}),
+            )
         )
 
     def flush(self) -> None:
@@ -330,7 +440,12 @@ def run_finish(*, run: Run, result: engine.RunResult, log: RunLog | None = None)
     entry ``connectors.run.failed`` (notifications tell the provider's representatives)."""
     if log is not None:
         if log.dropped:
-            log.line("warning", f"{log.dropped} more log lines were not kept.")
+            log.line(
+                "warning",
+                f"{log.dropped} more log lines were not kept.",
+                code="lines.dropped",
+                params={"count": log.dropped},
+            )
         log.flush()
     now = timezone.now()
     with transaction.atomic():
@@ -381,14 +496,24 @@ class HostedSink:
         self.run = run
         self.log = log
         self.details = {"connector": connector.pk, "run": run.pk}
+        self.compiled: CompiledSchema | None = None
 
     def validator(self) -> engine.Validate | None:
         schema = self.dataset.schema
-        return compiled_schema(schema).validate if schema is not None else None
+        self.compiled = compiled_schema(schema) if schema is not None else None
+        return self.compiled.validate if self.compiled is not None else None
 
     def load(self, unit: engine.LoadUnit) -> dict[str, int]:
         try:
-            return unit_commit(actor=SYSTEM, connector=self.connector, run=self.run, unit=unit)
+            # The engine validated every record with ``self.compiled`` (and skipped or reported
+            # the invalid ones): the loading service need not validate them again.
+            return unit_commit(
+                actor=SYSTEM,
+                connector=self.connector,
+                run=self.run,
+                unit=unit,
+                validated=self.compiled,
+            )
         except DomainError as error:
             raise engine.RunFailed(str(error.message), code=error.code) from None
         finally:
@@ -396,10 +521,16 @@ class HostedSink:
 
 
 def unit_commit(
-    *, actor: Actor, connector: Connector, run: Run, unit: engine.LoadUnit
+    *,
+    actor: Actor,
+    connector: Connector,
+    run: Run,
+    unit: engine.LoadUnit,
+    validated: CompiledSchema | None = None,
 ) -> dict[str, int]:
     """One unit in one transaction: the load (``records_upsert``), the deletions
-    (``records_delete``) and the new state — hosted and remote runs alike."""
+    (``records_delete``) and the new state — hosted and remote runs alike. ``validated``: the
+    compiled schema the hosted engine validated the unit's records with (``records_upsert``)."""
     details = {"connector": connector.pk, "run": run.pk}
     with transaction.atomic():
         load = records_upsert(
@@ -410,6 +541,7 @@ def unit_commit(
             mode=unit.mode,
             details=details,
             confirm_deletions=unit.confirm_deletions,
+            validated=validated,
         )
         counts = {
             "created": load.created,
@@ -473,7 +605,7 @@ def run_hosted(
         except Exception as exc:
             result.status, result.error_code = "failed", "source_unavailable"
             result.error = mask(f"{type(exc).__name__}: {exc}")
-            log.line("error", result.error)
+            log.line("error", result.error, code="failed", params={"error": result.error})
             return run_finish(run=run, result=result, log=log)
         try:
             result = engine.run(
@@ -491,7 +623,7 @@ def run_hosted(
             source.close()
     except ValidationError as error:
         result.status, result.error_code, result.error = "failed", error.code, str(error.message)
-        log.line("error", result.error)
+        log.line("error", result.error, code="failed", params={"error": result.error})
     return run_finish(run=run, result=result, log=log)
 
 
@@ -571,10 +703,13 @@ def remote_run_report(
     log = RunLog(run)
     for item in lines:
         row = item.get("row")
+        params = item.get("params")
         log.line(
             str(item.get("level", "info")),
             mask(str(item.get("message", ""))[:10_000]),
             mask(row) if isinstance(row, Mapping) else None,
+            code=str(item.get("code") or ""),
+            params=mask(params) if isinstance(params, Mapping) else None,
         )
     if counts is not None:
         log.progress(int(counts.get("rows_read", 0)), counts)

@@ -4,11 +4,14 @@ its log (live while running) and the log as CSV."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -110,6 +113,56 @@ def connector_detail(request: ActorRequest, pk: int) -> HttpResponse:
 
 
 @authenticated
+def connector_delete(request: ActorRequest, pk: int) -> HttpResponse:
+    """A confirmation page; the POST deletes the connector with its history."""
+    connector = selectors.connector_get(request.user, pk)
+    if not rules.can_delete_connector(request.user, connector):
+        raise PermissionDenied
+    if request.method == "POST":
+        try:
+            services.connector_delete(actor=request.user, connector=connector)
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+            return redirect("connectors:detail", pk=pk)
+        messages.success(request, _("The connector is deleted."))
+        return redirect("connectors:list")
+    return render(
+        request,
+        "connectors/delete.html",
+        {"connector": connector, "runs": connector.runs.count(), "here": _("Delete")},
+    )
+
+
+@authenticated
+def run_proposal(request: ActorRequest, pk: int, run_pk: int) -> HttpResponse:
+    """The schema change a run proposed: choose the new fields to add to the dataset."""
+    run = selectors.run_get(request.user, pk, run_pk)
+    connector = run.connector
+    if not rules.can_accept_connector_proposal(request.user, connector):
+        raise PermissionDenied
+    proposal = services.proposal_open(run)
+    if request.method == "POST":
+        try:
+            version = services.proposal_accept(
+                actor=request.user, run=run, columns=request.POST.getlist("column")
+            )
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(
+                request,
+                _("The fields are added to the dataset (schema version %(n)d) and mapped.")
+                % {"n": version.number},
+            )
+            return redirect("connectors:detail", pk=pk)
+    return render(
+        request,
+        "connectors/proposal.html",
+        {"connector": connector, "the_run": run, "proposal": proposal, "here": _("Schema change")},
+    )
+
+
+@authenticated
 @require_POST
 def connector_dry_run(request: ActorRequest, pk: int) -> HttpResponse:
     connector = selectors.connector_get(request.user, pk)
@@ -151,6 +204,9 @@ def run_detail(request: ActorRequest, pk: int, run_pk: int) -> HttpResponse:
         "run": run,
         "lines": selectors.run_lines(run, limit=1000),
         "running": run.status == Run.Status.RUNNING,
+        "proposal_open": services.proposal_open(run),
+        "error_text": selectors.run_error_text(run),
+        "can_accept": rules.can_accept_connector_proposal(request.user, run.connector),
     }
     return render(request, "connectors/run.html", context)
 
@@ -167,7 +223,7 @@ def run_progress(request: ActorRequest, pk: int, run_pk: int) -> JsonResponse:
             "id": line.pk,
             "at": line.at.strftime("%H:%M:%S"),
             "level": line.level,
-            "message": line.message,
+            "message": line.text,
         }
         for line in selectors.run_lines(run, after=after, limit=200)
     ]
@@ -179,17 +235,21 @@ def run_log_csv(request: ActorRequest, pk: int, run_pk: int) -> StreamingHttpRes
     run = selectors.run_get(request.user, pk, run_pk)
     import json
 
-    rows = (
-        {
-            "time": line.at.isoformat(),
-            "level": line.level,
-            "message": line.message,
-            "source_row": json.dumps(line.row, ensure_ascii=False) if line.row else "",
-        }
-        for line in selectors.run_lines_all(run)
-    )
+    language = translation.get_language()
+
+    def rows() -> Iterator[dict[str, str]]:
+        # streamed after the view returned: the lines are rendered in the request's language
+        with translation.override(language):
+            for line in selectors.run_lines_all(run):
+                yield {
+                    "time": line.at.isoformat(),
+                    "level": line.level,
+                    "message": line.text,
+                    "source_row": json.dumps(line.row, ensure_ascii=False) if line.row else "",
+                }
+
     response = StreamingHttpResponse(
-        csv_stream(LOG_COLUMNS, rows), content_type="text/csv; charset=utf-8"
+        csv_stream(LOG_COLUMNS, rows()), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="connector-{pk}-run-{run_pk}.csv"'
     return response

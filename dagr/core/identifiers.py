@@ -24,6 +24,7 @@ _POSTCODE = re.compile(r"^LV-\d{4}$")
 
 
 _SEPARATORS = re.compile(r"[\s-]")
+_ELEVEN_DIGITS = re.compile(r"\d{11}")
 
 
 def compact(value: str) -> str:
@@ -55,7 +56,7 @@ def subject_form(value: object) -> str:
 
 def is_valid_personal_code(value: str) -> bool:
     number = compact(value)
-    if not re.fullmatch(r"\d{11}", number):
+    if not _ELEVEN_DIGITS.fullmatch(number):
         return False
     if _NEW_PERSONAL_CODE.match(number):
         return True

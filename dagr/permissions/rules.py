@@ -704,6 +704,17 @@ def can_manage_connector(actor: Visitor, connector: Any) -> bool:
     return can_manage_connectors_of(actor, connector.provider_id)
 
 
+def can_accept_connector_proposal(actor: Visitor, connector: Any) -> bool:
+    """Accept a schema change a connector run proposed (new source columns become dataset fields
+    and are mapped): manages the connector and may change its dataset's schema."""
+    return can_manage_connector(actor, connector) and can_edit_dataset(actor, connector.dataset)
+
+
+def can_delete_connector(actor: Visitor, connector: Any) -> bool:
+    """Delete a connector with its run history: whoever manages it."""
+    return can_manage_connector(actor, connector)
+
+
 def can_work_with_connectors(actor: Visitor) -> bool:
     """Has a connectors page at all: administrators and provider representatives."""
     return is_portal_admin(actor) or bool(institution_ids_with_role(actor, Role.PROVIDER))
@@ -729,6 +740,8 @@ def can_run_connector_remotely(actor: Visitor, connector: Any) -> bool:
 RULES.update(
     {
         "manage_connector": can_manage_connector,
+        "accept_connector_proposal": can_accept_connector_proposal,
+        "delete_connector": can_delete_connector,
         "work_with_connectors": can_work_with_connectors,
     }
 )

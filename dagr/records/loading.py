@@ -72,6 +72,7 @@ def records_upsert(
     coerce: bool = False,
     max_errors: int = MAX_ERRORS,
     confirm_deletions: int | None = None,
+    validated: CompiledSchema | None = None,
 ) -> Load:
     """Load ``records`` (an iterable, consumed once, never held whole) into ``dataset``.
 
@@ -90,6 +91,13 @@ def records_upsert(
     that differs is refused too. The number is known only once the input has been read, so it
     is counted inside the load's transaction and a refusal rolls everything back; the refused
     load is recorded as failed, like one with invalid records.
+
+    ``validated``: the caller already validated every record with this compiled schema and
+    passes the normalised records (the connector engine, which must skip or report invalid
+    rows one by one). If it is the dataset's current compiled schema, the records are not
+    validated a second time; every other rule (key and identifier lengths, snapshot safety,
+    change log, audit) applies as always. Any other schema (a new version meanwhile): they are
+    validated as usual.
 
     Concurrency: see the module docstring — loads of one dataset are serialised, and change
     sequence numbers of a dataset commit in order.
@@ -132,7 +140,7 @@ def records_upsert(
                 snapshot=mode == Load.Mode.SNAPSHOT,
             )
             live = writer.live_count() if mode == Load.Mode.SNAPSHOT else 0
-            _stream(writer, compiled, records, max_errors)
+            _stream(writer, compiled, records, max_errors, prevalidated=validated is compiled)
             if mode == Load.Mode.SNAPSHOT:
                 refusal = snapshot_deletions_problem(
                     received=writer.counts.received,
@@ -202,13 +210,30 @@ def identifier_extractor(schema: SchemaDef) -> IdentifierExtractor:
 
 
 def _stream(
-    writer: Writer, compiled: CompiledSchema, records: Iterable[Any], max_errors: int
+    writer: Writer,
+    compiled: CompiledSchema,
+    records: Iterable[Any],
+    max_errors: int,
+    *,
+    prevalidated: bool = False,
 ) -> None:
     key_field = compiled.schema.key
     identifiers_of = identifier_extractor(compiled.schema)
     _validate_and_write(
-        writer, compiled, records, max_errors, writer.upsert, key_field, identifiers_of
+        writer,
+        compiled,
+        records,
+        max_errors,
+        writer.upsert,
+        key_field,
+        identifiers_of,
+        prevalidated=prevalidated,
     )
+
+
+def _as_valid(record: Any) -> tuple[Any, list[Any]]:
+    """The validator of records the caller validated with the current schema already."""
+    return record, []
 
 
 def _validate_and_write(
@@ -219,8 +244,10 @@ def _validate_and_write(
     upsert: Callable[[dict[str, tuple[dict[str, Any], list[tuple[str, str]]]]], None],
     key_field: str,
     identifiers_of: IdentifierExtractor,
+    *,
+    prevalidated: bool = False,
 ) -> None:
-    validate = compiled.validate
+    validate = _as_valid if prevalidated else compiled.validate
     too_long = _("is longer than %(max)d characters") % {"max": MAX_VALUE_LENGTH}
     errors: list[dict[str, Any]] = []
     invalid = 0

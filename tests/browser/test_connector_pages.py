@@ -130,3 +130,49 @@ def test_a_running_runs_page_follows_its_progress(page, world):
     services.run_finish(run=run, result=result)
     page.locator("#run-status").get_by_text("izdevās").wait_for(timeout=15_000)
     assert Run.objects.get(pk=run.pk).status == Run.Status.SUCCEEDED
+
+
+def test_accept_a_proposal_then_delete_the_connector(page, world):
+    from django.utils import timezone
+
+    _user, dataset = world
+    connector = services.connector_create(
+        actor=SYSTEM,
+        dataset=dataset,
+        name="Piedāvātājs",
+        config={
+            "source": {"kind": "memory", "options": {"count": 3}},
+            "mapping": {
+                "key": "personal_code",
+                "fields": [{"field": "personal_code", "column": "code"}],
+            },
+            "columns": {"code": "string"},
+        },
+    )
+    run = Run.objects.create(
+        connector=connector,
+        runner="hosted",
+        status=Run.Status.SUCCEEDED,
+        started_at=timezone.now(),
+        drift=[{"kind": "new", "column": "epasts", "expected": None, "found": "string"}],
+        proposal=[{"name": "epasts", "type": "string", "column": "epasts"}],
+    )
+    _login(page)
+    page.goto(f"/connectors/{connector.pk}/runs/{run.pk}/")
+    page.get_by_role("link", name="Pārskatīt un pieņemt").click()
+    page.wait_for_load_state()
+    assert page.get_by_label("epasts", exact=False).is_checked()
+    assert_accessible(page)
+    page.get_by_role("button", name="Pieņemt izvēlētos laukus").click()
+    page.wait_for_load_state()
+    dataset.refresh_from_db()
+    assert "epasts" in {f["name"] for f in dataset.schema.definition["fields"]}
+
+    page.goto(f"/connectors/{connector.pk}/")
+    page.get_by_role("link", name="Dzēst", exact=True).click()
+    page.wait_for_load_state()
+    assert_accessible(page)
+    page.get_by_role("button", name="Dzēst savienotāju", exact=True).click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/connectors/")
+    assert not type(connector).objects.filter(pk=connector.pk).exists()

@@ -54,8 +54,12 @@ class RemoteLog:
     def __init__(self) -> None:
         self.lines: list[dict[str, Any]] = []
 
-    def line(self, level: str, message: str, row: Any = None) -> None:
-        self.lines.append({"level": level, "message": message, "row": row})
+    def line(
+        self, level: str, message: str, row: Any = None, *, code: str = "", params: Any = None
+    ) -> None:
+        self.lines.append(
+            {"level": level, "message": message, "row": row, "code": code, "params": params}
+        )
 
     def progress(self, rows_read: int, counts: Any) -> None:
         pass

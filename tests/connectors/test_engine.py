@@ -78,9 +78,13 @@ class Log:
     def __init__(self) -> None:
         self.lines: list[tuple[str, str, Any]] = []
         self.progress_calls: list[int] = []
+        self.codes: list[tuple[str, dict[str, Any]]] = []
 
-    def line(self, level: str, message: str, row: Any = None) -> None:
+    def line(
+        self, level: str, message: str, row: Any = None, *, code: str = "", params: Any = None
+    ) -> None:
         self.lines.append((level, message, row))
+        self.codes.append((code, dict(params or {})))
 
     def progress(self, rows_read: int, counts: Any) -> None:
         self.progress_calls.append(rows_read)
@@ -369,6 +373,24 @@ def test_secrets_are_masked_in_errors_and_log_rows():
     assert result.status == "failed"
     assert secret not in result.error and "***" in result.error
     assert secret not in repr(log.lines)
+    assert secret not in repr(log.codes) and "***" in repr(log.codes)  # the params too
+
+
+def test_every_log_line_has_a_known_code_with_its_parameters():
+    """The portal renders lines from ``code`` and ``params``: every line the engine writes has
+    a code of ``LOG_CODES`` with exactly that code's parameters."""
+    rows = people(6)
+    rows[2]["born"] = "nav datums"
+    log = Log()
+    engine.run(cfg(invalid="skip"), MemorySource(rows), Sink(), {}, log)
+    engine.run(cfg(), MemorySource(rows), Sink(), {}, log)  # invalid rows: the run fails
+    codes = [code for code, _params in log.codes]
+    assert {"read.snapshot", "row.invalid", "summary", "failed.invalid_records"} <= set(codes)
+    for code, params in log.codes:
+        assert code in engine.LOG_CODES, code
+        assert set(params) == set(engine.LOG_CODES[code]), code
+    row_line = dict(log.codes)["row.invalid"]
+    assert row_line["row"] == 3 and "birth_date" in row_line["problems"]
 
 
 def test_dry_run_validates_and_reports_per_row():

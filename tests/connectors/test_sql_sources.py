@@ -195,3 +195,29 @@ def test_a_new_source_column_is_proposed_as_a_schema_change(source_url: str) -> 
     )
     refused = services.run_hosted(actor=SYSTEM, connector=connector)
     assert refused.status == Run.Status.FAILED and refused.error_code == "schema_drift"
+
+
+def test_a_table_source_lists_its_child_lists_as_columns(source_url: str) -> None:
+    """A ``table:`` source with ``children:`` offers the nested list as a column, like a
+    ``query:`` source does: drift detection does not call it missing, a run loads it."""
+    options = dict(connector_config(source_url)["source"]["options"])
+    del options["query"]
+    options["table"] = "persons"
+    source = source_open("sql", options, {})
+    try:
+        listed = source.columns()
+    finally:
+        source.close()
+    columns = {c.name: c.type for c in listed}
+    assert columns["addresses"] == "json"
+    assert {"id", "name", "born", "updated_at"} <= set(columns)
+
+    config = connector_config(source_url, drift="fail", columns=columns_snapshot(listed))
+    config["source"]["options"] = options
+    dataset = make_dataset(schema=SCHEMA, provider=make_institution())
+    connector = services.connector_create(actor=SYSTEM, dataset=dataset, name="t", config=config)
+    run = services.run_hosted(actor=SYSTEM, connector=connector)
+    assert run.status == Run.Status.SUCCEEDED, run.error
+    assert run.drift == []
+    one = Record.objects.get(dataset=dataset, key="1")
+    assert one.data["addresses"] == [{"city": "Rīga"}, {"city": "Cēsis"}]

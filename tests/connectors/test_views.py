@@ -115,13 +115,13 @@ def test_run_page_progress_and_csv(client: Any, world: dict[str, Any]) -> None:
     admin = make_admin()
     client.force_login(admin)
     page = client.get(f"/connectors/{c.pk}/runs/{run.pk}/")
-    assert page.status_code == 200 and "Read 30 rows" in page.content.decode()
+    assert page.status_code == 200 and "Nolasītas 30 rindas" in page.content.decode()  # lv first
     progress = client.get(f"/connectors/{c.pk}/runs/{run.pk}/progress/").json()
     assert progress["finished"] and progress["created"] == 30 and progress["lines"]
     csv = b"".join(
         client.get(f"/connectors/{c.pk}/runs/{run.pk}/log.csv").streaming_content
     ).decode()
-    assert "time,level,message,source_row" in csv and "Read 30 rows" in csv
+    assert "time,level,message,source_row" in csv and "Nolasītas 30 rindas" in csv
     assert Run.objects.count() == 1
 
 
@@ -153,3 +153,91 @@ def test_run_now_queues_a_run_with_the_confirmed_deletions(
     assert answer.status_code == 302
     last = Run.objects.filter(connector=c).first()
     assert last is not None and last.status == Run.Status.SUCCEEDED and last.deleted == 26
+
+
+def proposed_run(connector: Connector) -> Run:
+    from django.utils import timezone
+
+    return Run.objects.create(
+        connector=connector,
+        runner="hosted",
+        status=Run.Status.SUCCEEDED,
+        started_at=timezone.now(),
+        drift=[{"kind": "new", "column": "E-pasts", "expected": None, "found": "string"}],
+        proposal=[{"name": "e_pasts", "type": "string", "column": "E-pasts"}],
+    )
+
+
+def test_others_cannot_delete_a_connector_or_accept_its_proposal(
+    client: Any, world: dict[str, Any]
+) -> None:
+    c = world["connector"]
+    run = proposed_run(c)
+    urls = [f"/connectors/{c.pk}/delete/", f"/connectors/{c.pk}/runs/{run.pk}/proposal/"]
+    for url in urls:
+        assert client.get(url).status_code == 302  # to the login
+    recipient = make_user(institution=make_institution(), roles=(Membership.Role.RECIPIENT,))
+    other = make_user(institution=make_institution(), roles=(Membership.Role.PROVIDER,))
+    for user in (recipient, other):
+        client.force_login(user)
+        for url in urls:
+            assert client.get(url).status_code == 404
+            assert client.post(url, {"column": "E-pasts"}).status_code == 404
+    # a representative of the provider with another role only
+    viewer = make_user(institution=c.dataset.provider, roles=(Membership.Role.RECIPIENT,))
+    client.force_login(viewer)
+    assert client.post(urls[0]).status_code in (403, 404)
+    assert client.post(urls[1], {"column": "E-pasts"}).status_code in (403, 404)
+    assert Connector.objects.filter(pk=c.pk).exists()
+    c.dataset.refresh_from_db()
+    assert "e_pasts" not in {f["name"] for f in c.dataset.schema.definition["fields"]}
+
+
+def test_delete_asks_then_deletes_with_the_history_and_audits(
+    client: Any, world: dict[str, Any]
+) -> None:
+    from dagr.audit.models import AdminEntry
+
+    c = world["connector"]
+    proposed_run(c)
+    client.force_login(world["rep"])
+    page = client.get(f"/connectors/{c.pk}/delete/")
+    assert page.status_code == 200 and "Reģistrs" in page.content.decode()
+    assert Connector.objects.filter(pk=c.pk).exists()  # a GET deletes nothing
+    answer = client.post(f"/connectors/{c.pk}/delete/")
+    assert answer.status_code == 302 and answer["Location"] == "/connectors/"
+    assert not Connector.objects.filter(pk=c.pk).exists()
+    assert not Run.objects.filter(connector_id=c.pk).exists()
+    entry = AdminEntry.objects.get(action="connectors.connector.deleted")
+    assert entry.institution_id == c.provider_id
+
+
+def test_accepting_a_proposal_adds_the_field_maps_the_column_and_audits(
+    client: Any, world: dict[str, Any]
+) -> None:
+    from dagr.audit.models import AdminEntry
+
+    c = world["connector"]
+    run = proposed_run(c)
+    client.force_login(world["rep"])
+    shown = client.get(f"/connectors/{c.pk}/runs/{run.pk}/").content.decode()
+    assert f"/connectors/{c.pk}/runs/{run.pk}/proposal/" in shown
+    page = client.get(f"/connectors/{c.pk}/runs/{run.pk}/proposal/")
+    assert page.status_code == 200 and "e_pasts" in page.content.decode()
+    answer = client.post(f"/connectors/{c.pk}/runs/{run.pk}/proposal/", {"column": "E-pasts"})
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    c.refresh_from_db()
+    c.dataset.refresh_from_db()
+    field = {f["name"]: f for f in c.dataset.schema.definition["fields"]}["e_pasts"]
+    assert field["type"] == "string" and not field.get("required")
+    assert {"field": "e_pasts", "column": "E-pasts"} in c.config["mapping"]["fields"]
+    assert c.config["columns"]["E-pasts"] == "string"
+    run.refresh_from_db()
+    assert run.proposal[0]["accepted"] is True
+    entry = AdminEntry.objects.get(action="connectors.schema_change.accepted")
+    assert entry.changes["fields"] == [{"name": "e_pasts", "type": "string"}]
+    assert AdminEntry.objects.filter(action="catalog.dataset.schema_changed").exists()
+    # accepted once: nothing left to accept
+    again = client.post(f"/connectors/{c.pk}/runs/{run.pk}/proposal/", {"column": "E-pasts"})
+    assert again.status_code == 200
+    assert len([f for f in c.config["mapping"]["fields"] if f["field"] == "e_pasts"]) == 1

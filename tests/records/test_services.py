@@ -423,3 +423,57 @@ def test_a_key_repeated_in_a_later_batch_of_a_first_load_updates_the_record(monk
     assert len(ops) == 26 and ops[22] == (rows[3]["registration_number"], "updated")
     assert Record.objects.filter(dataset=dataset).count() == 25
     assert dangling_rows() == []
+
+
+# --- records the caller validated already (the connector engine) ---------------------------------
+
+
+def test_records_validated_with_the_current_schema_load_like_any_other():
+    """The connector engine validates each row (to skip or report invalid ones) and passes the
+    normalised records with ``validated``: the load stores exactly what a plain load stores."""
+    plain, trusted = make_dataset(), make_dataset()
+    rows = companies(12)
+    compiled = services.compiled_schema(trusted.schema)
+    normalised = [compiled.validate(row)[0] for row in rows]
+    first = services.records_upsert(actor=SYSTEM, dataset=plain, records=iter(rows))
+    second = services.records_upsert(
+        actor=SYSTEM, dataset=trusted, records=iter(normalised), validated=compiled
+    )
+
+    assert (second.created, second.received) == (first.created, first.received) == (12, 12)
+
+    def stored(dataset: Any) -> list[tuple[str, Any, str]]:
+        return list(
+            Record.objects.filter(dataset=dataset)
+            .order_by("key")
+            .values_list("key", "data", "content_hash")
+        )
+
+    assert stored(trusted) == stored(plain)
+    idents = RecordIdentifier.objects.filter(dataset=trusted).count()
+    assert idents == RecordIdentifier.objects.filter(dataset=plain).count() > 0
+    assert Change.objects.filter(dataset=trusted).count() == 12
+
+
+def test_records_validated_with_another_schema_are_validated_again():
+    dataset = make_dataset()
+    other = services.compiled_schema(make_dataset().schema)  # not this dataset's compiled schema
+    rows = companies(3)
+    rows[1]["employees"] = "many"
+    with pytest.raises(ValidationError) as caught:
+        services.records_upsert(actor=SYSTEM, dataset=dataset, records=iter(rows), validated=other)
+    assert caught.value.code == "invalid_records"
+    assert not Record.objects.filter(dataset=dataset).exists()
+
+
+def test_validated_records_still_obey_the_key_length_rule():
+    dataset = make_dataset()
+    compiled = services.compiled_schema(dataset.schema)
+    rows = [compiled.validate(row)[0] for row in companies(2)]
+    rows[0]["registration_number"] = "4" * 300
+    with pytest.raises(ValidationError) as caught:
+        services.records_upsert(
+            actor=SYSTEM, dataset=dataset, records=iter(rows), validated=compiled
+        )
+    assert caught.value.errors[0]["code"] == "too_long"
+    assert not Record.objects.filter(dataset=dataset).exists()

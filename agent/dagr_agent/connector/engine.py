@@ -74,9 +74,22 @@ class SourceLike(Protocol):
 
 class Log(Protocol):
     """Where the engine reports: log lines (``level`` debug|info|warning|error, an optional
-    source ``row`` for per-record errors) and progress (rows read, records so far)."""
+    source ``row`` for per-record errors) and progress (rows read, records so far).
 
-    def line(self, level: str, message: str, row: Mapping[str, Any] | None = None) -> None: ...
+    Each line the engine writes also has a ``code`` and its ``params`` (``LOG_CODES``): the
+    portal renders the line from them in its reader's language (Latvian first, English second);
+    ``message`` is the English text, for the agent's own output and for codes a reader does not
+    know."""
+
+    def line(
+        self,
+        level: str,
+        message: str,
+        row: Mapping[str, Any] | None = None,
+        *,
+        code: str = "",
+        params: Mapping[str, Any] | None = None,
+    ) -> None: ...
 
     def progress(self, rows_read: int, counts: Mapping[str, int]) -> None: ...
 
@@ -85,7 +98,8 @@ class Sink(Protocol):
     """Where mapped records go. ``load`` commits the unit's records, its deletions and its
     ``new_state()`` in one transaction and returns the counts of that load
     (``created``/``updated``/``unchanged``/``deleted``). ``validator`` is the dataset's record
-    validator when the sink has one (hosted), else ``None`` (then the server validates)."""
+    validator when the sink has one (hosted), else ``None`` (then the server validates); with a
+    validator, ``unit.records`` are the records it returned (normalised), not the mapped ones."""
 
     def validator(self) -> Validate | None: ...
 
@@ -93,21 +107,48 @@ class Sink(Protocol):
 
 
 class RunFailed(Exception):
-    """The run stopped; the message is safe to show (secrets masked)."""
+    """The run stopped; the message is safe to show (secrets masked). ``params`` fill the text
+    of ``failed.<code>`` in ``LOG_CODES`` when it has one."""
 
-    def __init__(self, message: str, code: str = "run_failed") -> None:
+    def __init__(
+        self, message: str, code: str = "run_failed", params: Mapping[str, Any] | None = None
+    ) -> None:
         self.code = code
+        self.params = dict(params or {})
         super().__init__(message)
 
 
 class RunTimeout(RunFailed):
-    def __init__(self, message: str) -> None:
-        super().__init__(message, code="timeout")
+    def __init__(self, message: str, seconds: int = 0) -> None:
+        super().__init__(message, code="timeout", params={"seconds": seconds})
 
 
 class InvalidRecords(RunFailed):
-    def __init__(self, message: str) -> None:
-        super().__init__(message, code="invalid_records")
+    def __init__(self, message: str, count: int = 0) -> None:
+        super().__init__(message, code="invalid_records", params={"count": count})
+
+
+# The codes of the engine's log lines and their parameters (the portal's texts for them live in
+# the server's ``dagr.connectors.logtexts``; a test keeps the two lists equal).
+LOG_CODES: dict[str, tuple[str, ...]] = {
+    "drift.new": ("column", "found"),
+    "drift.missing": ("column",),
+    "drift.retyped": ("column", "expected", "found"),
+    "proposal": ("fields",),
+    "read.saved": ("column", "after"),
+    "read.start": ("column", "after"),
+    "read.all": (),
+    "read.snapshot": (),
+    "row.invalid": ("row", "problems"),
+    "summary": ("rows", "created", "updated", "unchanged", "deleted", "invalid"),
+    "failed": ("error",),
+    "failed.timeout": ("seconds",),
+    "failed.cursor_order": ("column", "value", "after"),
+    "failed.invalid_records": ("count",),
+    "failed.schema_drift": ("drift",),
+    "lines.dropped": ("count",),
+    "remote.start": ("connector", "name"),
+}
 
 
 # --- state and cursor values ----------------------------------------------------------------
@@ -183,8 +224,22 @@ class _MaskedLog:
         self.log = log
         self.mask = mask
 
-    def line(self, level: str, message: str, row: Mapping[str, Any] | None = None) -> None:
-        self.log.line(level, self.mask(message), None if row is None else self.mask(row_shown(row)))
+    def line(
+        self,
+        level: str,
+        message: str,
+        row: Mapping[str, Any] | None = None,
+        *,
+        code: str = "",
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.log.line(
+            level,
+            self.mask(message),
+            None if row is None else self.mask(row_shown(row)),
+            code=code,
+            params=self.mask({k: json_value(v) for k, v in (params or {}).items()}),
+        )
 
     def progress(self, rows_read: int, counts: Mapping[str, int]) -> None:
         self.log.progress(rows_read, counts)
@@ -259,6 +314,10 @@ class RunResult:
         }
 
 
+class _UnitFull(Exception):
+    """The current unit is full (its last cursor value is complete): cut here."""
+
+
 class _Rows:
     """The source's rows one at a time, with one row of look-ahead."""
 
@@ -268,20 +327,24 @@ class _Rows:
         self._i = 0
         self.read = 0
 
-    def peek(self) -> dict[str, object] | None:
+    def current(self) -> tuple[list[dict[str, object]] | None, int]:
+        """The batch holding the next row and that row's index (``None`` at the end, with the
+        index where the last batch ended: ``advance`` keeps it)."""
         while self._i >= len(self._batch):
             nxt = next(self._batches, None)
             if nxt is None:
-                return None
+                return None, self._i
             self._batch, self._i = nxt, 0
-        return self._batch[self._i]
+        return self._batch, self._i
 
-    def take(self) -> dict[str, object]:
-        row = self.peek()
-        assert row is not None
-        self._i += 1
-        self.read += 1
-        return row
+    def advance(self, i: int, read: int) -> None:
+        """The rows before index ``i`` of the current batch were taken (``read`` so far)."""
+        self._i = i
+        self.read = read
+
+    def peek(self) -> dict[str, object] | None:
+        batch, i = self.current()
+        return None if batch is None else batch[i]
 
 
 def _flag_set(value: Any, flag_value: Any) -> bool:
@@ -314,18 +377,24 @@ def run(
     out = _MaskedLog(log, mask)
     result = RunResult()
     state = dict(state or {})
+    code, params = "failed", {}
     try:
         _run(config, source, sink, state, out, result, confirm_deletions, deadline, force_snapshot)
     except RunFailed as failed:
         result.status, result.error, result.error_code = "failed", mask(str(failed)), failed.code
+        if f"failed.{failed.code}" in LOG_CODES:
+            code, params = f"failed.{failed.code}", failed.params
     except DriftFailed as failed:
         result.status, result.error_code = "failed", "schema_drift"
         result.error = mask(str(failed))
+        code, params = "failed.schema_drift", {"drift": _drift_text(failed.drift)}
     except Exception as exc:
         result.status, result.error_code = "failed", "error"
         result.error = mask(f"{type(exc).__name__}: {exc}")
     if result.status == "failed":
-        out.line("error", result.error)
+        if code == "failed":
+            params = {"error": result.error}
+        out.line("error", result.error, code=code, params=params)
     return result
 
 
@@ -344,11 +413,17 @@ def _run(
     drift: list[Drift] = drift_detect(config, columns)
     result.drift = [d.as_dict() for d in drift]
     for d in drift:
-        log.line("warning", "Schema drift: " + d.describe())
+        log.line(
+            "warning",
+            "Schema drift: " + d.describe(),
+            code=f"drift.{d.kind}",
+            params={"column": d.column, "expected": d.expected or "", "found": d.found or ""},
+        )
     result.proposal = drift_apply(config, drift)
     if result.proposal:
+        names = ", ".join(p["name"] for p in result.proposal)
         log.line(
-            "warning", "Proposed schema change: " + ", ".join(p["name"] for p in result.proposal)
+            "warning", "Proposed schema change: " + names, code="proposal", params={"fields": names}
         )
 
     runs = int(state.get("runs", 0))
@@ -364,7 +439,12 @@ def _run(
         saved = cursor_decode(state.get("cursor"))
         if saved is not None:
             after = saved
-            log.line("info", f"Reading rows with {cursor_col} after {after} (saved state)")
+            log.line(
+                "info",
+                f"Reading rows with {cursor_col} after {after} (saved state)",
+                code="read.saved",
+                params={"column": cursor_col, "after": after},
+            )
         else:
             after = _start_value(config)
             if after is not None:
@@ -372,11 +452,13 @@ def _run(
                     "info",
                     f"No saved state: reading rows with {cursor_col} after {after} "
                     "(configured start)",
+                    code="read.start",
+                    params={"column": cursor_col, "after": after},
                 )
             else:
-                log.line("info", "No saved state: reading every row")
+                log.line("info", "No saved state: reading every row", code="read.all")
     else:
-        log.line("info", "Full snapshot: reading every row")
+        log.line("info", "Full snapshot: reading every row", code="read.snapshot")
 
     map_row = record_map(config)
     validate = sink.validator()
@@ -404,7 +486,10 @@ def _run(
 
     def check_deadline() -> None:
         if deadline is not None and time.monotonic() > deadline:
-            raise RunTimeout(f"The run took longer than its timeout of {config.timeout_s} s.")
+            raise RunTimeout(
+                f"The run took longer than its timeout of {config.timeout_s} s.",
+                seconds=config.timeout_s,
+            )
 
     number = 0
     while True:
@@ -419,62 +504,100 @@ def _run(
         def records(
             deleted: set[str] = deleted, done: list[bool] = done, bad: list[int] = invalid_in_unit
         ) -> Iterator[dict[str, Any]]:
+            # The hot loop of a run (once per source row): locals only, the batch indexed
+            # directly, the sink's validator called once per row: its normalised record is what
+            # the sink gets (the hosted sink tells the loading service so, which then does not
+            # validate the records a second time with the same compiled schema).
             nonlocal max_cursor, error_lines
             in_unit = 0
             last: Any = None
-            while True:
-                row = rows.peek()
-                if row is None:
-                    break
-                if cursor_col and not snapshot:
-                    value = row.get(cursor_col)
-                    if in_unit >= config.commit_rows and value != last:
-                        break  # cut only where the cursor value changes
-                rows.take()
-                in_unit += 1
-                if rows.read % config.batch_size == 0:
+            limit = config.commit_rows
+            cut = bool(cursor_col) and not snapshot
+            ordered = cut
+            batch, i = rows.current()
+            read = rows.read
+            try:
+                while batch is not None:
+                    size = len(batch)
+                    while i < size:
+                        row = batch[i]
+                        if cut:
+                            value = row.get(cursor_col)  # type: ignore[arg-type]
+                            if in_unit >= limit and value != last:
+                                raise _UnitFull
+                        i += 1
+                        read += 1
+                        in_unit += 1
+                        if cursor_col:
+                            value = row.get(cursor_col)
+                            if value is not None:
+                                if max_cursor is not None:
+                                    if ordered and value < max_cursor:
+                                        raise RunFailed(
+                                            f"The source returned {cursor_col}={value} after "
+                                            f"{max_cursor}: it is not ordered by its change "
+                                            "column.",
+                                            code="cursor_order",
+                                            params={
+                                                "column": cursor_col,
+                                                "value": json_value(value),
+                                                "after": json_value(max_cursor),
+                                            },
+                                        )
+                                    if value > max_cursor:
+                                        max_cursor = value
+                                else:
+                                    max_cursor = value
+                                last = value
+                        if flag_col and _flag_set(row.get(flag_col), flag_value):
+                            raw_key = row.get(key_column) if key_column else None
+                            if raw_key is not None and not snapshot:
+                                deleted.add(str(json_value(raw_key)))
+                            continue
+                        record, errors = map_row(row)
+                        out = record
+                        problems: list[Any] = []
+                        if errors:
+                            problems = [p.as_dict() for p in errors]
+                        elif validate is not None:
+                            normalised, found = validate(record)
+                            if normalised is None:
+                                problems = [_as_dict(p) for p in found]
+                            else:
+                                out = normalised
+                        if problems:
+                            bad[0] += 1
+                            result.invalid += 1
+                            if error_lines < MAX_ERROR_LINES:
+                                error_lines += 1
+                                text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+                                log.line(
+                                    "error",
+                                    f"Row {read} is not valid: {text}",
+                                    row,
+                                    code="row.invalid",
+                                    params={"row": read, "problems": text},
+                                )
+                            continue
+                        if deleted:
+                            found_key = record.get(key)
+                            if found_key is not None:
+                                deleted.discard(str(found_key))  # a later row brings it back
+                        yield out
+                    rows.advance(i, read)
                     check_deadline()
-                if cursor_col:
-                    value = row.get(cursor_col)
-                    if value is not None:
-                        if max_cursor is not None and not snapshot and value < max_cursor:
-                            raise RunFailed(
-                                f"The source returned {cursor_col}={value} after {max_cursor}: "
-                                "it is not ordered by its change column.",
-                                code="cursor_order",
-                            )
-                        if max_cursor is None or value > max_cursor:
-                            max_cursor = value
-                        last = value
-                if flag_col and _flag_set(row.get(flag_col), flag_value):
-                    raw_key = row.get(key_column) if key_column else None
-                    if raw_key is not None and not snapshot:
-                        deleted.add(str(json_value(raw_key)))
-                    continue
-                record, errors = map_row(row)
-                problems: list[Any] = list(errors)
-                if not errors and validate is not None:
-                    normalised, found = validate(record)
-                    if normalised is None:
-                        problems = [_as_dict(p) for p in found]
-                else:
-                    problems = [p.as_dict() for p in errors]
-                if problems:
-                    bad[0] += 1
-                    result.invalid += 1
-                    if error_lines < MAX_ERROR_LINES:
-                        error_lines += 1
-                        text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-                        log.line("error", f"Row {rows.read} is not valid: {text}", row)
-                    continue
-                if record.get(key) is not None:
-                    deleted.discard(str(record[key]))  # a later row brings it back
-                yield record
+                    batch, i = rows.current()
+                    read = rows.read
+            except _UnitFull:
+                pass  # cut only where the cursor value changes
+            finally:
+                rows.advance(i, read)
             done[0] = True
             if bad[0] and config.invalid == "fail":
                 raise InvalidRecords(
                     f"{bad[0]} rows are not valid; nothing of this unit was loaded "
-                    "(see the errors above)."
+                    "(see the errors above).",
+                    count=bad[0],
                 )
 
         unit = LoadUnit(
@@ -502,6 +625,24 @@ def _run(
         "info",
         f"Read {result.rows_read} rows: {result.created} created, {result.updated} updated, "
         f"{result.unchanged} unchanged, {result.deleted} deleted, {result.invalid} invalid.",
+        code="summary",
+        params={
+            "rows": result.rows_read,
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "deleted": result.deleted,
+            "invalid": result.invalid,
+        },
+    )
+
+
+def _drift_text(drift: Iterable[Drift]) -> str:
+    """Drift as the ``failed.schema_drift`` line lists it (column names, kinds and types)."""
+    return "; ".join(
+        f"{d.column} ({d.kind}{': ' if d.expected or d.found else ''}"
+        f"{d.expected or ''}{' → ' if d.expected and d.found else ''}{d.found or ''})"
+        for d in drift
     )
 
 
@@ -581,6 +722,7 @@ def dry_run(
 
 
 __all__ = [
+    "LOG_CODES",
     "DryRow",
     "DryRun",
     "InvalidRecords",

@@ -26,6 +26,7 @@ from typing import Any
 from .config import ConnectorConfig, FieldMap, Transform
 
 Row = Mapping[str, Any]
+_PLAIN = frozenset({str, int, float, bool})  # JSON values as they are (json_value: unchanged)
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,14 @@ def _field_step(fm: FieldMap) -> Callable[[Row, dict[str, Any], list[MappingErro
 
         return put_list
     chain = [_step(t) for t in fm.transforms]
+    if not chain:  # the common case, once per field and row: no transformation to try
+
+        def put_plain(row: Row, out: dict[str, Any], errors: list, prefix: str) -> None:
+            value = row.get(column) if column else None
+            if value is not None:
+                out[name] = value if value.__class__ in _PLAIN else json_value(value)
+
+        return put_plain
 
     def put_value(row: Row, out: dict[str, Any], errors: list, prefix: str) -> None:
         value = row.get(column) if column else None
@@ -191,7 +200,7 @@ def _field_step(fm: FieldMap) -> Callable[[Row, dict[str, Any], list[MappingErro
             errors.append(MappingError(prefix + name, bad.code, bad.message))
             return
         if value is not None:
-            out[name] = json_value(value)
+            out[name] = value if value.__class__ in _PLAIN else json_value(value)
 
     return put_value
 

@@ -122,10 +122,25 @@ class RemoteLog:
         self._progress: dict[str, int] | None = None
         self._sent = time.monotonic()
 
-    def line(self, level: str, message: str, row: Mapping[str, Any] | None = None) -> None:
+    def line(
+        self,
+        level: str,
+        message: str,
+        row: Mapping[str, Any] | None = None,
+        *,
+        code: str = "",
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
         message = mask(message, self._secrets)
         log.log(logging.getLevelName(level.upper()), "%s", message)
         entry: dict[str, Any] = {"level": level, "message": message[:4000]}
+        if code:  # DAGR renders the line from its code in the portal reader's language
+            entry["code"] = code
+            entry["params"] = orjson.loads(
+                mask(
+                    orjson.dumps(dict(params or {}), default=_json_default).decode(), self._secrets
+                )
+            )
         if row is not None:
             entry["row"] = orjson.loads(
                 mask(orjson.dumps(dict(row), default=_json_default).decode(), self._secrets)
@@ -220,14 +235,19 @@ def run_remote(settings: RemoteSettings, client: Client) -> int:
         return 1
     path = f"{base}/runs/{started['run_id']}"
     run_log = RemoteLog(client, path, secrets)
-    run_log.line("info", f"Remote run of connector {settings.connector} ({info.get('name')})")
+    run_log.line(
+        "info",
+        f"Remote run of connector {settings.connector} ({info.get('name')})",
+        code="remote.start",
+        params={"connector": settings.connector, "name": str(info.get("name") or "")},
+    )
     result = engine.RunResult(status="failed", error_code="source_error")
     options = {"allow_internal": settings.allow_internal, **dict(config.source_options)}
     try:
         source = source_open(config.source_kind, options, secrets)
     except SourceError as exc:
         result.error = mask(str(exc), secrets)
-        run_log.line("error", result.error)
+        run_log.line("error", result.error, code="failed", params={"error": result.error})
     else:
         try:
             result = engine.run(

@@ -127,9 +127,11 @@ class SqlSource:
         return select, lambda name: sa.literal_column(quote(name))
 
     def columns(self) -> list[Column]:
+        children = [Column(field, "json") for field in self._children]
         try:
             if self._table_name:
-                return [Column(c.name, _column_type(c.type)) for c in self._reflected().columns]
+                table = [Column(c.name, _column_type(c.type)) for c in self._reflected().columns]
+                return table + children  # a table's nested lists come from child queries too
             select, _col = self._base()
             with self._engine.connect() as conn:
                 result = conn.execute(select.limit(SAMPLE_ROWS))
@@ -141,7 +143,7 @@ class SqlSource:
             raise source_error(exc, self._secrets, "the source cannot be read") from None
         found = {c.name: c for c in infer_columns(rows)}
         columns = [found.get(n, Column(n, "string")) for n in names]
-        return columns + [Column(field, "json") for field in self._children]
+        return columns + children
 
     def read(
         self,
