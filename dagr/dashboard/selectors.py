@@ -217,10 +217,14 @@ def request_stats(*, actor: Visitor, filters: Filters, now: datetime | None = No
         )
     # One grouped read of the period by every dimension (at most datasets × recipients ×
     # operations × outcomes × statuses rows, whatever the number of buckets); every other
-    # table is summed from it here.
+    # table is summed from it here. It reads the coarsest rows that cover the period exactly
+    # (``_covering``): the whole days of "7 days" from the day rows, only its ends by the hour.
+    totals = Rollup.objects.filter(conditions, _covering(grain, starts[0], end))
+    if scope is not None:
+        totals = totals.filter(scope)
     combos: list[dict[str, Any]] = [
         dict(r)
-        for r in qs.values(*DIMENSIONS).annotate(
+        for r in totals.values(*DIMENSIONS).annotate(
             c=Sum("count"), n=Sum("records"), i=Sum("identifiers"), d=Sum("duration_us"),
             **{b: Sum(b) for b in BUCKET_FIELDS},
         )
@@ -254,6 +258,29 @@ def request_stats(*, actor: Visitor, filters: Filters, now: datetime | None = No
         Row(i, label, n) for i, (label, n) in enumerate(zip(bounds, counts, strict=True))
     ]
     return stats
+
+
+def _covering(grain: str, start: datetime, end: datetime) -> Q:
+    """The rollup rows whose sum over ``[start, end)`` equals that of the ``grain`` rows, with as
+    few rows as possible: an hour-grain period reads the day rows of the whole (local) days
+    inside it and hour rows only before the first and after the last of them. Day rows hold
+    exactly the entries of their local day, folded in the same transaction as the hour rows,
+    so the sums are the same (a test compares them); at 10 M entries a "7 days" page reads
+    ~35,000 rows instead of ~90,000."""
+    plain = Q(grain=grain, start__gte=start, start__lt=end)
+    if grain != "h":
+        return plain
+    first_day = _truncate(start, "d")
+    if first_day < start:
+        first_day = _step(first_day, "d", 1)
+    last_day = _truncate(end, "d")  # whole days are [first_day, last_day)
+    if last_day <= first_day:
+        return plain
+    return (
+        Q(grain="h", start__gte=start, start__lt=first_day)
+        | Q(grain="d", start__gte=first_day, start__lt=last_day)
+        | Q(grain="h", start__gte=last_day, start__lt=end)
+    )
 
 
 def _grouped(combos: list[dict[str, Any]], column: str, label: Any) -> list[Row]:

@@ -112,3 +112,28 @@ def test_the_worker_job_folds_and_prunes(long_history: World) -> None:
     stats_periodic(now=now_plus())
     assert old_minutes(now) == 0
     assert sum(r.count for r in Rollup.objects.filter(grain="M")) == 28
+
+
+def test_seven_days_read_from_day_rows_equal_the_hour_rows(history: World) -> None:
+    """"7 days" sums its whole days from the day rows and only its ends from the hour rows; the
+    figures equal the hour rows' — also for accesses in the first and last partial days, and
+    none from the day row of a day the period starts in the middle of."""
+    hours = (1, 5, 30, 50, 3 * 24 + 7, 6 * 24 + 1, 160, 166.5, 168.5, 171, 200)
+    for i, h in enumerate(hours):
+        access(history, minutes_ago=h * 60, duration_ms=1.0 + 300 * i, records_returned=i)
+    now = now_plus()
+    rollups_advance(now=now)
+    stats = selectors.request_stats(
+        actor=history.admin, filters=selectors.Filters(period="7d"), now=now
+    )
+    hour_rows = Rollup.objects.filter(grain="h", start__gte=stats.start, start__lt=stats.end)
+    assert Rollup.objects.filter(grain="d", start__gte=stats.start).exists()
+    assert stats.total == sum(r.count for r in hour_rows) == sum(r.count for r in stats.series)
+    assert stats.records == sum(r.records for r in hour_rows)
+    assert [row.count for row in stats.latency] == [
+        sum(getattr(r, f"b{i:02d}") for r in hour_rows) for i in range(len(stats.latency))
+    ]
+    assert sum(r.count for r in stats.by_recipient) == stats.total
+    # 13 recent accesses of the fixture plus those of the last 168 hours (the current hour
+    # is the period's last bucket)
+    assert 13 + 7 <= stats.total <= 13 + 8
