@@ -115,7 +115,7 @@ def test_the_worker_job_folds_and_prunes(long_history: World) -> None:
 
 
 def test_seven_days_read_from_day_rows_equal_the_hour_rows(history: World) -> None:
-    """"7 days" sums its whole days from the day rows and only its ends from the hour rows; the
+    """The "7 days" view sums its whole days from the day rows and only its ends from the hour rows; the
     figures equal the hour rows' — also for accesses in the first and last partial days, and
     none from the day row of a day the period starts in the middle of."""
     hours = (1, 5, 30, 50, 3 * 24 + 7, 6 * 24 + 1, 160, 166.5, 168.5, 171, 200)
