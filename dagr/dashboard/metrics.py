@@ -39,7 +39,7 @@ from prometheus_client.core import (
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from .models import BUCKET_BOUNDS_MS, BUCKET_FIELDS, Rollup
+from .models import BUCKET_BOUNDS_MS, BUCKET_FIELDS, MonthRollup
 from .selectors import dataset_freshness, rollup_lag_seconds, webhook_backlog
 
 HTTP_REQUESTS = Counter(
@@ -126,10 +126,8 @@ def _data_requests() -> Iterator[Metric]:
     )
     per_op: dict[str, list[int]] = {}
     sums: dict[str, int] = {}
-    rows = (
-        Rollup.objects.filter(grain="M")
-        .values("operation", "outcome")
-        .annotate(c=Sum("count"), d=Sum("duration_us"), **{b: Sum(b) for b in BUCKET_FIELDS})
+    rows = MonthRollup.objects.values("operation", "outcome").annotate(
+        c=Sum("count"), d=Sum("duration_us"), **{b: Sum(b) for b in BUCKET_FIELDS}
     )
     r: dict[str, Any]
     for r in rows:  # type: ignore[assignment]  # the annotated values are plain dicts

@@ -16,19 +16,17 @@ BUCKET_BOUNDS_MS: tuple[float, ...] = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000,
 BUCKET_FIELDS: tuple[str, ...] = tuple(f"b{i:02d}" for i in range(len(BUCKET_BOUNDS_MS) + 1))
 
 
-class Rollup(models.Model):
+class RollupRow(models.Model):
     """The accesses of one time bucket with one combination of dataset, recipient institution,
     operation, outcome and HTTP status: counts, records and identifiers served, the latency sum
     (integer microseconds, so sums are exact and a rebuild equals what was maintained) and the
-    latency histogram."""
+    latency histogram.
 
-    class Grain(models.TextChoices):
-        MINUTE = "m", "minute"
-        HOUR = "h", "hour"
-        DAY = "d", "day"
-        MONTH = "M", "month"
+    Each grain has its own table (``ROLLUPS``): rows of one period are then written next to each
+    other, so reading a period reads a few neighbouring pages. In one table for every grain, the
+    month rows of 13 months lay one per page among millions of hour rows: at 10 M entries that
+    read took ~1.3 s on PostgreSQL for ~60,000 rows."""
 
-    grain = models.CharField(max_length=1, choices=Grain.choices)
     start = models.DateTimeField()
     # 0 = none (NULL would defeat the unique constraint that the upsert relies on).
     dataset_id = models.BigIntegerField(default=0)
@@ -55,19 +53,47 @@ class Rollup(models.Model):
     b12 = models.BigIntegerField(default=0)
     b13 = models.BigIntegerField(default=0)
 
+    grain: str = ""
+
     class Meta:
+        abstract = True
         constraints = [
             models.UniqueConstraint(
                 fields=[
-                    "grain", "start", "dataset_id", "institution_id", "operation", "outcome",
+                    "start", "dataset_id", "institution_id", "operation", "outcome",
                     "status_code",
                 ],
-                name="dashboard_rollup_key",
+                name="%(app_label)s_%(class)s_key",
             )
         ]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.grain} {self.start:%Y-%m-%d %H:%M} {self.operation} {self.count}"
+
+
+class MinuteRollup(RollupRow):
+    grain = "m"
+
+
+class HourRollup(RollupRow):
+    grain = "h"
+
+
+class DayRollup(RollupRow):
+    grain = "d"
+
+
+class MonthRollup(RollupRow):
+    grain = "M"
+
+
+# grain → its rollup model: "m" minute, "h" hour, "d" day, "M" month (local time)
+ROLLUPS: dict[str, type[RollupRow]] = {
+    "m": MinuteRollup,
+    "h": HourRollup,
+    "d": DayRollup,
+    "M": MonthRollup,
+}
 
 
 class RollupCursor(models.Model):

@@ -31,9 +31,9 @@ from dagr.records.models import Load, Record
 from .models import (
     BUCKET_BOUNDS_MS,
     BUCKET_FIELDS,
+    ROLLUPS,
     ConnectionSeen,
     DatasetSize,
-    Rollup,
     RollupCursor,
 )
 from .stats import percentile
@@ -200,15 +200,19 @@ def request_stats(*, actor: Visitor, filters: Filters, now: datetime | None = No
     conditions = _checked(actor, filters)
     grain, starts = buckets(filters.period, now)
     end = _step(starts[-1], grain, 1)
-    qs = Rollup.objects.filter(conditions, grain=grain, start__gte=starts[0], start__lt=end)
     scope = _scope(actor)
-    if scope is not None:
-        qs = qs.filter(scope)
+
+    def rows(of: str, start: datetime, until: datetime) -> Any:
+        qs = ROLLUPS[of].objects.filter(conditions, start__gte=start, start__lt=until)
+        return qs if scope is None else qs.filter(scope)
+
     stats = RequestStats(filters=filters, grain=grain, start=starts[0], end=end)
 
     per_start: dict[datetime, dict[str, Any]] = {
         timezone.localtime(r["start"]): dict(r)
-        for r in qs.values("start").annotate(c=Sum("count"), f=_FAILED, n=Sum("records"))
+        for r in rows(grain, starts[0], end)
+        .values("start")
+        .annotate(c=Sum("count"), f=_FAILED, n=Sum("records"))
     }
     for s in starts:
         r: dict[str, Any] = per_start.get(s, {})
@@ -219,16 +223,21 @@ def request_stats(*, actor: Visitor, filters: Filters, now: datetime | None = No
     # operations × outcomes × statuses rows, whatever the number of buckets); every other
     # table is summed from it here. It reads the coarsest rows that cover the period exactly
     # (``_covering``): the whole days of "7 days" from the day rows, only its ends by the hour.
-    totals = Rollup.objects.filter(conditions, _covering(grain, starts[0], end))
-    if scope is not None:
-        totals = totals.filter(scope)
-    combos: list[dict[str, Any]] = [
-        dict(r)
-        for r in totals.values(*DIMENSIONS).annotate(
+    sums = ("c", "n", "i", "d", *BUCKET_FIELDS)
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for of, start, until in _covering(grain, starts[0], end):
+        for r in rows(of, start, until).values(*DIMENSIONS).annotate(
             c=Sum("count"), n=Sum("records"), i=Sum("identifiers"), d=Sum("duration_us"),
             **{b: Sum(b) for b in BUCKET_FIELDS},
-        )
-    ]  # fmt: skip
+        ):  # fmt: skip
+            key = tuple(r[d] for d in DIMENSIONS)
+            seen = merged.get(key)
+            if seen is None:
+                merged[key] = dict(r)
+            else:
+                for m in sums:
+                    seen[m] = (seen[m] or 0) + (r[m] or 0)
+    combos = list(merged.values())
     datasets = dict(Dataset.objects.values_list("pk", "code"))
     names = dict(Institution.objects.values_list("pk", "name"))
     outcome_labels = dict(AccessEntry.Outcome.choices)
@@ -260,27 +269,22 @@ def request_stats(*, actor: Visitor, filters: Filters, now: datetime | None = No
     return stats
 
 
-def _covering(grain: str, start: datetime, end: datetime) -> Q:
-    """The rollup rows whose sum over ``[start, end)`` equals that of the ``grain`` rows, with as
-    few rows as possible: an hour-grain period reads the day rows of the whole (local) days
-    inside it and hour rows only before the first and after the last of them. Day rows hold
-    exactly the entries of their local day, folded in the same transaction as the hour rows,
-    so the sums are the same (a test compares them); at 10 M entries a "7 days" page reads
-    ~35,000 rows instead of ~90,000."""
-    plain = Q(grain=grain, start__gte=start, start__lt=end)
+def _covering(grain: str, start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:
+    """The rollup rows — (grain, from, until) — whose sum over ``[start, end)`` equals that of the
+    ``grain`` rows, with as few rows as possible: an hour-grain period reads the day rows of the
+    whole (local) days inside it and hour rows only before the first and after the last of them.
+    Day rows hold exactly the entries of their local day, folded in the same transaction as the
+    hour rows, so the sums are the same (a test compares them); at 10 M entries a "7 days" page
+    reads ~43,000 rows instead of ~110,000."""
     if grain != "h":
-        return plain
+        return [(grain, start, end)]
     first_day = _truncate(start, "d")
     if first_day < start:
         first_day = _step(first_day, "d", 1)
     last_day = _truncate(end, "d")  # whole days are [first_day, last_day)
     if last_day <= first_day:
-        return plain
-    return (
-        Q(grain="h", start__gte=start, start__lt=first_day)
-        | Q(grain="d", start__gte=first_day, start__lt=last_day)
-        | Q(grain="h", start__gte=last_day, start__lt=end)
-    )
+        return [(grain, start, end)]
+    return [("h", start, first_day), ("d", first_day, last_day), ("h", last_day, end)]
 
 
 def _grouped(combos: list[dict[str, Any]], column: str, label: Any) -> list[Row]:

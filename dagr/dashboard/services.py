@@ -25,9 +25,10 @@ from dagr.records.models import Record
 from .models import (
     BUCKET_BOUNDS_MS,
     BUCKET_FIELDS,
+    ROLLUPS,
     ConnectionSeen,
     DatasetSize,
-    Rollup,
+    MinuteRollup,
     RollupCursor,
 )
 from .stats import bucket_index
@@ -36,7 +37,7 @@ CURSOR = "access"
 SETTLE = timedelta(seconds=5)
 BATCH = 20_000
 MEASURES = ("count", "records", "identifiers", "duration_us", *BUCKET_FIELDS)
-KEY = ("grain", "start", "dataset_id", "institution_id", "operation", "outcome", "status_code")
+KEY = ("start", "dataset_id", "institution_id", "operation", "outcome", "status_code")
 
 Key = tuple[str, datetime, int, int, str, str, int]
 
@@ -92,20 +93,21 @@ def fold(
 
 
 def _upsert(sums: dict[Key, list[int]]) -> None:
-    table = Rollup._meta.db_table
+    """Add the sums to the rollups of their grain (each grain its own table)."""
+    by_grain: dict[str, dict[tuple[Any, ...], list[int]]] = {}
+    for key, measures in sums.items():
+        by_grain.setdefault(key[0], {})[key[1:]] = measures
+    for grain, rows in by_grain.items():
+        _upsert_table(ROLLUPS[grain]._meta.db_table, rows)
+
+
+def _upsert_table(table: str, sums: dict[tuple[Any, ...], list[int]]) -> None:
     columns = (*KEY, *MEASURES)
     updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in MEASURES)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 — names are ours
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}"
-    )
-    if not sums:
-        return
     if connection.vendor == "postgresql":
         # One statement for the whole batch: the rows arrive as one array per column and are
         # unnested by the server (a round trip per key with executemany was ~10× slower).
-        types: tuple[str, ...] = ("text", "timestamptz", "bigint", "bigint", "text", "text", "int")
+        types: tuple[str, ...] = ("timestamptz", "bigint", "bigint", "text", "text", "int")
         types += ("bigint",) * len(MEASURES)
         arrays = ", ".join(f"%s::{t}[]" for t in types)
         sql = (
@@ -120,8 +122,13 @@ def _upsert(sums: dict[Key, list[int]]) -> None:
         with connection.cursor() as cursor:
             cursor.execute(sql, columns_data)
         return
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 — names are ours
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}"
+    )
     adapt = connection.ops.adapt_datetimefield_value
-    params = [(k[0], adapt(k[1]), *k[2:], *m) for k, m in sums.items()]
+    params = [(adapt(k[0]), *k[1:], *m) for k, m in sums.items()]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
@@ -189,7 +196,8 @@ def rollups_rebuild(*, now: datetime | None = None) -> int:
     """Throw the rollups away and fold the whole audit again (derived data); returns how many
     entries were folded."""
     with transaction.atomic():
-        Rollup.objects.all().delete()
+        for model in ROLLUPS.values():
+            model.objects.all().delete()
         ConnectionSeen.objects.all().delete()
         RollupCursor.objects.update_or_create(name=CURSOR, defaults={"last_id": 0})
     return rollups_advance(now=now, batch=100_000)
@@ -216,18 +224,18 @@ def minute_rollups_prune(
     """Delete minute rollups older than ``minute_rows_from`` in batches of ``batch`` rows (each its
     own short transaction, so the audit writers and the page readers wait at most one batch),
     at most ``max_batches`` per call; returns how many rows went. The rows are found through the
-    rollup key's index (it starts with grain, start)."""
+    rollup key's index (it starts with start)."""
     cutoff = minute_rows_from(now)
     deleted = 0
     for _ in range(max_batches):
         with transaction.atomic():
             ids = list(
-                Rollup.objects.filter(grain=Rollup.Grain.MINUTE, start__lt=cutoff)
-                .order_by("grain", "start")
+                MinuteRollup.objects.filter(start__lt=cutoff)
+                .order_by("start")
                 .values_list("pk", flat=True)[:batch]
             )
             if ids:
-                Rollup.objects.filter(pk__in=ids).delete()
+                MinuteRollup.objects.filter(pk__in=ids).delete()
         deleted += len(ids)
         if len(ids) < batch:
             break

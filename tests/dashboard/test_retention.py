@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from dagr.dashboard import selectors
-from dagr.dashboard.models import Rollup
+from dagr.dashboard.models import ROLLUPS
 from dagr.dashboard.services import (
     minute_rollups_prune,
     minute_rows_from,
@@ -46,7 +46,7 @@ def all_views(world: World, now: object) -> dict[str, selectors.RequestStats]:
 
 
 def old_minutes(now: object) -> int:
-    return Rollup.objects.filter(grain="m", start__lt=minute_rows_from(now)).count()  # type: ignore[arg-type]
+    return ROLLUPS["m"].objects.filter(start__lt=minute_rows_from(now)).count()  # type: ignore[arg-type]
 
 
 def test_old_minute_rows_are_pruned_and_the_views_do_not_change(long_history: World) -> None:
@@ -60,7 +60,7 @@ def test_old_minute_rows_are_pruned_and_the_views_do_not_change(long_history: Wo
 
     assert minute_rollups_prune(now=now) == 14
     assert old_minutes(now) == 0
-    assert Rollup.objects.filter(grain="m").count() > 0  # the last hour's minutes are kept
+    assert ROLLUPS["m"].objects.all().count() > 0  # the last hour's minutes are kept
     assert all_views(long_history, now) == before  # 1 h, 24 h, 7 d, 30 d, 13 months alike
     assert minute_rollups_prune(now=now) == 0
 
@@ -100,8 +100,8 @@ def test_folding_and_rebuilding_write_no_minute_rows_past_the_keep(long_history:
     now = now_plus()
     assert rollups_rebuild(now=now) == 27
     assert old_minutes(now) == 0
-    assert sum(r.count for r in Rollup.objects.filter(grain="M")) == 27
-    assert sum(r.count for r in Rollup.objects.filter(grain="m")) == 13
+    assert sum(r.count for r in ROLLUPS["M"].objects.all()) == 27
+    assert sum(r.count for r in ROLLUPS["m"].objects.all()) == 13
 
 
 def test_the_worker_job_folds_and_prunes(long_history: World) -> None:
@@ -111,13 +111,13 @@ def test_the_worker_job_folds_and_prunes(long_history: World) -> None:
     access(long_history, minutes_ago=1)
     stats_periodic(now=now_plus())
     assert old_minutes(now) == 0
-    assert sum(r.count for r in Rollup.objects.filter(grain="M")) == 28
+    assert sum(r.count for r in ROLLUPS["M"].objects.all()) == 28
 
 
 def test_seven_days_read_from_day_rows_equal_the_hour_rows(history: World) -> None:
-    """The "7 days" view sums its whole days from the day rows and only its ends from the hour rows; the
-    figures equal the hour rows' — also for accesses in the first and last partial days, and
-    none from the day row of a day the period starts in the middle of."""
+    """The "7 days" view sums its whole days from the day rows and only its ends from the hour
+    rows; the figures equal the hour rows' — also for accesses in the first and last partial
+    days, and none from the day row of a day the period starts in the middle of."""
     hours = (1, 5, 30, 50, 3 * 24 + 7, 6 * 24 + 1, 160, 166.5, 168.5, 171, 200)
     for i, h in enumerate(hours):
         access(history, minutes_ago=h * 60, duration_ms=1.0 + 300 * i, records_returned=i)
@@ -126,8 +126,8 @@ def test_seven_days_read_from_day_rows_equal_the_hour_rows(history: World) -> No
     stats = selectors.request_stats(
         actor=history.admin, filters=selectors.Filters(period="7d"), now=now
     )
-    hour_rows = Rollup.objects.filter(grain="h", start__gte=stats.start, start__lt=stats.end)
-    assert Rollup.objects.filter(grain="d", start__gte=stats.start).exists()
+    hour_rows = ROLLUPS["h"].objects.filter(start__gte=stats.start, start__lt=stats.end)
+    assert ROLLUPS["d"].objects.filter(start__gte=stats.start).exists()
     assert stats.total == sum(r.count for r in hour_rows) == sum(r.count for r in stats.series)
     assert stats.records == sum(r.records for r in hour_rows)
     assert [row.count for row in stats.latency] == [

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from dagr.dashboard.models import BUCKET_FIELDS, ConnectionSeen, Rollup, RollupCursor
+from dagr.dashboard.models import BUCKET_FIELDS, ROLLUPS, ConnectionSeen, RollupCursor
 from dagr.dashboard.selectors import rollup_lag_seconds
 from dagr.dashboard.services import rollups_advance, rollups_rebuild
 from dagr.dashboard.stats import bucket_index, percentile
@@ -19,10 +19,14 @@ pytestmark = pytest.mark.django_db
 
 def snapshot() -> list[tuple[Any, ...]]:
     fields = [
-        "grain", "start", "dataset_id", "institution_id", "operation", "outcome", "status_code",
+        "start", "dataset_id", "institution_id", "operation", "outcome", "status_code",
         "count", "records", "identifiers", "duration_us", *BUCKET_FIELDS,
     ]  # fmt: skip
-    return sorted(Rollup.objects.values_list(*fields))
+    return sorted(
+        (grain, *row)
+        for grain, model in ROLLUPS.items()
+        for row in model.objects.values_list(*fields)
+    )
 
 
 def seen() -> list[tuple[Any, ...]]:
@@ -32,12 +36,12 @@ def seen() -> list[tuple[Any, ...]]:
 def test_every_grain_counts_every_access(history: World) -> None:
     assert rollups_advance(now=now_plus()) == 13
     for grain in "mhdM":
-        rows = Rollup.objects.filter(grain=grain)
+        rows = ROLLUPS[grain].objects.all()
         assert sum(r.count for r in rows) == 13
         assert sum(r.records for r in rows) == 5 + 0 + 20 + 2 + 3 + 1
-    denied = Rollup.objects.get(grain="M", outcome="denied")
+    denied = ROLLUPS["M"].objects.get(outcome="denied")
     assert (denied.status_code, denied.dataset_id) == (403, history.other_persons.pk)
-    slow = Rollup.objects.get(grain="M", operation="lookup")
+    slow = ROLLUPS["M"].objects.get(operation="lookup")
     assert slow.b09 == 1 and slow.duration_us == 700_000  # 500 < 700 ≤ 1000 ms
 
 
@@ -49,7 +53,7 @@ def test_advance_reads_only_new_entries_and_moves_the_cursor(history: World) -> 
     access(history, minutes_ago=1, outcome="error", status_code=500)
     assert rollups_advance(now=now_plus()) == 2
     assert RollupCursor.objects.get(name="access").last_id > first
-    assert sum(r.count for r in Rollup.objects.filter(grain="d")) == 15
+    assert sum(r.count for r in ROLLUPS["d"].objects.all()) == 15
 
 
 def test_recent_entries_wait_until_settled(history: World) -> None:
@@ -77,10 +81,10 @@ def test_rebuild_equals_what_was_maintained(history: World) -> None:
 
 def test_the_command_rebuilds(history: World, capsys: Any) -> None:
     rollups_advance(now=now_plus())
-    Rollup.objects.filter(grain="M").update(count=999)  # derived data gone wrong
+    ROLLUPS["M"].objects.all().update(count=999)  # derived data gone wrong
     call_command("stats", "rebuild")
     assert "13 access entries" in capsys.readouterr().out
-    assert sum(r.count for r in Rollup.objects.filter(grain="M")) == 13
+    assert sum(r.count for r in ROLLUPS["M"].objects.all()) == 13
 
 
 def test_connections_last_call(history: World) -> None:
