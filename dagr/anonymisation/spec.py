@@ -70,3 +70,6 @@ class ReleaseSpec:
     datasets: tuple[DatasetInput, ...]
     privacy: PrivacySettings
     address_codes: Iterable[tuple[str, str | None]] | None = None  # (code, parent) of the register
+    # processes transforming chunks of records (1: in the caller's process). More than 1 forks
+    # workers after the pre-pass (``engine._run_forked``): the same output and report
+    workers: int = 1
