@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BATCH = 5000
 # processes transforming chunks after the pre-pass (BENCH_ANON_WORKERS; 1: in this process)
+# the pre-pass reads the identifier fields only (BENCH_ANON_PARTIAL=0: whole records)
+PARTIAL = os.environ.get("BENCH_ANON_PARTIAL", "1") != "0"
 WORKERS = int(os.environ.get("BENCH_ANON_WORKERS") or os.cpu_count() or 1)
 
 
@@ -179,6 +181,35 @@ def main() -> None:
             for _id, data in batch:
                 yield loads(data)
 
+    def partial_reader(code: str) -> Callable[[tuple[str, ...]], Iterator[dict[str, Any]]]:
+        """The pre-pass's read: only the given top-level fields (SQLite's json_extract; a list
+        field comes as its JSON text)."""
+        lists = {f.name for f in parsed[code].fields if f.type == "list"}
+
+        def read(names: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+            columns = ", ".join(f"json_extract(data, '$.\"{name}\"')" for name in names)
+            last = 0
+            loads = orjson.loads
+            while True:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT id, {columns} FROM records_record WHERE +dataset_id = %s "  # noqa: S608 (schema field names)
+                        "AND deleted_at IS NULL AND id > %s ORDER BY id LIMIT %s",
+                        [ids[code], last, BATCH],
+                    )
+                    batch = cursor.fetchall()
+                if not batch:
+                    return
+                last = batch[-1][0]
+                for row in batch:
+                    record = {}
+                    for name, value in zip(names, row[1:], strict=True):
+                        if value is not None:
+                            record[name] = loads(value) if name in lists else value
+                    yield record
+
+        return read
+
     def address_pairs() -> Iterator[tuple[str, str | None]]:
         for record in reader(ids[codes[0]]):
             yield record["code"], record.get("parent_code")
@@ -191,6 +222,7 @@ def main() -> None:
             rules=default_rules(parsed[code]),
             records=lambda code=code: reader(ids[code]),
             count=counts[code],
+            partial_records=partial_reader(code) if PARTIAL else None,
         )
         for code in codes
     )

@@ -599,7 +599,14 @@ def _prepare_codes(spec: ReleaseSpec, rel: _Release, mapper: Mapper | None = Non
         read = _code_reader(ds.schema.fields, "", ds.rules)
         if read is None:
             continue
-        for record in ds.records():
+        if ds.partial_records is not None:  # the top-level fields the reader looks at
+            names = tuple(
+                f.name for f in ds.schema.fields if _code_reader([f], "", ds.rules) is not None
+            )
+            records = ds.partial_records(names)
+        else:
+            records = ds.records()
+        for record in records:
             read(record, sinks)
     rel.personal.prepare(personal, mapper)
     del personal
