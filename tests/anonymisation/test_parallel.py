@@ -171,3 +171,24 @@ def test_irregular_vat_numbers_do_not_depend_on_the_order_of_the_records() -> No
     assert all(v.startswith("LV4999") for v in forward.values())  # the irregular prefix
     assert release(records[::-1]) == forward
     assert release(records, workers=2) == forward
+
+
+def test_the_pre_pass_reads_only_the_identifier_fields_when_it_can(dense: Any) -> None:
+    """``partial_records``: the pre-pass asks for the top-level fields holding personal codes
+    and company numbers only, and the release is the one of whole records."""
+    data, parsed = dense
+    spec = _spec(data, parsed, KEY_A)
+    asked: dict[str, tuple[str, ...]] = {}
+
+    def partial(code: str) -> Any:
+        def read(names: tuple[str, ...]) -> Any:
+            asked[code] = names
+            return ({n: r[n] for n in names if n in r} for r in data[code])
+
+        return read
+
+    datasets = tuple(
+        dataclasses.replace(ds, partial_records=partial(ds.code)) for ds in spec.datasets
+    )
+    assert _run(_with(spec, datasets=datasets)) == _run(spec)
+    assert asked == {PERS: ("personal_code",), COMP: ("registration_number", "board_members")}
