@@ -56,22 +56,36 @@ def test_workers_give_the_output_and_report_of_one_process(
             "board_members.since": Rule(kind="date_shift", params={"days": 10}),
         },
     }
+    again = "persons-again"  # every third person once more, in a dataset of its own
     qis = (
         (
             QuasiIdentifier(PERS, "gender"),
-            QuasiIdentifier(PERS, "birth_date", "decade"),
             QuasiIdentifier(PERS, "declared_address_code", "territory"),
+            QuasiIdentifier(again, "birth_date", "decade"),
         )
         if joined
         else None
     )
     spec = _spec(data, parsed, KEY_A, rules=rules, qis=qis)
-    if joined:  # quasi-identifiers and the sensitive field joined by person across datasets
+    n_records = sum(len(records) for records in data.values())
+    if joined:  # quasi-identifiers and sensitive fields joined by person across two datasets
+        extra = data[PERS][::3]
+        n_records += len(extra)
         spec = _with(
             spec,
+            datasets=(
+                *spec.datasets,
+                DatasetInput(
+                    code=again,
+                    schema=parsed[PERS],
+                    rules=rules[PERS],
+                    records=lambda: iter(extra),
+                    count=len(extra),
+                ),
+            ),
             privacy=PrivacySettings(
                 quasi_identifiers=spec.privacy.quasi_identifiers,
-                sensitive=((PERS, "citizenship"), (PERS, "gender")),
+                sensitive=((again, "citizenship"), (PERS, "gender")),
                 k=1,
             ),
         )
@@ -88,7 +102,7 @@ def test_workers_give_the_output_and_report_of_one_process(
     assert report["identifiers"]["personal_codes_displaced"] > 50
     assert report["identifiers"]["company_codes_displaced"] > 10
     assert report["leak_proof"]["leaks"] == 0 and report["leak_proof"]["records"] == len(serial[0])
-    assert len(serial[0]) == sum(len(records) for records in data.values())
+    assert len(serial[0]) == n_records
     assert len(serial[2]) > 1  # progress calls in the middle
     persons = [r for code, r in serial[0] if code == PERS]
     originals = data[PERS]
@@ -108,9 +122,9 @@ def test_workers_give_the_output_and_report_of_one_process(
     assert len(members) > len(companies)
     before = [m for c in data[COMP] for m in c["board_members"]]
     assert all(m["since"] != b["since"] for m, b in zip(members, before, strict=True))
-    if joined:
-        assert report["persons"] == len(originals)
-        assert report["l"] is not None
+    if joined:  # the joined per-person rows (the merge of the workers' rows is tested)
+        assert report["persons"] == len({p["personal_code"] for p in originals})
+        assert report["l"] == 1  # persons not in the second dataset: citizenship unknown
 
 
 def _vat_schema() -> Any:
