@@ -221,11 +221,17 @@ class _DisjointMap:
         # 1. the bijection's image, where it is no original (the bijection is one-to-one, so
         #    these images are distinct); a pure function of the key and the code, so the ranges
         #    can run anywhere
-        images = array("q")
-        for part, delta in (mapper or _map_here)(images_of, n):
-            images.extend(part)
+        parts = (mapper or _map_here)(images_of, n)
+        for _part, delta in parts:
             for name, d in zip(names, delta, strict=True):
                 setattr(counted, name, getattr(counted, name) + d)
+        if len(parts) == 1:  # no copy (8 bytes an original)
+            images = parts[0][0]
+        else:
+            images = array("q")
+            for part, _delta in parts:
+                images.extend(part)
+        del parts
         taken = _sorted_unique(array("q", (y for y in images if y >= 0)))
         given: set[int] = set()
 
