@@ -29,18 +29,44 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BATCH = 5000
+# processes transforming chunks after the pre-pass (BENCH_ANON_WORKERS; 1: in this process)
+# the pre-pass reads the identifier fields only (BENCH_ANON_PARTIAL=0: whole records)
+PARTIAL = os.environ.get("BENCH_ANON_PARTIAL", "1") != "0"
+WORKERS = int(os.environ.get("BENCH_ANON_WORKERS") or os.cpu_count() or 1)
 
 
 def _rss_mb() -> float:
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _workers_hwm_mb() -> float:
+    """The largest peak RSS (VmHWM) among this process's living child processes (the worker
+    processes of the release; they share the parent's pages copy-on-write, which their RSS
+    counts too)."""
+    pid = os.getpid()
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            children = handle.read().split()
+    except OSError:
+        return 0.0
+    peak = 0.0
+    for child in children:
+        try:
+            with open(f"/proc/{child}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]) / 1024)
+        except OSError:
+            continue
+    return peak
 
 
 def _children_cpu() -> float:
@@ -59,21 +85,27 @@ def several(sizes: list[int]) -> None:
     print(f"\nDAGR anonymisation benchmark — summary (load average {os.getloadavg()[0]:.1f})\n")
     print(
         f"{'persons':>10} {'records':>10} {'wall s':>8} {'records/s':>10} {'CPU s':>8} "
-        f"{'rec/CPU-s':>10} {'peak MB':>8}"
+        f"{'rec/CPU-s':>10} {'peak MB':>8} {'worker MB':>9}"
     )
-    print("-" * 70)
+    print("-" * 80)
     for r in results:
         print(
             f"{r['persons']:>10,} {r['records']:>10,} {r['seconds']:>8.1f} "
             f"{r['records_per_s']:>10,.0f} {r['cpu_seconds']:>8.1f} "
-            f"{r['records_per_cpu_s']:>10,.0f} {r['peak_rss_mb']:>8,.0f}"
+            f"{r['records_per_cpu_s']:>10,.0f} {r['peak_rss_mb']:>8,.0f} "
+            f"{r['worker_rss_mb']:>9,.0f}"
         )
     last = results[-1]
-    peaks = " ".join(f"peak_rss_mb_{r['persons']}={r['peak_rss_mb']:.0f}" for r in results)
+    peaks = " ".join(
+        f"peak_rss_mb_{r['persons']}={r['peak_rss_mb']:.0f} "
+        f"worker_peak_rss_mb_{r['persons']}={r['worker_rss_mb']:.0f}"
+        for r in results
+    )
     print(
         f"\nRESULT anon records_per_s={last['records_per_s']:.0f} "
         f"records_per_cpu_s={last['records_per_cpu_s']:.0f} peak_rss_mb={last['peak_rss_mb']:.0f} "
-        f"persons={last['persons']} {peaks} leaks={last['leaks']} passed={last['passed']}"
+        f"workers={last['workers']} persons={last['persons']} {peaks} leaks={last['leaks']} "
+        f"passed={last['passed']}"
     )
 
 
@@ -149,6 +181,35 @@ def main() -> None:
             for _id, data in batch:
                 yield loads(data)
 
+    def partial_reader(code: str) -> Callable[[tuple[str, ...]], Iterator[dict[str, Any]]]:
+        """The pre-pass's read: only the given top-level fields (SQLite's json_extract; a list
+        field comes as its JSON text)."""
+        lists = {f.name for f in parsed[code].fields if f.type == "list"}
+
+        def read(names: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+            columns = ", ".join(f"json_extract(data, '$.\"{name}\"')" for name in names)
+            last = 0
+            loads = orjson.loads
+            while True:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT id, {columns} FROM records_record WHERE +dataset_id = %s "  # noqa: S608 (schema field names)
+                        "AND deleted_at IS NULL AND id > %s ORDER BY id LIMIT %s",
+                        [ids[code], last, BATCH],
+                    )
+                    batch = cursor.fetchall()
+                if not batch:
+                    return
+                last = batch[-1][0]
+                for row in batch:
+                    record = {}
+                    for name, value in zip(names, row[1:], strict=True):
+                        if value is not None:
+                            record[name] = loads(value) if name in lists else value
+                    yield record
+
+        return read
+
     def address_pairs() -> Iterator[tuple[str, str | None]]:
         for record in reader(ids[codes[0]]):
             yield record["code"], record.get("parent_code")
@@ -161,6 +222,7 @@ def main() -> None:
             rules=default_rules(parsed[code]),
             records=lambda code=code: reader(ids[code]),
             count=counts[code],
+            partial_records=partial_reader(code) if PARTIAL else None,
         )
         for code in codes
     )
@@ -171,12 +233,17 @@ def main() -> None:
             quasi_identifiers=default_quasi_identifiers([(c, parsed[c]) for c in codes]), k=5
         ),
         address_codes=address_pairs(),
+        workers=WORKERS,
     )
     total = sum(counts.values())
     samples: list[tuple[int, float]] = []
     next_sample = [total // 4]
 
+    worker_peak = [0.0]
+
     def progress(done: int) -> None:
+        if done % 20_000 == 0:
+            worker_peak[0] = max(worker_peak[0], _workers_hwm_mb())
         if done >= next_sample[0]:
             samples.append((done, _rss_mb()))
             next_sample[0] += total // 4
@@ -187,7 +254,11 @@ def main() -> None:
     with open(out_path, "wb", buffering=1 << 20) as out:
         write = out.write
 
+        first: list[float] = []  # wall and CPU time of the first output (the pre-pass's end)
+
         def sink(_code: str, record: dict[str, Any]) -> None:
+            if not first:
+                first.extend((time.perf_counter(), time.process_time()))
             write(dumps(record))
             write(b"\n")
 
@@ -197,13 +268,18 @@ def main() -> None:
         report = build_release(spec, sink, progress)
         seconds = time.perf_counter() - started
         # the release's own CPU and that of any child process it waited for
-        cpu_seconds = time.process_time() - cpu_started + _children_cpu() - children_started
+        own_cpu = time.process_time() - cpu_started
+        workers_cpu = _children_cpu() - children_started
+        cpu_seconds = own_cpu + workers_cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows.append(("build_release (read + anonymise + write NDJSON)", total, seconds))
     for code in codes:
         rows.append((f"  {code}", counts[code], 0.0))
 
-    print(f"\nDAGR anonymisation benchmark — {n:,} persons on SQLite ({tmp})\n")
+    print(
+        f"\nDAGR anonymisation benchmark — {n:,} persons on SQLite ({tmp}), "
+        f"{WORKERS} worker process(es)\n"
+    )
     print(f"{'step':<50} {'records':>10} {'seconds':>9} {'records/s':>11} {'rec/CPU-s':>11}")
     print("-" * 95)
     for step, records, secs in rows:
@@ -215,6 +291,11 @@ def main() -> None:
         f"\nCPU time of the release {cpu_seconds:.1f} s ({total / cpu_seconds:,.0f} records per "
         f"CPU second; wall time counts the other processes of a shared machine too; load "
         f"average {os.getloadavg()[0]:.1f})"
+    )
+    print(
+        f"  this process {own_cpu:.1f} CPU s, of which before the first output (pre-pass, "
+        f"plans) {first[1] - cpu_started:.1f} CPU s / {first[0] - started:.1f} s wall; worker "
+        f"processes {workers_cpu:.1f} CPU s"
     )
     print(f"\nRSS before the release {rss_before:,.0f} MB; during it (records done → MB):")
     print("  " + ", ".join(f"{done:,} → {mb:,.0f}" for done, mb in samples))
@@ -234,6 +315,11 @@ def main() -> None:
     print(f"identifiers: {details['identifiers']}; addresses: {details['addresses']}")
     print(f"collisions: {details['collisions']}; problems: {details['problems']}")
     print(f"output: {out_path.stat().st_size / 2**20:,.0f} MB NDJSON")
+    if WORKERS > 1:
+        print(
+            f"peak RSS of this process {peak:,.0f} MB, "
+            f"of the largest worker {worker_peak[0]:,.0f} MB"
+        )
     records_per_s = total / seconds
     if summary := os.environ.get("BENCH_ANON_SUMMARY"):
         with open(summary, "a") as handle:
@@ -247,6 +333,8 @@ def main() -> None:
                         "cpu_seconds": cpu_seconds,
                         "records_per_cpu_s": total / cpu_seconds,
                         "peak_rss_mb": peak,
+                        "worker_rss_mb": worker_peak[0],
+                        "workers": WORKERS,
                         "leaks": proof["leaks"],
                         "passed": report.passed,
                     }
@@ -255,7 +343,8 @@ def main() -> None:
             )
     print(
         f"\nRESULT anon records_per_s={records_per_s:.0f} "
-        f"records_per_cpu_s={total / cpu_seconds:.0f} peak_rss_mb={peak:.0f} k={report.k} "
+        f"records_per_cpu_s={total / cpu_seconds:.0f} peak_rss_mb={peak:.0f} "
+        f"worker_peak_rss_mb={worker_peak[0]:.0f} workers={WORKERS} k={report.k} "
         f"persons={counts[codes[1]]} companies={counts[codes[2]]} addresses={counts[codes[0]]} "
         f"leaks={proof['leaks']} passed={report.passed}"
     )

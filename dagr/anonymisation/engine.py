@@ -40,10 +40,13 @@ second pass streams the records through the plan; a pseudonymised code is then a
 from __future__ import annotations
 
 import calendar
+import multiprocessing
+import re
 from array import array
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from dagr.catalog.schema import FieldDef, SchemaDef
 from dagr.core import identifiers
@@ -63,6 +66,7 @@ from .values import (
     AddressRegister,
     CompanyCodes,
     Keyring,
+    Mapper,
     Names,
     PersonalCodes,
     Values,
@@ -518,12 +522,16 @@ def _date_shift(f: FieldDef, params: dict[str, Any], rel: _Release) -> Callable[
     return shift_month
 
 
+# the pre-pass callbacks: personal codes, company numbers, irregular VAT digits
+_CodeSinks = tuple[Callable[[str], None], Callable[[str], None], Callable[[str], None]]
+
+
 def _code_reader(
     fields: list[FieldDef], prefix: str, rules: RuleSet
-) -> Callable[[dict[str, Any], Callable[[str], None], Callable[[str], None]], None] | None:
+) -> Callable[[dict[str, Any], _CodeSinks], None] | None:
     """The pre-pass reader of one object level: passes the normalised personal codes and
     company numbers of ``obj`` (identifier fields; VAT numbers, whose digits are one or the
-    other) to the two callbacks; None when the level holds none."""
+    other, else irregular) to the callbacks; None when the level holds none."""
     steps: list[tuple[str, str, Any]] = []
     for f in fields:
         path = f"{prefix}{f.name}"
@@ -540,31 +548,32 @@ def _code_reader(
         return None
     normalise = identifiers.normalise
 
-    def read(
-        obj: dict[str, Any], personal: Callable[[str], None], companies: Callable[[str], None]
-    ) -> None:
+    def read(obj: dict[str, Any], sinks: _CodeSinks) -> None:
+        personal, companies, irregular = sinks
         for name, kind, inner in steps:
             value = obj.get(name)
             if value is None:
                 continue
             if kind == "list":
                 for item in value:
-                    inner(item, personal, companies)
+                    inner(item, sinks)
             elif kind == "personal_code":
                 personal(normalise(kind, value))
             elif kind == "company_code":
                 companies(normalise(kind, value))
-            else:
-                digits = str(value).replace(" ", "").replace("-", "").upper().removeprefix("LV")
+            else:  # the digits as ``Values.vat`` reads them
+                digits = re.sub(r"[\s-]", "", str(value)).upper().removeprefix("LV")
                 if identifiers.is_valid_company_code(digits):
                     companies(digits)
                 elif identifiers.is_valid_personal_code(digits):
                     personal(digits)
+                else:
+                    irregular(digits)
 
     return read
 
 
-def _prepare_codes(spec: ReleaseSpec, rel: _Release) -> None:
+def _prepare_codes(spec: ReleaseSpec, rel: _Release, mapper: Mapper | None = None) -> None:
     """The pre-pass: the original personal codes and company numbers of every dataset of the
     release (a cheap read of the identifier fields only), so that the tables of
     ``values.PersonalCodes``/``CompanyCodes`` are fixed before the first output: no output
@@ -582,16 +591,26 @@ def _prepare_codes(spec: ReleaseSpec, rel: _Release) -> None:
 
         return add
 
-    add_personal, add_company = adder(personal), adder(companies)
+    # VAT numbers that are neither (expected: a handful): their irregular numbers are fixed
+    # in sorted order before any output, like the irregular personal codes
+    irregular_vat: set[str] = set()
+    sinks = (adder(personal), adder(companies), irregular_vat.add)
     for ds in spec.datasets:
         read = _code_reader(ds.schema.fields, "", ds.rules)
         if read is None:
             continue
-        for record in ds.records():
-            read(record, add_personal, add_company)
-    rel.personal.prepare(personal)
+        if ds.partial_records is not None:  # the top-level fields the reader looks at
+            names = tuple(
+                f.name for f in ds.schema.fields if _code_reader([f], "", ds.rules) is not None
+            )
+            records = ds.partial_records(names)
+        else:
+            records = ds.records()
+        for record in records:
+            read(record, sinks)
+    rel.personal.prepare(personal, mapper)
     del personal
-    rel.companies.prepare(companies)
+    rel.companies.prepare(companies, irregular_vat, mapper)
 
 
 _MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -641,7 +660,7 @@ def build_release(
         )
     register = AddressRegister(spec.address_codes or (), key=Keyring(spec.key).sub("address"))
     rel = _Release(spec.key, register)
-    _prepare_codes(spec, rel)
+    _prepare_codes(spec, rel, _fork_map(spec.workers) if spec.workers > 1 else None)
     auditor = Auditor(spec.privacy, register, {ds.code: ds.schema for ds in spec.datasets})
     # plain cells are looked up whole only when some personal string is pseudonymised (its
     # originals join the global set); decided before the first record of any dataset
@@ -654,25 +673,19 @@ def build_release(
         for ds in spec.datasets
         for path, f in ds.schema.field_paths()
     )
-    done = 0
-    per_dataset: dict[str, Any] = {}
-    check = auditor.check_record
+    # every plan is compiled before the first record (and before the workers are forked)
+    plans: list[_Plan] = []
     for ds in spec.datasets:
         run, stats = compile_plan(ds.schema, ds.rules, rel, auditor)
-        collect = auditor.qi_hook(ds.code)
-        code = ds.code
-        count = 0
-        for record in ds.records():
-            acc: list[Any] = [[], [], [], [], [], []]
-            out = run(record, acc)
-            check(code, *acc)
-            if collect is not None:
-                collect(out)
-            sink(code, out)
-            count += 1
-            done += 1
-            if done % PROGRESS_EVERY == 0:
-                progress(done)
+        plans.append(_Plan(ds.code, run, stats, auditor.qi_hook(ds.code)))
+    state = _State(rel, auditor, plans)
+    if spec.workers > 1:
+        counts = _run_forked(spec, state, sink, progress)
+    else:
+        counts = _run_here(spec, state, sink, progress)
+    done = sum(counts)
+    per_dataset: dict[str, Any] = {}
+    for ds, plan, count in zip(spec.datasets, plans, counts, strict=True):
         fields = {}
         totals: dict[str, int] = {}
         for path, f in ds.schema.field_paths():
@@ -682,11 +695,11 @@ def build_release(
             category = _CATEGORY[rule.kind]
             if rule.kind == "fake" and rule.params.get("generator") == "gender":
                 category = "kept"
-            missing, objects = stats[path]
+            missing, objects = plan.stats[path]
             n = objects[0] - missing
             fields[path] = {"rule": rule.kind, "category": category, "values": n}
             totals[category] = totals.get(category, 0) + n
-        per_dataset[code] = {"records": count, "fields": fields, "totals": totals}
+        per_dataset[ds.code] = {"records": count, "fields": fields, "totals": totals}
     progress(done)
     collisions = rel.personal.collisions + rel.companies.collisions
     details = {
@@ -709,3 +722,251 @@ def build_release(
         "collisions": collisions,
     }
     return auditor.report(details)
+
+
+class _Plan(NamedTuple):
+    code: str
+    run: Callable[[dict[str, Any], list[Any]], dict[str, Any]]
+    stats: dict[str, list[Any]]
+    collect: Callable[[dict[str, Any]], None] | None
+
+
+class _State(NamedTuple):
+    """What the transform of a record uses and changes: the generators, the auditor, the
+    compiled plans (with their field counters)."""
+
+    rel: _Release
+    auditor: Auditor
+    plans: list[_Plan]
+
+
+def _transform(state: _State, index: int, records: Iterable[Record]) -> Iterator[Record]:
+    """The records of dataset ``index`` through its plan, the leak proof and the
+    quasi-identifier collector."""
+    run, _stats, collect = state.plans[index][1:]
+    code = state.plans[index].code
+    check = state.auditor.check_record
+    for record in records:
+        acc: list[Any] = [[], [], [], [], [], []]
+        out = run(record, acc)
+        check(code, *acc)
+        if collect is not None:
+            collect(out)
+        yield out
+
+
+def _run_here(
+    spec: ReleaseSpec,
+    state: _State,
+    sink: Callable[[str, Record], None],
+    progress: Callable[[int], None],
+) -> list[int]:
+    """The records in this process, one after the other; the records of each dataset."""
+    done = 0
+    counts = []
+    for i, ds in enumerate(spec.datasets):
+        count = 0
+        code = ds.code
+        for out in _transform(state, i, ds.records()):
+            sink(code, out)
+            count += 1
+            done += 1
+            if done % PROGRESS_EVERY == 0:
+                progress(done)
+        counts.append(count)
+    return counts
+
+
+# --- the transform in worker processes ---------------------------------------------------------
+#
+# After the pre-pass and the plans are compiled (everything order-dependent is fixed there:
+# the tables of the codes, the irregular outputs), the workers are forked: each has a copy of
+# the tables, the plans and Python's hash secret (the leak proof's hash arrays). This process
+# reads the records and sends chunks of CHUNK records; a worker transforms a chunk and returns
+# the output records and the DELTA of everything the transform counts (auditor counters, hash
+# arrays, classes, field counters, the generators' counters), zeroed before each chunk. This
+# process merges the deltas and passes the records to the sink in chunk order, so the output,
+# the progress calls and the report are those of the run in one process (tests/anonymisation
+# test_parallel). At most 2 chunks a worker are in flight: memory stays flat.
+
+CHUNK = 2000
+_FORKED: _State | None = None  # the state the forked workers inherit
+_FORKED_FN: Callable[[int, int], Any] | None = None  # the function of a ``_fork_map``
+_RANGE = 10_000  # the originals a worker maps at a time in the pre-pass
+
+
+def _call_forked(lo: int, hi: int) -> Any:
+    assert _FORKED_FN is not None
+    return _FORKED_FN(lo, hi)
+
+
+def _fork_map(workers: int) -> Mapper:
+    """A ``values.Mapper`` running the ranges in ``workers`` processes forked for the call
+    (the pre-pass's bijection of every original code: a pure function of the key and the
+    code, independent for each code)."""
+
+    def mapper(fn: Callable[[int, int], Any], n: int) -> list[Any]:
+        global _FORKED_FN
+        if n < 2 * _RANGE:
+            return [fn(0, n)]
+        _FORKED_FN = fn
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                ranges = [(lo, min(lo + _RANGE, n)) for lo in range(0, n, _RANGE)]
+                return pool.starmap(_call_forked, ranges)
+        finally:
+            _FORKED_FN = None
+
+    return mapper
+
+
+def _counters(state: _State) -> list[Any]:
+    """The counted state's containers and numbers that a chunk changes, in a fixed order."""
+    rel, a = state.rel, state.auditor
+    return [
+        rel.personal, ("repaired", "unrepaired", "collisions"),
+        rel.companies, ("repaired", "unrepaired", "collisions"),
+        rel.register, ("unknown", "kept_alone"),
+        a, ("records", "cells_checked", "originals_checked", "windows_checked", "leak_count",
+            "coincidences"),
+    ]  # fmt: skip
+
+
+def _objects_lists(stats: dict[str, list[Any]]) -> list[list[int]]:
+    """The distinct object counters of a plan's levels, in the order first met (the same in
+    every process: the stats are built before the fork)."""
+    seen: dict[int, list[int]] = {}
+    for _missing, objects in stats.values():
+        seen.setdefault(id(objects), objects)
+    return list(seen.values())
+
+
+def _worker_chunk(index: int, records: list[Record]) -> tuple[list[Record], tuple[Any, ...]]:
+    """In a worker: one chunk of dataset ``index``; the outputs and the delta of the counts."""
+    state = _FORKED
+    assert state is not None
+    a = state.auditor
+    stats = state.plans[index].stats
+    # zero what the chunk counts (in place: the plans hold bound methods of these containers)
+    counted = _counters(state)
+    for obj, names in zip(counted[::2], counted[1::2], strict=True):
+        for name in names:
+            setattr(obj, name, 0)
+    for hashes in (a.original_hashes, a.plain_hashes, a.derived_hashes):
+        del hashes[:]
+    a.leaks.clear()
+    a.classes.clear()
+    a.diversity.clear()
+    a.persons.clear()
+    for counter in stats.values():
+        counter[0] = 0
+    for objects in _objects_lists(stats):
+        objects[0] = 0
+    outputs = list(_transform(state, index, records))
+    numbers = tuple(
+        getattr(obj, name)
+        for obj, names in zip(counted[::2], counted[1::2], strict=True)
+        for name in names
+    )
+    delta = (
+        numbers,
+        a.original_hashes,
+        a.plain_hashes,
+        a.derived_hashes,
+        a.leaks,
+        a.classes,
+        a.diversity,
+        a.persons,
+        [counter[0] for counter in stats.values()],
+        [objects[0] for objects in _objects_lists(stats)],
+    )
+    return outputs, delta
+
+
+def _merge(state: _State, index: int, delta: tuple[Any, ...]) -> None:
+    """Add a worker's delta of one chunk of dataset ``index`` (merged in chunk order: the
+    first-met order of classes and persons, and the first leak examples, are those of the run
+    in one process)."""
+    numbers, originals, plain, derived, leaks, classes, diversity, persons, missing, objects = delta
+    a = state.auditor
+    counted = _counters(state)
+    values = iter(numbers)
+    for obj, names in zip(counted[::2], counted[1::2], strict=True):
+        for name in names:
+            setattr(obj, name, getattr(obj, name) + next(values))
+    a.original_hashes.extend(originals)
+    a.plain_hashes.extend(plain)
+    a.derived_hashes.extend(derived)
+    a.leaks.extend(leaks[: max(0, 10 - len(a.leaks))])
+    a.classes.update(classes)
+    for cls, seen in diversity.items():
+        a.diversity.setdefault(cls, set()).update(seen)
+    if persons:
+        width = len(a.columns)
+        code = state.plans[index].code
+        mine = [i for i, _p, _fn in a.by_dataset.get(code, [])] + [
+            width + j for j, _p in a.sensitive_by_dataset.get(code, [])
+        ]
+        size = width + len(a.settings.sensitive)
+        for person, row in persons.items():
+            into = a.persons.get(person)
+            if into is None:
+                into = a.persons[person] = [None] * size
+            for i in mine:
+                into[i] = row[i]
+    stats = state.plans[index].stats
+    for counter, n in zip(stats.values(), missing, strict=True):
+        counter[0] += n
+    for counter, n in zip(_objects_lists(stats), objects, strict=True):
+        counter[0] += n
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _run_forked(
+    spec: ReleaseSpec,
+    state: _State,
+    sink: Callable[[str, Record], None],
+    progress: Callable[[int], None],
+) -> list[int]:
+    """The records in ``spec.workers`` forked processes, chunk by chunk (see above)."""
+    global _FORKED
+    counts = [0] * len(spec.datasets)
+    done = 0
+    pending: deque[tuple[int, Any]] = deque()
+
+    def drain() -> None:
+        nonlocal done
+        index, result = pending.popleft()
+        outputs, delta = result.get()
+        _merge(state, index, delta)
+        code = state.plans[index].code
+        for out in outputs:
+            sink(code, out)
+            done += 1
+            if done % PROGRESS_EVERY == 0:
+                progress(done)
+        counts[index] += len(outputs)
+
+    _FORKED = state
+    try:
+        with multiprocessing.get_context("fork").Pool(spec.workers) as pool:
+            for index, ds in enumerate(spec.datasets):
+                for chunk in _chunks(ds.records(), CHUNK):
+                    pending.append((index, pool.apply_async(_worker_chunk, (index, chunk))))
+                    if len(pending) >= 2 * spec.workers:
+                        drain()
+            while pending:
+                drain()
+    finally:
+        _FORKED = None
+    return counts

@@ -22,6 +22,9 @@ class DatasetInput:
     rules: RuleSet
     records: Callable[[], Iterator[Record]]  # a fresh iterator over the source records
     count: int  # how many records (for progress)
+    # optional, a cheaper read for the pre-pass: a fresh iterator over the source records holding
+    # only the given top-level fields (the pre-pass reads identifier fields only); None: records
+    partial_records: Callable[[tuple[str, ...]], Iterator[Record]] | None = None
 
 
 # The levels a quasi-identifier can be seen at (``QuasiIdentifier.level``).
@@ -70,3 +73,6 @@ class ReleaseSpec:
     datasets: tuple[DatasetInput, ...]
     privacy: PrivacySettings
     address_codes: Iterable[tuple[str, str | None]] | None = None  # (code, parent) of the register
+    # processes transforming chunks of records (1: in the caller's process). More than 1 forks
+    # workers after the pre-pass (``engine._run_forked``): the same output and report
+    workers: int = 1

@@ -88,6 +88,7 @@ import unicodedata
 from array import array
 from collections.abc import Callable, Iterable
 from datetime import date
+from typing import Any
 
 import phonenumbers
 from stdnum import iban as stdnum_iban
@@ -189,22 +190,48 @@ class _DisjointMap:
         step: Callable[[str], str | None],
         irregular: Callable[[str, Callable[[int], bool]], str],
         nearby: Callable[[str, int], str | None],
+        counted: Any,
+        mapper: Mapper | None = None,
     ) -> None:
-        """``regular``: the bijection (None where it gives no output); ``step``: the same,
-        uncounted (a step of the walk); ``nearby``: the keyed ``attempt``-th valid code of the
-        same block (None: none); ``irregular``: the last fallback, avoiding what ``free``
-        refuses."""
+        """``regular``: the bijection (None where it gives no output), counting in ``counted``
+        (``repaired``, ``unrepaired``, ``collisions``); ``step``: the same, uncounted (a step of
+        the walk); ``nearby``: the keyed ``attempt``-th valid code of the same block (None:
+        none); ``irregular``: the last fallback, avoiding what ``free`` refuses; ``mapper``:
+        runs step 1 on ranges of the originals (e.g. in worker processes; None: here)."""
         self.originals = originals
         n = len(originals)
-        images = array("q", [-1]) * n
+        names = ("repaired", "unrepaired", "collisions")
+
+        def images_of(lo: int, hi: int) -> tuple[array[int], tuple[int, ...]]:
+            """Step 1 for ``originals[lo:hi]``, and what it counted (the counters are left as
+            they were: the caller adds what every range counted, wherever it ran)."""
+            before = tuple(getattr(counted, name) for name in names)
+            part = array("q", [-1]) * (hi - lo)
+            for i in range(lo, hi):
+                out = regular(f"{originals[i]:011d}")
+                if out is not None:
+                    y = int(out)
+                    if not _in_sorted(originals, y):
+                        part[i - lo] = y
+            delta = tuple(getattr(counted, name) - b for name, b in zip(names, before, strict=True))
+            for name, b in zip(names, before, strict=True):
+                setattr(counted, name, b)
+            return part, delta
+
         # 1. the bijection's image, where it is no original (the bijection is one-to-one, so
-        #    these images are distinct)
-        for i, x in enumerate(originals):
-            out = regular(f"{x:011d}")
-            if out is not None:
-                y = int(out)
-                if not _in_sorted(originals, y):
-                    images[i] = y
+        #    these images are distinct); a pure function of the key and the code, so the ranges
+        #    can run anywhere
+        parts = (mapper or _map_here)(images_of, n)
+        for _part, delta in parts:
+            for name, d in zip(names, delta, strict=True):
+                setattr(counted, name, getattr(counted, name) + d)
+        if len(parts) == 1:  # no copy (8 bytes an original)
+            images = parts[0][0]
+        else:
+            images = array("q")
+            for part, _delta in parts:
+                images.extend(part)
+        del parts
         taken = _sorted_unique(array("q", (y for y in images if y >= 0)))
         given: set[int] = set()
 
@@ -262,6 +289,14 @@ class _DisjointMap:
         """Whether ``out`` (from the fallback path) is an original or an image of the table."""
         y = int(out)
         return _in_sorted(self.originals, y) or _in_sorted(self.all_images, y)
+
+
+# runs ``fn(lo, hi)`` over consecutive ranges covering ``range(n)``; the results in order
+Mapper = Callable[[Callable[[int, int], Any], int], list[Any]]
+
+
+def _map_here(fn: Callable[[int, int], Any], n: int) -> list[Any]:
+    return [fn(0, n)]
 
 
 _WALK_LIMIT = 200
@@ -340,13 +375,20 @@ class PersonalCodes:
         self._raw = False  # inside ``prepare``: the bijection only (None where it fails)
         self._map: _DisjointMap | None = None
 
-    def prepare(self, originals: Iterable[str | int]) -> None:
+    def prepare(self, originals: Iterable[str | int], mapper: Mapper | None = None) -> None:
         """Fix, before any output, the image of every original personal code of the release
-        (normalised values) so that no image is an original (see the module docstring)."""
+        (normalised values) so that no image is an original (see the module docstring).
+        ``mapper``: where the bijection of every original runs (``_DisjointMap``)."""
         self._raw = True
         try:
             self._map = _DisjointMap(
-                _code_ints(originals), self.regular, self._quiet, self._irregular_code, self._nearby
+                _code_ints(originals),
+                self.regular,
+                self._quiet,
+                self._irregular_code,
+                self._nearby,
+                self,
+                mapper,
             )
         finally:
             self._raw = False
@@ -596,12 +638,34 @@ class CompanyCodes:
         self._irregular_used: set[str] = set()
         self._map: _DisjointMap | None = None
 
-    def prepare(self, originals: Iterable[str | int]) -> None:
+    def prepare(
+        self,
+        originals: Iterable[str | int],
+        irregular: Iterable[str] = (),
+        mapper: Mapper | None = None,
+    ) -> None:
         """Fix, before any output, the image of every original company number of the release
-        (normalised values) so that no image is an original (see the module docstring)."""
-        self._map = _DisjointMap(
-            _code_ints(originals), self._raw, self._quiet, self._irregular, self._nearby
+        (normalised values) so that no image is an original (see the module docstring).
+
+        ``irregular``: the digits of VAT numbers that are neither a company number nor a
+        personal code; their numbers of the irregular path are given here, in sorted order
+        (they resolve collisions in the order met, so fixing them before any output makes the
+        output independent of the order in which records are transformed)."""
+        table = self._map = _DisjointMap(
+            _code_ints(originals),
+            self._raw,
+            self._quiet,
+            self._irregular,
+            self._nearby,
+            self,
+            mapper,
         )
+
+        def free(y: int) -> bool:
+            return not table.meets(f"{y:011d}")
+
+        for code in sorted(set(irregular)):
+            self._irregular(code, free)
 
     def _nearby(self, code: str, attempt: int) -> str | None:
         """The keyed ``attempt``-th valid number under ``code``'s prefix (None: the checksum

@@ -488,8 +488,8 @@ def test_the_proof_counts_an_output_code_equal_to_an_original_as_a_leak(demo: An
     data, parsed = demo
     source = _dense(data, KEY_A)
     with (
-        mock.patch.object(PersonalCodes, "prepare", lambda self, originals: None),
-        mock.patch.object(CompanyCodes, "prepare", lambda self, originals: None),
+        mock.patch.object(PersonalCodes, "prepare", lambda self, *_args: None),
+        mock.patch.object(CompanyCodes, "prepare", lambda self, *_args: None),
     ):
         _out, report, _done = _run(_spec(source, parsed, KEY_A))
     proof = report.details["leak_proof"]
