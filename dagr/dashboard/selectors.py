@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Max, Q, Sum
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, Count, Max, Q, Sum
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -190,13 +192,33 @@ def buckets(period: str, now: datetime | None = None) -> tuple[str, list[datetim
 
 # --- requests ------------------------------------------------------------------------------------
 
-_FAILED = Sum("count", filter=~Q(outcome="ok"))
+
+def _total(column: str, **extra: Any) -> Cast:
+    """A sum as a plain integer: PostgreSQL sums bigint columns as numeric, and turning ~100,000
+    of those into Decimal took ~150 ms of a page at 10 M entries."""
+    return Cast(Sum(column, **extra), BigIntegerField())
+
+
+_FAILED = _total("count", filter=~Q(outcome="ok"))
 DIMENSIONS = ("dataset_id", "institution_id", "operation", "outcome", "status_code")
+
+
+# PostgreSQL's default work_mem (4 MB) makes it sort the ~60,000 rows of a 13-month period on
+# disk before grouping them; with room for a hash table the grouped read took half as long.
+STATS_WORK_MEM = "64MB"
 
 
 def request_stats(*, actor: Visitor, filters: Filters, now: datetime | None = None) -> RequestStats:
     """The requests of the period, from the rollups of one grain: a handful of grouped sums over
     at most a few thousand rows per dataset and recipient, whatever the size of the audit."""
+    if connection.vendor != "postgresql":
+        return _request_stats(actor=actor, filters=filters, now=now)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [STATS_WORK_MEM])
+        return _request_stats(actor=actor, filters=filters, now=now)
+
+
+def _request_stats(*, actor: Visitor, filters: Filters, now: datetime | None) -> RequestStats:
     conditions = _checked(actor, filters)
     grain, starts = buckets(filters.period, now)
     end = _step(starts[-1], grain, 1)
@@ -212,7 +234,7 @@ def request_stats(*, actor: Visitor, filters: Filters, now: datetime | None = No
         timezone.localtime(r["start"]): dict(r)
         for r in rows(grain, starts[0], end)
         .values("start")
-        .annotate(c=Sum("count"), f=_FAILED, n=Sum("records"))
+        .annotate(c=_total("count"), f=_FAILED, n=_total("records"))
     }
     for s in starts:
         r: dict[str, Any] = per_start.get(s, {})
@@ -227,8 +249,8 @@ def request_stats(*, actor: Visitor, filters: Filters, now: datetime | None = No
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for of, start, until in _covering(grain, starts[0], end):
         for r in rows(of, start, until).values(*DIMENSIONS).annotate(
-            c=Sum("count"), n=Sum("records"), i=Sum("identifiers"), d=Sum("duration_us"),
-            **{b: Sum(b) for b in BUCKET_FIELDS},
+            c=_total("count"), n=_total("records"), i=_total("identifiers"),
+            d=_total("duration_us"), **{b: _total(b) for b in BUCKET_FIELDS},
         ):  # fmt: skip
             key = tuple(r[d] for d in DIMENSIONS)
             seen = merged.get(key)
