@@ -1,7 +1,8 @@
 """WSGI entry point. API requests (``/api/``) go through a lean middleware stack — no messages,
 CSRF middleware (ninja checks CSRF itself for session-authenticated calls), clickjacking, static
 files or login throttling — because they are the hot path; every other request gets the full
-portal stack of ``settings.MIDDLEWARE``."""
+portal stack of ``settings.MIDDLEWARE``. GET-by-identifier with a token and no session cookie
+(the data API's hot path) goes through an even leaner stack (``DataGetHandler``)."""
 
 from __future__ import annotations
 
@@ -40,8 +41,9 @@ class ApiHandler(WSGIHandler):
 class DataGetHandler(ApiHandler):
     """GET-by-identifier (``dagr.retrieval.fast``, token only) without a session cookie: the API
     stack without sessions, authentication and two-factor enforcement, which only ever act on a
-    session (``settings.DATA_GET_MIDDLEWARE``); the same answer, measured ~X % less CPU.
-    ``tests/retrieval/test_data_get_stack.py`` compares every answer with the API stack's."""
+    session (``settings.DATA_GET_MIDDLEWARE``): the same answer for a few per cent less CPU
+    (``docs/performance.md``). ``tests/retrieval/test_data_get_stack.py`` compares every
+    answer with the API stack's."""
 
     middleware_setting = "DATA_GET_MIDDLEWARE"
 
