@@ -158,6 +158,19 @@ API_MIDDLEWARE = [
     "dagr.accounts.middleware.TwoFactorMiddleware",
 ]
 
+# GET-by-identifier without a session cookie (config/wsgi.py): the API stack without the three
+# layers that only ever look at a session — with no session cookie they add nothing to the answer.
+DATA_GET_MIDDLEWARE = [
+    m
+    for m in API_MIDDLEWARE
+    if m
+    not in (
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "dagr.accounts.middleware.TwoFactorMiddleware",
+    )
+]
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
