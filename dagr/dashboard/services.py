@@ -197,7 +197,7 @@ def rollups_rebuild(*, now: datetime | None = None) -> int:
     entries were folded."""
     with transaction.atomic():
         for model in ROLLUPS.values():
-            model.objects.all().delete()
+            model._default_manager.all().delete()
         ConnectionSeen.objects.all().delete()
         RollupCursor.objects.update_or_create(name=CURSOR, defaults={"last_id": 0})
     return rollups_advance(now=now, batch=100_000)
