@@ -257,7 +257,6 @@ def _request_stats(*, actor: Visitor, filters: Filters, now: datetime | None) ->
     # (``_covering``): the whole days of "7 days" from the day rows, only its ends by the hour.
     # The latency histogram is summed apart, ungrouped: carrying its 14 columns through the
     # grouping cost SQLite more than a second pass over the rows.
-    sums = ("c", "n", "i", "d")
     width = len(DIMENSIONS)
     merged: dict[tuple[Any, ...], list[int]] = {}
     counts = [0] * len(BUCKET_FIELDS)
@@ -273,32 +272,48 @@ def _request_stats(*, actor: Visitor, filters: Filters, now: datetime | None) ->
             merged[key] = measures if seen is None else [a + b for a, b in zip(seen, measures)]  # noqa: B905
         histogram = part.aggregate(**{b: _total(b) for b in BUCKET_FIELDS})
         counts = [n + (histogram[b] or 0) for n, b in zip(counts, BUCKET_FIELDS)]  # noqa: B905
-    combos: list[dict[str, Any]] = [
-        {**dict(zip(DIMENSIONS, key)), **dict(zip(sums, measures))}  # noqa: B905
-        for key, measures in merged.items()
-    ]
     datasets = dict(Dataset.objects.values_list("pk", "code"))
     names = dict(Institution.objects.values_list("pk", "name"))
     outcome_labels = dict(AccessEntry.Outcome.choices)
-    stats.by_dataset = _grouped(combos, "dataset_id", lambda k: datasets.get(k, "—"))
-    stats.by_recipient = _grouped(combos, "institution_id", lambda k: names.get(k, "—"))
-    stats.by_operation = _grouped(combos, "operation", str)
-    stats.by_outcome = _grouped(combos, "outcome", lambda k: str(outcome_labels.get(k, k)))
+    # One pass over the combinations: per dataset, recipient, operation and outcome [count,
+    # failed, records]; the errors by (status, outcome); the totals.
+    per: tuple[dict[Any, list[int]], ...] = ({}, {}, {}, {})
     errors: dict[tuple[int, str], int] = {}
-    for r in combos:
-        if r["outcome"] != "ok":
-            key = (r["status_code"], r["outcome"])
-            errors[key] = errors.get(key, 0) + r["c"]
+    total = failed = records = identifiers = duration_us = 0
+    for (dataset_id, institution_id, operation, outcome, status), measures in merged.items():
+        c, n, i, d = measures
+        bad = c if outcome != "ok" else 0
+        for groups, key in zip(per, (dataset_id, institution_id, operation, outcome)):  # noqa: B905
+            acc = groups.get(key)
+            if acc is None:
+                groups[key] = [c, bad, n]
+            else:
+                acc[0] += c
+                acc[1] += bad
+                acc[2] += n
+        if bad:
+            errors[(status, outcome)] = errors.get((status, outcome), 0) + c
+        total, failed, records = total + c, failed + bad, records + n
+        identifiers, duration_us = identifiers + i, duration_us + d
+    labels = (
+        lambda k: datasets.get(k, "—"),
+        lambda k: names.get(k, "—"),
+        str,
+        lambda k: str(outcome_labels.get(k, k)),
+    )
+    stats.by_dataset, stats.by_recipient, stats.by_operation, stats.by_outcome = (
+        _ranked(groups, label)
+        for groups, label in zip(per, labels)  # noqa: B905
+    )
     stats.errors = [
         Row(key, f"{key[0]} {outcome_labels.get(key[1], key[1])}", n)
         for key, n in sorted(errors.items(), key=lambda kv: -kv[1])[:10]
     ]
-    stats.total = sum(r["c"] for r in combos)
-    stats.failed = sum(r["c"] for r in combos if r["outcome"] != "ok")
-    stats.records = sum(r["n"] or 0 for r in combos)
-    stats.identifiers = sum(r["i"] or 0 for r in combos)
+    stats.total, stats.failed, stats.records, stats.identifiers = (
+        total, failed, records, identifiers,
+    )  # fmt: skip
     if stats.total:
-        stats.mean_ms = round(sum(r["d"] or 0 for r in combos) / 1000 / stats.total, 2)
+        stats.mean_ms = round(duration_us / 1000 / stats.total, 2)
     stats.p50, stats.p95, stats.p99 = (percentile(counts, q) for q in (0.5, 0.95, 0.99))
     bounds = [*(f"≤ {b:g} ms" for b in BUCKET_BOUNDS_MS), f"> {BUCKET_BOUNDS_MS[-1]:g} ms"]
     stats.latency = [
@@ -336,18 +351,9 @@ def _covering(grain: str, start: datetime, end: datetime) -> list[tuple[str, dat
     return [("h", start, first_day), ("d", first_day, last_day), ("h", last_day, end)]
 
 
-def _grouped(combos: list[dict[str, Any]], column: str, label: Any) -> list[Row]:
-    rows: dict[Any, Row] = {}
-    for r in combos:
-        key = r[column]
-        row = rows.get(key)
-        if row is None:
-            row = rows[key] = Row(key, label(key))
-        row.count += r["c"]
-        row.records += r["n"] or 0
-        if r["outcome"] != "ok":
-            row.failed += r["c"]
-    return sorted(rows.values(), key=lambda row: (-row.count, row.label))
+def _ranked(groups: dict[Any, list[int]], label: Any) -> list[Row]:
+    rows = [Row(key, label(key), c, bad, n) for key, (c, bad, n) in groups.items()]
+    return sorted(rows, key=lambda row: (-row.count, row.label))
 
 
 def _bucket_label(start: datetime, grain: str) -> str:
