@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -110,6 +110,32 @@ def www_authenticate(request: HttpRequest) -> str:
     return f'Bearer realm="{REALM}"'
 
 
+def rate_limit_scope() -> Token[RateLimitState | None]:
+    """Start a request's rate-limit note (``rate_limit_note``); ``rate_limit_end`` returns it."""
+    return _rate_limit.set(None)
+
+
+def rate_limit_end(token: Token[RateLimitState | None]) -> RateLimitState | None:
+    state = _rate_limit.get()
+    _rate_limit.reset(token)
+    return state
+
+
+def api_headers(request: HttpRequest, response: HttpResponse, state: RateLimitState | None) -> None:
+    """The headers every non-public API answer gets (``ApiHeadersMiddleware``; also the data
+    GET route of ``config/wsgi.py``, which answers without the middleware chain)."""
+    status = response.status_code
+    if status == 401 and "WWW-Authenticate" not in response:
+        response["WWW-Authenticate"] = www_authenticate(request)
+    elif status == 503 and "Retry-After" not in response:
+        response["Retry-After"] = str(SERVICE_UNAVAILABLE_RETRY_AFTER)
+    if state is not None:
+        response["RateLimit-Policy"] = f'"daily";q={state.quota};w={DAILY}'
+        response["RateLimit"] = f'"daily";r={state.remaining};t={state.reset}'
+    if not is_public(request.path):
+        response["Cache-Control"] = "no-store"
+
+
 class ApiHeadersMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -117,23 +143,14 @@ class ApiHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith("/api/"):
             return self.get_response(request)
-        token = _rate_limit.set(None)
+        token = rate_limit_scope()
         try:
             response = self.get_response(request)
-            state = _rate_limit.get()
         finally:
-            _rate_limit.reset(token)
-        status = response.status_code
-        if status == 401 and "WWW-Authenticate" not in response:
-            response["WWW-Authenticate"] = www_authenticate(request)
-        elif status == 503 and "Retry-After" not in response:
-            response["Retry-After"] = str(SERVICE_UNAVAILABLE_RETRY_AFTER)
-        if state is not None:
-            response["RateLimit-Policy"] = f'"daily";q={state.quota};w={DAILY}'
-            response["RateLimit"] = f'"daily";r={state.remaining};t={state.reset}'
+            state = rate_limit_end(token)
+        api_headers(request, response, state)
         if is_public(request.path):
             return self._conditional(request, response)
-        response["Cache-Control"] = "no-store"
         return response
 
     @staticmethod

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 from django.http import HttpRequest, HttpResponse
 
@@ -21,19 +21,32 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
+def request_id_for(incoming: str) -> str:
+    """The request's id: a trusted ``X-Request-ID`` header as sent, or a new one."""
+    return incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+
+
+def request_id_bind(request_id: str) -> Token[str | None]:
+    """Make ``request_id`` the current one (``current_request_id``) until ``request_id_unbind``."""
+    return _request_id.set(request_id)
+
+
+def request_id_unbind(token: Token[str | None]) -> None:
+    _request_id.reset(token)
+
+
 class RequestIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_for(request.headers.get("X-Request-ID", ""))
         request.request_id = request_id  # type: ignore[attr-defined]  # read by core.problems
-        token = _request_id.set(request_id)
+        token = request_id_bind(request_id)
         try:
             response = self.get_response(request)
         finally:
-            _request_id.reset(token)
+            request_id_unbind(token)
         response["X-Request-ID"] = request_id
         return response
 
@@ -57,7 +70,7 @@ class ApiProblemMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith("/api/"):
             return self.get_response(request)
-        if _has_nul(request):
+        if has_nul(request):
             return nul_in_request(request)
         response = self.get_response(request)
         if response.status_code == 405 and not response.get("Content-Type", "").startswith(
@@ -67,7 +80,7 @@ class ApiProblemMiddleware:
         return response
 
 
-def _has_nul(request: HttpRequest) -> bool:
+def has_nul(request: HttpRequest) -> bool:
     meta = request.META
     if "\x00" in request.path or "%00" in meta.get("QUERY_STRING", ""):
         return True

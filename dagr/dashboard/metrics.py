@@ -60,6 +60,13 @@ def audit_failure(**_: Any) -> None:
     AUDIT_FAILURES.inc()
 
 
+def request_count(route: str, method: str, status: int, started: float) -> None:
+    """Count one answered request (``MetricsMiddleware``; also the data GET route of
+    ``config/wsgi.py``) — ``started``: its ``time.perf_counter()`` at the start."""
+    HTTP_REQUESTS.labels(route, method, str(status)).inc()
+    HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
+
+
 class MetricsMiddleware:
     """Counts every answered request by its URL pattern (not the path: bounded label values)."""
 
@@ -71,8 +78,7 @@ class MetricsMiddleware:
         response = self.get_response(request)
         match = request.resolver_match
         route = "/" + match.route if match is not None else "unmatched"
-        HTTP_REQUESTS.labels(route, request.method or "", str(response.status_code)).inc()
-        HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
+        request_count(route, request.method or "", response.status_code, started)
         return response
 
 

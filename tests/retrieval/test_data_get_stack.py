@@ -1,8 +1,10 @@
-"""GET-by-identifier without a session cookie is served by ``config.wsgi.data_get_application``:
-the API's middleware stack without sessions, authentication and two-factor enforcement (they
-only ever act on a session). Every answer must be the one the full API stack
-(``config.wsgi.api_application``) gives: status line, every header (the request id aside) and
-body — so each case sends the same WSGI request to both applications and compares."""
+"""GET-by-identifier without a cookie is answered by ``config.wsgi.data_get_route`` (the view
+and the middleware rules without Django's middleware chain); with a cookie but no session cookie
+by ``config.wsgi.data_get_application`` (the API's middleware stack without sessions,
+authentication and two-factor enforcement, which only ever act on a session). Every answer of
+both must be the one the full API stack (``config.wsgi.api_application``) gives: status line,
+every header in order (the request id aside), body and request counters — so each case sends
+the same WSGI request to all three applications and compares."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from django.conf import settings
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from django.test import RequestFactory
+from prometheus_client import REGISTRY
 
 from config import wsgi
 from dagr.connections.tokens import token_encode
@@ -25,6 +28,8 @@ from .test_fast_twin import CASES, _quota_used_up, path
 pytestmark = pytest.mark.django_db
 
 Answer = tuple[str, list[tuple[str, str]], bytes]
+STATUSES = ("200", "400", "401", "403", "404", "422", "429", "500", "503")
+ROUTE = "api/v1/data/<str:code>/records/<str:field>/<str:value>"
 
 
 def _environ(url: str, headers: dict[str, str], method: str = "GET") -> dict[str, Any]:
@@ -59,10 +64,32 @@ def call(app: Callable[..., Any], environ: dict[str, Any]) -> Answer:
     return seen["status"], headers, body.replace(request_id.encode(), b"<request id>")
 
 
+def counted(status: str) -> float:
+    """The request counter of the data GET route for ``status`` (what ``bench/lookup.py`` reads
+    as the requests answered)."""
+    value = REGISTRY.get_sample_value(
+        "dagr_http_requests_total",
+        {"route": "/" + ROUTE, "method": "GET", "status": status.split()[0]},
+    )
+    return value or 0.0
+
+
 def both(url: str, headers: dict[str, str]) -> tuple[Answer, Answer]:
+    """The raw route's answer and the API stack's; the lean stack's must equal the API stack's
+    too. Each answer is counted once in the request counters."""
     environ = _environ(url, headers)
-    assert wsgi._handler(environ) is wsgi.data_get_application
-    return call(wsgi.data_get_application, dict(environ)), call(wsgi.api_application, environ)
+    assert wsgi._handler(environ) is wsgi.data_get_route
+    answers = []
+    for app in (wsgi.data_get_route, wsgi.data_get_application, wsgi.api_application):
+        before = {
+            s: counted(s) for s in ("200", "400", "401", "403", "404", "422", "429", "500", "503")
+        }
+        answers.append(call(app, dict(environ)))
+        status = answers[-1][0].split()[0]
+        assert counted(status) == before.get(status, 0.0) + 1, app
+    raw, lean, full = answers
+    assert lean == full
+    return raw, full
 
 
 def _expired_token(w: World) -> tuple[str, dict[str, str]]:
@@ -107,9 +134,63 @@ def test_audit_unavailable_is_answered_alike(audit_table_refuses_inserts):
     assert lean == full
 
 
+@pytest.mark.parametrize(
+    "accept", ["", "lv", "en", "en-US,en;q=0.9", "de, en;q=0.5", "de", "*", "LV", "en-gb", "x;;q"]
+)
+def test_every_accept_language_is_answered_alike(accept):
+    w = make_world()
+    for url, headers in (path(w), w.headers()), (path(w), {}):
+        raw, full = both(url, {**headers, "HTTP_ACCEPT_LANGUAGE": accept})
+        assert raw == full
+
+
+def test_a_request_id_sent_is_echoed_alike():
+    w = make_world()
+    environ = _environ(path(w), {**w.headers(), "HTTP_X_REQUEST_ID": "abc-123"})
+    seen = []
+    for app in (wsgi.data_get_route, wsgi.api_application):
+        app_environ = dict(environ)
+        result = app(app_environ, lambda s, h, e=None: seen.append(dict(h)["X-Request-ID"]))
+        result.close()
+    assert seen == ["abc-123", "abc-123"]
+
+
+def test_an_unexpected_error_is_answered_alike(monkeypatch):
+    """Django's own answer to an exception in the view (``handler500``), with every header."""
+    w = make_world()
+
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr("dagr.retrieval.services.record_get", broken)
+    raw, full = both(path(w), w.headers())
+    assert raw[0].startswith("500 ")
+    assert raw == full
+
+
+def test_the_raw_route_is_on_for_these_settings():
+    assert wsgi.data_get_route.enabled()
+
+
+def test_unusual_requests_leave_the_raw_route_to_django():
+    url = "/api/v1/data/some-dataset/records/personal_code/010101-10006"
+    assert wsgi._handler(_environ(url, {})) is wsgi.data_get_route
+    assert wsgi._handler(_environ(url, {"HTTP_COOKIE": "dagr_language=en"})) is (
+        wsgi.data_get_application
+    )
+    w = make_world()
+    for environ in (
+        _environ(path(w) + "%00", w.headers()),
+        _environ(path(w), {**w.headers(), "HTTP_X_PURPOSE": "a\x00b"}),
+    ):
+        raw = call(wsgi.data_get_route, dict(environ))
+        assert raw[0].startswith("400 ") and b"nul_character" in raw[2]
+        assert raw == call(wsgi.api_application, environ)
+
+
 def test_only_the_token_get_without_a_session_takes_the_lean_stack():
     url = "/api/v1/data/some-dataset/records/personal_code/010101-10006"
-    assert wsgi._handler(_environ(url, {})) is wsgi.data_get_application
+    assert wsgi._handler(_environ(url, {"HTTP_COOKIE": "a=1"})) is wsgi.data_get_application
     session = {"HTTP_COOKIE": f"a=1; {settings.SESSION_COOKIE_NAME}=abc"}
     assert wsgi._handler(_environ(url, session)) is wsgi.api_application
     assert wsgi._handler(_environ(url, {}, method="POST")) is wsgi.api_application
