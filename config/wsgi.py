@@ -22,7 +22,7 @@ from django.conf import settings  # noqa: E402 - settings are configured by the 
 from django.conf.urls.i18n import is_language_prefix_patterns_used  # noqa: E402
 from django.core.handlers.exception import response_for_exception  # noqa: E402
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest, get_script_name  # noqa: E402
-from django.core.signals import request_started  # noqa: E402
+from django.core.signals import request_started, setting_changed  # noqa: E402
 from django.db import connections  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
 from django.middleware.csp import ContentSecurityPolicyMiddleware  # noqa: E402
@@ -127,6 +127,14 @@ class DataGetRoute:
 
     def __init__(self, fallback: WSGIHandler) -> None:
         self.fallback = fallback
+        self.reset()
+        # What is taken from the settings once is taken again when they change (tests).
+        setting_changed.connect(self._setting_changed, weak=False)
+
+    def _setting_changed(self, **_: Any) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self.locale = LocaleMiddleware(_never)
         self.csp = ContentSecurityPolicyMiddleware(_never)
         self.security = SecurityMiddleware(_never)
@@ -136,8 +144,8 @@ class DataGetRoute:
         )
         self.reuse_headers = not any(CSP.NONCE in v for c in csp for v in c.values())
         self.templates: dict[tuple[str, bool], tuple[list[tuple[str, str]], ...]] = {}
-        self.route = ""
         self.languages: dict[str | None, str] = {}
+        self.route = ""
         self._enabled: bool | None = None
 
     def enabled(self) -> bool:

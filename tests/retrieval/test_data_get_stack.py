@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from django.test import RequestFactory
+from django.test.utils import override_settings
 from prometheus_client import REGISTRY
 
 from config import wsgi
@@ -142,6 +143,18 @@ def test_every_accept_language_is_answered_alike(accept):
     for url, headers in (path(w), w.headers()), (path(w), {}):
         raw, full = both(url, {**headers, "HTTP_ACCEPT_LANGUAGE": accept})
         assert raw == full
+
+
+def test_a_changed_default_language_and_https_are_answered_alike():
+    """What the route takes from the settings once is taken again when they change; an https
+    request gets its own copy of the security headers."""
+    w = make_world()
+    with override_settings(LANGUAGE_CODE="en"):
+        raw, full = both(path(w), {**w.headers(), "HTTP_ACCEPT_LANGUAGE": ""})
+        assert ("Content-Language", "en") in raw[1]
+        assert raw == full
+    raw, full = both(path(w), {**w.headers(), "wsgi.url_scheme": "https"})
+    assert raw == full
 
 
 def test_a_request_id_sent_is_echoed_alike():
