@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/dagr
 DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint deps-graph format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
-        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-lookup-cpu bench-load bench-sync \
+        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-lookup-cpu bench-lookup-batch-cpu bench-load bench-sync \
         bench-audit bench-newsletter bench-anon bench-dashboard bench-dcat bench-connector bench-search
 
 $(BIN)/python:
@@ -101,6 +101,11 @@ bench-lookup: install
 # directly; BENCH_PROFILE=1 adds a cProfile); same data as bench-lookup; ends with a RESULT line.
 bench-lookup-cpu: install
 	$(BIN)/python bench/lookup_cpu.py
+
+# CPU per batch lookup (1,000 ids) in-process, the code before it was made fast and each change
+# in turn, interleaved in one process (docs/performance.md, "Batch lookup"); ends with a RESULT line.
+bench-lookup-batch-cpu: install
+	$(BIN)/python bench/lookup_batch_cpu.py
 
 # Initial sync of BENCH_PERSONS (default 1000000) demo persons through the HTTP change feed and
 # `dagr sync` into PostgreSQL; ends with a RESULT line.

@@ -81,6 +81,24 @@ def subject_hash(value: str) -> bytes:
     return hmac.digest(key, normalised.encode(), "sha256")[:SUBJECT_BYTES]
 
 
+def subject_hashes(values: Iterable[str | None]) -> list[bytes]:
+    """The sorted distinct ``subject_hash`` of ``values`` (None and "" left out) — for the many
+    identifiers of one entry (a batch lookup names ~2,000): the key is read and HMAC's keyed
+    state prepared once and copied per distinct subject form, which gives the same digests for
+    ~half the cost of ``hmac.digest`` per value."""
+    forms = {identifiers.subject_form(v) for v in set(values) if v not in (None, "")}
+    key = settings.AUDIT_SUBJECT_KEY.encode()
+    if len(forms) < 8:  # a single lookup's few: preparing the state would cost more
+        return sorted(hmac.digest(key, form.encode(), "sha256")[:SUBJECT_BYTES] for form in forms)
+    base = hmac.new(key, digestmod="sha256")
+    out = []
+    for form in forms:
+        h = base.copy()
+        h.update(form.encode())
+        out.append(h.digest()[:SUBJECT_BYTES])
+    return sorted(out)
+
+
 @dataclass
 class _Segment:
     pid: int
@@ -356,7 +374,7 @@ def _entry_values(
     duration_ms: float = 0.0,
     request_id: str = "",
 ) -> tuple[dict[str, Any], list[bytes]]:
-    subjects = sorted({subject_hash(v) for v in set(identifiers) if v not in (None, "")})
+    subjects = subject_hashes(identifiers)
     values: dict[str, Any] = {
         "at": at, "request_id": request_id[:64], "institution_id": institution_id,
         "connection_id": connection_id, "user_id": user_id, "actor_label": actor_label[:255],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from operator import mul
 
 from stdnum.lv import pvn
 
@@ -56,9 +57,11 @@ def subject_form(value: object) -> str:
 
 def is_valid_personal_code(value: str) -> bool:
     number = compact(value)
-    if not _ELEVEN_DIGITS.fullmatch(number):
+    # ``_ELEVEN_DIGITS.fullmatch`` and ``_NEW_PERSONAL_CODE.match`` without the regex engine
+    # (``\d`` is any decimal digit: ``str.isdecimal``); this runs for every value of a batch.
+    if len(number) != 11 or not number.isdecimal():
         return False
-    if _NEW_PERSONAL_CODE.match(number):
+    if number[0] == "3" and "2" <= number[1] <= "9":
         return True
     if number[0] > "3" or number[6] not in "012":  # a legal entity's number / no such century
         return False
@@ -118,7 +121,11 @@ _COMPANY_WEIGHTS = (9, 1, 4, 8, 3, 10, 2, 5, 7, 6)
 
 
 def personal_code_check_digit(first_ten: str) -> str:
-    total = sum(w * int(d) for w, d in zip(_PERSON_WEIGHTS, first_ten, strict=True))
+    if len(first_ten) != 10:
+        raise ValueError("a personal code's check digit is computed from its first ten digits")
+    # ``map`` instead of a generator over ``zip``: half the cost (it runs for every value of a
+    # batch lookup and of a load).
+    total = sum(map(mul, _PERSON_WEIGHTS, map(int, first_ten)))
     return str((1101 - total) % 11 % 10)
 
 

@@ -224,28 +224,37 @@ def _served(
     query: Callable[[], list[dict[str, Any]]],
     *,
     empty_status: int = 200,
+    subjects: Callable[[list[dict[str, Any]]], Iterable[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Run the query and audit it; the full records. The audit entry is committed before the
     records are returned (``access.write`` raises otherwise). The read runs outside the write
     transaction, so the database's single writer (SQLite) is held only for the audit insert;
-    a grant with a daily quota counts the request and audits it in one transaction."""
+    a grant with a daily quota counts the request and audits it in one transaction.
+    ``subjects``: the records' subject values as ``access.write`` would take them from the
+    records (the batch lookup's compiled form, ``batch.lookup_plan``)."""
     if grant.quota is None:
         found = query()
-        _audit_served(access, found, empty_status)
+        _audit_served(access, found, empty_status, subjects)
         return found
     with transaction.atomic():
         grant_use_register(grant_id=grant.id, quota=grant.quota, today=today)
         found = query()
-        _audit_served(access, found, empty_status)
+        _audit_served(access, found, empty_status, subjects)
     return found
 
 
-def _audit_served(access: _Access, found: list[dict[str, Any]], empty_status: int) -> None:
+def _audit_served(
+    access: _Access,
+    found: list[dict[str, Any]],
+    empty_status: int,
+    subjects: Callable[[list[dict[str, Any]]], Iterable[str]] | None = None,
+) -> None:
     access.write(
         outcome="ok" if found else "not_found",
         status_code=200 if found else empty_status,
-        records=found,
+        records=found if subjects is None else (),
         count=len(found),
+        subjects=() if subjects is None else subjects(found),
     )
 
 

@@ -34,6 +34,7 @@ from dagr.grants.conditions import parse_condition_input, to_sql, validate_condi
 from dagr.grants.fields import project_fields
 from dagr.records import queries
 
+from . import batch
 from .access import (
     DEFAULT_CHANGES,
     DEFAULT_PAGE,
@@ -147,11 +148,7 @@ def records_lookup(
     code with a wrong check digit); both as the caller wrote them."""
     access = _Access(caller, "record.lookup", dataset_code, permission_number, purpose)
     if isinstance(values, list):
-        access.asked = [
-            str(v).strip()[:MAX_VALUE_LENGTH]
-            for v in values[:MAX_BATCH]
-            if isinstance(v, str | int) and not isinstance(v, bool)
-        ]
+        access.asked = batch.asked_values(values, MAX_BATCH)
     try:
         dataset, grant = access.resolve()
         path = _identifier_path(dataset, field)
@@ -161,18 +158,11 @@ def records_lookup(
                 "invalid_values",
                 "values",
             )
-        kind = _identifier_kind(dataset, path)
-        sent: dict[str, str] = {}  # stored form -> the value as the caller wrote it (first)
-        invalid: list[str] = []
-        for n, v in enumerate(values):
-            text = _identifier_value(v, f"values.{n}", kind)
-            if _is_well_formed(kind, text):
-                sent.setdefault(text, str(v).strip())
-            elif str(v).strip() not in invalid:
-                invalid.append(str(v).strip())
+        sent, invalid = batch.sort_values(values, _identifier_kind(dataset, path))
         wanted = list(sent)
         today = timezone.localdate()
         where, params = grant.where(column=queries.DATA_COLUMN, today=today)
+        plan = batch.lookup_plan(dataset, grant)
         matched: dict[str, list[int]] = {}
 
         def query() -> list[dict[str, Any]]:
@@ -185,17 +175,24 @@ def records_lookup(
                 where=where,
                 params=params,
             ):
-                matched.setdefault(value, []).append(pk)
+                pks = matched.get(value)
+                if pks is None:
+                    matched[value] = [pk]
+                else:
+                    pks.append(pk)
                 by_id[pk] = data
-            order = dict.fromkeys(pk for value in wanted for pk in matched.get(value, []))
+            order = dict.fromkeys(pk for value in wanted for pk in matched.get(value, ()))
             return [by_id[pk] for pk in order]
 
-        found = _served(access, grant, today, query)
+        # ``_served`` with the subjects taken by the plan instead of from every record by
+        # ``access.write`` (the same values: ``batch``).
+        found = _served(access, grant, today, query, subjects=plan.subjects)
     except DomainError as exc:
         access.refused(exc)
         raise
+    project = plan.project
     return Records(
-        [project_fields(d, grant.tree) for d in found],
+        [project(d) for d in found],
         not_found=[sent[v] for v in wanted if v not in matched],
         invalid=invalid,
         fields=grant.fields,
