@@ -162,9 +162,9 @@ def main() -> None:
             )
             return int(cursor.fetchone()[0])
 
-    def reader(dataset_id: int) -> Iterator[dict[str, Any]]:
+    def texts(dataset_id: int) -> Iterator[str]:
+        """The records' JSON text (parsed where they are transformed: in the workers)."""
         last = 0
-        loads = orjson.loads
         while True:
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -179,7 +179,10 @@ def main() -> None:
                 return
             last = batch[-1][0]
             for _id, data in batch:
-                yield loads(data)
+                yield data
+
+    def reader(dataset_id: int) -> Iterator[dict[str, Any]]:
+        return map(orjson.loads, texts(dataset_id))
 
     def partial_reader(code: str) -> Callable[[tuple[str, ...]], Iterator[dict[str, Any]]]:
         """The pre-pass's read: only the given top-level fields (SQLite's json_extract; a list
@@ -223,6 +226,7 @@ def main() -> None:
             records=lambda code=code: reader(ids[code]),
             count=counts[code],
             partial_records=partial_reader(code) if PARTIAL else None,
+            raw_records=lambda code=code: texts(ids[code]),
         )
         for code in codes
     )
@@ -262,10 +266,15 @@ def main() -> None:
             write(dumps(record))
             write(b"\n")
 
+        def ndjson(_code: str, lines: bytes, _n: int) -> None:
+            if not first:
+                first.extend((time.perf_counter(), time.process_time()))
+            write(lines)
+
         started = time.perf_counter()
         cpu_started = time.process_time()
         children_started = _children_cpu()
-        report = build_release(spec, sink, progress)
+        report = build_release(spec, sink, progress, ndjson=ndjson)
         seconds = time.perf_counter() - started
         # the release's own CPU and that of any child process it waited for
         own_cpu = time.process_time() - cpu_started

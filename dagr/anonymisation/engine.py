@@ -40,6 +40,8 @@ second pass streams the records through the plan; a pseudonymised code is then a
 from __future__ import annotations
 
 import calendar
+import contextlib
+import gc
 import multiprocessing
 import re
 from array import array
@@ -47,6 +49,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
+
+import orjson
 
 from dagr.catalog.schema import FieldDef, SchemaDef
 from dagr.core import identifiers
@@ -644,11 +648,23 @@ _CATEGORY = {
 }
 
 
+# ``build_release``'s NDJSON output: ``(dataset code, lines, how many)``
+NdjsonSink = Callable[[str, bytes, int], None]
+
+
 def build_release(
     spec: ReleaseSpec,
     sink: Callable[[str, Record], None],
     progress: Callable[[int], None] = lambda _done: None,
+    *,
+    ndjson: NdjsonSink | None = None,
 ) -> PrivacyReport:
+    """See the module's docstring. With ``ndjson`` the output records go there instead of to
+    ``sink``: ``ndjson(code, lines, n)`` with the NDJSON lines (``orjson.dumps(record) +
+    b"\\n"`` each) of ``n`` consecutive output records of one dataset — the bytes a sink
+    writing each record that way would write, made where the records are transformed (with
+    workers: in the workers, so that no output record is pickled back). ``progress`` is called
+    with the same numbers either way."""
     problems = []
     for ds in spec.datasets:
         problems += [
@@ -680,9 +696,9 @@ def build_release(
         plans.append(_Plan(ds.code, run, stats, auditor.qi_hook(ds.code)))
     state = _State(rel, auditor, plans)
     if spec.workers > 1:
-        counts = _run_forked(spec, state, sink, progress)
+        counts = _run_forked(spec, state, sink, progress, ndjson)
     else:
-        counts = _run_here(spec, state, sink, progress)
+        counts = _run_here(spec, state, sink, progress, ndjson)
     done = sum(counts)
     per_dataset: dict[str, Any] = {}
     for ds, plan, count in zip(spec.datasets, plans, counts, strict=True):
@@ -740,9 +756,13 @@ class _State(NamedTuple):
     plans: list[_Plan]
 
 
-def _transform(state: _State, index: int, records: Iterable[Record]) -> Iterator[Record]:
-    """The records of dataset ``index`` through its plan, the leak proof and the
-    quasi-identifier collector."""
+def _transform(
+    state: _State, index: int, records: Iterable[Any], raw: bool = False
+) -> Iterator[Record]:
+    """The records of dataset ``index`` (``raw``: their JSON text) through its plan, the leak
+    proof and the quasi-identifier collector."""
+    if raw:
+        records = map(orjson.loads, records)
     run, _stats, collect = state.plans[index][1:]
     code = state.plans[index].code
     check = state.auditor.check_record
@@ -755,11 +775,33 @@ def _transform(state: _State, index: int, records: Iterable[Record]) -> Iterator
         yield out
 
 
+def _source(ds: DatasetInput) -> tuple[Iterator[Any], bool]:
+    """The records of a dataset to transform: their JSON text when the caller gives it (parsed
+    where they are transformed), else the records."""
+    if ds.raw_records is not None:
+        return ds.raw_records(), True
+    return ds.records(), False
+
+
+def _lines(outputs: Iterable[Record]) -> bytes:
+    """The NDJSON lines of ``outputs`` (at least one)."""
+    return b"\n".join(map(orjson.dumps, outputs)) + b"\n"
+
+
+def _progressed(progress: Callable[[int], None], done: int, n: int) -> int:
+    """``n`` more records are out: the progress calls the per-record loop would have made."""
+    after = done + n
+    for mark in range((done // PROGRESS_EVERY + 1) * PROGRESS_EVERY, after + 1, PROGRESS_EVERY):
+        progress(mark)
+    return after
+
+
 def _run_here(
     spec: ReleaseSpec,
     state: _State,
     sink: Callable[[str, Record], None],
     progress: Callable[[int], None],
+    ndjson: NdjsonSink | None = None,
 ) -> list[int]:
     """The records in this process, one after the other; the records of each dataset."""
     done = 0
@@ -767,7 +809,15 @@ def _run_here(
     for i, ds in enumerate(spec.datasets):
         count = 0
         code = ds.code
-        for out in _transform(state, i, ds.records()):
+        records, raw = _source(ds)
+        if ndjson is not None:
+            for chunk in _chunks(records, CHUNK):
+                ndjson(code, _lines(_transform(state, i, chunk, raw)), len(chunk))
+                done = _progressed(progress, done, len(chunk))
+                count += len(chunk)
+            counts.append(count)
+            continue
+        for out in _transform(state, i, records, raw):
             sink(code, out)
             count += 1
             done += 1
@@ -795,6 +845,20 @@ _FORKED_FN: Callable[[int, int], Any] | None = None  # the function of a ``_fork
 _RANGE = 10_000  # the originals a worker maps at a time in the pre-pass
 
 
+@contextlib.contextmanager
+def _frozen() -> Iterator[None]:
+    """While workers are forked: every object of this process in the garbage collector's
+    permanent generation (``gc.freeze``). Otherwise a worker's collections walk — and write
+    to the headers of — every inherited object (the tables, the register, the plans), so the
+    kernel copies each page of them into the worker (copy-on-write) and the cache holds two
+    copies: that made a worker's records cost ~40 % more CPU than in one process."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _call_forked(lo: int, hi: int) -> Any:
     assert _FORKED_FN is not None
     return _FORKED_FN(lo, hi)
@@ -811,7 +875,7 @@ def _fork_map(workers: int) -> Mapper:
             return [fn(0, n)]
         _FORKED_FN = fn
         try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
+            with _frozen(), multiprocessing.get_context("fork").Pool(workers) as pool:
                 ranges = [(lo, min(lo + _RANGE, n)) for lo in range(0, n, _RANGE)]
                 return pool.starmap(_call_forked, ranges)
         finally:
@@ -841,8 +905,11 @@ def _objects_lists(stats: dict[str, list[Any]]) -> list[list[int]]:
     return list(seen.values())
 
 
-def _worker_chunk(index: int, records: list[Record]) -> tuple[list[Record], tuple[Any, ...]]:
-    """In a worker: one chunk of dataset ``index``; the outputs and the delta of the counts."""
+def _worker_chunk(
+    index: int, records: list[Any], raw: bool, as_lines: bool
+) -> tuple[Any, tuple[Any, ...]]:
+    """In a worker: one chunk of dataset ``index`` (``raw``: JSON texts); the outputs (with
+    ``as_lines``: their NDJSON lines and how many) and the delta of the counts."""
     state = _FORKED
     assert state is not None
     a = state.auditor
@@ -862,7 +929,9 @@ def _worker_chunk(index: int, records: list[Record]) -> tuple[list[Record], tupl
         counter[0] = 0
     for objects in _objects_lists(stats):
         objects[0] = 0
-    outputs = list(_transform(state, index, records))
+    outputs: Any = list(_transform(state, index, records, raw))
+    if as_lines:
+        outputs = (_lines(outputs), len(outputs))
     numbers = tuple(
         getattr(obj, name)
         for obj, names in zip(counted[::2], counted[1::2], strict=True)
@@ -937,6 +1006,7 @@ def _run_forked(
     state: _State,
     sink: Callable[[str, Record], None],
     progress: Callable[[int], None],
+    ndjson: NdjsonSink | None = None,
 ) -> list[int]:
     """The records in ``spec.workers`` forked processes, chunk by chunk (see above)."""
     global _FORKED
@@ -950,6 +1020,12 @@ def _run_forked(
         outputs, delta = result.get()
         _merge(state, index, delta)
         code = state.plans[index].code
+        if ndjson is not None:
+            lines, n = outputs
+            ndjson(code, lines, n)
+            done = _progressed(progress, done, n)
+            counts[index] += n
+            return
         for out in outputs:
             sink(code, out)
             done += 1
@@ -959,10 +1035,14 @@ def _run_forked(
 
     _FORKED = state
     try:
-        with multiprocessing.get_context("fork").Pool(spec.workers) as pool:
+        with _frozen(), multiprocessing.get_context("fork").Pool(spec.workers) as pool:
+            as_lines = ndjson is not None
             for index, ds in enumerate(spec.datasets):
-                for chunk in _chunks(ds.records(), CHUNK):
-                    pending.append((index, pool.apply_async(_worker_chunk, (index, chunk))))
+                records, raw = _source(ds)
+                for chunk in _chunks(records, CHUNK):
+                    pending.append(
+                        (index, pool.apply_async(_worker_chunk, (index, chunk, raw, as_lines)))
+                    )
                     if len(pending) >= 2 * spec.workers:
                         drain()
             while pending:

@@ -117,6 +117,29 @@ def records_page(
     return [(pk, _data(data)) for pk, data in rows]
 
 
+def record_texts_page(*, dataset_id: int, after_id: int, limit: int) -> list[tuple[int, str]]:
+    """Up to ``limit`` live records of the dataset with id > ``after_id``, by id, as ``(id, JSON
+    text)`` — for walking a whole dataset (``selectors.live_record_batches``); the caller
+    decodes the text, or passes it on (the anonymisation workers parse it themselves).
+
+    On SQLite the query walks the primary key: ``+r.dataset_id`` keeps SQLite from using the
+    unique (dataset, key) index, with which it sorted every live record of the dataset for
+    each page (``USE TEMP B-TREE FOR ORDER BY``: quadratic — a 1 M-record dataset took more
+    than 30 minutes to read). A whole walk then reads the table's rows up to the dataset's last
+    record once. PostgreSQL plans the plain query well (no hint there)."""
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT r.id, r.data::text FROM records_record r "
+            "WHERE r.dataset_id = %s AND r.deleted_at IS NULL AND r.id > %s ORDER BY r.id LIMIT %s"
+        )
+    else:
+        sql = (
+            "SELECT r.id, r.data FROM records_record r "
+            "WHERE +r.dataset_id = %s AND r.deleted_at IS NULL AND r.id > %s ORDER BY r.id LIMIT %s"
+        )
+    return _fetch(sql, [dataset_id, after_id, limit])
+
+
 # --- the change feed ---------------------------------------------------------------------------
 
 _CHANGES_SQL = (
