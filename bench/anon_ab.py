@@ -12,6 +12,7 @@ children) of each run and the digests are printed: the digests must be equal.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib
 import os
@@ -73,6 +74,8 @@ def main() -> None:
         sys.path.insert(0, old_dir)
         engines.append(("old", importlib.import_module("oldanon.engine")))
     engines.append(("new", importlib.import_module("dagr.anonymisation.engine")))
+    if os.environ.get("BENCH_AB_NOGC"):  # the new engine again with the collector off
+        engines.append(("new-nogc", engines[-1][1]))
     from dagr.anonymisation.rules import default_rules
 
     def run(eng: Any) -> tuple[float, float, str]:
@@ -134,7 +137,10 @@ def main() -> None:
     results: dict[str, list[float]] = {name: [] for name, _ in engines}
     for r in range(repeats):
         for name, eng in engines:
+            if name.endswith("-nogc"):
+                gc.disable()
             cpu, seconds, digest = run(eng)
+            gc.enable()
             results[name].append(cpu)
             print(
                 f"run {r} {name}: {cpu:.2f} CPU s, {seconds:.2f} s wall, "
