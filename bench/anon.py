@@ -11,7 +11,8 @@ CPU second (the release's process plus any child process), peak RSS. For one siz
    process, so that the peak memory measured below is the release's alone;
 2. ``build_release`` over the address, population and company registers with the default rules
    and quasi-identifiers (k = 5), reading records straight from the database in id order in
-   batches of 5,000 (orjson) and writing NDJSON to a temporary file.
+   batches of 5,000 — as their JSON text (``raw_records``: parsed in the worker processes) —
+   and writing the NDJSON lines the workers make (``ndjson``) to a temporary file.
 
 Prints a table, the privacy report's figures, and
 ``RESULT anon records_per_s=… records_per_cpu_s=… peak_rss_mb=… k=…`` (with several sizes: the

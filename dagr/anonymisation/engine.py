@@ -861,12 +861,14 @@ def _run_here(
 # After the pre-pass and the plans are compiled (everything order-dependent is fixed there:
 # the tables of the codes, the irregular outputs), the workers are forked: each has a copy of
 # the tables, the plans and Python's hash secret (the leak proof's hash arrays). This process
-# reads the records and sends chunks of CHUNK records; a worker transforms a chunk and returns
-# the output records and the DELTA of everything the transform counts (auditor counters, hash
-# arrays, classes, field counters, the generators' counters), zeroed before each chunk. This
-# process merges the deltas and passes the records to the sink in chunk order, so the output,
-# the progress calls and the report are those of the run in one process (tests/anonymisation
-# test_parallel). At most 2 chunks a worker are in flight: memory stays flat.
+# reads the records and sends chunks of CHUNK records — their JSON text when the caller gives
+# it (``DatasetInput.raw_records``: the worker parses them); a worker transforms a chunk and
+# returns the output — with ``ndjson`` its NDJSON lines as one bytes object, else the records
+# — and the DELTA of everything the transform counts (auditor counters, hash arrays, classes,
+# field counters, the generators' counters), zeroed before each chunk. This process merges the
+# deltas and passes the output on in chunk order, so the output, the progress calls and the
+# report are those of the run in one process (tests/anonymisation/test_parallel). At most 2
+# chunks a worker are in flight: memory stays flat.
 
 CHUNK = 2000
 _FORKED: _State | None = None  # the state the forked workers inherit
