@@ -14,7 +14,7 @@ from dagr.catalog.models import Dataset
 from dagr.core.errors import NotFound
 
 from .models import Change, Load, Record, RecordIdentifier
-from .queries import Row, record_texts_page
+from .queries import Row, record_id_bounds, record_texts_page
 
 
 def live_records(dataset: Dataset) -> QuerySet[Record]:
@@ -147,9 +147,12 @@ def live_record_text_batches(
     *, dataset_id: int, batch: int = 2000
 ) -> Iterator[list[tuple[int, str]]]:
     """``live_record_batches`` with each record's data as its JSON text (not decoded)."""
-    after = 0
+    bounds = record_id_bounds(dataset_id)
+    if bounds is None:
+        return
+    after, upto = bounds
     while True:
-        rows = record_texts_page(dataset_id=dataset_id, after_id=after, limit=batch)
+        rows = record_texts_page(dataset_id=dataset_id, after_id=after, upto_id=upto, limit=batch)
         if not rows:
             return
         yield rows
