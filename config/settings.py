@@ -394,6 +394,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("DAGR_EMAIL_FROM", "DAGR <noreply@dagr.examp
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DAGR_SCHEMA_UPLOAD_MAX_BYTES = 1024 * 1024
+# Test data releases (issue #13): processes transforming the records of a large release
+# (dagr.anonymisation.engine, forked after the pre-pass; the same output as one process).
+# 1: in the building process only.
+DAGR_ANONYMISATION_WORKERS = int(
+    os.environ.get("DAGR_ANONYMISATION_WORKERS") or min(os.cpu_count() or 1, 4)
+)
 DAGR_UPLOAD_MAX_BYTES = int(os.environ.get("DAGR_UPLOAD_MAX_MB", "200")) * 1024 * 1024
 
 # --- API ---------------------------------------------------------------------------------------

@@ -29,12 +29,14 @@ import logging
 import re
 import secrets
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
 
 import orjson
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -51,7 +53,7 @@ from dagr.core.actors import SYSTEM, Actor
 from dagr.core.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from dagr.permissions import rules as permission_rules
 from dagr.records.models import Load, Record
-from dagr.records.selectors import live_record_batches, record_count
+from dagr.records.selectors import live_record_batches, live_record_text_batches, record_count
 from dagr.records.services import records_upsert
 
 from . import engine
@@ -70,6 +72,9 @@ from .spec import QI_LEVELS
 logger = logging.getLogger(__name__)
 
 BATCH = 2000
+# a release of at least this many records is transformed by settings.DAGR_ANONYMISATION_WORKERS
+# processes (below it forking costs more than it saves)
+PARALLEL_FROM = 20_000
 ACTIVE = (Release.Status.QUEUED, Release.Status.RUNNING)
 STORAGE_PREFIX = "testdata"
 
@@ -289,6 +294,18 @@ def _source_records(dataset_id: int) -> Callable[[], Iterator[dict[str, Any]]]:
     return records
 
 
+def _source_texts(dataset_id: int) -> Callable[[], Iterator[str]]:
+    """The same records as their JSON text: parsed by the engine where it transforms them (in
+    its worker processes), so this process neither parses nor pickles them."""
+
+    def texts() -> Iterator[str]:
+        for batch in live_record_text_batches(dataset_id=dataset_id, batch=BATCH):
+            for _pk, text in batch:
+                yield text
+
+    return texts
+
+
 def address_register(datasets: Sequence[Dataset]) -> Iterator[tuple[str, str | None]] | None:
     """``(code, parent code)`` of the address register the release uses for address codes: a
     dataset whose key is an address code and which has another address-code field (its parent),
@@ -349,6 +366,15 @@ def _privacy(release: Release, datasets: Sequence[Dataset]) -> PrivacySettings:
     if not qis:  # nothing declared: the defaults (birth year, gender, territory of each person)
         qis = list(default_quasi_identifiers([(d.code, schema_of(d)) for d in datasets]))
     return PrivacySettings(quasi_identifiers=tuple(qis), sensitive=tuple(sensitive), k=release.k)
+
+
+def _workers(records: int) -> int:
+    """The engine's worker processes for a release of ``records`` records: forked only from a
+    process running one thread (a fork while another thread holds a lock can hang the child;
+    a threaded caller builds in its own process)."""
+    if records < PARALLEL_FROM or threading.active_count() > 1:
+        return 1
+    return max(1, settings.DAGR_ANONYMISATION_WORKERS)
 
 
 @dataclass
@@ -458,6 +484,7 @@ def _build(
                 rules=rules,
                 records=_source_records(dataset.pk),
                 count=record_count(dataset),
+                raw_records=_source_texts(dataset.pk),
             )
         )
     spec = ReleaseSpec(
@@ -465,6 +492,7 @@ def _build(
         datasets=tuple(inputs),
         privacy=_privacy(release, sources),
         address_codes=address_register(sources),
+        workers=_workers(sum(i.count for i in inputs)),
     )
 
     def sink(code: str, record: dict[str, Any]) -> None:
@@ -472,13 +500,18 @@ def _build(
         output.handle.write(orjson.dumps(record) + b"\n")
         output.count += 1
 
+    def ndjson(code: str, lines: bytes, n: int) -> None:  # the same bytes as ``sink``
+        output = outputs[code]
+        output.handle.write(lines)
+        output.count += n
+
     def progress(done: int) -> None:
         _progress(release.pk, done=done, phase="anonymising")
         if on_progress is not None:
             on_progress(Release.objects.get(pk=release.pk))
 
     _progress(release.pk, phase="anonymising")
-    report = engine.build_release(spec, sink, progress)
+    report = engine.build_release(spec, sink, progress, ndjson=ndjson)
     if "quasi_identifiers" not in report.details:  # the pages name what k was computed over
         report.details["quasi_identifiers"] = [
             {"dataset": q.dataset, "path": q.path, "level": q.level}

@@ -25,6 +25,10 @@ class DatasetInput:
     # optional, a cheaper read for the pre-pass: a fresh iterator over the source records holding
     # only the given top-level fields (the pre-pass reads identifier fields only); None: records
     partial_records: Callable[[tuple[str, ...]], Iterator[Record]] | None = None
+    # optional, the same records as ``records`` but as their JSON text (the stored form, as
+    # read from the database): the release's transform parses them itself — with workers in
+    # the workers, so that the caller's process neither parses nor pickles records
+    raw_records: Callable[[], Iterator[str | bytes]] | None = None
 
 
 # The levels a quasi-identifier can be seen at (``QuasiIdentifier.level``).

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import orjson
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
@@ -13,7 +14,7 @@ from dagr.catalog.models import Dataset
 from dagr.core.errors import NotFound
 
 from .models import Change, Load, Record, RecordIdentifier
-from .queries import Row, records_page
+from .queries import Row, record_id_bounds, record_texts_page
 
 
 def live_records(dataset: Dataset) -> QuerySet[Record]:
@@ -137,11 +138,21 @@ def live_record_batches(*, dataset_id: int, batch: int = 2000) -> Iterator[list[
     short keyset query per batch (no transaction is held between them, and the dataset is
     never loaded whole). Records changed while this runs are read as they are when their batch
     is read."""
-    after = 0
+    for rows in live_record_text_batches(dataset_id=dataset_id, batch=batch):
+        loads = orjson.loads
+        yield [(pk, loads(text)) for pk, text in rows]
+
+
+def live_record_text_batches(
+    *, dataset_id: int, batch: int = 2000
+) -> Iterator[list[tuple[int, str]]]:
+    """``live_record_batches`` with each record's data as its JSON text (not decoded)."""
+    bounds = record_id_bounds(dataset_id)
+    if bounds is None:
+        return
+    after, upto = bounds
     while True:
-        rows = records_page(
-            dataset_id=dataset_id, after_id=after, limit=batch, where="1=1", params=()
-        )
+        rows = record_texts_page(dataset_id=dataset_id, after_id=after, upto_id=upto, limit=batch)
         if not rows:
             return
         yield rows

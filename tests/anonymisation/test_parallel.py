@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import orjson
 import pytest
+from django.core.files.storage import default_storage
 
-from dagr.anonymisation import engine
+from dagr.anonymisation import engine, services
 from dagr.anonymisation.engine import (
     DatasetInput,
     PrivacySettings,
@@ -16,9 +18,13 @@ from dagr.anonymisation.engine import (
     ReleaseSpec,
     build_release,
 )
+from dagr.anonymisation.models import Release
 from dagr.anonymisation.rules import Rule, default_rules
 from dagr.catalog.schema import parse_schema
 from dagr.core import identifiers
+from dagr.core.actors import SYSTEM
+from dagr.records.services import records_upsert
+from tests.anonymisation.conftest import decade_settings, persons
 from tests.anonymisation.test_engine import COMP, KEY_A, PERS, _demo, _dense, _spec
 
 
@@ -206,3 +212,108 @@ def test_the_pre_pass_reads_only_the_identifier_fields_when_it_can(dense: Any) -
     )
     assert _run(_with(spec, datasets=datasets)) == _run(spec)
     assert asked == {PERS: ("personal_code",), COMP: ("registration_number", "board_members")}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ndjson_output_of_json_texts_is_the_bytes_a_sink_would_write(
+    dense: Any, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``raw_records`` (the records' JSON text, parsed where they are transformed) and the
+    ``ndjson`` output (lines made there — in the workers, never pickled back): per dataset the
+    bytes of ``orjson.dumps(record) + b"\\n"`` of the records a per-record sink gets, in the same
+    order, with the same progress calls and the same report."""
+    data, parsed = dense
+    spec = _spec(data, parsed, KEY_A)
+    serial = _run(spec)
+    expected: dict[str, bytes] = {}
+    for code, record in serial[0]:
+        expected[code] = expected.get(code, b"") + orjson.dumps(record) + b"\n"
+
+    def texts(code: str) -> Any:
+        stored = [orjson.dumps(r).decode() for r in data[code]]
+        return lambda: iter(stored)
+
+    def no_records() -> Any:
+        raise AssertionError("the transform reads the texts")
+
+    pre_pass = {ds.code: ds.records for ds in spec.datasets}
+    read = dict.fromkeys(pre_pass, 0)
+
+    def counted(code: str) -> Any:  # the pre-pass reads the records once, the transform never
+        def records() -> Any:
+            read[code] += 1
+            if read[code] > 1:
+                no_records()
+            return pre_pass[code]()
+
+        return records
+
+    raw_spec = _with(
+        spec,
+        datasets=tuple(
+            dataclasses.replace(ds, raw_records=texts(ds.code), records=counted(ds.code))
+            for ds in spec.datasets
+        ),
+        workers=workers,
+    )
+    monkeypatch.setattr(engine, "CHUNK", 97)
+    monkeypatch.setattr(engine, "_RANGE", 500)
+    got: dict[str, bytes] = {}
+    counts: dict[str, int] = {}
+    done: list[int] = []
+
+    def ndjson(code: str, lines: bytes, n: int) -> None:
+        assert lines.count(b"\n") == n
+        got[code] = got.get(code, b"") + lines
+        counts[code] = counts.get(code, 0) + n
+
+    def no_sink(_code: str, _record: Any) -> None:
+        raise AssertionError("the output goes to ndjson")
+
+    report = build_release(raw_spec, no_sink, done.append, ndjson=ndjson)
+    assert got == expected
+    assert counts == {code: len(data[code]) for code in data}
+    assert done == serial[2] and len(done) > 1
+    assert report.as_json() == serial[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_release_build_with_workers_stores_the_same_files(
+    world: Any, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    """``services.release_build`` (the worker's task, ``dagr testdata build``, the demo) with
+    worker processes: the same key gives the same stored NDJSON bytes and the same report as
+    the build in one process (and the workers did run)."""
+    records_upsert(actor=SYSTEM, dataset=world.dataset, records=persons(400))
+    services.settings_update(
+        actor=world.user, dataset=world.dataset, **decade_settings(world.dataset)
+    )
+    monkeypatch.setattr(services.secrets, "token_bytes", lambda n: KEY_A[:n])
+    monkeypatch.setattr(engine, "CHUNK", 37)
+    forked: list[int] = []
+    run_forked = engine._run_forked
+
+    def spy(spec: Any, *args: Any) -> Any:
+        forked.append(spec.workers)
+        return run_forked(spec, *args)
+
+    monkeypatch.setattr(engine, "_run_forked", spy)
+
+    def build(workers: int) -> tuple[bytes, dict[str, Any]]:
+        settings.DAGR_ANONYMISATION_WORKERS = workers
+        monkeypatch.setattr(services, "PARALLEL_FROM", 0 if workers > 1 else 10**9)
+        requested = services.release_request(actor=world.user, datasets=[world.dataset])
+        release = Release.objects.get(pk=requested.pk)
+        assert release.status == Release.Status.PUBLISHED, release.error
+        item = release.items.get()
+        assert item.records == 400
+        with default_storage.open(item.storage_path, "rb") as handle:
+            return handle.read(), release.report
+
+    one = build(1)
+    assert forked == []
+    two = build(2)
+    assert forked == [2]
+    assert two == one
+    lines = one[0].splitlines()
+    assert len(lines) == 400 and all(orjson.loads(line)["personal_code"] for line in lines)
