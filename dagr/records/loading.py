@@ -140,7 +140,13 @@ def records_upsert(
                 snapshot=mode == Load.Mode.SNAPSHOT,
             )
             live = writer.live_count() if mode == Load.Mode.SNAPSHOT else 0
-            _stream(writer, compiled, records, max_errors, prevalidated=validated is compiled)
+            try:
+                with writer.guard():
+                    _stream(
+                        writer, compiled, records, max_errors, prevalidated=validated is compiled
+                    )
+            finally:
+                writer.close()
             if mode == Load.Mode.SNAPSHOT:
                 refusal = snapshot_deletions_problem(
                     received=writer.counts.received,
@@ -241,7 +247,7 @@ def _validate_and_write(
     compiled: CompiledSchema,
     records: Iterable[Any],
     max_errors: int,
-    upsert: Callable[[dict[str, tuple[dict[str, Any], list[tuple[str, str]]]]], None],
+    upsert: Callable[..., None],
     key_field: str,
     identifiers_of: IdentifierExtractor,
     *,
@@ -310,10 +316,11 @@ def _validate_and_write(
             upsert(batch)
             batch = {}
     writer.counts.received = position
+    writer.settle()  # the batch still being written: its outcome (or error) comes first
     if invalid:
         raise Rejected(errors=errors, invalid=invalid, received=position)
     if batch:
-        upsert(batch)
+        upsert(batch, last=True)
 
 
 def shown(text: str) -> str:
