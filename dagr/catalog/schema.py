@@ -435,7 +435,6 @@ def _compile_fast(fields: list[FieldDef], *, coerce: bool) -> Callable[[dict[str
     namespace: dict[str, Any] = {
         "_Invalid": _Invalid,
         "_fromiso": date.fromisoformat,
-        "_plain": identifiers.is_plain_digits,
         "_personal": identifiers.is_valid_plain_personal_code,
         "_normalise": identifiers.normalise,
         "_known": frozenset(f.name for f in fields),
@@ -517,7 +516,7 @@ def _fast_field(f: FieldDef, index: int, namespace: dict[str, Any], coerce: bool
     if kind == identifiers.PERSONAL_CODE:
         # 11 plain digits: valid or not without compacting; nothing to normalise
         lines += [
-            "if type(v) is str and _plain(v, 11):",
+            "if type(v) is str and len(v) == 11 and v.isascii() and v.isdigit():",
             "    if not _personal(v):",
             "        return None",
             "else:",
@@ -525,7 +524,7 @@ def _fast_field(f: FieldDef, index: int, namespace: dict[str, Any], coerce: bool
         lines += ["    " + line for line in general]
     elif kind == identifiers.ADDRESS_CODE:
         # 9 plain digits: valid (``^\d{9}$``), and stripping changes nothing
-        lines += ["if type(v) is not str or not _plain(v, 9):"]
+        lines += ["if not (type(v) is str and len(v) == 9 and v.isascii() and v.isdigit()):"]
         lines += ["    " + line for line in general]
     else:
         lines += general

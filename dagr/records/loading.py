@@ -289,7 +289,7 @@ def _validate_and_write(
             continue
         key = str(data[key_field])
         idents = identifiers_of(data)
-        if len(key) > MAX_VALUE_LENGTH or any(len(v) > MAX_VALUE_LENGTH for _p, v in idents):
+        if len(key) > MAX_VALUE_LENGTH or (idents and _too_long(idents)):
             # keys and identifiers are indexed: at most 255 characters
             invalid += 1
             long_paths = [key_field] if len(key) > MAX_VALUE_LENGTH else []
@@ -321,6 +321,14 @@ def _validate_and_write(
         raise Rejected(errors=errors, invalid=invalid, received=position)
     if batch:
         upsert(batch, last=True)
+
+
+def _too_long(idents: list[tuple[str, str]]) -> bool:
+    # a plain loop: it runs for every record, and any() over a generator costs more
+    for _path, value in idents:  # noqa: SIM110
+        if len(value) > MAX_VALUE_LENGTH:
+            return True
+    return False
 
 
 def shown(text: str) -> str:
