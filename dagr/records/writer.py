@@ -33,6 +33,7 @@ after the pending batch is done (``settle``; any other statement it runs meanwhi
 for it: ``guard``), statements run in the same order as before, and a batch's outcome (its
 savepoint released or rolled back, its counts) is taken in the calling thread exactly as if it
 had run there. The last batch of a load (and every load of one batch) runs in the calling thread.
+Used where it measured faster (``BACKGROUND``: PostgreSQL).
 """
 
 from __future__ import annotations
@@ -64,7 +65,11 @@ IN_CHUNK = 500  # SQLite: bound parameters per statement
 PG_IN_CHUNK = 5000  # PostgreSQL: one array parameter
 SQLITE_CACHE_KIB = 128 * 1024
 LOCK_NAMESPACE = 0x44A6  # first key of the PostgreSQL advisory lock taken by loads
-BACKGROUND = True  # batches written behind validation (module doc); False: all in the caller
+# Batches written behind validation (module doc), per database vendor. Measured (bench/load_cpu.py,
+# docs/performance.md "Loading"): on PostgreSQL the server's COPY work overlaps the client's
+# (+20 % rows/s); on SQLite nothing is gained on this 2-core machine (``sqlite3`` binds every
+# row's parameters holding the GIL, and no core is idle) and the hand-offs cost ~10 % CPU.
+BACKGROUND: dict[str, bool] = {"postgresql": True}
 
 _SORT = orjson.OPT_SORT_KEYS
 
@@ -190,6 +195,7 @@ class Writer:
         self._pending: _Pending | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._owner = threading.get_ident()
+        self.background = BACKGROUND.get(self.vendor, False)
 
     # -- the background thread (module doc: "Writing behind validation") --
     def _run(self, job: Callable[[], None], *, background: bool) -> Future[None]:
@@ -392,10 +398,10 @@ class Writer:
             savepoint = self.conn.savepoint()
             assert savepoint is not None  # a load runs in atomic
             ids, job = self._insert_all_new(batch)
-            background = BACKGROUND and not last
+            background = self.background and not last
             self._pending = _Pending(self._run(job, background=background), batch, savepoint, ids)
         else:
-            self._upsert_general(batch, background=BACKGROUND and not last)
+            self._upsert_general(batch, background=self.background and not last)
         if last:
             self.settle()
 

@@ -1,8 +1,8 @@
 """Batches written behind validation (``writer.BACKGROUND``, the module doc's "Writing behind
-validation"): a load stores exactly what the same load stores with every statement in the
-calling thread — records, versions, identifiers, the change log in the same order, counts,
-errors — and a failed load still stores nothing. Small batches make every load here span
-several background batches."""
+validation"; used on PostgreSQL, tested here on both databases): a load stores exactly what the
+same load stores with every statement in the calling thread — records, versions, identifiers,
+the change log in the same order, counts, errors — and a failed load still stores nothing.
+Small batches make every load here span several background batches."""
 
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def small_batches(monkeypatch):
     monkeypatch.setattr(loading, "BATCH_SIZE", 7)
+
+
+def everywhere(background: bool) -> dict[str, bool]:
+    """Background writes on (or off) whichever database the tests run on."""
+    return {"sqlite": background, "postgresql": background}
 
 
 def stored(dataset: Any) -> dict[str, Any]:
@@ -57,7 +62,7 @@ def both_ways(monkeypatch, steps) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run ``steps(dataset)`` inline and in the background; what each stored."""
     results = []
     for background in (False, True):
-        monkeypatch.setattr(writer, "BACKGROUND", background)
+        monkeypatch.setattr(writer, "BACKGROUND", everywhere(background))
         dataset = make_dataset()
         steps(dataset)
         results.append(stored(dataset))
@@ -119,7 +124,7 @@ def test_an_invalid_record_after_written_batches_stores_nothing_and_reports_the_
 
 
 def test_a_stream_that_breaks_off_after_written_batches_stores_nothing(monkeypatch):
-    monkeypatch.setattr(writer, "BACKGROUND", True)
+    monkeypatch.setattr(writer, "BACKGROUND", everywhere(True))
     dataset = make_dataset()
 
     def broken() -> Iterator[dict[str, Any]]:
@@ -136,7 +141,7 @@ def test_a_stream_that_breaks_off_after_written_batches_stores_nothing(monkeypat
 def test_a_stream_that_reads_the_database_meanwhile_waits_for_the_pending_batch(monkeypatch):
     """A statement the caller's thread runs while a batch is written waits for that batch
     (``Writer.guard``): it sees the batches before it and never shares the connection."""
-    monkeypatch.setattr(writer, "BACKGROUND", True)
+    monkeypatch.setattr(writer, "BACKGROUND", everywhere(True))
     dataset = make_dataset()
     rows = companies(30)
     seen = []
