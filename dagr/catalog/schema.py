@@ -16,7 +16,9 @@ A schema document (stored in ``SchemaVersion.definition``, imported/exported as 
         type: list                # a list of nested objects, described by `fields`
         fields: [ … ]             # nested identifiers have paths like board_members.personal_code
 
-The record validator is compiled once per schema into plain closures (no per-record reflection):
+The record validator is compiled once per schema into plain closures (no per-record reflection),
+with a generated fast path in front that accepts the common valid record in one function call
+(``_compile_fast``; anything it is not sure of goes through the closures, which report errors):
 loading validates hundreds of thousands of records per second through it.
 """
 
@@ -382,7 +384,7 @@ _CONVERTERS: dict[str, Callable[[Any, bool], Any]] = {
 Validator = Callable[[Any], tuple[dict[str, Any] | None, list[RecordError]]]
 
 
-def compile_validator(schema: SchemaDef, *, coerce: bool = False) -> Validator:
+def compile_validator(schema: SchemaDef, *, coerce: bool = False, fast: bool = True) -> Validator:
     """Return ``validate(record) -> (normalised_record | None, errors)``.
 
     ``coerce=True`` accepts text for typed values (CSV/XLSX cells): "42" → 42, "jā" → true,
@@ -390,6 +392,11 @@ def compile_validator(schema: SchemaDef, *, coerce: bool = False) -> Validator:
     Normalised records carry only schema fields, omit missing optional values, store dates and
     datetimes as ISO strings and identifier values in their stored form
     (``identifiers.normalise``: personal codes and company numbers without hyphens).
+
+    ``fast`` (the default) puts the generated fast path (``_compile_fast``) in front: a record
+    it accepts comes out exactly as this validator makes it; any other record is validated
+    here, so errors are always this validator's. ``fast=False`` is the reference the tests
+    compare the fast path with.
     """
     check = _compile_object(schema.fields, prefix="", coerce=coerce)
 
@@ -400,7 +407,130 @@ def compile_validator(schema: SchemaDef, *, coerce: bool = False) -> Validator:
         out = check(record, errors)
         return (None, errors) if errors else (out, errors)
 
-    return validate
+    if not fast:
+        return validate
+    accept = _compile_fast(schema.fields, coerce=coerce)
+
+    def validate_fast(record: Any) -> tuple[dict[str, Any] | None, list[RecordError]]:
+        if type(record) is dict:
+            out = accept(record)
+            if out is not None:
+                return out, []
+        return validate(record)
+
+    return validate_fast
+
+
+# --- the generated fast path ---------------------------------------------------------------------
+# Loading validates every record of every load: hundreds of thousands per second. The closures
+# above cost a function call, a try block and an error list per field; the fast path is one
+# Python function per schema, generated as source text and compiled once, that only *accepts*:
+# on anything it is not sure of (a missing required value, a wrong type, an invalid
+# identifier, an unknown field, a NUL character, a str subclass…) it answers None and the record
+# goes through the closures above, which produce the errors. What it accepts it normalises with
+# the same converters and identifier rules, so its output is the closures' output
+# (tests/catalog/test_fast_validator.py compares both on valid and invalid records). No library
+# does this: the rules (coercion of CSV cells, Latvian identifiers) are our own.
+
+
+def _compile_fast(fields: list[FieldDef], *, coerce: bool) -> Callable[[dict[str, Any]], Any]:
+    namespace: dict[str, Any] = {
+        "_Invalid": _Invalid,
+        "_fromiso": date.fromisoformat,
+        "_personal": identifiers.is_valid_plain_personal_code,
+        "_normalise": identifiers.normalise,
+        "_known": frozenset(f.name for f in fields),
+    }
+    lines = ["def accept(record):", "    out = {}", "    get = record.get"]
+    for index, f in enumerate(fields):
+        name = repr(f.name)
+        missing = "v is None or v == ''" if coerce else "v is None"
+        lines.append(f"    v = get({name})")
+        lines.append(f"    if {missing}:")
+        if f.required:
+            lines.append("        return None")
+        else:
+            lines.append("        pass")
+        lines.append("    else:")
+        body = _fast_field(f, index, namespace, coerce)
+        lines.extend("        " + line for line in body)
+        lines.append(f"        out[{name}] = v")
+    lines.append("    if len(record) != len(out) and not _known.issuperset(record):")
+    lines.append("        return None")
+    lines.append("    return out")
+    exec(compile("\n".join(lines), "<dagr schema fast path>", "exec"), namespace)  # noqa: S102  # our own generated text: field names match NAME_RE and are written with repr
+    accept: Callable[[dict[str, Any]], Any] = namespace["accept"]
+    return accept
+
+
+def _fast_field(f: FieldDef, index: int, namespace: dict[str, Any], coerce: bool) -> list[str]:
+    """Source lines that turn ``v`` (not missing) into the stored value or return None."""
+    if f.type == "list":
+        assert f.fields is not None
+        namespace[f"_list{index}"] = _list_checker(
+            f.name, _compile_object(f.fields, prefix=f"{f.name}.", coerce=coerce)
+        )
+        return [
+            "errors = []",
+            f"v = _list{index}(v, errors)",
+            "if errors:",
+            "    return None",
+        ]
+    if f.type == "string":
+        lines = [
+            "if type(v) is not str or '\\x00' in v:",
+            "    return None",
+        ]
+    elif f.type == "date":
+        lines = [
+            "if type(v) is not str:",
+            "    return None",
+        ]
+        if coerce:
+            lines.append("v = v.strip()")
+        lines += [
+            "if len(v) != 10:",
+            "    return None",
+            "try:",
+            "    v = _fromiso(v).isoformat()",
+            "except ValueError:",
+            "    return None",
+        ]
+    else:
+        namespace[f"_conv{index}"] = _CONVERTERS[f.type]
+        lines = [
+            "try:",
+            f"    v = _conv{index}(v, {coerce!r})",
+            "except _Invalid:",
+            "    return None",
+        ]
+    kind = f.identifier
+    if kind is None:
+        return lines
+    namespace[f"_valid{index}"] = identifiers.VALIDATORS.get(kind)
+    namespace[f"_kind{index}"] = kind
+    general = [
+        f"if _valid{index} is not None and not _valid{index}(str(v)):",
+        "    return None",
+        "if isinstance(v, str):",
+        f"    v = _normalise(_kind{index}, v)",
+    ]
+    if kind == identifiers.PERSONAL_CODE:
+        # 11 plain digits: valid or not without compacting; nothing to normalise
+        lines += [
+            "if type(v) is str and len(v) == 11 and v.isascii() and v.isdigit():",
+            "    if not _personal(v):",
+            "        return None",
+            "else:",
+        ]
+        lines += ["    " + line for line in general]
+    elif kind == identifiers.ADDRESS_CODE:
+        # 9 plain digits: valid (``^\d{9}$``), and stripping changes nothing
+        lines += ["if not (type(v) is str and len(v) == 9 and v.isascii() and v.isdigit()):"]
+        lines += ["    " + line for line in general]
+    else:
+        lines += general
+    return lines
 
 
 def _error(path: str, code: str, **params: Any) -> RecordError:

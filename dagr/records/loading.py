@@ -140,7 +140,13 @@ def records_upsert(
                 snapshot=mode == Load.Mode.SNAPSHOT,
             )
             live = writer.live_count() if mode == Load.Mode.SNAPSHOT else 0
-            _stream(writer, compiled, records, max_errors, prevalidated=validated is compiled)
+            try:
+                with writer.guard():
+                    _stream(
+                        writer, compiled, records, max_errors, prevalidated=validated is compiled
+                    )
+            finally:
+                writer.close()
             if mode == Load.Mode.SNAPSHOT:
                 refusal = snapshot_deletions_problem(
                     received=writer.counts.received,
@@ -241,7 +247,7 @@ def _validate_and_write(
     compiled: CompiledSchema,
     records: Iterable[Any],
     max_errors: int,
-    upsert: Callable[[dict[str, tuple[dict[str, Any], list[tuple[str, str]]]]], None],
+    upsert: Callable[..., None],
     key_field: str,
     identifiers_of: IdentifierExtractor,
     *,
@@ -283,7 +289,7 @@ def _validate_and_write(
             continue
         key = str(data[key_field])
         idents = identifiers_of(data)
-        if len(key) > MAX_VALUE_LENGTH or any(len(v) > MAX_VALUE_LENGTH for _p, v in idents):
+        if len(key) > MAX_VALUE_LENGTH or (idents and _too_long(idents)):
             # keys and identifiers are indexed: at most 255 characters
             invalid += 1
             long_paths = [key_field] if len(key) > MAX_VALUE_LENGTH else []
@@ -310,10 +316,19 @@ def _validate_and_write(
             upsert(batch)
             batch = {}
     writer.counts.received = position
+    writer.settle()  # the batch still being written: its outcome (or error) comes first
     if invalid:
         raise Rejected(errors=errors, invalid=invalid, received=position)
     if batch:
-        upsert(batch)
+        upsert(batch, last=True)
+
+
+def _too_long(idents: list[tuple[str, str]]) -> bool:
+    # a plain loop: it runs for every record, and any() over a generator costs more
+    for _path, value in idents:  # noqa: SIM110
+        if len(value) > MAX_VALUE_LENGTH:
+            return True
+    return False
 
 
 def shown(text: str) -> str:

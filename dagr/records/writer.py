@@ -22,15 +22,30 @@ one change row, with no per-row foreign-key checks (``dagr.records.models``, "In
 canonical JSON is serialised once: it is both hashed and stored. Into a dataset that had no
 rows when the load began, batches are inserted without looking their keys up, in a savepoint; a
 key repeated across batches makes the unique index object, the batch is undone and the load
+continues on the general path (looking keys up).
+
+Writing behind validation: a batch's insert statements run in one background thread
+(``_Pending``) while the caller parses and validates the next batch — the database's own work
+(SQLite's B-tree inserts, which ``sqlite3`` runs without the GIL; PostgreSQL's COPY in its server
+process) overlaps the Python work per record instead of following it. It is a pipeline of depth
+one on the load's own connection and transaction: the calling thread touches the connection only
+after the pending batch is done (``settle``; any other statement it runs meanwhile first waits
+for it: ``guard``), statements run in the same order as before, and a batch's outcome (its
+savepoint released or rolled back, its counts) is taken in the calling thread exactly as if it
+had run there. The last batch of a load (and every load of one batch) runs in the calling thread.
+Used where it measured faster (``BACKGROUND``: PostgreSQL).
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +65,11 @@ IN_CHUNK = 500  # SQLite: bound parameters per statement
 PG_IN_CHUNK = 5000  # PostgreSQL: one array parameter
 SQLITE_CACHE_KIB = 128 * 1024
 LOCK_NAMESPACE = 0x44A6  # first key of the PostgreSQL advisory lock taken by loads
+# Batches written behind validation (module doc), per database vendor. Measured (bench/load_cpu.py,
+# docs/performance.md "Loading"): on PostgreSQL the server's COPY work overlaps the client's
+# (+20 % rows/s); on SQLite nothing is gained on this 2-core machine (``sqlite3`` binds every
+# row's parameters holding the GIL, and no core is idle) and the hand-offs cost ~10 % CPU.
+BACKGROUND: dict[str, bool] = {"postgresql": True}
 
 _SORT = orjson.OPT_SORT_KEYS
 
@@ -102,6 +122,7 @@ RECORD_COLUMNS = (
     "deleted_at",
 )
 IDENT_COLUMNS = ("dataset_id", "record_id", "path", "value")
+CHANGE_COLUMNS = ("dataset_id", "record_id", "record_key", "operation", "version", "at", "load_id")
 
 
 def content_hash(data: dict[str, Any]) -> str:
@@ -118,6 +139,18 @@ class _Existing:
     content_hash: str
     version: int
     deleted: bool
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A batch whose statements run (or ran) in the background thread: ``future`` is its job;
+    for a batch of new records in a savepoint also the ``savepoint``, the ``batch`` (taken again
+    on the general path if the savepoint is rolled back) and the ``ids`` it created."""
+
+    future: Future[None]
+    batch: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]] = field(default_factory=dict)
+    savepoint: str | None = None
+    ids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -159,6 +192,83 @@ class Writer:
         # ids of the records a snapshot load saw (8 bytes each, not the records themselves)
         self.touched: array[int] | None = array("q") if snapshot else None
         self.empty_at_start = compiled is not None and not self._has_rows()
+        self._pending: _Pending | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._owner = threading.get_ident()
+        self.background = BACKGROUND.get(self.vendor, False)
+
+    # -- the background thread (module doc: "Writing behind validation") --
+    def _run(self, job: Callable[[], None], *, background: bool) -> Future[None]:
+        """Run ``job`` (statements only, no Python state of the load) in the background thread,
+        or at once in this thread; either way its outcome is read with ``settle``."""
+        if background:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dagr-load")
+            return self._pool.submit(job)
+        done: Future[None] = Future()
+        try:
+            job()
+        except BaseException as exc:  # read (and raised) by settle, like a background job's
+            done.set_exception(exc)
+        else:
+            done.set_result(None)
+        return done
+
+    def settle(self) -> None:
+        """Wait for the pending batch and take its outcome in this thread: release its savepoint
+        and count it, or — when the unique (dataset, key) index objected — roll the savepoint
+        back and write the batch on the general path. Any other error is raised here."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        try:
+            pending.future.result()
+        except (IntegrityError, self.conn.Database.IntegrityError):  # type: ignore[attr-defined]  # the backend's DB-API module
+            if pending.savepoint is None:
+                raise
+            self.conn.savepoint_rollback(pending.savepoint)
+            self.empty_at_start = False
+            self._upsert_general(pending.batch, background=False)
+            self.settle()
+            return
+        if pending.savepoint is not None:
+            self.conn.savepoint_commit(pending.savepoint)
+            # counted only once the savepoint holds
+            self.counts.created += len(pending.ids)
+            if self.touched is not None:
+                self.touched.extend(pending.ids)
+
+    def close(self) -> None:
+        """End the background thread; the load is over (committed or rolled back next). On the
+        way out of a failed load, the pending batch is waited for (the transaction must not roll
+        back under it); an error of its own other than the unique index's is raised, as it would
+        have been before the load read on."""
+        pending, self._pending = self._pending, None
+        try:
+            if pending is not None:
+                error = pending.future.exception()
+                integrity = (IntegrityError, self.conn.Database.IntegrityError)  # type: ignore[attr-defined]
+                if error is not None and not isinstance(error, integrity):
+                    raise error
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """While the load runs, a statement the calling thread executes on the connection (not
+        the writer's own) first waits until the pending batch is done: the connection is never
+        used by two threads at once."""
+
+        def wait_first(execute: Any, sql: Any, params: Any, many: Any, context: Any) -> Any:
+            pending = self._pending
+            if pending is not None and threading.get_ident() == self._owner:
+                wait_for([pending.future])
+            return execute(sql, params, many, context)
+
+        with self.conn.execute_wrapper(wait_first):
+            yield
 
     # -- helpers --
     def _has_rows(self) -> bool:
@@ -271,56 +381,71 @@ class Writer:
             )
 
     # -- a batch of valid, normalised records (key -> data, in input order, keys unique) --
-    def upsert(self, batch: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]]) -> None:
+    def upsert(
+        self,
+        batch: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]],
+        *,
+        last: bool = False,
+    ) -> None:
+        """Write ``batch``: in the background thread while the caller reads on, unless it is the
+        ``last`` batch of the load. The previous batch is settled first."""
+        self.settle()
         if self.empty_at_start:
             # Into a dataset that had no rows when this load took the lock, a key can only exist
             # if an earlier batch of this same load wrote it: insert without looking keys up, in a
-            # savepoint; if the unique (dataset, key) index objects, undo the batch and take the
-            # general path from now on.
+            # savepoint; if the unique (dataset, key) index objects, ``settle`` undoes the batch
+            # and takes the general path from then on.
             savepoint = self.conn.savepoint()
-            try:
-                self._insert_all_new(batch)
-            except (IntegrityError, self.conn.Database.IntegrityError):  # type: ignore[attr-defined]  # the backend's DB-API module
-                self.conn.savepoint_rollback(savepoint)  # type: ignore[arg-type]  # a load runs in atomic: never None
-                self.empty_at_start = False
-            else:
-                self.conn.savepoint_commit(savepoint)  # type: ignore[arg-type]  # as above
-                return
-        self._upsert_general(batch)
+            assert savepoint is not None  # a load runs in atomic
+            ids, job = self._insert_all_new(batch)
+            background = self.background and not last
+            self._pending = _Pending(self._run(job, background=background), batch, savepoint, ids)
+        else:
+            self._upsert_general(batch, background=self.background and not last)
+        if last:
+            self.settle()
 
     def _insert_all_new(
         self, batch: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]]
-    ) -> None:
+    ) -> tuple[list[int], Callable[[], None]]:
+        """The ids of ``batch`` as new records, and the job that inserts them."""
         compiled = self.compiled
         assert compiled is not None
         now, _now_db = self.now()
         stamp = self.copied(now)
         ids = self.allocate_ids(len(batch))
-        version, dataset_id = compiled.number, self.dataset_id
-        record_rows, ident_rows, changes = [], [], []
+        version, dataset_id, load_id = compiled.number, self.dataset_id, self.load_id
+        record_rows, ident_rows, change_rows = [], [], []
         created = Change.Operation.CREATED
+        dumps, blake2b = orjson.dumps, hashlib.blake2b
         for pk, (key, (data, idents)) in zip(ids, batch.items(), strict=True):
-            text = orjson.dumps(data, option=_SORT)  # canonical: stored and hashed
-            digest = hashlib.blake2b(text, digest_size=16).hexdigest()
+            text = dumps(data, option=_SORT)  # canonical: stored and hashed
+            digest = blake2b(text, digest_size=16).hexdigest()
             record_rows.append(
                 (pk, dataset_id, key, text.decode(), digest, 1, version, stamp, stamp, None)
             )
             for path, value in idents:
                 ident_rows.append((dataset_id, pk, path, value))
-            changes.append((key, pk, created, 1))
-        self.insert(self.t_record, RECORD_COLUMNS, record_rows)
-        self.insert(self.t_ident, IDENT_COLUMNS, ident_rows)
-        self._changes(changes, now)
-        # counted only once the savepoint holds
-        self.counts.created += len(record_rows)
-        if self.touched is not None:
-            self.touched.extend(ids)
+            change_rows.append((dataset_id, pk, key, created, 1, stamp, load_id))
+
+        def job() -> None:
+            self.insert(self.t_record, RECORD_COLUMNS, record_rows)
+            self.insert(self.t_ident, IDENT_COLUMNS, ident_rows)
+            self.insert(self.t_change, CHANGE_COLUMNS, change_rows)
+
+        return ids, job
 
     def _upsert_general(
-        self, batch: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]]
+        self,
+        batch: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]],
+        *,
+        background: bool,
     ) -> None:
+        """Look the keys of ``batch`` up, count, and write what changed (the writes as the
+        pending job: ``settle`` reads their outcome)."""
         compiled = self.compiled
         assert compiled is not None
+        self.settle()
         existing = self.lookup(list(batch))
         now, now_db = self.now()
         stamp = self.copied(now)
@@ -353,22 +478,14 @@ class Writer:
             )
             ident_rows.extend((self.dataset_id, pk, path, value) for path, value in idents)
             by_key[key] = (pk, Change.Operation.CREATED, 1)
-        self.insert(self.t_record, RECORD_COLUMNS, record_rows)
         self.counts.created += len(fresh)
 
+        changed_ids = [old.id for old, *_ in changed]
+        updates = [
+            (text, digest, old.version + 1, compiled.number, now_db, old.id)
+            for old, _key, text, digest, _idents in changed
+        ]
         if changed:
-            changed_ids = [old.id for old, *_ in changed]
-            self._archive(changed_ids, now_db)
-            self._drop_identifiers(changed_ids)
-            self.cursor.executemany(
-                f"UPDATE {self.t_record} SET data = {self._json()}, content_hash = %s, "  # noqa: S608
-                "version = %s, schema_version = %s, updated_at = %s, deleted_at = NULL "
-                "WHERE id = %s",
-                [
-                    (text, digest, old.version + 1, compiled.number, now_db, old.id)
-                    for old, _key, text, digest, _idents in changed
-                ],
-            )
             for old, key, _text, _digest, idents in changed:
                 ident_rows.extend((self.dataset_id, old.id, path, value) for path, value in idents)
                 # A deleted record that comes back is "created" again for change readers.
@@ -380,11 +497,26 @@ class Writer:
                     self.counts.updated += 1
         if self.touched is not None:
             self.touched.extend(pk for pk, _op, _v in by_key.values())
+        change_rows = self._change_rows([(key, *by_key[key]) for key, _kind in order], now)
 
-        self.insert(self.t_ident, IDENT_COLUMNS, ident_rows)
-        self._changes([(key, *by_key[key]) for key, _kind in order], now)
+        def job() -> None:
+            self.insert(self.t_record, RECORD_COLUMNS, record_rows)
+            if changed_ids:
+                self._archive(changed_ids, now_db)
+                self._drop_identifiers(changed_ids)
+                self.cursor.executemany(
+                    f"UPDATE {self.t_record} SET data = {self._json()}, content_hash = %s, "  # noqa: S608
+                    "version = %s, schema_version = %s, updated_at = %s, deleted_at = NULL "
+                    "WHERE id = %s",
+                    updates,
+                )
+            self.insert(self.t_ident, IDENT_COLUMNS, ident_rows)
+            self.insert(self.t_change, CHANGE_COLUMNS, change_rows)
+
+        self._pending = _Pending(self._run(job, background=background))
 
     def delete(self, keys: Sequence[str]) -> None:
+        self.settle()
         existing = self.lookup(keys)
         live = [(key, old) for key, old in existing.items() if not old.deleted]
         self.counts.unchanged += len(keys) - len(live)
@@ -399,23 +531,27 @@ class Writer:
             "WHERE id = %s",
             [(old.version + 1, now_db, now_db, old.id) for _key, old in live],
         )
-        self._changes(
-            [(key, old.id, Change.Operation.DELETED, old.version + 1) for key, old in live], now
+        self.insert(
+            self.t_change,
+            CHANGE_COLUMNS,
+            self._change_rows(
+                [(key, old.id, Change.Operation.DELETED, old.version + 1) for key, old in live],
+                now,
+            ),
         )
         self.counts.deleted += len(live)
 
-    def _changes(self, entries: Sequence[tuple[str, int, str, int]], now: datetime) -> None:
+    def _change_rows(
+        self, entries: Sequence[tuple[str, int, str, int]], now: datetime
+    ) -> list[tuple[Any, ...]]:
         at = self.copied(now)
-        self.insert(
-            self.t_change,
-            ("dataset_id", "record_id", "record_key", "operation", "version", "at", "load_id"),
-            [
-                (self.dataset_id, pk, key, operation, version, at, self.load_id)
-                for key, pk, operation, version in entries
-            ],
-        )
+        return [
+            (self.dataset_id, pk, key, operation, version, at, self.load_id)
+            for key, pk, operation, version in entries
+        ]
 
     def live_count(self) -> int:
+        self.settle()
         self.cursor.execute(
             f"SELECT count(*) FROM {self.t_record} "  # noqa: S608
             "WHERE dataset_id = %s AND deleted_at IS NULL",
@@ -426,10 +562,12 @@ class Writer:
     def live_not_touched_count(self) -> int:
         """How many live records this load did not see: what a snapshot would delete. Every
         record the load touched is live (created, updated, unchanged or come back)."""
+        self.settle()
         return self.live_count() - len(set(self.touched or ()))
 
     def live_keys_not_touched(self) -> Iterator[list[str]]:
         """Keys of live records this load did not see, in batches (for snapshot loads)."""
+        self.settle()
         seen = sorted(set(self.touched or ()))
         reader = self.conn.cursor()
         reader.execute(
