@@ -61,6 +61,9 @@ def is_valid_personal_code(value: str) -> bool:
     # (``\d`` is any decimal digit: ``str.isdecimal``); this runs for every value of a batch.
     if len(number) != 11 or not number.isdecimal():
         return False
+    if number.isascii():
+        return is_valid_plain_personal_code(number)
+    # Other Unicode decimal digits (which ``\d`` accepted): the general check below.
     if number[0] == "3" and "2" <= number[1] <= "9":
         return True
     if number[0] > "3" or number[6] not in "012":  # a legal entity's number / no such century
