@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dagr.core import identifiers
+from dagr.core.db.prepared import fetch_prepared
 from dagr.core.errors import DomainError
 
 from .integrity import (
@@ -233,21 +234,22 @@ def _insert_checked(
     heads = AccessSegment._meta.db_table
     subject_table = AccessSubject._meta.db_table
     placeholders = ", ".join("%s::jsonb" if c == "fields" else "%s" for c in _ENTRY_COLUMNS)
-    with db.cursor() as cursor:
-        cursor.execute(
-            f"WITH h AS (UPDATE {heads} SET last_seq = %s, last_hash = %s "  # noqa: S608
-            "WHERE segment = %s AND last_seq = %s AND last_hash = %s RETURNING 1), "
-            f"e AS (INSERT INTO {entries} ({', '.join(_ENTRY_COLUMNS)}) "
-            f"SELECT {placeholders} FROM h RETURNING id), "
-            f"s AS (INSERT INTO {subject_table} (entry_id, subject_hash) "
-            "SELECT e.id, x FROM e CROSS JOIN unnest(%s::bytea[]) AS x) "
-            "SELECT id FROM e",
-            [last_seq + 1, entry_hash, segment.name, last_seq, last_hash, *params, subjects],
-        )
-        found = cursor.fetchone()
-    if found is None:
+    # A prepared statement with server-side parameters (``dagr.core.db.prepared``): its text is
+    # the same for every entry.
+    rows = fetch_prepared(
+        db,
+        f"WITH h AS (UPDATE {heads} SET last_seq = %s, last_hash = %s "  # noqa: S608
+        "WHERE segment = %s AND last_seq = %s AND last_hash = %s RETURNING 1), "
+        f"e AS (INSERT INTO {entries} ({', '.join(_ENTRY_COLUMNS)}) "
+        f"SELECT {placeholders} FROM h RETURNING id), "
+        f"s AS (INSERT INTO {subject_table} (entry_id, subject_hash) "
+        "SELECT e.id, x FROM e CROSS JOIN unnest(%s::bytea[]) AS x) "
+        "SELECT id FROM e",
+        [last_seq + 1, entry_hash, segment.name, last_seq, last_hash, *params, subjects],
+    )
+    if not rows:
         return None
-    return found[0], last_hash, entry_hash
+    return rows[0][0], last_hash, entry_hash
 
 
 _SQLITE_INSERT = "INSERT INTO {entries} ({columns}) VALUES ({marks}) RETURNING id".format(  # noqa: S608

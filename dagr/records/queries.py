@@ -22,6 +22,8 @@ from typing import Any
 import orjson
 from django.db import connection
 
+from dagr.core.db.prepared import fetch_prepared
+
 DATA_COLUMN = "r.data"
 Row = tuple[int, dict[str, Any]]
 
@@ -55,7 +57,7 @@ def records_by_identifier(
             "SELECT r.id, r.data FROM records_record r "  # noqa: S608 - trusted fragment
             f"WHERE r.dataset_id = %s AND r.key = %s AND r.deleted_at IS NULL AND ({where})"
         )
-        rows = _fetch(sql, [dataset_id, value, *params])
+        rows = fetch_prepared(connection, sql, [dataset_id, value, *params])
     else:
         sql = (
             "SELECT r.id, r.data FROM records_recordidentifier i "  # noqa: S608
@@ -63,7 +65,7 @@ def records_by_identifier(
             "WHERE i.dataset_id = %s AND i.path = %s AND i.value = %s "
             f"AND r.deleted_at IS NULL AND ({where}) ORDER BY r.id LIMIT %s"
         )
-        rows = _fetch(sql, [dataset_id, path, value, *params, limit])
+        rows = fetch_prepared(connection, sql, [dataset_id, path, value, *params, limit])
     return [(pk, _data(data)) for pk, data in rows]
 
 
@@ -146,12 +148,15 @@ def records_by_identifiers(
                 arguments = [*head, _json_array(chunk), *params]
             else:
                 arguments = [*head, *chunk, *params]
-            cursor = connection.connection.cursor()
-            try:
-                cursor.execute(sql, arguments)
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
+            if vendor == "postgresql":  # the same text for every chunk: prepared once
+                rows = fetch_prepared(connection, sql, arguments)
+            else:
+                cursor = connection.connection.cursor()
+                try:
+                    cursor.execute(sql, arguments)
+                    rows = cursor.fetchall()
+                finally:
+                    cursor.close()
             out.extend(
                 (value, pk, loads(data) if isinstance(data, str | bytes) else data)
                 for value, pk, data in rows
