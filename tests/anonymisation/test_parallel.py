@@ -298,6 +298,9 @@ def test_the_release_build_with_workers_stores_the_same_files(
         return run_forked(spec, *args)
 
     monkeypatch.setattr(engine, "_run_forked", spy)
+    # Workers are forked only from a process running one thread; an earlier test of the suite
+    # may have left one (a server, a pool) in this process. That rule has its own test below.
+    monkeypatch.setattr(services.threading, "active_count", lambda: 1)
 
     def build(workers: int) -> tuple[bytes, dict[str, Any]]:
         settings.DAGR_ANONYMISATION_WORKERS = workers
@@ -317,3 +320,17 @@ def test_the_release_build_with_workers_stores_the_same_files(
     assert two == one
     lines = one[0].splitlines()
     assert len(lines) == 400 and all(orjson.loads(line)["personal_code"] for line in lines)
+
+
+def test_workers_only_from_a_process_running_one_thread(
+    monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    """A fork while another thread holds a lock can hang the child: a threaded caller builds in
+    its own process; a large release in a one-thread process uses the configured workers."""
+    settings.DAGR_ANONYMISATION_WORKERS = 3
+    large = services.PARALLEL_FROM
+    monkeypatch.setattr(services.threading, "active_count", lambda: 1)
+    assert services._workers(large) == 3
+    assert services._workers(large - 1) == 1
+    monkeypatch.setattr(services.threading, "active_count", lambda: 2)
+    assert services._workers(large) == 1

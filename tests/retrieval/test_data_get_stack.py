@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -75,9 +76,11 @@ def counted(status: str) -> float:
     return value or 0.0
 
 
-def both(url: str, headers: dict[str, str]) -> tuple[Answer, Answer]:
+def both(url: str, headers: dict[str, str], *, quota_reset: bool = False) -> tuple[Answer, Answer]:
     """The raw route's answer and the API stack's; the lean stack's must equal the API stack's
-    too. Each answer is counted once in the request counters."""
+    too. Each answer is counted once in the request counters. ``quota_reset``: the answers
+    carry a quota's reset, masked (it moves with the clock: each answer's is the same second as
+    the one before or the next)."""
     environ = _environ(url, headers)
     assert wsgi._handler(environ) is wsgi.data_get_route
     answers = []
@@ -88,6 +91,11 @@ def both(url: str, headers: dict[str, str]) -> tuple[Answer, Answer]:
         answers.append(call(app, dict(environ)))
         status = answers[-1][0].split()[0]
         assert counted(status) == before.get(status, 0.0) + 1, app
+    if quota_reset:
+        masked = [_without_reset(answer) for answer in answers]
+        resets = [reset for _answer, reset in masked]
+        assert all(0 <= a - b <= 1 for a, b in pairwise(resets)), resets
+        answers = [answer for answer, _reset in masked]
     raw, lean, full = answers
     assert lean == full
     return raw, full
@@ -123,9 +131,23 @@ def test_quota_exceeded_is_answered_alike():
     w = make_world()
     url, headers = _quota_used_up(w)
     assert call(wsgi.api_application, _environ(url, headers))[0].startswith("200 ")
-    lean, full = both(url, headers)
+    lean, full = both(url, headers, quota_reset=True)
     assert lean[0].startswith("429 ") and b'"quota_exceeded"' in lean[2]
     assert lean == full
+
+
+def _without_reset(answer: Answer) -> tuple[Answer, int]:
+    """The answer with its quota reset (``Retry-After``, ``RateLimit`` ``t=``) masked, and it."""
+    status, headers, body = answer
+    reset = int(dict(headers)["Retry-After"])
+    masked = [
+        (name, value.replace(f"t={reset}", "t=<reset>") if name == "RateLimit" else "<reset>")
+        if name in ("Retry-After", "RateLimit")
+        else (name, value)
+        for name, value in headers
+    ]
+    assert ("RateLimit", '"daily";r=0;t=<reset>') in masked, headers
+    return (status, masked, body), reset
 
 
 def test_audit_unavailable_is_answered_alike(audit_table_refuses_inserts):
