@@ -144,16 +144,12 @@ def records_by_identifiers(
         for start in range(0, len(values), BATCH_CHUNK):
             chunk = list(values[start : start + BATCH_CHUNK])
             sql = _batch_sql(by_key, len(chunk), where, vendor)
-            if vendor == "postgresql":
-                arguments = [*head, _json_array(chunk), *params]
-            else:
-                arguments = [*head, *chunk, *params]
             if vendor == "postgresql":  # the same text for every chunk: prepared once
-                rows = fetch_prepared(connection, sql, arguments)
+                rows = fetch_prepared(connection, sql, [*head, _json_array(chunk), *params])
             else:
                 cursor = connection.connection.cursor()
                 try:
-                    cursor.execute(sql, arguments)
+                    cursor.execute(sql, [*head, *chunk, *params])
                     rows = cursor.fetchall()
                 finally:
                     cursor.close()
