@@ -39,7 +39,7 @@ import orjson
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -246,6 +246,14 @@ def release_request(
     from .tasks import release_build_task
 
     with transaction.atomic():
+        # Requests for the same datasets queue here (row locks on PostgreSQL; SQLite's write
+        # transactions are serialised already), so the check below cannot pass twice at once.
+        list(
+            Dataset.objects.select_for_update()
+            .filter(pk__in=[d.pk for d in datasets])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         _give_up_stale()
         busy = _busy_datasets([d.pk for d in datasets])
         if busy:
@@ -254,12 +262,8 @@ def release_request(
                 % {"codes": ", ".join(busy)},
                 code="release_running",
             )
-        number = (Release.objects.aggregate(n=Max("number"))["n"] or 0) + 1
-        release = Release.objects.create(
-            number=number,
-            k=k,
-            requested_by=acting_user(actor),
-            requested_label=str(actor)[:255],
+        release = _release_numbered(
+            k=k, requested_by=acting_user(actor), requested_label=str(actor)[:255]
         )
         ReleaseDataset.objects.bulk_create(
             [ReleaseDataset(release=release, source=d, position=i) for i, d in enumerate(datasets)]
@@ -275,6 +279,24 @@ def release_request(
         if enqueue:
             transaction.on_commit(lambda: release_build_task.enqueue(release_id=release_id))
     return release
+
+
+def _release_numbered(**fields: Any) -> Release:
+    """A new release with the next number. Two requests for other datasets may pick the same
+    number at once (each sees only committed releases); the unique number makes the later one
+    fail, and it takes the next number (in a savepoint, so the caller's transaction goes on)."""
+    for attempt in range(_NUMBER_ATTEMPTS):
+        number = (Release.objects.aggregate(n=Max("number"))["n"] or 0) + 1
+        try:
+            with transaction.atomic():
+                return Release.objects.create(number=number, **fields)
+        except IntegrityError:
+            if attempt == _NUMBER_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+_NUMBER_ATTEMPTS = 20
 
 
 # --- building ------------------------------------------------------------------------------------
