@@ -283,6 +283,9 @@ def resolve_release_published(entry: AdminEntry) -> Resolved:
 def resolve_connector_run_failed(entry: AdminEntry) -> Resolved:
     """``connectors.run.failed``: the provider's representatives (the entry's institution); the
     target is the connector, the changes name the run and its (secret-masked) error."""
+    from dagr.connectors.models import Run
+    from dagr.connectors.selectors import run_error_text
+
     changes = entry.changes or {}
     run_id = changes.get("run")
     path = (
@@ -290,9 +293,13 @@ def resolve_connector_run_failed(entry: AdminEntry) -> Resolved:
         if run_id and entry.target_id
         else "/"
     )
+    # The run's coded error line in the language being resolved (the stored error is in the
+    # worker's language); the stored error when the run or its line is gone.
+    run = Run.objects.filter(pk=run_id, connector_id=entry.target_id).first() if run_id else None
+    error = run_error_text(run) if run is not None else ""
     return users_with_role(entry.institution_id, Membership.Role.PROVIDER), {
         "connector_name": entry.target_label,
-        "error": str(changes.get("error", ""))[:300],
+        "error": (error or str(changes.get("error", "")))[:300],
         "url": absolute_url(path),
     }
 

@@ -272,3 +272,28 @@ def test_the_workers_periodic_job_runs_due_connectors(dataset: Any, settings: An
     assert run.trigger == "schedule" and run.status == Run.Status.SUCCEEDED
     connector.refresh_from_db()
     assert connector.next_run_at is not None and connector.next_run_at > timezone.now()
+
+
+def test_failed_run_notification_gives_the_error_in_each_readers_language(dataset: Any) -> None:
+    """The run's error is stored in the worker's language; the notification of each provider
+    representative gives it in that person's language (the coded log line of the failure)."""
+    from dagr.notifications import dispatch
+    from dagr.notifications.models import Notification
+
+    latvian = make_user(institution=dataset.provider, roles=(Membership.Role.PROVIDER,))
+    english = make_user(
+        institution=dataset.provider, roles=(Membership.Role.PROVIDER,), language="en"
+    )
+    connector = services.connector_create(
+        actor=SYSTEM,
+        dataset=dataset,
+        name="lēnais",
+        config=config(options={"count": 40, "delay_s": 0.05}, timeout_s=1, batch_size=5),
+    )
+    run = services.run_hosted(actor=SYSTEM, connector=connector)
+    assert run.status == Run.Status.FAILED and run.error_code == "timeout"
+    dispatch.dispatch_pending()
+    lv = Notification.objects.get(user=latvian, kind="connector_run_failed").body
+    en = Notification.objects.get(user=english, kind="connector_run_failed").body
+    assert "ilga ilgāk par tās laika ierobežojumu 1 s" in lv and "timeout" not in lv
+    assert "took longer than its timeout of 1 s" in en and "ierobežojumu" not in en
