@@ -5,7 +5,8 @@ errors."""
 from __future__ import annotations
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from dagr.core.db import prepared
@@ -54,3 +55,29 @@ def test_logged_like_djangos_queries_and_errors_are_djangos():
     assert len(queries) == 1
     with pytest.raises(DatabaseError):
         prepared.fetch_prepared(connection, "SELECT * FROM no_such_table_here WHERE 1 = %s", [1])
+
+
+def test_direct_gives_djangos_rows_logs_and_errors():
+    """``fetch_direct``: the driver's own connection (prepared on PostgreSQL, sqlite3's on
+    SQLite) — the same rows as Django's cursor, ``%%`` a literal percent sign, logged like
+    Django's queries, Django's errors, and no statement inside a broken atomic block."""
+    sql = "SELECT %s, %s || '100%%', %s"
+    params = [41, "Ābele ", None]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        plain = cursor.fetchall()
+    with CaptureQueriesContext(connection) as queries:
+        assert prepared.fetch_direct(connection, sql, params) == plain
+        assert prepared.fetch_direct(connection, sql, params) == [(41, "Ābele 100%", None)]
+    assert len(queries) == 2
+    with pytest.raises(DatabaseError), transaction.atomic():
+        prepared.fetch_direct(connection, "SELECT * FROM no_such_table_here WHERE 1 = %s", [1])
+    # Django's guard on SQLite; PostgreSQL's server refuses it itself.
+    refused = TransactionManagementError if connection.vendor == "sqlite" else DatabaseError
+    with transaction.atomic():
+        with pytest.raises(DatabaseError), transaction.atomic(savepoint=False):
+            prepared.fetch_direct(connection, "SELECT * FROM no_such_table_x WHERE 1 = %s", [1])
+        with pytest.raises(refused):
+            prepared.fetch_direct(connection, "SELECT %s", [1])
+        transaction.set_rollback(True)
+    assert prepared.fetch_direct(connection, "SELECT %s", [5]) == [(5,)]
