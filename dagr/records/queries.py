@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from dagr.core.db.prepared import fetch_direct, fetch_prepared
 
@@ -81,13 +81,13 @@ def records_by_identifier(
     """Live records of the dataset with ``value`` in identifier ``path`` that satisfy the
     condition, ordered by record id (at most ``limit``). Through the driver's own connection
     (``fetch_direct``: prepared on PostgreSQL, without Django's cursor wrapper on SQLite) —
-    the GET-by-identifier hot path."""
+    the GET-by-identifier hot path. The default connection is looked up once (each attribute
+    read through the ``connection`` proxy looks it up again)."""
+    db = connections[DEFAULT_DB_ALIAS]
     if path == key_path:
-        rows = fetch_direct(connection, _get_sql(True, where), [dataset_id, value, *params])
+        rows = fetch_direct(db, _get_sql(True, where), [dataset_id, value, *params])
     else:
-        rows = fetch_direct(
-            connection, _get_sql(False, where), [dataset_id, path, value, *params, limit]
-        )
+        rows = fetch_direct(db, _get_sql(False, where), [dataset_id, path, value, *params, limit])
     return [(pk, _data(data)) for pk, data in rows]
 
 
