@@ -4,6 +4,8 @@ errors."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.db.transaction import TransactionManagementError
@@ -59,17 +61,30 @@ def test_logged_like_djangos_queries_and_errors_are_djangos():
 
 def test_direct_gives_djangos_rows_logs_and_errors():
     """``fetch_direct``: the driver's own connection (prepared on PostgreSQL, sqlite3's on
-    SQLite) — the same rows as Django's cursor, ``%%`` a literal percent sign, logged like
-    Django's queries, Django's errors, and no statement inside a broken atomic block."""
+    SQLite) — the same rows as Django's cursor, ``%%`` a literal percent sign, Django's errors,
+    no statement inside a broken atomic block; logged and seen by execute wrappers exactly as
+    Django's own queries are."""
     sql = "SELECT %s, %s || '100%%', %s"
     params = [41, "Ābele ", None]
-    with connection.cursor() as cursor:
+    with CaptureQueriesContext(connection) as django_log, connection.cursor() as cursor:
         cursor.execute(sql, params)
         plain = cursor.fetchall()
-    with CaptureQueriesContext(connection) as queries:
+    assert prepared.fetch_direct(connection, sql, params) == plain == [(41, "Ābele 100%", None)]
+    assert prepared.fetch_direct(connection, sql, params) == plain  # the converted text, kept
+    with CaptureQueriesContext(connection) as direct_log:
         assert prepared.fetch_direct(connection, sql, params) == plain
-        assert prepared.fetch_direct(connection, sql, params) == [(41, "Ābele 100%", None)]
-    assert len(queries) == 2
+    if connection.vendor == "sqlite":  # (PostgreSQL: ``fetch_prepared``'s own log entry)
+        assert [q["sql"] for q in direct_log] == [q["sql"] for q in django_log]
+    assert len(direct_log) == 1
+    seen: list[str] = []
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        assert prepared.fetch_direct(connection, sql, params) == plain
+    assert seen == [sql] or connection.vendor != "sqlite"
     with pytest.raises(DatabaseError), transaction.atomic():
         prepared.fetch_direct(connection, "SELECT * FROM no_such_table_here WHERE 1 = %s", [1])
     # Django's guard on SQLite; PostgreSQL's server refuses it itself.

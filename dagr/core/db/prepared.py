@@ -22,7 +22,7 @@ connection's threshold is ``None``, hence these few lines.
 ``fetch_direct`` is the same for SQLite: the statement on the driver's own connection, not
 through Django's cursor wrapper, which rewrites the placeholders (a regex) and wraps the call on
 every execution — on the GET-by-identifier hot path for nothing (``docs/performance.md``). As
-above, errors are Django's and the query is logged when Django logs queries."""
+above, errors are Django's; when Django logs queries the statement goes through its cursor."""
 
 from __future__ import annotations
 
@@ -74,9 +74,15 @@ def fetch_direct(db: BaseDatabaseWrapper, sql: str, params: Sequence[Any]) -> li
     """Rows of ``sql`` (``%s`` placeholders) run on ``db`` through the driver's own connection:
     ``fetch_prepared`` on PostgreSQL, the sqlite3 connection on SQLite (the placeholders
     converted once per text, as Django's SQLite cursor converts them), Django's cursor
-    elsewhere. Only for statements whose text recurs (a bounded number of them)."""
+    elsewhere — and whenever Django logs queries (DEBUG, ``CaptureQueriesContext``) or an
+    ``execute_wrapper`` is installed, so that those see the statement exactly as Django runs
+    it. Only for statements whose text recurs (a bounded number of them)."""
     if db.vendor != "sqlite":
         return fetch_prepared(db, sql, params)
+    if db.queries_logged or db.execute_wrappers:
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
     text = _SQLITE_TEXT.get(sql)
     if text is None:
         text = _QMARK.sub("?", sql).replace("%%", "%")
@@ -86,9 +92,5 @@ def fetch_direct(db: BaseDatabaseWrapper, sql: str, params: Sequence[Any]) -> li
     db.ensure_connection()
     db.validate_thread_sharing()
     db.validate_no_broken_transaction()  # as Django's cursor, inside a failed atomic block
-    started = time.monotonic()
     with db.wrap_database_errors:
-        rows = db.connection.execute(text, params).fetchall()
-    if db.queries_logged:  # as Django's debug cursor does (DEBUG, CaptureQueriesContext)
-        db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
-    return rows
+        return db.connection.execute(text, params).fetchall()
