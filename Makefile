@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/dagr
 DEMO_PERSONS ?= 2000
 
 .PHONY: run test lint deps-graph format install install-dev venv messages migrate demo serve test-sqlite test-postgres \
-        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-lookup-cpu bench-lookup-batch-cpu bench-load bench-sync \
+        test-browser system-deps browser-deps clean bench-demo bench-lookup bench-lookup-cpu bench-lookup-batch-cpu bench-lookup-get-ab bench-load bench-sync \
         bench-audit bench-newsletter bench-anon bench-dashboard bench-dcat bench-connector bench-search
 
 $(BIN)/python:
@@ -106,6 +106,11 @@ bench-lookup-cpu: install
 # in turn, interleaved in one process (docs/performance.md, "Batch lookup"); ends with a RESULT line.
 bench-lookup-batch-cpu: install
 	$(BIN)/python bench/lookup_batch_cpu.py
+
+# CPU per GET-by-identifier in-process, the changes of docs/performance.md ("GET-by-identifier:
+# CPU per request") each patched back, interleaved in one process; ends with a RESULT line.
+bench-lookup-get-ab: install
+	$(BIN)/python bench/lookup_get_ab.py
 
 # Initial sync of BENCH_PERSONS (default 1000000) demo persons through the HTTP change feed and
 # `dagr sync` into PostgreSQL; ends with a RESULT line.

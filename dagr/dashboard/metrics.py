@@ -60,11 +60,24 @@ def audit_failure(**_: Any) -> None:
     AUDIT_FAILURES.inc()
 
 
+# The labelled children of the two request metrics, per (route, method, status): ``labels()``
+# validates and looks them up under a lock on every call. A child is never replaced (nothing
+# removes labels from these metrics) and follows a fork itself (multi-process mode); bounded:
+# routes are URL patterns.
+_request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def request_count(route: str, method: str, status: int, started: float) -> None:
     """Count one answered request (``MetricsMiddleware``; also the data GET route of
     ``config/wsgi.py``) — ``started``: its ``time.perf_counter()`` at the start."""
-    HTTP_REQUESTS.labels(route, method, str(status)).inc()
-    HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
+    key = (route, method, status)
+    children = _request_children.get(key)
+    if children is None:
+        children = (HTTP_REQUESTS.labels(route, method, str(status)), HTTP_LATENCY.labels(route))
+        if len(_request_children) < 10_000:
+            _request_children[key] = children
+    children[0].inc()
+    children[1].observe(time.perf_counter() - started)
 
 
 class MetricsMiddleware:

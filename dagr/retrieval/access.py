@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dagr.audit import access as audit
@@ -141,6 +142,9 @@ class _Access:
         self.grant: ActiveGrant | None = None
         self.asked: list[str] = []
         self.written = False
+        # The local date: the one day on which the grant's validity, its conditions and its
+        # quota are judged for this access (``timezone.localdate`` once per request).
+        self.today: date = timezone.localdate()
 
     def write(
         self,
@@ -213,6 +217,7 @@ class _Access:
             institution_id=self.caller.institution_id,
             dataset_id=self.dataset.id,
             permission_number=self.permission_number,
+            today=self.today,
         )
         return self.dataset, self.grant
 

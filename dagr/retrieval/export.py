@@ -63,7 +63,7 @@ def records_export(
                 "invalid_format",
                 "format",
             )
-        today = timezone.localdate()
+        today = access.today
         where, params = grant.where(column=queries.DATA_COLUMN, today=today)
         grant_use_register(grant_id=grant.id, quota=grant.quota, today=today)
     except DomainError as exc:

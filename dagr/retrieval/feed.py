@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import date
 
 from django.db import transaction
-from django.utils import timezone
 
 from dagr.core.errors import DomainError
 from dagr.grants.services import grant_use_register
@@ -47,7 +46,7 @@ def records_changes(
         after, after_event = changes.cursor_position(cursor, digest, dataset.id)
         if not cursor:
             after_event = first_event  # the replay from the beginning already shows them
-        today = timezone.localdate()
+        today = access.today
 
         def read() -> changes.ChangesPage:
             page = changes.changes_read(

@@ -24,7 +24,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dagr.core import cursors, identifiers
@@ -109,7 +108,7 @@ def record_get(
         text = _identifier_value(value, kind=kind)
         if not _is_well_formed(kind, text):
             raise invalid_identifier()
-        today = timezone.localdate()
+        today = access.today
         where, params = grant.where(column=queries.DATA_COLUMN, today=today)
 
         def query() -> list[dict[str, Any]]:
@@ -160,7 +159,7 @@ def records_lookup(
             )
         sent, invalid = batch.sort_values(values, _identifier_kind(dataset, path))
         wanted = list(sent)
-        today = timezone.localdate()
+        today = access.today
         where, params = grant.where(column=queries.DATA_COLUMN, today=today)
         plan = batch.lookup_plan(dataset, grant)
         matched: dict[str, list[int]] = {}
@@ -285,7 +284,7 @@ def records_search(
         dataset, grant = access.resolve()
         _check_limit(limit, MAX_PAGE)
         after = _cursor_decode(cursor)
-        today = timezone.localdate()
+        today = access.today
         where, params, access.asked = _combined_where(dataset, grant, filters or {}, today)
         last: list[int] = []
         more: list[bool] = [False]

@@ -4,8 +4,11 @@ errors."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from dagr.core.db import prepared
@@ -54,3 +57,42 @@ def test_logged_like_djangos_queries_and_errors_are_djangos():
     assert len(queries) == 1
     with pytest.raises(DatabaseError):
         prepared.fetch_prepared(connection, "SELECT * FROM no_such_table_here WHERE 1 = %s", [1])
+
+
+def test_direct_gives_djangos_rows_logs_and_errors():
+    """``fetch_direct``: the driver's own connection (prepared on PostgreSQL, sqlite3's on
+    SQLite) — the same rows as Django's cursor, ``%%`` a literal percent sign, Django's errors,
+    no statement inside a broken atomic block; logged and seen by execute wrappers exactly as
+    Django's own queries are."""
+    sql = "SELECT %s, %s || '100%%', %s"
+    params = [41, "Ābele ", None]
+    with CaptureQueriesContext(connection) as django_log, connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        plain = cursor.fetchall()
+    assert prepared.fetch_direct(connection, sql, params) == plain == [(41, "Ābele 100%", None)]
+    assert prepared.fetch_direct(connection, sql, params) == plain  # the converted text, kept
+    with CaptureQueriesContext(connection) as direct_log:
+        assert prepared.fetch_direct(connection, sql, params) == plain
+    if connection.vendor == "sqlite":  # (PostgreSQL: ``fetch_prepared``'s own log entry)
+        assert [q["sql"] for q in direct_log] == [q["sql"] for q in django_log]
+    assert len(direct_log) == 1
+    seen: list[str] = []
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        assert prepared.fetch_direct(connection, sql, params) == plain
+    assert seen == [sql] or connection.vendor != "sqlite"
+    with pytest.raises(DatabaseError), transaction.atomic():
+        prepared.fetch_direct(connection, "SELECT * FROM no_such_table_here WHERE 1 = %s", [1])
+    # Django's guard on SQLite; PostgreSQL's server refuses it itself.
+    refused = TransactionManagementError if connection.vendor == "sqlite" else DatabaseError
+    with transaction.atomic():
+        with pytest.raises(DatabaseError), transaction.atomic(savepoint=False):
+            prepared.fetch_direct(connection, "SELECT * FROM no_such_table_x WHERE 1 = %s", [1])
+        with pytest.raises(refused):
+            prepared.fetch_direct(connection, "SELECT %s", [1])
+        transaction.set_rollback(True)
+    assert prepared.fetch_direct(connection, "SELECT %s", [5]) == [(5,)]
