@@ -109,6 +109,73 @@ def test_page_matches_orm(setup):
     assert got == expected and len(got) == 20
 
 
+def test_page_walks_only_its_dataset_between_other_datasets_records(setup):
+    """Records of a second world's dataset come before, between and after this dataset's ids
+    (ids interleave); pages of either dataset hold exactly its live records meeting the
+    conditions, from any cursor, and a cursor past the dataset's last id gives an empty page."""
+    w, predicate, where, params = setup
+    other = make_world()
+    records_upsert(actor=SYSTEM, dataset=w.dataset, records=[company(n) for n in range(40, 60)])
+    records_upsert(actor=SYSTEM, dataset=other.dataset, records=[company(n) for n in range(60, 70)])
+    records_upsert(actor=SYSTEM, dataset=w.dataset, records=[company(n) for n in range(70, 75)])
+    records_delete(actor=SYSTEM, dataset=w.dataset, keys=[company(45)["registration_number"]])
+    for dataset in (w.dataset, other.dataset):
+        live = [r.pk for r in live_records(dataset).order_by("pk") if predicate(r.data)]
+        assert live
+        for start in (0, live[0] - 1, live[len(live) // 2], live[-1]):
+            got, after = [], start
+            while True:
+                rows = queries.records_page(
+                    dataset_id=dataset.pk, after_id=after, limit=6, where=where, params=params
+                )
+                got += [pk for pk, _ in rows]
+                for pk, data in rows:
+                    assert data == Record.objects.get(pk=pk).data
+                if len(rows) < 6:
+                    break
+                after = rows[-1][0]
+            assert got == [pk for pk in live if pk > start]
+        top = Record.objects.order_by("-pk").values_list("pk", flat=True).first()
+        assert (
+            queries.records_page(
+                dataset_id=dataset.pk, after_id=top + 1, limit=6, where=where, params=params
+            )
+            == []
+        )
+    empty = make_world().dataset
+    Record.objects.filter(dataset=empty).delete()
+    assert (
+        queries.records_page(dataset_id=empty.pk, after_id=0, limit=6, where=where, params=params)
+        == []
+    )
+
+
+def test_sqlite_page_reads_by_primary_key_without_sorting(setup):
+    """The plan of the page's statement on SQLite: the primary key within bounds, no sort of
+    the dataset's records (which made paging through a large dataset quadratic)."""
+    from django.db import connection
+
+    w, _predicate, where, params = setup
+    if connection.vendor != "sqlite":
+        pytest.skip("the statement with the primary-key walk is SQLite's")
+    seen: list[str] = []
+
+    def explain(execute, sql, params_, many, context):  # type: ignore[no-untyped-def]
+        if "records_record r" in sql and "LIMIT" in sql and not sql.startswith("EXPLAIN"):
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN QUERY PLAN " + sql, params_)
+                seen.extend(str(row[-1]) for row in cursor.fetchall())
+        return execute(sql, params_, many, context)
+
+    with connection.execute_wrapper(explain):
+        rows = queries.records_page(
+            dataset_id=w.dataset.pk, after_id=0, limit=5, where=where, params=params
+        )
+    assert len(rows) == 5
+    assert seen and any("PRIMARY KEY" in step for step in seen), seen
+    assert not any("TEMP B-TREE" in step for step in seen), seen
+
+
 # --- the change feed's rows --------------------------------------------------------------------
 
 
