@@ -5,7 +5,7 @@ dashboard.
 This module imports no other DAGR app: callers pass plain ids (the datasets the actor may read,
 a recipient institution id) after deciding permission in ``dagr.permissions.rules``. Identifier
 values are never stored or returned: they are turned into the keyed ``subject_hash`` and looked
-up in ``AccessSubject``.
+up in ``AccessSubject`` and the entries not yet indexed (``dagr.audit.subjects``).
 
 Pages are keyset-paginated newest first (``at`` desc, ``id`` desc) with an opaque cursor, so a
 page never repeats or skips an entry even while new entries are written.
@@ -29,7 +29,8 @@ from dagr.core import identifiers
 from dagr.core.errors import ValidationError
 
 from .access import subject_hash
-from .models import AccessEntry, AccessSubject
+from .models import AccessEntry
+from .subjects import entries_with_subject
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -150,7 +151,7 @@ def access_entry_queryset(
         qs = qs.filter(institution_id=recipient_institution_id)
     if identifier:
         hashed = identifier_hash(identifier)
-        qs = qs.filter(pk__in=AccessSubject.objects.filter(subject_hash=hashed).values("entry_id"))
+        qs = qs.filter(entries_with_subject(hashed))
     if operation:
         qs = qs.filter(operation=operation)
     if outcome:
