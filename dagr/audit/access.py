@@ -487,4 +487,6 @@ def access_entries_write_bulk(entries: Iterable[dict[str, Any]], *, batch: int =
 def who_read(value: str) -> QuerySet[AccessEntry]:
     """Accesses that asked for or returned records with this identifier value (indexed or not
     yet: ``dagr.audit.subjects.entries_with_subject``)."""
-    return AccessEntry.objects.filter(entries_with_subject(subject_hash(value)))
+    return AccessEntry.objects.defer("subject_hashes").filter(
+        entries_with_subject(subject_hash(value))
+    )
