@@ -4,7 +4,8 @@ layout before ``dagr.audit.subjects``) against the subjects packed in the entry'
 ("new"), in ONE process over the same database, alternating in blocks (``time.process_time``,
 median and min of the blocks): per batch lookup of 1,000 ids and per GET. Then the worker's job
 (``subject_index_run``) over the entries of ``BENCH_INDEX_CALLS`` (30) further batch lookups:
-its CPU and wall time per subject (in this process; PostgreSQL's server CPU is in the wall).
+its CPU and wall time per subject. On PostgreSQL the backend's CPU (``/proc/<pid>/stat``, 10 ms
+ticks) is reported too (``…_server``: ms per call, µs per request or per subject).
 
     BENCH_PERSONS=50000 BENCH_PG_DB=my_own_db BENCH_PREFILL=500000 python bench/subject_index_ab.py
 
@@ -139,6 +140,19 @@ CHILD = textwrap.dedent(
         return []
 
     calls = [0]
+    server_pid = None
+    if pg:
+        with connection.cursor() as c:
+            c.execute("SELECT pg_backend_pid()")
+            server_pid = c.fetchone()[0]
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def server_cpu():
+        # the PostgreSQL backend's CPU seconds so far (utime + stime from /proc)
+        if server_pid is None:
+            return 0.0
+        fields = open(f"/proc/{server_pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
 
     def batch(count):
         started = time.process_time()
@@ -163,17 +177,22 @@ CHILD = textwrap.dedent(
 
     out = {}
     first = AccessSubjectIndex.objects.get(pk=1).indexed_to
-    for kind, fn, size in (("batch", batch, block), ("get", get, block * 100)):
+    for kind, fn, size, unit in (("batch", batch, block, 1e3), ("get", get, block * 100, 1e6)):
         fn(2)
         for name in ("old", "new"):
             out[f"{kind}_{name}"] = []
+            if pg:
+                out[f"{kind}_{name}_server"] = []
         for r in range(rounds):
             for name in (("old", "new") if r %% 2 == 0 else ("new", "old")):
                 active = patches(name)
                 for p in active:
                     p.start()
                 try:
+                    before = server_cpu()
                     out[f"{kind}_{name}"].append(fn(size))
+                    if pg:
+                        out[f"{kind}_{name}_server"].append((server_cpu() - before) / size * unit)
                 finally:
                     for p in active:
                         p.stop()
@@ -183,9 +202,12 @@ CHILD = textwrap.dedent(
     for p in patches("new"):
         p.start()
     batch(%(index_calls)s)
-    cpu, wall = time.process_time(), time.perf_counter()
+    cpu, wall, server = time.process_time(), time.perf_counter(), server_cpu()
     run = subjects.subject_index_run()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    server = server_cpu() - server
+    if pg:
+        out["index_server_us"] = [server / max(run.subjects, 1) * 1e6]
     out["index_subjects"] = run.subjects
     out["index_cpu_us"] = [cpu / max(run.subjects, 1) * 1e6]
     out["index_wall_us"] = [wall / max(run.subjects, 1) * 1e6]

@@ -227,8 +227,8 @@ def _insert_checked(
     """PostgreSQL, one statement (one round trip; in autocommit mode its own transaction): move
     the segment head from the head this process last wrote to the new entry — only if the
     database still holds that head (compare-and-set) — and insert the entry (its subjects packed
-    in its row). ``None`` when the head differs (another transaction rolled back, the table was emptied…):
-    the caller then takes the general path, which reads the head from the database."""
+    in its row). ``None`` when the head differs (another transaction rolled back, the table was
+    emptied…): the caller then takes the general path, which reads the head from the database."""
     assert segment.head is not None
     last_seq, last_hash = segment.head
     entry_hash, params = _entry_params(values, last_seq, last_hash, segment.name, subjects, db)

@@ -50,8 +50,38 @@ def fill_subject_hashes(apps, schema_editor):
         )
 
 
-def empty_subject_index_state(apps, schema_editor):
-    apps.get_model("audit", "AccessSubjectIndex").objects.all().delete()
+def index_the_rest(apps, schema_editor):
+    """Back to the old layout: the entries above the watermark get their subject rows before the
+    column goes (the old code reads subjects only from those rows)."""
+    connection = schema_editor.connection
+    entries = apps.get_model("audit", "AccessEntry")._meta.db_table
+    subjects = apps.get_model("audit", "AccessSubject")._meta.db_table
+    state = apps.get_model("audit", "AccessSubjectIndex")._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(indexed_to), 0) FROM {state}")  # noqa: S608
+        low = cursor.fetchone()[0]
+        while True:
+            cursor.execute(
+                f"SELECT id, subject_hashes FROM {entries} WHERE id > %s "  # noqa: S608
+                "ORDER BY id LIMIT %s",
+                [low, BATCH],
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            cursor.execute(
+                f"DELETE FROM {subjects} WHERE entry_id > %s AND entry_id <= %s",  # noqa: S608
+                [low, rows[-1][0]],
+            )
+            cursor.executemany(
+                f"INSERT INTO {subjects} (entry_id, subject_hash) VALUES (%s, %s)",  # noqa: S608
+                [
+                    (pk, packed[i : i + 16])
+                    for pk, packed in ((pk, bytes(p or b"")) for pk, p in rows)
+                    for i in range(0, len(packed), 16)
+                ],
+            )
+            low = rows[-1][0]
 
 
 class Migration(migrations.Migration):
@@ -78,5 +108,5 @@ class Migration(migrations.Migration):
             name="subject_hashes",
             field=models.BinaryField(blank=True, default=b""),
         ),
-        migrations.RunPython(fill_subject_hashes, empty_subject_index_state),
+        migrations.RunPython(fill_subject_hashes, index_the_rest),
     ]
