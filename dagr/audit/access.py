@@ -442,7 +442,13 @@ def access_entries_write_bulk(entries: Iterable[dict[str, Any]], *, batch: int =
                     )
                     ids = [r[0] for r in cursor.fetchall()]
                 else:  # SQLite: this transaction is the only writer
-                    cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {entries_table}")  # noqa: S608
+                    # Above every id ever used (AUTOINCREMENT's counter too): an id is never
+                    # reused, so none falls below the subject index's watermark unindexed.
+                    cursor.execute(
+                        f"SELECT MAX(COALESCE(MAX(id), 0), COALESCE((SELECT seq FROM "  # noqa: S608
+                        f"sqlite_sequence WHERE name = %s), 0)) FROM {entries_table}",
+                        [entries_table],
+                    )
                     first = cursor.fetchone()[0] + 1
                     ids = list(range(first, first + len(pending)))
                 first_at = pending[0]["at"]

@@ -244,3 +244,20 @@ def test_the_index_never_passes_an_entry_that_commits_later_with_a_lower_id(
     assert found(PERSON) == {late["entry"].pk}
     report = integrity.audit_verify()
     assert report.ok, report.problems
+
+
+def test_bulk_written_entries_are_packed_found_and_indexed():
+    from django.utils import timezone
+
+    entries = (
+        {"at": timezone.now(), "operation": "get", "outcome": "ok",
+         "identifiers": [PERSON, f"3200000{i:04d}"]}
+        for i in range(5)
+    )  # fmt: skip
+    assert access.access_entries_write_bulk(entries, batch=2) == 5
+    assert len(found(PERSON)) == 5 and not AccessSubject.objects.exists()
+    run = subjects.subject_index_run()
+    assert (run.entries, run.subjects) == (5, 10)
+    assert len(found(PERSON)) == 5
+    report = integrity.audit_verify()
+    assert report.ok, report.problems
