@@ -40,6 +40,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from .models import AccessEntry, AccessSubject, AccessSubjectIndex
@@ -82,9 +83,14 @@ def entries_with_subject(hashed: bytes) -> Q:
             [watermark, hashed],
         )
         # ``instr``/``position`` also match across two hashes' boundary: only whole hashes count.
-        recent = [pk for pk, packed in cursor.fetchall() if hashed in unpack(packed)]
-    indexed = AccessSubject.objects.filter(subject_hash=hashed).values("entry_id")
-    return Q(pk__in=indexed) | Q(pk__in=recent)
+        recent = [int(pk) for pk, packed in cursor.fetchall() if hashed in unpack(packed)]
+    # One subquery (not ``pk IN (…) OR pk IN (…)``, which PostgreSQL can only answer by a
+    # sequential scan of every entry): the index's entries, plus the few recent ones.
+    sql = f"SELECT entry_id FROM {AccessSubject._meta.db_table} WHERE subject_hash = %s"  # noqa: S608
+    if recent:
+        ids = ", ".join(map(str, recent))  # integers read from the database
+        sql += f" UNION ALL SELECT id FROM {table} WHERE id IN ({ids})"  # noqa: S608
+    return Q(pk__in=RawSQL(sql, [hashed]))  # noqa: S611
 
 
 @dataclass
