@@ -156,7 +156,13 @@ def access_entry_write(
         duration_ms=duration_ms, request_id=request_id,
     )  # fmt: skip
     entry_id, prev_hash, entry_hash = _write(values, subjects, operation)
-    return AccessEntry(id=entry_id, prev_hash=prev_hash, entry_hash=entry_hash, **values)
+    return AccessEntry(
+        id=entry_id,
+        prev_hash=prev_hash,
+        entry_hash=entry_hash,
+        subject_hashes=pack(subjects),
+        **values,
+    )
 
 
 def access_entry_record(*, at: datetime | None = None, **kwargs: Any) -> None:

@@ -54,6 +54,7 @@ def test_the_entry_holds_its_sorted_subjects_and_the_request_writes_no_index_row
     packed = bytes(AccessEntry.objects.get(pk=entry.pk).subject_hashes)
     expected = access.subject_hashes([PERSON, "32000000001"])
     assert packed == b"".join(expected) and len(packed) == 32
+    assert entry.subject_hashes == packed  # the returned entry as stored
     assert subjects.unpack(packed) == sorted(expected)
     assert not AccessSubject.objects.exists()
     empty = write()
