@@ -52,7 +52,7 @@ def generate(n: int, segments: int, start: dict[str, tuple[int, str]]) -> dict:
     names = sorted(start) or [f"bench{i:02d}-{i}" for i in range(segments)]
     heads = {name: start.get(name, (0, GENESIS)) for name in names}
     base = datetime(2026, 1, 1, tzinfo=UTC)
-    columns = (*ACCESS_COLUMNS, "prev_hash", "entry_hash")
+    columns = (*ACCESS_COLUMNS, "prev_hash", "entry_hash", "subject_hashes")
     pg = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM audit_accessentry")
@@ -77,7 +77,7 @@ def generate(n: int, segments: int, start: dict[str, tuple[int, str]]) -> dict:
             row = list(content)
             row[0] = at if pg else at.replace(tzinfo=None).isoformat(sep=" ")
             row[14] = orjson.dumps(row[14]).decode()
-            rows.append((next_id + i, *row, prev, digest))
+            rows.append((next_id + i, *row, prev, digest, subject))
             subjects.append((next_id + i, subject))
         with transaction.atomic(), connection.cursor() as cursor:
             if pg:
@@ -116,6 +116,12 @@ def generate(n: int, segments: int, start: dict[str, tuple[int, str]]) -> dict:
                 "SELECT setval(pg_get_serial_sequence('audit_accessentry', 'id'), "
                 "(SELECT MAX(id) FROM audit_accessentry))"
             )
+        # the subject index written along (as the worker would have): the watermark covers it
+        cursor.execute("DELETE FROM audit_accesssubjectindex")
+        cursor.execute(
+            "INSERT INTO audit_accesssubjectindex (id, indexed_to) "
+            "SELECT 1, COALESCE(MAX(id), 0) FROM audit_accessentry"
+        )
     return heads
 
 

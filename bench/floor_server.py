@@ -7,9 +7,9 @@ the same database and records:
 - one indexed SELECT with the grant's conditions as DAGR compiles them (the SQL fragment is made
   once at start-up by ``ActiveGrant.where``);
 - project the grant's fields;
-- write the same access audit row (every column, the keyed subject hash, the keyed chain digest,
-  the segment head) and COMMIT before answering (SQLite: one IMMEDIATE transaction; PostgreSQL:
-  one statement in autocommit);
+- write the same access audit row (every column, the keyed subject hash packed in it, the keyed
+  chain digest, the segment head) and COMMIT before answering (SQLite: one IMMEDIATE
+  transaction; PostgreSQL: one statement in autocommit); the subject index is the worker's;
 - orjson out.
 
 Django is set up once at import only to read the keys and the grant; the request path uses the
@@ -68,7 +68,7 @@ SELECT = (  # noqa: S608 - trusted fragments
     "SELECT r.data FROM records_record r WHERE r.dataset_id = {p} AND r.key = {p} "
     "AND r.deleted_at IS NULL AND ({w})"
 ).format(p=PH, w=WHERE.replace("%s", PH))  # fmt: skip
-COLUMNS = (*ACCESS_COLUMNS, "prev_hash", "entry_hash")
+COLUMNS = (*ACCESS_COLUMNS, "prev_hash", "entry_hash", "subject_hashes")
 INSERT_ENTRY = "INSERT INTO audit_accessentry ({}) VALUES ({}) RETURNING id".format(  # noqa: S608
     ", ".join(COLUMNS),
     ", ".join(PH + ("::jsonb" if c == "fields" and PH == "%s" else "") for c in COLUMNS),
@@ -126,25 +126,22 @@ def _principal(environ: dict[str, Any]) -> tuple[int, int, str, int] | None:
 
 
 def _audit(conn: Any, values: dict[str, Any], subjects: list[bytes]) -> None:
-    """The entry, its subject and the segment head, committed before the answer."""
+    """The entry (its subjects packed in its row, as DAGR writes it; the subject index is the
+    worker's) and the segment head, committed before the answer."""
     with _segment_lock:
         values["segment"], values["segment_seq"] = _segment["name"], _segment["seq"] + 1
         content = [values[c] for c in ACCESS_COLUMNS]
         at = values["at"]
         content[0] = at.replace(tzinfo=None).isoformat(timespec="microseconds")
         digest = access_digest(CHAIN_KEY, _segment["hash"], content, subjects)
-        row = [values[c] for c in ACCESS_COLUMNS] + [_segment["hash"], digest]
+        row = [values[c] for c in ACCESS_COLUMNS] + [_segment["hash"], digest, b"".join(subjects)]
         row[COLUMNS.index("fields")] = orjson.dumps(values["fields"]).decode()
         first = values["segment_seq"] == 1
         if VENDOR == "sqlite":
             row[0] = content[0].replace("T", " ")
             conn.execute("BEGIN IMMEDIATE")
             try:
-                entry_id = conn.execute(INSERT_ENTRY, row).fetchone()[0]
-                conn.executemany(
-                    "INSERT INTO audit_accesssubject (entry_id, subject_hash) VALUES (?, ?)",
-                    [(entry_id, s) for s in subjects],
-                )
+                conn.execute(INSERT_ENTRY, row).fetchone()
                 if first:
                     conn.execute(
                         "INSERT INTO audit_accesssegment (segment, started_at, last_seq, "
@@ -175,10 +172,8 @@ def _audit(conn: Any, values: dict[str, Any], subjects: list[bytes]) -> None:
                 else [values["segment_seq"], digest, values["segment"]]
             )
             conn.execute(
-                f"WITH e AS ({INSERT_ENTRY}), s AS (INSERT INTO audit_accesssubject "  # noqa: S608
-                "(entry_id, subject_hash) SELECT e.id, x FROM e CROSS JOIN "
-                f"unnest(%s::bytea[]) AS x), h AS ({head} RETURNING 1) SELECT id FROM e",
-                [*row, subjects, *head_params],
+                f"WITH e AS ({INSERT_ENTRY}), h AS ({head} RETURNING 1) SELECT id FROM e",  # noqa: S608
+                [*row, *head_params],
             ).fetchone()
         _segment["seq"], _segment["hash"] = values["segment_seq"], digest
 

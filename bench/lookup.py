@@ -183,7 +183,9 @@ def prepare(backend: str) -> dict[str, str] | None:
             import psycopg
 
             with psycopg.connect(PG_ADMIN + "/postgres", autocommit=True, connect_timeout=3) as c:
-                name = f"dagr_bench_lookup_{PERSONS}"
+                # BENCH_PG_DB: a database of one's own (a schema change must not touch the
+                # shared bench database that other checkouts use)
+                name = os.environ.get("BENCH_PG_DB") or f"dagr_bench_lookup_{PERSONS}"
                 if not c.execute("SELECT 1 FROM pg_database WHERE datname=%s", [name]).fetchone():
                     c.execute(f'CREATE DATABASE "{name}"')
         except Exception as exc:  # report it and go on with the other backend

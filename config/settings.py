@@ -72,6 +72,12 @@ AUDIT_VERIFIED_PATH = AUDIT_CHECKPOINT_PATH.with_name("verified.json")
 AUDIT_CHECKPOINT_INTERVAL_S = float(os.environ.get("DAGR_AUDIT_CHECKPOINT_INTERVAL_S", "60"))
 # What `dagr worker` (in dagr.core, below the audit) calls at that interval and at shutdown.
 AUDIT_CHECKPOINT_WRITER = "dagr.audit.integrity.checkpoint_write"
+# The access audit's subject index (``dagr.audit.subjects``) is filled by the worker after
+# commit: every this many seconds, in transactions of at most this many entries or about this
+# many subjects.
+AUDIT_SUBJECT_INDEX_INTERVAL_S = float(os.environ.get("DAGR_AUDIT_SUBJECT_INDEX_S", "5"))
+AUDIT_SUBJECT_INDEX_BATCH = int(os.environ.get("DAGR_AUDIT_SUBJECT_INDEX_BATCH", "5000"))
+AUDIT_SUBJECT_INDEX_SUBJECTS = int(os.environ.get("DAGR_AUDIT_SUBJECT_INDEX_SUBJECTS", "20000"))
 ALLOWED_HOSTS = env_list("DAGR_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DAGR_CSRF_TRUSTED_ORIGINS", "")
 
@@ -457,6 +463,8 @@ DAGR_PERIODIC_JOBS = {
     "dagr.connectors.services.connectors_periodic": float(
         os.environ.get("DAGR_CONNECTORS_TICK_S", "30")
     ),
+    # the access audit's subject index: the entries written since the last run, in bulk
+    "dagr.audit.subjects.subject_index_periodic": AUDIT_SUBJECT_INDEX_INTERVAL_S,
 }
 
 # --- Connectors (DU-12) ------------------------------------------------------------------------

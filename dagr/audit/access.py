@@ -1,14 +1,16 @@
 """The data-access audit: writing entries (tamper-evident chains), verifying them, and finding
 who read a given person's data.
 
-Writing: ``access_entry_write`` commits the entry, its subjects and the segment head in one
-transaction and raises ``AuditUnavailable`` if that fails — callers must then not serve the
-data. Each process writes its own chain segment, so web processes never wait for each other's
-audit lock; on SQLite writers are serialised by the database anyway.
+Writing: ``access_entry_write`` commits the entry (with its subjects, packed in its own row)
+and the segment head in one transaction and raises ``AuditUnavailable`` if that fails — callers
+must then not serve the data. Each process writes its own chain segment, so web processes never
+wait for each other's audit lock; on SQLite writers are serialised by the database anyway.
 
 Subjects: identifier values are stored as HMAC-SHA256 under ``settings.AUDIT_SUBJECT_KEY``
 (compacted: spaces and hyphens removed, upper-cased), so the audit table holds no plain personal
-code, yet "who read person X" is one index lookup.
+code. The entry's row holds its sorted subject hashes (``subject_hashes``); the index that
+answers "who read person X" (``AccessSubject``) is filled from it after commit, in bulk, by
+``dagr.audit.subjects`` — a request never inserts into that randomly keyed index.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ from .integrity import (
     audit_verify,
     chain_key,
 )
-from .models import AccessEntry, AccessSegment, AccessSubject
+from .models import AccessEntry, AccessSegment
+from .subjects import SUBJECT_BYTES, entries_with_subject, pack
 
 __all__ = [
     "AuditUnavailable",
@@ -57,8 +60,6 @@ __all__ = [
     "who_read",
 ]
 
-
-SUBJECT_BYTES = 16
 
 # Sent (with ``operation``) when an access entry could not be written, before ``AuditUnavailable``
 # is raised: operators' metrics count it (``dagr.dashboard.metrics``).
@@ -155,7 +156,13 @@ def access_entry_write(
         duration_ms=duration_ms, request_id=request_id,
     )  # fmt: skip
     entry_id, prev_hash, entry_hash = _write(values, subjects, operation)
-    return AccessEntry(id=entry_id, prev_hash=prev_hash, entry_hash=entry_hash, **values)
+    return AccessEntry(
+        id=entry_id,
+        prev_hash=prev_hash,
+        entry_hash=entry_hash,
+        subject_hashes=pack(subjects),
+        **values,
+    )
 
 
 def access_entry_record(*, at: datetime | None = None, **kwargs: Any) -> None:
@@ -191,7 +198,7 @@ def _write(values: dict[str, Any], subjects: list[bytes], operation: str) -> Wri
     return written
 
 
-_ENTRY_COLUMNS = (*ACCESS_COLUMNS, "prev_hash", "entry_hash")
+_ENTRY_COLUMNS = (*ACCESS_COLUMNS, "prev_hash", "entry_hash", "subject_hashes")
 
 
 def _entry_params(
@@ -206,8 +213,9 @@ def _entry_params(
     values.update(segment=segment, segment_seq=last_seq + 1)
     content = [values[c] for c in ACCESS_COLUMNS]
     content[0] = at_text(content[0])
-    entry_hash = access_digest(chain_key(), last_hash, content, subjects)
-    row = dict(values, prev_hash=last_hash, entry_hash=entry_hash)
+    packed = pack(subjects)
+    entry_hash = access_digest(chain_key(), last_hash, content, [packed])
+    row = dict(values, prev_hash=last_hash, entry_hash=entry_hash, subject_hashes=packed)
     params = [
         db.ops.adapt_datetimefield_value(row[c])
         if c == "at"
@@ -224,15 +232,14 @@ def _insert_checked(
 ) -> Written | None:
     """PostgreSQL, one statement (one round trip; in autocommit mode its own transaction): move
     the segment head from the head this process last wrote to the new entry — only if the
-    database still holds that head (compare-and-set) — and insert the entry and its subjects.
-    ``None`` when the head differs (another transaction rolled back, the table was emptied…):
-    the caller then takes the general path, which reads the head from the database."""
+    database still holds that head (compare-and-set) — and insert the entry (its subjects packed
+    in its row). ``None`` when the head differs (another transaction rolled back, the table was
+    emptied…): the caller then takes the general path, which reads the head from the database."""
     assert segment.head is not None
     last_seq, last_hash = segment.head
     entry_hash, params = _entry_params(values, last_seq, last_hash, segment.name, subjects, db)
     entries = AccessEntry._meta.db_table
     heads = AccessSegment._meta.db_table
-    subject_table = AccessSubject._meta.db_table
     placeholders = ", ".join("%s::jsonb" if c == "fields" else "%s" for c in _ENTRY_COLUMNS)
     # A prepared statement with server-side parameters (``dagr.core.db.prepared``): its text is
     # the same for every entry.
@@ -241,11 +248,9 @@ def _insert_checked(
         f"WITH h AS (UPDATE {heads} SET last_seq = %s, last_hash = %s "  # noqa: S608
         "WHERE segment = %s AND last_seq = %s AND last_hash = %s RETURNING 1), "
         f"e AS (INSERT INTO {entries} ({', '.join(_ENTRY_COLUMNS)}) "
-        f"SELECT {placeholders} FROM h RETURNING id), "
-        f"s AS (INSERT INTO {subject_table} (entry_id, subject_hash) "
-        "SELECT e.id, x FROM e CROSS JOIN unnest(%s::bytea[]) AS x) "
+        f"SELECT {placeholders} FROM h RETURNING id) "
         "SELECT id FROM e",
-        [last_seq + 1, entry_hash, segment.name, last_seq, last_hash, *params, subjects],
+        [last_seq + 1, entry_hash, segment.name, last_seq, last_hash, *params],
     )
     if not rows:
         return None
@@ -289,12 +294,6 @@ def _insert_checked_sqlite(
                     raw.execute("ROLLBACK")
                     return None
                 entry_id = raw.execute(_SQLITE_INSERT, params).fetchone()[0]
-                if subjects:
-                    raw.executemany(
-                        f"INSERT INTO {AccessSubject._meta.db_table} (entry_id, subject_hash) "  # noqa: S608
-                        "VALUES (?, ?)",
-                        [(entry_id, h) for h in subjects],
-                    )
                 raw.execute("COMMIT")
             except BaseException:
                 if raw.in_transaction:
@@ -308,17 +307,18 @@ def _insert_checked_sqlite(
 
 def _insert(segment: str, values: dict[str, Any], subjects: list[bytes]) -> Written:
     """Hand-written SQL (this runs once per data request): read the segment head, insert the
-    entry, its subjects and the new head — in one transaction, or inside the caller's, so the
-    entry commits together with whatever the caller does (``savepoint=False``: an audit failure
-    fails the caller's whole transaction). The head is read inside the transaction, so a
-    rolled-back outer transaction cannot leave the chain pointing at a vanished entry (the
-    in-memory head of ``_insert_checked`` is only ever used after the database confirmed it)."""
+    entry (its subjects packed in its row) and the new head — in one transaction, or inside the
+    caller's, so the entry commits together with whatever the caller does (``savepoint=False``:
+    an audit failure fails the caller's whole transaction). The head is read inside the
+    transaction, so a rolled-back outer transaction cannot leave the chain pointing at a vanished
+    entry (the in-memory head of ``_insert_checked`` is only ever used after the database
+    confirmed it)."""
     entries = AccessEntry._meta.db_table
     heads = AccessSegment._meta.db_table
-    subject_table = AccessSubject._meta.db_table
     ops = connection.ops
-    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
-    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    pg = connection.vendor == "postgresql"
+    lock = " FOR UPDATE" if pg else ""
+    json_cast = "::jsonb" if pg else ""
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(
             f"SELECT last_seq, last_hash FROM {heads} WHERE segment = %s{lock}",  # noqa: S608
@@ -336,11 +336,6 @@ def _insert(segment: str, values: dict[str, Any], subjects: list[bytes]) -> Writ
             params,
         )
         entry_id = cursor.fetchone()[0]
-        if subjects:
-            cursor.executemany(
-                f"INSERT INTO {subject_table} (entry_id, subject_hash) VALUES (%s, %s)",  # noqa: S608
-                [(entry_id, h) for h in subjects],
-            )
         if head:
             cursor.execute(
                 f"UPDATE {heads} SET last_seq = %s, last_hash = %s WHERE segment = %s",  # noqa: S608
@@ -399,7 +394,6 @@ def access_entries_write_bulk(entries: Iterable[dict[str, Any]], *, batch: int =
     segment = _current_segment()
     entries_table = AccessEntry._meta.db_table
     heads = AccessSegment._meta.db_table
-    subject_table = AccessSubject._meta.db_table
     pg = connection.vendor == "postgresql"
     lock = " FOR UPDATE" if pg else ""
     json_cast = "::jsonb" if pg else ""
@@ -415,18 +409,16 @@ def access_entries_write_bulk(entries: Iterable[dict[str, Any]], *, batch: int =
 
     def chain(
         head: tuple[int, str] | None,
-    ) -> tuple[int, str, list[list[Any]], list[list[bytes]]]:
+    ) -> tuple[int, str, list[list[Any]]]:
         """Digests and SQL parameters of the pending entries after ``head``."""
         last_seq, last_hash = head or (0, GENESIS)
         params: list[list[Any]] = []
-        subjects_of: list[list[bytes]] = []
         for kwargs in pending:
             values, subjects = _entry_values(**kwargs)
             last_hash, row = _entry_params(values, last_seq, last_hash, segment.name, subjects)
             last_seq += 1
             params.append(row)
-            subjects_of.append(subjects)
-        return last_seq, last_hash, params, subjects_of
+        return last_seq, last_hash, params
 
     def flush() -> None:
         nonlocal written
@@ -444,8 +436,11 @@ def access_entries_write_bulk(entries: Iterable[dict[str, Any]], *, batch: int =
                 head = cursor.fetchone()
                 if head != seen:
                     prepared = chain(head)
-                last_seq, last_hash, params, subjects_of = prepared
+                last_seq, last_hash, params = prepared
                 if pg:  # ids from the table's own sequence: other writers may run meanwhile
+                    # The table's write lock before the ids are drawn, as an INSERT takes it:
+                    # ``dagr.audit.subjects`` relies on it to never index past an open entry.
+                    cursor.execute(f"LOCK TABLE {entries_table} IN ROW EXCLUSIVE MODE")
                     cursor.execute(
                         "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
                         "FROM generate_series(1, %s)",
@@ -453,36 +448,25 @@ def access_entries_write_bulk(entries: Iterable[dict[str, Any]], *, batch: int =
                     )
                     ids = [r[0] for r in cursor.fetchall()]
                 else:  # SQLite: this transaction is the only writer
-                    cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {entries_table}")  # noqa: S608
+                    # Above every id ever used (AUTOINCREMENT's counter too): an id is never
+                    # reused, so none falls below the subject index's watermark unindexed.
+                    cursor.execute(
+                        f"SELECT MAX(COALESCE(MAX(id), 0), COALESCE((SELECT seq FROM "  # noqa: S608
+                        f"sqlite_sequence WHERE name = %s), 0)) FROM {entries_table}",
+                        [entries_table],
+                    )
                     first = cursor.fetchone()[0] + 1
                     ids = list(range(first, first + len(pending)))
                 first_at = pending[0]["at"]
                 rows = [(entry_id, *row) for entry_id, row in zip(ids, params, strict=True)]
-                subject_rows = [
-                    (entry_id, h)
-                    for entry_id, subjects in zip(ids, subjects_of, strict=True)
-                    for h in subjects
-                ]
                 if pg:  # COPY: one stream per table instead of a statement per row (~10× faster)
                     raw = cursor.cursor  # the psycopg cursor under Django's wrapper
                     columns = ", ".join(("id", *_ENTRY_COLUMNS))
                     with raw.copy(f"COPY {entries_table} ({columns}) FROM STDIN") as copy:
                         for row in rows:
                             copy.write_row(row)
-                    if subject_rows:
-                        with raw.copy(
-                            f"COPY {subject_table} (entry_id, subject_hash) FROM STDIN"
-                        ) as copy:
-                            for subject_row in subject_rows:
-                                copy.write_row(subject_row)
                 else:
                     cursor.executemany(insert, rows)
-                    if subject_rows:
-                        cursor.executemany(
-                            f"INSERT INTO {subject_table} (entry_id, subject_hash) "  # noqa: S608
-                            "VALUES (%s, %s)",
-                            subject_rows,
-                        )
                 if head:
                     cursor.execute(
                         f"UPDATE {heads} SET last_seq = %s, last_hash = %s WHERE segment = %s",  # noqa: S608
@@ -513,5 +497,8 @@ def access_entries_write_bulk(entries: Iterable[dict[str, Any]], *, batch: int =
 
 
 def who_read(value: str) -> QuerySet[AccessEntry]:
-    """Accesses that asked for or returned records with this identifier value."""
-    return AccessEntry.objects.filter(subjects__subject_hash=subject_hash(value)).distinct()
+    """Accesses that asked for or returned records with this identifier value (indexed or not
+    yet: ``dagr.audit.subjects.entries_with_subject``)."""
+    return AccessEntry.objects.defer("subject_hashes").filter(
+        entries_with_subject(subject_hash(value))
+    )

@@ -49,11 +49,15 @@ class AccessEntry(models.Model):
     """One data access (API call or portal view of records): who, what, outcome.
 
     Entries are chained per writer *segment* (one per writing process):
-    ``entry_hash = HMAC-SHA256(chain key, prev_hash ‖ every column ‖ sorted subject hashes)``
+    ``entry_hash = HMAC-SHA256(chain key, prev_hash ‖ every column ‖ subject_hashes)``
     (``version`` 2; version 1 entries, written before, are unkeyed SHA-256 over fewer columns)
     and ``segment_seq`` counts 1, 2, 3… so an edited, inserted or deleted entry breaks the chain
     (``dagr audit verify``); signed checkpoints outside the database reveal a removed tail or
     segment. Segments let several web processes write without a global lock.
+
+    ``subject_hashes`` is the durable record of whose data the access touched: the entry's
+    sorted 16-byte subject hashes concatenated (empty for none), written in the entry's own row
+    and covered by ``entry_hash``. ``AccessSubject`` is only an index derived from it.
     """
 
     class Outcome(models.TextChoices):
@@ -86,6 +90,7 @@ class AccessEntry(models.Model):
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64)
     version = models.PositiveSmallIntegerField(default=2)
+    subject_hashes = models.BinaryField(default=b"", blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -107,6 +112,11 @@ class AccessSubject(models.Model):
     """Whose data an access touched: a keyed hash of each identifier value asked for or
     returned, never the plain value. Answers "who read the data of person X" by index lookup.
 
+    A *derived* index of ``AccessEntry.subject_hashes``: filled in bulk after commit by the
+    worker (``dagr.audit.subjects.subject_index_run``) for the entries up to
+    ``AccessSubjectIndex.indexed_to``; entries above it are found by scanning their
+    ``subject_hashes``, so "who read" is complete even while the worker is behind.
+
     The hash is kept as 16 raw bytes (the first 128 bits of the HMAC-SHA256; collisions are out
     of reach at any national scale): this index takes most of the audit's write cost — random
     inserts, one per subject — and 16-byte keys instead of 64 hex characters roughly halved that
@@ -120,6 +130,17 @@ class AccessSubject(models.Model):
 
     def __str__(self) -> str:
         return bytes(self.subject_hash).hex()[:12]
+
+
+class AccessSubjectIndex(models.Model):
+    """How far ``AccessSubject`` is filled (one row per database): every entry with an id up to
+    ``indexed_to`` has its subject rows; none above it has any."""
+
+    indexed_to = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"subjects indexed to #{self.indexed_to}"
 
 
 class AccessSegment(models.Model):

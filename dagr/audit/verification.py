@@ -39,6 +39,7 @@ from .checkpoints import (
     signature_valid,
 )
 from .models import AccessEntry, AccessSegment, AccessSubject, AdminEntry, AdminHead
+from .subjects import indexed_to, unpack
 
 
 @dataclass
@@ -83,7 +84,7 @@ class _Chain:
     version: int = 0
 
 
-_ACCESS_SELECT = "SELECT id, version, prev_hash, entry_hash, {columns} FROM {table}"
+_ACCESS_SELECT = "SELECT id, version, prev_hash, entry_hash, subject_hashes, {columns} FROM {table}"
 _FETCH = 20_000
 
 
@@ -104,8 +105,12 @@ def _scan_access(
     legacy_allowed: set[str] | None,
 ) -> None:
     """Recompute the chains of the entries matching ``where`` (in ``order``: id or sequence —
-    equal within a segment) from the states in ``chains``; subjects are merged in by entry id."""
+    equal within a segment) from the states in ``chains``. The digest covers each entry's own
+    ``subject_hashes``; the rows of the derived subject index (``AccessSubject``), merged in by
+    entry id, must name exactly those subjects for an entry up to the index's watermark and none
+    that the entry does not hold for any entry."""
     key = chain_key()
+    watermark = indexed_to()
     entries = AccessEntry._meta.db_table
     subjects_table = AccessSubject._meta.db_table
     sql = (
@@ -127,11 +132,12 @@ def _scan_access(
     pending = next(subject_rows, None)
     for row in _rows(sql, params):
         entry_id, version, prev_hash, entry_hash = row[0], row[1], row[2], row[3]
-        content = list(row[4:])
+        packed = bytes(row[4] or b"")
+        content = list(row[5:])
         segment, seq = content[18], content[19]
-        subjects: list[bytes] = []
+        indexed: set[bytes] = set()
         while pending is not None and pending[0] == entry_id:
-            subjects.append(bytes(pending[1]))
+            indexed.add(bytes(pending[1]))
             pending = next(subject_rows, None)
         while pending is not None and order == "id" and pending[0] < entry_id:
             pending = next(subject_rows, None)  # belongs to no entry of this scan
@@ -157,8 +163,7 @@ def _scan_access(
                 report.first_keyed_at = content[0]
             content[14] = _json(content[14])
             content[17] = float(content[17])
-            subjects.sort()
-            expected = access_digest(key, prev_hash, content, subjects)
+            expected = access_digest(key, prev_hash, content, [packed])
         elif version == 1:
             report.legacy_access += 1
             if chain.version == VERSION:
@@ -173,7 +178,7 @@ def _scan_access(
                     _("%(where)s: an entry of the old unkeyed scheme in a segment that had none")
                     % {"where": f"{segment}#{seq}"},
                 )
-            values = dict(zip(ACCESS_COLUMNS, row[4:], strict=True))
+            values = dict(zip(ACCESS_COLUMNS, row[5:], strict=True))
             values["fields"] = _json(values["fields"])
             expected = access_digest_v1(prev_hash, values)
         else:
@@ -182,6 +187,19 @@ def _scan_access(
             report.problem(
                 "content_changed",
                 _("%(where)s: content was changed") % {"where": f"{segment}#{seq}"},
+            )
+        held = set(unpack(packed))
+        if not indexed <= held:
+            report.problem(
+                "index_foreign",
+                _("%(where)s: the subject index names a subject the entry does not hold")
+                % {"where": f"{segment}#{seq}"},
+            )
+        elif entry_id <= watermark and indexed != held:
+            report.problem(
+                "index_incomplete",
+                _("%(where)s: the subject index lacks subjects of the entry")
+                % {"where": f"{segment}#{seq}"},
             )
         chain.seq, chain.digest = seq, entry_hash
         chain.version = max(chain.version, version)  # once keyed, never unkeyed again

@@ -8,8 +8,8 @@ reference client: its text format, histograms and multi-process mode are what Pr
   directory, which the scrape adds up (prometheus-client's multi-process mode).
 - Read from the database at scrape time (the same in every process): data requests by
   operation and outcome and their latency histogram (from the statistics rollups — all-time
-  monthly sums, a few hundred rows), rollup lag, worker queue depth and the age of the oldest due
-  task, dataset freshness, webhook backlog.
+  monthly sums, a few hundred rows), rollup lag, the audit subject index lag, worker queue depth
+  and the age of the oldest due task, dataset freshness, webhook backlog.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from dagr.audit.subjects import index_lag_seconds
 
 from .models import BUCKET_BOUNDS_MS, BUCKET_FIELDS, MonthRollup
 from .selectors import dataset_freshness, rollup_lag_seconds, webhook_backlog
@@ -106,6 +108,13 @@ class DatabaseCollector:
         )
         lag.add_metric([], rollup_lag_seconds())
         yield lag
+        subjects = GaugeMetricFamily(
+            "dagr_audit_subject_index_lag_seconds",
+            "Age of the oldest access entry whose subjects are not yet in the subject index "
+            "(0: caught up; who-read scans those entries meanwhile)",
+        )
+        subjects.add_metric([], index_lag_seconds())
+        yield subjects
         yield from _worker_queue()
         fresh = GaugeMetricFamily(
             "dagr_dataset_last_load_age_seconds",

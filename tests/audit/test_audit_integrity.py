@@ -74,12 +74,7 @@ def rechain(segment: str, digest: Any, *, version: int = 2, start: int = 1) -> N
     )
     for row in rows.order_by("segment_seq").values():
         row["version"] = version
-        subjects = sorted(
-            bytes(h)
-            for h in AccessSubject.objects.filter(entry_id=row["id"]).values_list(
-                "subject_hash", flat=True
-            )
-        )
+        subjects = [bytes(row["subject_hashes"])]
         new = digest(prev, row, subjects)
         AccessEntry.objects.filter(pk=row["id"]).update(
             prev_hash=prev, entry_hash=new, version=version
@@ -110,17 +105,22 @@ def test_untouched_trails_verify_cleanly_against_a_checkpoint():
     assert report.legacy_access == report.legacy_admin == 0
 
 
-def test_deleted_subject_row_is_detected():
+def test_removed_subject_is_detected():
     entries = write(3)
-    AccessSubject.objects.filter(entry_id=entries[1].pk).first().delete()
+    AccessEntry.objects.filter(pk=entries[1].pk).update(subject_hashes=b"")
     assert codes() == ["content_changed"]
 
 
-def test_altered_subject_row_is_detected():
+def test_altered_subject_is_detected():
     entries = write(3)
-    subject = AccessSubject.objects.filter(entry_id=entries[1].pk).first()
-    subject.subject_hash = b"\x01" * 16
-    subject.save()
+    AccessEntry.objects.filter(pk=entries[1].pk).update(subject_hashes=b"\x01" * 16)
+    assert codes() == ["content_changed"]
+
+
+def test_added_subject_is_detected():
+    entries = write(3)
+    packed = bytes(AccessEntry.objects.get(pk=entries[1].pk).subject_hashes)
+    AccessEntry.objects.filter(pk=entries[1].pk).update(subject_hashes=packed + b"\x01" * 16)
     assert codes() == ["content_changed"]
 
 

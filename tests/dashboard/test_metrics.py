@@ -11,6 +11,7 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from dagr.audit.access import AuditUnavailable, access_entry_write
+from dagr.audit.subjects import subject_index_run
 from dagr.dashboard.services import rollups_advance
 from dagr.records.models import Load
 
@@ -51,6 +52,10 @@ def test_loopback_reads_the_metrics(client: Client, history: World) -> None:
     assert ("dagr_worker_queue_depth", ()) in got
     assert ("dagr_worker_oldest_task_age_seconds", ()) in got
     assert got[("dagr_stats_rollup_lag_seconds", ())] == 0
+    assert got[("dagr_audit_subject_index_lag_seconds", ())] > 0  # the history not yet indexed
+    subject_index_run()
+    lag = samples(client.get("/metrics"))[("dagr_audit_subject_index_lag_seconds", ())]
+    assert lag == 0
     home = [
         v
         for (name, labels), v in got.items()

@@ -1,6 +1,7 @@
 """``dagr audit verify`` checks both audit trails (keyed chains, heads, signed checkpoints; exit
 status 1 on any problem); ``dagr audit checkpoint`` writes a signed checkpoint of every chain
-head, or prints the latest (``--export``) or the public key (``--public-key``)."""
+head, or prints the latest (``--export``) or the public key (``--public-key``); ``dagr audit
+index-subjects`` brings the subject index up to date now (what the worker does periodically)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,19 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from dagr.audit.integrity import audit_verify, checkpoint_export, checkpoint_write, public_key_pem
+from dagr.audit.subjects import index_lag, subject_index_run
 
 
 class Command(BaseCommand):
     help = (
         "Audit tools. `dagr audit verify` checks the audit chains against the latest signed "
-        "checkpoint; `dagr audit checkpoint` records one (--export prints it)."
+        "checkpoint; `dagr audit checkpoint` records one (--export prints it); "
+        "`dagr audit index-subjects` indexes the subjects of the entries written since the "
+        "worker's last run."
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("action", choices=["verify", "checkpoint"])
+        parser.add_argument("action", choices=["verify", "checkpoint", "index-subjects"])
         parser.add_argument(
             "--incremental",
             action="store_true",
@@ -40,6 +44,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "checkpoint":
             self._checkpoint(options)
+        elif options["action"] == "index-subjects":
+            self._index_subjects()
         else:
             self._verify(options)
 
@@ -63,6 +69,24 @@ class Command(BaseCommand):
                     "n": item["number"],
                     "heads": len(heads),
                     "entries": sum(h["count"] for h in heads),
+                }
+            )
+        )
+
+    def _index_subjects(self) -> None:
+        run = subject_index_run()
+        waiting, _top = index_lag()
+        self.stdout.write(
+            self.style.SUCCESS(
+                _(
+                    "Subject index: %(entries)s entries with %(subjects)s subjects indexed, up to "
+                    "entry #%(to)s; %(waiting)s entries not yet indexed."
+                )
+                % {
+                    "entries": run.entries,
+                    "subjects": run.subjects,
+                    "to": run.indexed_to,
+                    "waiting": waiting,
                 }
             )
         )
