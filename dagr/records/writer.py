@@ -39,6 +39,7 @@ Used where it measured faster (``BACKGROUND``: PostgreSQL).
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import threading
 from array import array
 from collections.abc import Callable, Iterator, Sequence
@@ -47,6 +48,7 @@ from concurrent.futures import wait as wait_for
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -64,6 +66,10 @@ BATCH_SIZE = 5000
 IN_CHUNK = 500  # SQLite: bound parameters per statement
 PG_IN_CHUNK = 5000  # PostgreSQL: one array parameter
 SQLITE_CACHE_KIB = 128 * 1024
+# SQLite: rows per multi-row INSERT (fewer, not more, if the build allows fewer bound parameters).
+# One statement of 200 rows instead of 200 executions of a one-row statement: the per-execution
+# work (reset, step, the AUTOINCREMENT counter's update) is paid once per statement.
+SQLITE_ROWS_PER_INSERT = 200
 LOCK_NAMESPACE = 0x44A6  # first key of the PostgreSQL advisory lock taken by loads
 # Batches written behind validation (module doc), per database vendor. Measured (bench/load_cpu.py,
 # docs/performance.md "Loading"): on PostgreSQL the server's COPY work overlaps the client's
@@ -196,6 +202,7 @@ class Writer:
         self._pool: ThreadPoolExecutor | None = None
         self._owner = threading.get_ident()
         self.background = BACKGROUND.get(self.vendor, False)
+        self._values_sql: dict[tuple[str, int], str] = {}
 
     # -- the background thread (module doc: "Writing behind validation") --
     def _run(self, job: Callable[[], None], *, background: bool) -> Future[None]:
@@ -324,9 +331,32 @@ class Writer:
             with self.cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-        else:
+            return
+        per = self._sqlite_rows_per_insert(len(columns))
+        full = len(rows) - len(rows) % per
+        if full:
+            # Multi-row statements on the driver's cursor (qmark SQL, built once per table): the
+            # same rows, columns and order as the one-row statement below, fewer executions.
+            sql = self._sqlite_values_sql(table, cols, len(columns), per)
+            raw, execute = self.cursor.cursor, sqlite3.Cursor.execute  # not Django's %s rewriting
+            flatten = chain.from_iterable
+            for start in range(0, full, per):
+                execute(raw, sql, list(flatten(rows[start : start + per])))
+        if full < len(rows):
             marks = ", ".join(["%s"] * len(columns))
-            self.cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # noqa: S608
+            self.cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows[full:])  # noqa: S608
+
+    def _sqlite_rows_per_insert(self, width: int) -> int:
+        limit = self.conn.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        return max(1, min(SQLITE_ROWS_PER_INSERT, limit // width))
+
+    def _sqlite_values_sql(self, table: str, cols: str, width: int, rows: int) -> str:
+        found = self._values_sql.get((table, rows))
+        if found is None:
+            one = "(" + ", ".join(["?"] * width) + ")"
+            found = f"INSERT INTO {table} ({cols}) VALUES " + ", ".join([one] * rows)  # noqa: S608
+            self._values_sql[(table, rows)] = found
+        return found
 
     def _in_chunks(self, values: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
         """``(sql fragment, params)`` for ``column IN (...)`` over chunks of ``values``."""
