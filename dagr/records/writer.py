@@ -136,6 +136,39 @@ def content_hash(data: dict[str, Any]) -> str:
     return hashlib.blake2b(orjson.dumps(data, option=_SORT), digest_size=16).hexdigest()
 
 
+_COPY_TYPES: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+_PG_COPY_TYPE = {
+    "bigint": "int8",
+    "integer": "int4",
+    "jsonb": "jsonb",
+    "timestamp with time zone": "timestamptz",
+}
+
+
+def _copy_type(db_type: str | None) -> str:
+    """The type name a binary COPY sends a column of ``db_type`` as (``varchar(n)`` as text:
+    the same bytes; the server still checks the length)."""
+    if db_type is not None and db_type.startswith("varchar("):
+        return "text"
+    return _PG_COPY_TYPE[db_type or ""]
+
+
+def _jsonb_bytes_dumper(cursor: Any) -> type:
+    """A psycopg dumper for a binary COPY into jsonb of the canonical JSON as ``bytes``: jsonb's
+    binary format is a version byte (1) and the JSON text."""
+    from psycopg.adapt import Dumper
+    from psycopg.pq import Format
+
+    class CanonicalJsonb(Dumper):
+        format = Format.BINARY
+        oid = cursor.connection.adapters.types["jsonb"].oid
+
+        def dump(self, obj: Any) -> bytes:
+            return b"\x01" + obj
+
+    return CanonicalJsonb
+
+
 # --- the writer: batched SQL, one instance per load ----------------------------------------------
 
 
@@ -203,6 +236,7 @@ class Writer:
         self._owner = threading.get_ident()
         self.background = BACKGROUND.get(self.vendor, False)
         self._values_sql: dict[tuple[str, int], str] = {}
+        self._jsonb_bytes = False
 
     # -- the background thread (module doc: "Writing behind validation") --
     def _run(self, job: Callable[[], None], *, background: bool) -> Future[None]:
@@ -291,10 +325,14 @@ class Writer:
         return now, self.conn.ops.adapt_datetimefield_value(now)
 
     def copied(self, now: datetime) -> Any:
-        """``now`` as a row of ``insert`` carries it: on PostgreSQL its ISO text, formatted once
-        per batch (COPY would format the same datetime again in every row: half of its cost
-        per row), elsewhere the backend's adapted value."""
-        return now.isoformat() if self.pg else self.conn.ops.adapt_datetimefield_value(now)
+        """``now`` as a row of ``insert`` carries it: on PostgreSQL the (aware) datetime itself,
+        sent binary; elsewhere the backend's adapted value, formatted once per batch."""
+        return now if self.pg else self.conn.ops.adapt_datetimefield_value(now)
+
+    def stored_json(self, canonical: bytes) -> Any:
+        """The canonical JSON as a row of ``insert`` carries it: the bytes themselves into
+        PostgreSQL's binary COPY (``_copy_types``), text elsewhere."""
+        return canonical if self.pg else canonical.decode()
 
     def _json(self) -> str:
         return "%s::jsonb" if self.pg else "%s"
@@ -328,7 +366,14 @@ class Writer:
             return
         cols = ", ".join(columns)
         if self.pg:
-            with self.cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            # Binary COPY: the server takes integers and times as they are instead of parsing
+            # their text in every row; ``data`` goes as jsonb's binary form (version 1 and the
+            # canonical JSON text, which the server parses as before).
+            types = self._copy_types(table, columns)
+            with self.cursor.cursor.copy(
+                f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(types)
                 for row in rows:
                     copy.write_row(row)
             return
@@ -345,6 +390,21 @@ class Writer:
         if full < len(rows):
             marks = ", ".join(["%s"] * len(columns))
             self.cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows[full:])  # noqa: S608
+
+    def _copy_types(self, table: str, columns: Sequence[str]) -> list[str]:
+        """PostgreSQL type names of ``columns`` of ``table`` for a binary COPY (from the models'
+        columns: an integer column must be sent as exactly its width). On first use the writer's
+        cursor learns to send ``bytes`` into a jsonb column as canonical JSON text."""
+        found = _COPY_TYPES.get((table, tuple(columns)))
+        if found is None:
+            model = {m._meta.db_table: m for m in (Record, RecordIdentifier, Change)}[table]
+            by_column = {f.column: f for f in model._meta.concrete_fields}
+            found = [_copy_type(by_column[c].db_type(self.conn)) for c in columns]
+            _COPY_TYPES[(table, tuple(columns))] = found
+        if not self._jsonb_bytes:
+            self.cursor.cursor.adapters.register_dumper(None, _jsonb_bytes_dumper(self.cursor.cursor))
+            self._jsonb_bytes = True
+        return found
 
     def _sqlite_rows_per_insert(self, width: int) -> int:
         limit = self.conn.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
@@ -447,13 +507,12 @@ class Writer:
         version, dataset_id, load_id = compiled.number, self.dataset_id, self.load_id
         record_rows, ident_rows, change_rows = [], [], []
         created = Change.Operation.CREATED
-        dumps, blake2b = orjson.dumps, hashlib.blake2b
+        dumps, blake2b, as_text = orjson.dumps, hashlib.blake2b, not self.pg
         for pk, (key, (data, idents)) in zip(ids, batch.items(), strict=True):
             text = dumps(data, option=_SORT)  # canonical: stored and hashed
             digest = blake2b(text, digest_size=16).hexdigest()
-            record_rows.append(
-                (pk, dataset_id, key, text.decode(), digest, 1, version, stamp, stamp, None)
-            )
+            stored = text.decode() if as_text else text  # stored_json(), inline
+            record_rows.append((pk, dataset_id, key, stored, digest, 1, version, stamp, stamp, None))
             for path, value in idents:
                 ident_rows.append((dataset_id, pk, path, value))
             change_rows.append((dataset_id, pk, key, created, 1, stamp, load_id))
@@ -479,7 +538,7 @@ class Writer:
         existing = self.lookup(list(batch))
         now, now_db = self.now()
         stamp = self.copied(now)
-        fresh: list[tuple[str, str, str, list[tuple[str, str]]]] = []
+        fresh: list[tuple[str, Any, str, list[tuple[str, str]]]] = []
         changed: list[tuple[_Existing, str, str, str, list[tuple[str, str]]]] = []
         order: list[tuple[str, str]] = []  # (key, "new"|"changed") in input order
         for key, (data, idents) in batch.items():
@@ -491,12 +550,11 @@ class Writer:
                 if self.touched is not None:
                     self.touched.append(old.id)
                 continue
-            text = canonical.decode()
             if old is None:
-                fresh.append((key, text, digest, idents))
+                fresh.append((key, self.stored_json(canonical), digest, idents))
                 order.append((key, "new"))
             else:
-                changed.append((old, key, text, digest, idents))
+                changed.append((old, key, canonical.decode(), digest, idents))
                 order.append((key, "changed"))
 
         ids = self.allocate_ids(len(fresh))
