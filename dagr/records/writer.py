@@ -402,7 +402,8 @@ class Writer:
             found = [_copy_type(by_column[c].db_type(self.conn)) for c in columns]
             _COPY_TYPES[(table, tuple(columns))] = found
         if not self._jsonb_bytes:
-            self.cursor.cursor.adapters.register_dumper(None, _jsonb_bytes_dumper(self.cursor.cursor))
+            raw = self.cursor.cursor
+            raw.adapters.register_dumper(None, _jsonb_bytes_dumper(raw))
             self._jsonb_bytes = True
         return found
 
@@ -512,7 +513,9 @@ class Writer:
             text = dumps(data, option=_SORT)  # canonical: stored and hashed
             digest = blake2b(text, digest_size=16).hexdigest()
             stored = text.decode() if as_text else text  # stored_json(), inline
-            record_rows.append((pk, dataset_id, key, stored, digest, 1, version, stamp, stamp, None))
+            record_rows.append(
+                (pk, dataset_id, key, stored, digest, 1, version, stamp, stamp, None)
+            )
             for path, value in idents:
                 ident_rows.append((dataset_id, pk, path, value))
             change_rows.append((dataset_id, pk, key, created, 1, stamp, load_id))
