@@ -41,6 +41,9 @@ def one_row_and_multi_row(monkeypatch, steps) -> tuple[dict[str, Any], dict[str,
 def test_loads_store_the_same_with_multi_row_statements(monkeypatch):
     rows = companies(60)
     again = [{**rows[2], "name": "SIA Otrreiz"}, {**rows[20], "employees": 999}]
+    # batches of 11: the repeated key of rows[2] is the 5th row of the second batch, i.e. the
+    # second row of its second 3-row statement — the unique index objects after that statement
+    # wrote a row (INSERT OR FAIL keeps it): the batch's savepoint must undo it
     first = [*rows[:15], again[0], *rows[15:40], again[1]]
 
     def steps(dataset: Any) -> None:
