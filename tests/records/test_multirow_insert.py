@@ -92,3 +92,35 @@ def test_a_failed_multi_row_load_stores_nothing(monkeypatch):
         services.records_upsert(actor=SYSTEM, dataset=dataset, records=iter(bad))
     assert not Record.objects.filter(dataset=dataset).exists()
     assert not Change.objects.filter(dataset=dataset).exists()
+
+
+def test_a_batch_refused_by_the_unique_index_is_undone_exactly(monkeypatch):
+    """SQLite takes no savepoint for a batch of new records: when the unique index refuses a
+    row, the rows the batch's statements wrote are deleted again and the batch goes the general
+    path. The change log then holds each input record once, in input order."""
+    monkeypatch.setattr(writer, "SQLITE_ROWS_PER_INSERT", 3)
+    dataset = make_dataset()
+    rows = companies(40)
+    again = [{**rows[2], "name": "SIA Otrreiz"}, {**rows[20], "employees": 999}]
+    stream = [*rows[:15], again[0], *rows[15:40], again[1]]
+    load = services.records_upsert(actor=SYSTEM, dataset=dataset, records=iter(stream))
+    assert (load.created, load.updated) == (40, 2)
+    changes = [
+        (c.record_key, c.operation, c.version)
+        for c in Change.objects.filter(dataset=dataset).order_by("seq")
+    ]
+    key = [row["registration_number"] for row in rows]
+    assert changes == [
+        *[(k, "created", 1) for k in key[:15]],
+        (key[2], "updated", 2),
+        *[(k, "created", 1) for k in key[15:40]],
+        (key[20], "updated", 2),
+    ]
+    assert Record.objects.filter(dataset=dataset).count() == 40
+    stored_rows = {r.key: r for r in Record.objects.filter(dataset=dataset)}
+    assert stored_rows[key[2]].data["name"] == "SIA Otrreiz"
+    assert stored_rows[key[2]].version == 2
+    assert stored_rows[key[20]].data["employees"] == 999
+    # every change points at the stored record of its key
+    ids = {k: r.id for k, r in stored_rows.items()}
+    assert all(c.record_id == ids[c.record_key] for c in Change.objects.filter(dataset=dataset))
