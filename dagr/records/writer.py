@@ -75,8 +75,8 @@ SQLITE_CACHE_KIB = 128 * 1024
 # rows when a later one breaks a constraint, so SQLite copies every page it touches into a
 # statement journal first (measured: 1.7 GB of temporary-file writes for 200,000 records). With
 # FAIL a failing statement keeps its first rows and raises; nothing depends on that difference,
-# because every insert of a load runs inside the load's transaction and, for a batch of new
-# records, inside that batch's savepoint: the error rolls the savepoint (``Writer.settle``) or
+# because every insert of a load runs inside the load's transaction: a batch of new records the
+# unique index refuses deletes all its rows (``Writer._insert_all_new``), any other error rolls
 # the whole load back, with the rows of the failed statement.
 SQLITE_ROWS_PER_INSERT = 200
 LOCK_NAMESPACE = 0x44A6  # first key of the PostgreSQL advisory lock taken by loads
