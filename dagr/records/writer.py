@@ -73,7 +73,8 @@ SQLITE_CACHE_KIB = 128 * 1024
 # work (reset, step, the AUTOINCREMENT counter's update) is paid once per statement. The
 # statements are ``INSERT OR FAIL``: a plain multi-row INSERT must be able to undo its own first
 # rows when a later one breaks a constraint, so SQLite copies every page it touches into a
-# statement journal first (measured: 1.7 GB of temporary-file writes for 200,000 records). With
+# statement journal first (measured with ``sqlite3`` alone: 247 MB written for 50,000 records
+# against 8 MB; inserts 7.1 → 5.5 µs per record, docs/performance.md "Loading"). With
 # FAIL a failing statement keeps its first rows and raises; nothing depends on that difference,
 # because every insert of a load runs inside the load's transaction: a batch of new records the
 # unique index refuses deletes all its rows (``Writer._insert_all_new``), any other error rolls
