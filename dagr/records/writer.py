@@ -20,9 +20,10 @@ Speed (measured with ``make bench-load``): per record a load writes one record r
 identifier row per identifier value other than the key (``Record.key`` answers key lookups) and
 one change row, with no per-row foreign-key checks (``dagr.records.models``, "Integrity"). The
 canonical JSON is serialised once: it is both hashed and stored. Into a dataset that had no
-rows when the load began, batches are inserted without looking their keys up, in a savepoint; a
-key repeated across batches makes the unique index object, the batch is undone and the load
-continues on the general path (looking keys up).
+rows when the load began, batches are inserted without looking their keys up (PostgreSQL: each in
+a savepoint; SQLite: a refused batch deletes its own new ids); a key repeated across batches makes
+the unique index object, the batch is undone and the load continues on the general path (looking
+keys up).
 
 Writing behind validation: a batch's insert statements run in one background thread
 (``_Pending``) while the caller parses and validates the next batch — the database's own work
@@ -38,7 +39,9 @@ Used where it measured faster (``BACKGROUND``: PostgreSQL).
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import sqlite3
 import threading
 from array import array
 from collections.abc import Callable, Iterator, Sequence
@@ -47,6 +50,7 @@ from concurrent.futures import wait as wait_for
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -64,6 +68,18 @@ BATCH_SIZE = 5000
 IN_CHUNK = 500  # SQLite: bound parameters per statement
 PG_IN_CHUNK = 5000  # PostgreSQL: one array parameter
 SQLITE_CACHE_KIB = 128 * 1024
+# SQLite: rows per multi-row INSERT (fewer, not more, if the build allows fewer bound parameters).
+# One statement of 200 rows instead of 200 executions of a one-row statement: the per-execution
+# work (reset, step, the AUTOINCREMENT counter's update) is paid once per statement. The
+# statements are ``INSERT OR FAIL``: a plain multi-row INSERT must be able to undo its own first
+# rows when a later one breaks a constraint, so SQLite copies every page it touches into a
+# statement journal first (measured with ``sqlite3`` alone: 247 MB written for 50,000 records
+# against 8 MB; inserts 7.1 → 5.5 µs per record, docs/performance.md "Loading"). With
+# FAIL a failing statement keeps its first rows and raises; nothing depends on that difference,
+# because every insert of a load runs inside the load's transaction: a batch of new records the
+# unique index refuses deletes all its rows (``Writer._insert_all_new``), any other error rolls
+# the whole load back, with the rows of the failed statement.
+SQLITE_ROWS_PER_INSERT = 200
 LOCK_NAMESPACE = 0x44A6  # first key of the PostgreSQL advisory lock taken by loads
 # Batches written behind validation (module doc), per database vendor. Measured (bench/load_cpu.py,
 # docs/performance.md "Loading"): on PostgreSQL the server's COPY work overlaps the client's
@@ -130,6 +146,39 @@ def content_hash(data: dict[str, Any]) -> str:
     return hashlib.blake2b(orjson.dumps(data, option=_SORT), digest_size=16).hexdigest()
 
 
+_COPY_TYPES: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+_PG_COPY_TYPE = {
+    "bigint": "int8",
+    "integer": "int4",
+    "jsonb": "jsonb",
+    "timestamp with time zone": "timestamptz",
+}
+
+
+def _copy_type(db_type: str | None) -> str:
+    """The type name a binary COPY sends a column of ``db_type`` as (``varchar(n)`` as text:
+    the same bytes; the server still checks the length)."""
+    if db_type is not None and db_type.startswith("varchar("):
+        return "text"
+    return _PG_COPY_TYPE[db_type or ""]
+
+
+def _jsonb_bytes_dumper(cursor: Any) -> type:
+    """A psycopg dumper for a binary COPY into jsonb of the canonical JSON as ``bytes``: jsonb's
+    binary format is a version byte (1) and the JSON text."""
+    from psycopg.adapt import Dumper
+    from psycopg.pq import Format
+
+    class CanonicalJsonb(Dumper):
+        format = Format.BINARY
+        oid = cursor.connection.adapters.types["jsonb"].oid
+
+        def dump(self, obj: Any) -> bytes:
+            return b"\x01" + obj
+
+    return CanonicalJsonb
+
+
 # --- the writer: batched SQL, one instance per load ----------------------------------------------
 
 
@@ -139,6 +188,11 @@ class _Existing:
     content_hash: str
     version: int
     deleted: bool
+
+
+class _BatchUndone(Exception):  # not an error: a signal to settle()
+    """SQLite: the unique (dataset, key) index refused a row of a batch of new records and the
+    rows the batch wrote were deleted again (``Writer._insert_all_new``)."""
 
 
 @dataclass(slots=True)
@@ -196,6 +250,8 @@ class Writer:
         self._pool: ThreadPoolExecutor | None = None
         self._owner = threading.get_ident()
         self.background = BACKGROUND.get(self.vendor, False)
+        self._values_sql: dict[tuple[str, int], str] = {}
+        self._jsonb_bytes = False
 
     # -- the background thread (module doc: "Writing behind validation") --
     def _run(self, job: Callable[[], None], *, background: bool) -> Future[None]:
@@ -216,24 +272,27 @@ class Writer:
 
     def settle(self) -> None:
         """Wait for the pending batch and take its outcome in this thread: release its savepoint
-        and count it, or — when the unique (dataset, key) index objected — roll the savepoint
-        back and write the batch on the general path. Any other error is raised here."""
+        (PostgreSQL) and count it, or — when the unique (dataset, key) index objected — roll the
+        savepoint back (on SQLite the job deleted its rows: ``_BatchUndone``) and write the batch
+        on the general path. Any other error is raised here."""
         pending, self._pending = self._pending, None
         if pending is None:
             return
         try:
             pending.future.result()
-        except (IntegrityError, self.conn.Database.IntegrityError):  # type: ignore[attr-defined]  # the backend's DB-API module
-            if pending.savepoint is None:
+        except (_BatchUndone, IntegrityError, self.conn.Database.IntegrityError) as error:  # type: ignore[attr-defined]  # the backend's DB-API module
+            if pending.savepoint is not None:
+                self.conn.savepoint_rollback(pending.savepoint)
+            elif not isinstance(error, _BatchUndone):
                 raise
-            self.conn.savepoint_rollback(pending.savepoint)
             self.empty_at_start = False
             self._upsert_general(pending.batch, background=False)
             self.settle()
             return
-        if pending.savepoint is not None:
-            self.conn.savepoint_commit(pending.savepoint)
-            # counted only once the savepoint holds
+        if pending.ids:  # a batch of new records
+            if pending.savepoint is not None:
+                self.conn.savepoint_commit(pending.savepoint)
+            # counted only once the batch holds
             self.counts.created += len(pending.ids)
             if self.touched is not None:
                 self.touched.extend(pending.ids)
@@ -247,7 +306,7 @@ class Writer:
         try:
             if pending is not None:
                 error = pending.future.exception()
-                integrity = (IntegrityError, self.conn.Database.IntegrityError)  # type: ignore[attr-defined]
+                integrity = (_BatchUndone, IntegrityError, self.conn.Database.IntegrityError)  # type: ignore[attr-defined]
                 if error is not None and not isinstance(error, integrity):
                     raise error
         finally:
@@ -284,10 +343,14 @@ class Writer:
         return now, self.conn.ops.adapt_datetimefield_value(now)
 
     def copied(self, now: datetime) -> Any:
-        """``now`` as a row of ``insert`` carries it: on PostgreSQL its ISO text, formatted once
-        per batch (COPY would format the same datetime again in every row: half of its cost
-        per row), elsewhere the backend's adapted value."""
-        return now.isoformat() if self.pg else self.conn.ops.adapt_datetimefield_value(now)
+        """``now`` as a row of ``insert`` carries it: on PostgreSQL the (aware) datetime itself,
+        sent binary; elsewhere the backend's adapted value, formatted once per batch."""
+        return now if self.pg else self.conn.ops.adapt_datetimefield_value(now)
+
+    def stored_json(self, canonical: bytes) -> Any:
+        """The canonical JSON as a row of ``insert`` carries it: the bytes themselves into
+        PostgreSQL's binary COPY (``_copy_types``), text elsewhere."""
+        return canonical if self.pg else canonical.decode()
 
     def _json(self) -> str:
         return "%s::jsonb" if self.pg else "%s"
@@ -321,12 +384,58 @@ class Writer:
             return
         cols = ", ".join(columns)
         if self.pg:
-            with self.cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            # Binary COPY: the server takes integers and times as they are instead of parsing
+            # their text in every row; ``data`` goes as jsonb's binary form (version 1 and the
+            # canonical JSON text, which the server parses as before).
+            types = self._copy_types(table, columns)
+            with self.cursor.cursor.copy(
+                f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(types)
                 for row in rows:
                     copy.write_row(row)
-        else:
+            return
+        per = self._sqlite_rows_per_insert(len(columns))
+        full = len(rows) - len(rows) % per
+        if full:
+            # Multi-row statements on the driver's cursor (qmark SQL, built once per table): the
+            # same rows, columns and order as the one-row statement below, fewer executions.
+            sql = self._sqlite_values_sql(table, cols, len(columns), per)
+            raw, execute = self.cursor.cursor, sqlite3.Cursor.execute  # not Django's %s rewriting
+            flatten = chain.from_iterable
+            for start in range(0, full, per):
+                execute(raw, sql, list(flatten(rows[start : start + per])))
+        if full < len(rows):
             marks = ", ".join(["%s"] * len(columns))
-            self.cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # noqa: S608
+            self.cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows[full:])  # noqa: S608
+
+    def _copy_types(self, table: str, columns: Sequence[str]) -> list[str]:
+        """PostgreSQL type names of ``columns`` of ``table`` for a binary COPY (from the models'
+        columns: an integer column must be sent as exactly its width). On first use the writer's
+        cursor learns to send ``bytes`` into a jsonb column as canonical JSON text."""
+        found = _COPY_TYPES.get((table, tuple(columns)))
+        if found is None:
+            model = {m._meta.db_table: m for m in (Record, RecordIdentifier, Change)}[table]
+            by_column = {f.column: f for f in model._meta.concrete_fields}
+            found = [_copy_type(by_column[c].db_type(self.conn)) for c in columns]
+            _COPY_TYPES[(table, tuple(columns))] = found
+        if not self._jsonb_bytes:
+            raw = self.cursor.cursor
+            raw.adapters.register_dumper(None, _jsonb_bytes_dumper(raw))
+            self._jsonb_bytes = True
+        return found
+
+    def _sqlite_rows_per_insert(self, width: int) -> int:
+        limit = self.conn.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        return max(1, min(SQLITE_ROWS_PER_INSERT, limit // width))
+
+    def _sqlite_values_sql(self, table: str, cols: str, width: int, rows: int) -> str:
+        found = self._values_sql.get((table, rows))
+        if found is None:
+            one = "(" + ", ".join(["?"] * width) + ")"
+            found = f"INSERT OR FAIL INTO {table} ({cols}) VALUES " + ", ".join([one] * rows)  # noqa: S608
+            self._values_sql[(table, rows)] = found
+        return found
 
     def _in_chunks(self, values: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
         """``(sql fragment, params)`` for ``column IN (...)`` over chunks of ``values``."""
@@ -392,11 +501,17 @@ class Writer:
         self.settle()
         if self.empty_at_start:
             # Into a dataset that had no rows when this load took the lock, a key can only exist
-            # if an earlier batch of this same load wrote it: insert without looking keys up, in a
-            # savepoint; if the unique (dataset, key) index objects, ``settle`` undoes the batch
-            # and takes the general path from then on.
-            savepoint = self.conn.savepoint()
-            assert savepoint is not None  # a load runs in atomic
+            # if an earlier batch of this same load wrote it: insert without looking keys up; if
+            # the unique (dataset, key) index objects, ``settle`` undoes the batch and takes the
+            # general path from then on. PostgreSQL: the batch runs in a savepoint (a failed
+            # COPY aborts the transaction). SQLite: no savepoint — under one, SQLite copies every
+            # page the batch touches into a sub-journal first (measured: ~1.5 µs per record);
+            # the record rows are written first and are the only ones the unique index can
+            # refuse, so the undo is deleting this batch's record ids (``_insert_all_new``).
+            savepoint = None
+            if self.pg:
+                savepoint = self.conn.savepoint()
+                assert savepoint is not None  # a load runs in atomic
             ids, job = self._insert_all_new(batch)
             background = self.background and not last
             self._pending = _Pending(self._run(job, background=background), batch, savepoint, ids)
@@ -417,19 +532,32 @@ class Writer:
         version, dataset_id, load_id = compiled.number, self.dataset_id, self.load_id
         record_rows, ident_rows, change_rows = [], [], []
         created = Change.Operation.CREATED
-        dumps, blake2b = orjson.dumps, hashlib.blake2b
+        dumps, blake2b, as_text = orjson.dumps, hashlib.blake2b, not self.pg
         for pk, (key, (data, idents)) in zip(ids, batch.items(), strict=True):
             text = dumps(data, option=_SORT)  # canonical: stored and hashed
             digest = blake2b(text, digest_size=16).hexdigest()
+            stored = text.decode() if as_text else text  # stored_json(), inline
             record_rows.append(
-                (pk, dataset_id, key, text.decode(), digest, 1, version, stamp, stamp, None)
+                (pk, dataset_id, key, stored, digest, 1, version, stamp, stamp, None)
             )
             for path, value in idents:
                 ident_rows.append((dataset_id, pk, path, value))
             change_rows.append((dataset_id, pk, key, created, 1, stamp, load_id))
 
         def job() -> None:
-            self.insert(self.t_record, RECORD_COLUMNS, record_rows)
+            try:
+                self.insert(self.t_record, RECORD_COLUMNS, record_rows)
+            except (IntegrityError, self.conn.Database.IntegrityError) as refused:  # type: ignore[attr-defined]
+                if self.pg:
+                    raise  # the savepoint is rolled back
+                # SQLite, no savepoint: delete what the statements wrote (this batch's ids are
+                # consecutive, allocated under the write lock: no other row has them)
+                self.cursor.execute(
+                    f"DELETE FROM {self.t_record} "  # noqa: S608
+                    "WHERE id BETWEEN %s AND %s AND dataset_id = %s",
+                    [ids[0], ids[-1], dataset_id],
+                )
+                raise _BatchUndone from refused
             self.insert(self.t_ident, IDENT_COLUMNS, ident_rows)
             self.insert(self.t_change, CHANGE_COLUMNS, change_rows)
 
@@ -449,7 +577,7 @@ class Writer:
         existing = self.lookup(list(batch))
         now, now_db = self.now()
         stamp = self.copied(now)
-        fresh: list[tuple[str, str, str, list[tuple[str, str]]]] = []
+        fresh: list[tuple[str, Any, str, list[tuple[str, str]]]] = []
         changed: list[tuple[_Existing, str, str, str, list[tuple[str, str]]]] = []
         order: list[tuple[str, str]] = []  # (key, "new"|"changed") in input order
         for key, (data, idents) in batch.items():
@@ -461,12 +589,11 @@ class Writer:
                 if self.touched is not None:
                     self.touched.append(old.id)
                 continue
-            text = canonical.decode()
             if old is None:
-                fresh.append((key, text, digest, idents))
+                fresh.append((key, self.stored_json(canonical), digest, idents))
                 order.append((key, "new"))
             else:
-                changed.append((old, key, text, digest, idents))
+                changed.append((old, key, canonical.decode(), digest, idents))
                 order.append((key, "changed"))
 
         ids = self.allocate_ids(len(fresh))
@@ -594,20 +721,53 @@ class Writer:
 
 @contextmanager
 def bulk_session() -> Iterator[None]:
-    """SQLite: a larger page cache while a load runs (index inserts stay in memory); the
-    connection's own setting is restored afterwards."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        previous = cursor.fetchone()[0]
-        cursor.execute(f"PRAGMA cache_size = {-SQLITE_CACHE_KIB}")
+    """While a load runs: fewer passes of Python's cyclic garbage collector (``_fewer_gc_passes``)
+    and, on SQLite, a larger page cache (index inserts stay in memory); the connection's own
+    setting is restored afterwards."""
+    with _fewer_gc_passes():
+        if connection.vendor != "sqlite":
+            yield
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            previous = cursor.fetchone()[0]
+            cursor.execute(f"PRAGMA cache_size = {-SQLITE_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
+# A load keeps a batch of rows alive (~6 tuples and lists per record, 5,000 records): with the
+# default threshold (2,000 net new container objects) the collector ran ~2.5 times per 1,000
+# records and walked those rows again and again — ~2.5 µs per record, 13 % of a load's CPU
+# (measured, docs/performance.md "Loading"). Nothing of the load is freed by the collector (its
+# objects form no reference cycles; refcounting frees each batch), so while any load of the
+# process runs the first generation's threshold is raised; the collector still runs, and the
+# previous thresholds come back when the last load of the process ends.
+GC_LOAD_THRESHOLD = 100_000
+_gc_lock = threading.Lock()
+_gc_loads = 0
+_gc_saved: tuple[int, int, int] = (0, 0, 0)
+
+
+@contextmanager
+def _fewer_gc_passes() -> Iterator[None]:
+    global _gc_loads, _gc_saved
+    with _gc_lock:
+        if _gc_loads == 0:
+            _gc_saved = gc.get_threshold()
+            if 0 < _gc_saved[0] < GC_LOAD_THRESHOLD:  # 0: automatic collection is off
+                gc.set_threshold(GC_LOAD_THRESHOLD, *_gc_saved[1:])
+        _gc_loads += 1
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+        with _gc_lock:
+            _gc_loads -= 1
+            if _gc_loads == 0:
+                gc.set_threshold(*_gc_saved)
 
 
 def lock_dataset(dataset: Dataset) -> None:
