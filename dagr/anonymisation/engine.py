@@ -56,7 +56,7 @@ from dagr.catalog.schema import FieldDef, SchemaDef
 from dagr.core import identifiers
 from dagr.core.errors import ValidationError
 
-from .privacy import Auditor, default_quasi_identifiers
+from .privacy import LISTS, Auditor, default_quasi_identifiers
 from .rules import Rule, RuleSet, validate_rules
 from .spec import (
     DatasetInput,
@@ -70,11 +70,11 @@ from .values import (
     AddressRegister,
     CompanyCodes,
     Keyring,
+    Mac,
     Mapper,
     Names,
     PersonalCodes,
     Values,
-    _h64,
     gender_of,
 )
 
@@ -152,9 +152,11 @@ def _compile_object(
     rel: _Release,
     stats: dict[str, list[Any]],
     auditor: Auditor,
+    used: set[str],
 ) -> Callable[[dict[str, Any], str, list[Any]], dict[str, Any]]:
     """The plan of one object level: ``transform(obj, record_key, acc) -> out``; ``acc`` holds
-    the leak-proof lists of the record (originals, pairs, plain, derived, global originals)."""
+    the leak-proof lists of the record (originals, pairs, plain, derived, global originals,
+    names); ``used`` gets the names of the lists this level can fill."""
     person_field = next((f.name for f in fields if f.identifier == "personal_code"), None)
     # the values of a field = the objects of its level - the objects where it is missing: one
     # count an object instead of one a value
@@ -210,7 +212,7 @@ def _compile_object(
         body.append("    else:")
         if f.type == "list":
             assert f.fields is not None
-            ns[f"f{i}"] = _compile_object(f.fields, f"{path}.", rules, rel, stats, auditor)
+            ns[f"f{i}"] = _compile_object(f.fields, f"{path}.", rules, rel, stats, auditor, used)
             body.append(f"        out[{f.name!r}] = [f{i}(item, record_key, acc) for item in v]")
             continue
         rule = rules[path]
@@ -247,6 +249,8 @@ def _compile_object(
             "            names.append((parts[0], parts[-1]))",
         ]
     source = "\n".join([*head, *body, "    return out", ""])
+    # the lists the leak proof of this plan needs to look at: those its source appends to
+    used.update(name for name in LISTS if f" {name}.append(" in source)
     # the source is built here from field names (as repr literals) and fixed lines only
     exec(compile(source, f"<anonymisation plan {prefix or 'record'}>", "exec"), ns)  # noqa: S102
     transform: Callable[[dict[str, Any], str, list[Any]], dict[str, Any]] = ns["transform"]
@@ -488,12 +492,12 @@ def _date_shift(f: FieldDef, params: dict[str, Any], rel: _Release) -> Callable[
     very date, the new date is the one the new code encodes (birth date and code agree).
     ``days: N``: every date of the person moves by the same keyed offset in ±N days (not 0)."""
     days = params.get("days")
-    key = rel.shift_key
     if days:
         span = int(days)
+        h64 = Mac(rel.shift_key).h64
 
         def shift_days(v: Any, o: _Obj) -> Any:
-            offset = _h64(key, o.seed) % (2 * span) - span
+            offset = h64(o.seed) % (2 * span) - span
             offset = offset if offset < 0 else offset + 1
             text = str(v)
             if f.type == "datetime":
@@ -625,15 +629,20 @@ _ROTATIONS = {n: [c for c in range(1, n) if c % 10 and (c - n) % 10] for n in ra
 
 def compile_plan(
     schema: SchemaDef, rules: RuleSet, rel: _Release, auditor: Auditor
-) -> tuple[Callable[[dict[str, Any], list[Any]], dict[str, Any]], dict[str, list[Any]]]:
+) -> tuple[
+    Callable[[dict[str, Any], list[Any]], dict[str, Any]], dict[str, list[Any]], frozenset[str]
+]:
+    """The plan of a dataset: ``run(record, acc) -> out``, its field counters, and the names
+    of the leak-proof lists it can fill (``privacy.LISTS``)."""
     stats: dict[str, list[Any]] = {}
-    transform = _compile_object(schema.fields, "", rules, rel, stats, auditor)
+    used: set[str] = set()
+    transform = _compile_object(schema.fields, "", rules, rel, stats, auditor, used)
     key = schema.key
 
     def run(record: dict[str, Any], acc: list[Any]) -> dict[str, Any]:
         return transform(record, str(record.get(key)), acc)
 
-    return run, stats
+    return run, stats, frozenset(used)
 
 
 _CATEGORY = {
@@ -721,8 +730,10 @@ def _build(
     # every plan is compiled before the first record (and before the workers are forked)
     plans: list[_Plan] = []
     for ds in spec.datasets:
-        run, stats = compile_plan(ds.schema, ds.rules, rel, auditor)
-        plans.append(_Plan(ds.code, run, stats, auditor.qi_hook(ds.code)))
+        run, stats, used = compile_plan(ds.schema, ds.rules, rel, auditor)
+        plans.append(
+            _Plan(ds.code, run, stats, auditor.qi_hook(ds.code), auditor.checker(ds.code, used))
+        )
     state = _State(rel, auditor, plans)
     if spec.workers > 1:
         counts = _run_forked(spec, state, sink, progress, ndjson)
@@ -774,6 +785,7 @@ class _Plan(NamedTuple):
     run: Callable[[dict[str, Any], list[Any]], dict[str, Any]]
     stats: dict[str, list[Any]]
     collect: Callable[[dict[str, Any]], None] | None
+    check: Callable[..., None]  # the leak proof of one record (``Auditor.checker``)
 
 
 class _State(NamedTuple):
@@ -792,13 +804,11 @@ def _transform(
     proof and the quasi-identifier collector."""
     if raw:
         records = map(orjson.loads, records)
-    run, _stats, collect = state.plans[index][1:]
-    code = state.plans[index].code
-    check = state.auditor.check_record
+    run, _stats, collect, check = state.plans[index][1:]
     for record in records:
         acc: list[Any] = [[], [], [], [], [], []]
         out = run(record, acc)
-        check(code, *acc)
+        check(*acc)
         if collect is not None:
             collect(out)
         yield out
