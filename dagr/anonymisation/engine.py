@@ -67,6 +67,7 @@ from .spec import (
     ReleaseSpec,
 )
 from .values import (
+    NAME_LISTS,
     AddressRegister,
     CompanyCodes,
     Keyring,
@@ -75,6 +76,7 @@ from .values import (
     Names,
     PersonalCodes,
     Values,
+    choose_name,
     gender_of,
 )
 
@@ -347,18 +349,37 @@ def _person(o: _Obj, rel: _Release) -> bytes:
     return o._person
 
 
-def _fake_first(o: _Obj, rel: _Release, original: Any) -> str:
-    if o._first is None:
-        pick = int.from_bytes(_person(o, rel)[:8], "big")
-        o._first = rel.names.name("first", _gender(o), o.seed, original, pick)
-    return o._first
+def _fake_name(part: str, rel: _Release) -> Callable[[Any, _Obj], Any]:
+    """The field function of a fake first (``part`` "first") or last name: ``Names.name`` of
+    the object's person, once an object, in one call a value (the person's keyed bytes and
+    gender looked up in place, the name chosen by ``values.choose_name``)."""
+    person = rel.names.person
+    lists = {g: NAME_LISTS[(part, g)] for g in ("m", "f")}
+    start = 0 if part == "first" else 8
 
+    def first(v: Any, o: _Obj) -> Any:
+        if o._first is None:
+            raw = o._person
+            if raw is None:
+                raw = o._person = person(o.seed)
+            gender = o._gender
+            if gender is None:
+                gender = _gender(o)
+            o._first = choose_name(lists[gender], v, int.from_bytes(raw[:8], "big"))
+        return o._first
 
-def _fake_last(o: _Obj, rel: _Release, original: Any) -> str:
-    if o._last is None:
-        pick = int.from_bytes(_person(o, rel)[8:16], "big")
-        o._last = rel.names.name("last", _gender(o), o.seed, original, pick)
-    return o._last
+    def last(v: Any, o: _Obj) -> Any:
+        if o._last is None:
+            raw = o._person
+            if raw is None:
+                raw = o._person = person(o.seed)
+            gender = o._gender
+            if gender is None:
+                gender = _gender(o)
+            o._last = choose_name(lists[gender], v, int.from_bytes(raw[start : start + 8], "big"))
+        return o._last
+
+    return first if part == "first" else last
 
 
 def _field_fn(
@@ -464,9 +485,9 @@ def _field_fn(
 
 def _fake_fn(generator: str, rel: _Release) -> Callable[[Any, _Obj], Any]:
     if generator == "first_name":
-        return lambda v, o: _fake_first(o, rel, v)
+        return _fake_name("first", rel)
     if generator == "last_name":
-        return lambda v, o: _fake_last(o, rel, v)
+        return _fake_name("last", rel)
     if generator == "full_name":
         names = rel.names
         return lambda v, o: names.full_name(_gender(o), o.seed, v)

@@ -86,7 +86,7 @@ import re
 import sys
 import unicodedata
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -963,11 +963,13 @@ class AddressRegister:
         p = self.parent[i]
         choice = self._mac.h64(f"address/{code}")
         if p >= 0:
-            siblings = self.children(p)
-            if len(siblings) > 1:
-                pick = siblings[choice % (len(siblings) - 1)]
+            # the siblings are ``order[lo:hi]`` (read in place: a street can have hundreds)
+            lo = bisect.bisect_left(self.order_parent, p)
+            hi = bisect.bisect_right(self.order_parent, p, lo)
+            if hi - lo > 1:
+                pick = self.order[lo + choice % (hi - lo - 1)]
                 if pick == i:
-                    pick = siblings[-1]
+                    pick = self.order[hi - 1]
                 return pick
             g = self.parent[p]
             if g >= 0:
@@ -1022,7 +1024,7 @@ def gender_of(gender_value: object = None, first_name: object = None) -> str:
     return "f"
 
 
-_NAME_LISTS = {
+NAME_LISTS = {
     ("first", "m"): person_names.FIRST_NAMES_MALE,
     ("first", "f"): person_names.FIRST_NAMES_FEMALE,
     ("last", "m"): person_names.LAST_NAMES_MALE,
@@ -1046,20 +1048,11 @@ class Names:
     ) -> str:
         """``part`` "first" or "last"; never the original, and sharing no 6-character window
         with it. ``pick``: the person's keyed number for this part (else derived here)."""
-        options = _NAME_LISTS[(part, gender)]
+        options = NAME_LISTS[(part, gender)]
         if pick is None:
             raw = self.person(person)
             pick = int.from_bytes(raw[:8] if part == "first" else raw[8:16], "big")
-        text = str(original or "")
-        n = len(options)
-        if len(text) < 6:  # no 6-character piece to share: only "not the same name"
-            candidate = options[pick % n]
-            return candidate if candidate != text else options[(pick + 1) % n]
-        for step in range(n):
-            candidate = options[(pick + step) % n]
-            if candidate != text and not shares_window(text, candidate):
-                return candidate
-        return options[pick % len(options)] + "a"  # unreachable with real lists
+        return choose_name(options, original, pick)
 
     def full_name(self, gender: str, person: str, original: object) -> str:
         text = str(original or "")
@@ -1068,6 +1061,21 @@ class Names:
         last = self.name("last", gender, person, parts[-1] if parts else "")
         out = f"{first} {last}"
         return out if not shares_window(text, out) else first
+
+
+def choose_name(options: Sequence[str], original: object, pick: int) -> str:
+    """The name of ``options`` that ``pick`` chooses for a person whose name is ``original``:
+    never the original, and sharing no 6-character window with it (``Names.name``)."""
+    text = original if type(original) is str else str(original or "")
+    n = len(options)
+    if len(text) < 6:  # no 6-character piece to share: only "not the same name"
+        candidate = options[pick % n]
+        return candidate if candidate != text else options[(pick + 1) % n]
+    for step in range(n):
+        candidate = options[(pick + step) % n]
+        if candidate != text and not shares_window(text, candidate):
+            return candidate
+    return options[pick % len(options)] + "a"  # unreachable with real lists
 
 
 def ascii_fold(text: str) -> str:
