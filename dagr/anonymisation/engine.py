@@ -67,6 +67,7 @@ from .spec import (
     ReleaseSpec,
 )
 from .values import (
+    CENTURY,
     NAME_LISTS,
     AddressRegister,
     CompanyCodes,
@@ -530,11 +531,15 @@ def _date_shift(f: FieldDef, params: dict[str, Any], rel: _Release) -> Callable[
     personal = rel.personal
 
     def shift_month(v: Any, o: _Obj) -> Any:
-        text = str(v)
+        text = v if type(v) is str else str(v)
         day_part = text[:10]
         pc = o.pc
         if pc is not None and len(pc) == 11 and pc[:2] != "32" and pc.isdigit():
-            born = f"{1800 + 100 * int(pc[6]) + int(pc[4:6]):04d}-{pc[2:4]}-{pc[:2]}"
+            century = CENTURY.get(pc[6])  # the usual codes: the date's text from slices
+            if century is not None:
+                born = f"{century}{pc[4:6]}-{pc[2:4]}-{pc[:2]}"
+            else:
+                born = f"{1800 + 100 * int(pc[6]) + int(pc[4:6]):04d}-{pc[2:4]}-{pc[:2]}"
             if born == day_part:
                 out = personal.birth_date(personal.pseudonymise(pc))
                 if out is not None:

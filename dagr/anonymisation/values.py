@@ -96,6 +96,8 @@ from stdnum import iban as stdnum_iban
 from dagr.core import identifiers, person_names
 
 _OLD_CODES_UNTIL = date(2017, 6, 30)
+# the first two digits of the year of an old personal code's century digit (1800 + 100 c)
+CENTURY = {"0": "18", "1": "19", "2": "20"}
 _COMPANY_WEIGHTS = (9, 1, 4, 8, 3, 10, 2, 5, 7, 6)
 _IRREGULAR_COMPANY_PREFIX = "4999"
 
@@ -588,6 +590,9 @@ class PersonalCodes:
         """ISO birth date of an (output) old-format code; None for the new format."""
         if output_code[0] == "3" and output_code[1] == "2":
             return None
+        century = CENTURY.get(output_code[6])  # the usual codes: the text from slices
+        if century is not None:
+            return f"{century}{output_code[4:6]}-{output_code[2:4]}-{output_code[:2]}"
         year = 1800 + 100 * int(output_code[6]) + int(output_code[4:6])
         return f"{year:04d}-{output_code[2:4]}-{output_code[:2]}"
 
@@ -879,7 +884,17 @@ class AddressRegister:
         # children grouped by parent: ``order`` lists indices sorted by parent index
         order = sorted(range(n), key=self.parent.__getitem__)
         self.order = array("i", order)
-        self.order_parent = array("i", (self.parent[i] for i in order))
+        # the children of parent index p are ``order[starts[p]:starts[p + 1]]`` (found without
+        # a search: 4 bytes an address)
+        starts = array("i", [0]) * (n + 1)
+        for p in self.parent:
+            if p >= 0:
+                starts[p + 1] += 1
+        running = n - sum(starts)  # the addresses without a parent come first in ``order``
+        for p in range(n + 1):
+            running += starts[p]
+            starts[p] = running
+        self.starts = starts
         # the top-level unit of each address
         top = array("i", [-2]) * n
         for i in range(n):
@@ -915,9 +930,7 @@ class AddressRegister:
         return isinstance(code, str) and self.index(code) >= 0
 
     def children(self, parent_index: int) -> array[int]:
-        lo = bisect.bisect_left(self.order_parent, parent_index)
-        hi = bisect.bisect_right(self.order_parent, parent_index)
-        return self.order[lo:hi]
+        return self.order[self.starts[parent_index] : self.starts[parent_index + 1]]
 
     def territory(self, code: str) -> str | None:
         """The code of the top-level unit containing ``code`` (None: not in the register)."""
@@ -964,8 +977,7 @@ class AddressRegister:
         choice = self._mac.h64(f"address/{code}")
         if p >= 0:
             # the siblings are ``order[lo:hi]`` (read in place: a street can have hundreds)
-            lo = bisect.bisect_left(self.order_parent, p)
-            hi = bisect.bisect_right(self.order_parent, p, lo)
+            lo, hi = self.starts[p], self.starts[p + 1]
             if hi - lo > 1:
                 pick = self.order[lo + choice % (hi - lo - 1)]
                 if pick == i:
