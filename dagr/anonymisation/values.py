@@ -156,6 +156,15 @@ def _table(key: bytes, label: str, size: int, modulus: int) -> array[int]:
 
 def shares_window(original: str, output: str, width: int = 6) -> bool:
     """Whether ``output`` contains any ``width``-character substring of ``original``."""
+    if width == 6 and len(original) == 11:  # a code: its six windows in one expression
+        return (
+            original[0:6] in output
+            or original[1:7] in output
+            or original[2:8] in output
+            or original[3:9] in output
+            or original[4:10] in output
+            or original[5:11] in output
+        )
     for i in range(len(original) - width + 1):  # noqa: SIM110 (a loop is faster than any())
         if original[i : i + width] in output:
             return True

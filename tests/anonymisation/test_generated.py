@@ -290,3 +290,18 @@ OLD_DIGEST = "1941bf30b0c4d313dbb96ed62433e884e815c063d7491ca60876ce2f8a5bafc6"
 
 def test_release_is_byte_identical_to_the_older_code() -> None:
     assert release_digest(build_release) == OLD_DIGEST
+
+
+def test_shares_window_of_a_code_is_the_loop_over_its_windows() -> None:
+    rng = random.Random(11)
+    found = 0
+    for _ in range(20000):
+        code = "".join(rng.choice("0123") for _ in range(11))
+        text = "".join(rng.choice("01-") for _ in range(rng.randrange(25)))
+        if rng.random() < 0.3:  # a piece of the code itself somewhere in the text
+            i = rng.randrange(6)
+            text = text[:5] + code[i : i + 5 + rng.randrange(3)] + text[5:]
+        expected = any(code[i : i + 6] in text for i in range(6))
+        assert shares_window(code, text) is expected
+        found += expected
+    assert 100 < found < 19900
