@@ -56,7 +56,7 @@ from dagr.catalog.schema import FieldDef, SchemaDef
 from dagr.core import identifiers
 from dagr.core.errors import ValidationError
 
-from .privacy import Auditor, default_quasi_identifiers
+from .privacy import LISTS, Auditor, default_quasi_identifiers
 from .rules import Rule, RuleSet, validate_rules
 from .spec import (
     DatasetInput,
@@ -67,14 +67,17 @@ from .spec import (
     ReleaseSpec,
 )
 from .values import (
+    CENTURY,
+    NAME_LISTS,
     AddressRegister,
     CompanyCodes,
     Keyring,
+    Mac,
     Mapper,
     Names,
     PersonalCodes,
     Values,
-    _h64,
+    choose_name,
     gender_of,
 )
 
@@ -152,9 +155,11 @@ def _compile_object(
     rel: _Release,
     stats: dict[str, list[Any]],
     auditor: Auditor,
+    used: set[str],
 ) -> Callable[[dict[str, Any], str, list[Any]], dict[str, Any]]:
     """The plan of one object level: ``transform(obj, record_key, acc) -> out``; ``acc`` holds
-    the leak-proof lists of the record (originals, pairs, plain, derived, global originals)."""
+    the leak-proof lists of the record (originals, pairs, plain, derived, global originals,
+    names); ``used`` gets the names of the lists this level can fill."""
     person_field = next((f.name for f in fields if f.identifier == "personal_code"), None)
     # the values of a field = the objects of its level - the objects where it is missing: one
     # count an object instead of one a value
@@ -210,7 +215,7 @@ def _compile_object(
         body.append("    else:")
         if f.type == "list":
             assert f.fields is not None
-            ns[f"f{i}"] = _compile_object(f.fields, f"{path}.", rules, rel, stats, auditor)
+            ns[f"f{i}"] = _compile_object(f.fields, f"{path}.", rules, rel, stats, auditor, used)
             body.append(f"        out[{f.name!r}] = [f{i}(item, record_key, acc) for item in v]")
             continue
         rule = rules[path]
@@ -247,6 +252,8 @@ def _compile_object(
             "            names.append((parts[0], parts[-1]))",
         ]
     source = "\n".join([*head, *body, "    return out", ""])
+    # the lists the leak proof of this plan needs to look at: those its source appends to
+    used.update(name for name in LISTS if f" {name}.append(" in source)
     # the source is built here from field names (as repr literals) and fixed lines only
     exec(compile(source, f"<anonymisation plan {prefix or 'record'}>", "exec"), ns)  # noqa: S102
     transform: Callable[[dict[str, Any], str, list[Any]], dict[str, Any]] = ns["transform"]
@@ -343,18 +350,37 @@ def _person(o: _Obj, rel: _Release) -> bytes:
     return o._person
 
 
-def _fake_first(o: _Obj, rel: _Release, original: Any) -> str:
-    if o._first is None:
-        pick = int.from_bytes(_person(o, rel)[:8], "big")
-        o._first = rel.names.name("first", _gender(o), o.seed, original, pick)
-    return o._first
+def _fake_name(part: str, rel: _Release) -> Callable[[Any, _Obj], Any]:
+    """The field function of a fake first (``part`` "first") or last name: ``Names.name`` of
+    the object's person, once an object, in one call a value (the person's keyed bytes and
+    gender looked up in place, the name chosen by ``values.choose_name``)."""
+    person = rel.names.person
+    lists = {g: NAME_LISTS[(part, g)] for g in ("m", "f")}
+    start = 0 if part == "first" else 8
 
+    def first(v: Any, o: _Obj) -> Any:
+        if o._first is None:
+            raw = o._person
+            if raw is None:
+                raw = o._person = person(o.seed)
+            gender = o._gender
+            if gender is None:
+                gender = _gender(o)
+            o._first = choose_name(lists[gender], v, int.from_bytes(raw[:8], "big"))
+        return o._first
 
-def _fake_last(o: _Obj, rel: _Release, original: Any) -> str:
-    if o._last is None:
-        pick = int.from_bytes(_person(o, rel)[8:16], "big")
-        o._last = rel.names.name("last", _gender(o), o.seed, original, pick)
-    return o._last
+    def last(v: Any, o: _Obj) -> Any:
+        if o._last is None:
+            raw = o._person
+            if raw is None:
+                raw = o._person = person(o.seed)
+            gender = o._gender
+            if gender is None:
+                gender = _gender(o)
+            o._last = choose_name(lists[gender], v, int.from_bytes(raw[start : start + 8], "big"))
+        return o._last
+
+    return first if part == "first" else last
 
 
 def _field_fn(
@@ -460,9 +486,9 @@ def _field_fn(
 
 def _fake_fn(generator: str, rel: _Release) -> Callable[[Any, _Obj], Any]:
     if generator == "first_name":
-        return lambda v, o: _fake_first(o, rel, v)
+        return _fake_name("first", rel)
     if generator == "last_name":
-        return lambda v, o: _fake_last(o, rel, v)
+        return _fake_name("last", rel)
     if generator == "full_name":
         names = rel.names
         return lambda v, o: names.full_name(_gender(o), o.seed, v)
@@ -488,12 +514,12 @@ def _date_shift(f: FieldDef, params: dict[str, Any], rel: _Release) -> Callable[
     very date, the new date is the one the new code encodes (birth date and code agree).
     ``days: N``: every date of the person moves by the same keyed offset in ±N days (not 0)."""
     days = params.get("days")
-    key = rel.shift_key
     if days:
         span = int(days)
+        h64 = Mac(rel.shift_key).h64
 
         def shift_days(v: Any, o: _Obj) -> Any:
-            offset = _h64(key, o.seed) % (2 * span) - span
+            offset = h64(o.seed) % (2 * span) - span
             offset = offset if offset < 0 else offset + 1
             text = str(v)
             if f.type == "datetime":
@@ -505,11 +531,15 @@ def _date_shift(f: FieldDef, params: dict[str, Any], rel: _Release) -> Callable[
     personal = rel.personal
 
     def shift_month(v: Any, o: _Obj) -> Any:
-        text = str(v)
+        text = v if type(v) is str else str(v)
         day_part = text[:10]
         pc = o.pc
         if pc is not None and len(pc) == 11 and pc[:2] != "32" and pc.isdigit():
-            born = f"{1800 + 100 * int(pc[6]) + int(pc[4:6]):04d}-{pc[2:4]}-{pc[:2]}"
+            century = CENTURY.get(pc[6])  # the usual codes: the date's text from slices
+            if century is not None:
+                born = f"{century}{pc[4:6]}-{pc[2:4]}-{pc[:2]}"
+            else:
+                born = f"{1800 + 100 * int(pc[6]) + int(pc[4:6]):04d}-{pc[2:4]}-{pc[:2]}"
             if born == day_part:
                 out = personal.birth_date(personal.pseudonymise(pc))
                 if out is not None:
@@ -625,15 +655,20 @@ _ROTATIONS = {n: [c for c in range(1, n) if c % 10 and (c - n) % 10] for n in ra
 
 def compile_plan(
     schema: SchemaDef, rules: RuleSet, rel: _Release, auditor: Auditor
-) -> tuple[Callable[[dict[str, Any], list[Any]], dict[str, Any]], dict[str, list[Any]]]:
+) -> tuple[
+    Callable[[dict[str, Any], list[Any]], dict[str, Any]], dict[str, list[Any]], frozenset[str]
+]:
+    """The plan of a dataset: ``run(record, acc) -> out``, its field counters, and the names
+    of the leak-proof lists it can fill (``privacy.LISTS``)."""
     stats: dict[str, list[Any]] = {}
-    transform = _compile_object(schema.fields, "", rules, rel, stats, auditor)
+    used: set[str] = set()
+    transform = _compile_object(schema.fields, "", rules, rel, stats, auditor, used)
     key = schema.key
 
     def run(record: dict[str, Any], acc: list[Any]) -> dict[str, Any]:
         return transform(record, str(record.get(key)), acc)
 
-    return run, stats
+    return run, stats, frozenset(used)
 
 
 _CATEGORY = {
@@ -721,8 +756,10 @@ def _build(
     # every plan is compiled before the first record (and before the workers are forked)
     plans: list[_Plan] = []
     for ds in spec.datasets:
-        run, stats = compile_plan(ds.schema, ds.rules, rel, auditor)
-        plans.append(_Plan(ds.code, run, stats, auditor.qi_hook(ds.code)))
+        run, stats, used = compile_plan(ds.schema, ds.rules, rel, auditor)
+        plans.append(
+            _Plan(ds.code, run, stats, auditor.qi_hook(ds.code), auditor.checker(ds.code, used))
+        )
     state = _State(rel, auditor, plans)
     if spec.workers > 1:
         counts = _run_forked(spec, state, sink, progress, ndjson)
@@ -774,6 +811,7 @@ class _Plan(NamedTuple):
     run: Callable[[dict[str, Any], list[Any]], dict[str, Any]]
     stats: dict[str, list[Any]]
     collect: Callable[[dict[str, Any]], None] | None
+    check: Callable[..., None]  # the leak proof of one record (``Auditor.checker``)
 
 
 class _State(NamedTuple):
@@ -792,13 +830,11 @@ def _transform(
     proof and the quasi-identifier collector."""
     if raw:
         records = map(orjson.loads, records)
-    run, _stats, collect = state.plans[index][1:]
-    code = state.plans[index].code
-    check = state.auditor.check_record
+    run, _stats, collect, check = state.plans[index][1:]
     for record in records:
         acc: list[Any] = [[], [], [], [], [], []]
         out = run(record, acc)
-        check(code, *acc)
+        check(*acc)
         if collect is not None:
             collect(out)
         yield out

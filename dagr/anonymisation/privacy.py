@@ -68,10 +68,14 @@ from dagr.catalog.schema import SchemaDef
 
 from .rules import is_birth_date, name_hint
 from .spec import PrivacyReport, PrivacySettings, QuasiIdentifier
-from .values import AddressRegister, shares_window
+from .values import AddressRegister
 
 _DIGIT_RUN = re.compile(r"\d{11,}")
 MAX_CLASSES_SHOWN = 10
+# any of the six 6-character windows of an 11-character original ``o`` in ``text``
+_ANY_WINDOW = " or ".join(f"o[{i}:{i + 6}] in {{text}}" for i in range(6))
+# the lists of one record's originals and cells that the engine hands to the leak proof
+LISTS = frozenset({"originals", "pairs", "plain", "derived", "global_originals", "names"})
 
 
 def default_quasi_identifiers(
@@ -92,6 +96,22 @@ def default_quasi_identifiers(
             elif f.identifier == "address_code" and f.personal:
                 found.append(QuasiIdentifier(code, f.name, "territory"))
     return tuple(found)
+
+
+def _level_source(level: str, has_register: bool) -> str:
+    """The expression of ``_level(level, register)(v)`` in a generated collector."""
+    text = "(v if type(v) is str else str(v))"
+    if level == "year":
+        return f"{text}[:4]"
+    if level == "decade":
+        return f"{text}[:3] + '0s'"
+    if level == "month":
+        return f"{text}[:7]"
+    if level == "territory" and has_register:
+        return f"territory{text}"
+    if level == "parent" and has_register:
+        return f"parent_of{text}"
+    return "v"
 
 
 def _level(level: str, register: AddressRegister | None) -> Callable[[Any], Any]:
@@ -159,43 +179,173 @@ class Auditor:
         self.originals_checked = 0
         self.windows_checked = 0
         self.records = 0
+        self._checkers: dict[str, Callable[..., None]] = {}
 
     # -- per record --------------------------------------------------------------------------
     def qi_hook(self, dataset: str) -> Callable[[dict[str, Any]], None] | None:
-        """The per-record quasi-identifier collector of ``dataset`` (None: it holds none)."""
+        """The per-record quasi-identifier collector of ``dataset`` (None: it holds none): one
+        function generated for the dataset (its fields as ``repr`` literals, the levels as
+        fixed expressions), like the engine's transform, instead of a loop over getters."""
         columns = self.by_dataset.get(dataset, [])
         sensitive = self.sensitive_by_dataset.get(dataset, [])
         if not columns and not sensitive:
             return None
-        width = len(self.columns)
+        ns: dict[str, Any] = {
+            "classes": self.classes,
+            "diversity": self.diversity,
+            "persons": self.persons,
+            "territory": self.register.territory if self.register is not None else None,
+            "parent_of": self.register.parent_of if self.register is not None else None,
+        }
+        body = ["def collect(out):", "    get = out.get"]
+        has_register = self.register is not None
+        qis = self.settings.quasi_identifiers
+        for n, (i, p, _fn) in enumerate(columns):
+            level = _level_source(qis[i].level, has_register)
+            body += [f"    v = get({p!r})", f"    q{n} = None if v is None else {level}"]
         if not self.joined:
-            classes = self.classes
-            diversity = self.diversity
-            getters = [(p, fn) for _i, p, fn in columns]
-
-            def collect(out: dict[str, Any]) -> None:
-                cls = tuple([None if (v := out.get(p)) is None else fn(v) for p, fn in getters])
-                classes[cls] += 1
-                for j, p in sensitive:
-                    diversity.setdefault(cls, set()).add((j, out.get(p)))
-
-            return collect
-        persons = self.persons
-        key = self.keys[dataset]
-        n_sensitive = len(self.settings.sensitive)
-
-        def collect_joined(out: dict[str, Any]) -> None:
-            person = str(out.get(key))
-            row = persons.get(person)
-            if row is None:
-                row = persons[person] = [None] * (width + n_sensitive)
-            for i, p, fn in columns:
-                v = out.get(p)
-                row[i] = None if v is None else fn(v)
+            cls = "".join(f"q{n}, " for n in range(len(columns)))
+            body += [f"    cls = ({cls})", "    classes[cls] += 1"]
             for j, p in sensitive:
-                row[width + j] = out.get(p)
+                body.append(f"    diversity.setdefault(cls, set()).add(({j}, get({p!r})))")
+        else:
+            width = len(self.columns)
+            size = width + len(self.settings.sensitive)
+            key = self.keys[dataset]
+            body += [
+                f"    person = str(get({key!r}))",
+                "    row = persons.get(person)",
+                "    if row is None:",
+                f"        row = persons[person] = [None] * {size}",
+            ]
+            for n, (i, _p, _fn) in enumerate(columns):
+                body.append(f"    row[{i}] = q{n}")
+            for j, p in sensitive:
+                body.append(f"    row[{width + j}] = get({p!r})")
+        # the source is built here from field names (as repr literals) and fixed lines only
+        exec(compile("\n".join([*body, ""]), f"<quasi-identifiers {dataset}>", "exec"), ns)  # noqa: S102
+        collect: Callable[[dict[str, Any]], None] = ns["collect"]
+        return collect
 
-        return collect_joined
+    def checker(
+        self, dataset: str, used: frozenset[str] = LISTS
+    ) -> Callable[
+        [list[str], list[tuple[str, str]], list[str], list[str], list[str], list[tuple[str, str]]],
+        None,
+    ]:
+        """The leak proof of one record of ``dataset``: ``check(originals, pairs, plain,
+        derived, global_originals, names)`` — the lists the engine's plan fills for the record
+        (see the module docstring). One function generated for the dataset: ``used`` names the
+        lists its plan can fill at all (``LISTS``), and the steps on lists that stay empty are
+        left out of its source; the steps themselves are fixed lines, the same for every
+        dataset (``check_record`` is the one with every list)."""
+
+        def joined(name: str) -> str:
+            return f"SEP.join({name})" if name in used else repr("")
+
+        # each step: the lists it reads, its lines (indented by 4); in this order
+        steps: list[tuple[set[str], list[str]]] = [
+            (set(), ["a.records += 1"]),
+            ({"plain"}, ["a.cells_checked += len(plain)"]),
+            ({"derived"}, ["a.cells_checked += len(derived)"]),
+            ({"originals"}, ["a.originals_checked += len(originals)"]),
+            (
+                {"pairs"},
+                [
+                    "for original, output in pairs:",
+                    "    # (an original shorter than 6 characters has no piece to share)",
+                    "    n = len(original) - 5",
+                    "    if n > 0:",
+                    "        for i in range(n):",
+                    "            if original[i : i + 6] in output:",
+                    "                leak(dataset, DERIVED_LEAK)",
+                    "                break",
+                ],
+            ),
+            (
+                {"originals"},
+                [
+                    "if originals:",
+                    f"    joined_plain = {joined('plain')}",
+                    f"    joined_derived = {joined('derived')}",
+                    "    windows_checked = 0",
+                    "    for o in originals:  # at most one leak (or coincidence) an original",
+                    "        n = len(o) - 5",
+                    "        if n <= 0:",
+                    "            continue",
+                    "        windows_checked += n",
+                    "        # an empty join holds no 6-character window: its loop is skipped; an",
+                    "        # 11-character original (a personal code, a company number) has six",
+                    "        # windows, tested in one expression",
+                    "        if joined_plain:",
+                    "            if n == 6:",
+                    f"                if {_ANY_WINDOW.format(text='joined_plain')}:",
+                    "                    leak(dataset, PLAIN_LEAK)",
+                    "            else:",
+                    "                for i in range(n):",
+                    "                    if o[i : i + 6] in joined_plain:",
+                    "                        leak(dataset, PLAIN_LEAK)",
+                    "                        break",
+                    "        if joined_derived:",
+                    "            if n == 6:",
+                    f"                if {_ANY_WINDOW.format(text='joined_derived')}:",
+                    "                    a.coincidences += 1",
+                    "            else:",
+                    "                for i in range(n):",
+                    "                    if o[i : i + 6] in joined_derived:",
+                    "                        a.coincidences += 1",
+                    "                        break",
+                    "    a.windows_checked += windows_checked",
+                ],
+            ),
+            (
+                {"names", "plain"},
+                [
+                    "if names:",
+                    "    for first, last in names:",
+                    "        for cell in plain:",
+                    "            if first in cell and last in cell:",
+                    "                leak(dataset, NAME_LEAK)",
+                ],
+            ),
+            (
+                {"global_originals"},
+                ["for g in global_originals:", "    original_hash(hash(g))"],
+            ),
+            (
+                {"plain"},
+                [
+                    "if plain:",
+                    "    for cell in plain:",
+                    *(["        plain_hash(hash(cell))"] if self.keep_plain_values else []),
+                    "        if len(cell) >= 11:",
+                    "            for run in findall(cell):",
+                    "                for i in range(len(run) - 10):",
+                    "                    plain_hash(hash(run[i : i + 11]))",
+                ],
+            ),
+        ]
+        body = ["def check(originals, pairs, plain, derived, global_originals, names):"]
+        for needs, lines in steps:
+            if needs <= used:
+                body += [f"    {line}" for line in lines]
+        ns: dict[str, Any] = {
+            "a": self,
+            "dataset": dataset,
+            "leak": self._leak,
+            "SEP": "\x1f",
+            "DERIVED_LEAK": "derived value shares 6 characters with its original",
+            "PLAIN_LEAK": "a kept or plain cell contains 6 characters of an original",
+            "NAME_LEAK": "a kept or plain cell contains a person's full name",
+            # bound to the arrays themselves: the workers empty them in place
+            "original_hash": self.original_hashes.append,
+            "plain_hash": self.plain_hashes.append,
+            "findall": _DIGIT_RUN.findall,
+        }
+        # the source is built here from fixed lines only (the dataset code is a value)
+        exec(compile("\n".join([*body, ""]), f"<leak proof {dataset}>", "exec"), ns)  # noqa: S102
+        check: Callable[..., None] = ns["check"]
+        return check
 
     def check_record(
         self,
@@ -207,54 +357,11 @@ class Auditor:
         global_originals: list[str],
         names: list[tuple[str, str]],
     ) -> None:
-        self.records += 1
-        self.cells_checked += len(plain) + len(derived)
-        self.originals_checked += len(originals)
-        for original, output in pairs:
-            # (an original shorter than 6 characters has no piece to share)
-            if len(original) > 5 and shares_window(original, output):
-                self._leak(dataset, "derived value shares 6 characters with its original")
-        if originals:
-            joined_plain = "\x1f".join(plain)
-            joined_derived = "\x1f".join(derived)
-            windows_checked = 0
-            for o in originals:  # at most one leak (or coincidence) counted per original
-                n = len(o) - 5
-                if n <= 0:
-                    continue
-                windows_checked += n
-                # an empty join holds no 6-character window: its loop is skipped
-                if joined_plain:
-                    for i in range(n):
-                        if o[i : i + 6] in joined_plain:
-                            self._leak(
-                                dataset, "a kept or plain cell contains 6 characters of an original"
-                            )
-                            break
-                if joined_derived:
-                    for i in range(n):
-                        if o[i : i + 6] in joined_derived:
-                            self.coincidences += 1
-                            break
-            self.windows_checked += windows_checked
-        if names:
-            for first, last in names:
-                for cell in plain:
-                    if first in cell and last in cell:
-                        self._leak(dataset, "a kept or plain cell contains a person's full name")
-        if global_originals:
-            self.original_hashes.extend(map(hash, global_originals))
-        if plain:
-            append = self.plain_hashes.append
-            keep_all = self.keep_plain_values
-            findall = _DIGIT_RUN.findall
-            for cell in plain:
-                if keep_all:
-                    append(hash(cell))
-                if len(cell) >= 11:
-                    for run in findall(cell):
-                        for i in range(len(run) - 10):
-                            append(hash(run[i : i + 11]))
+        """The leak proof of one record with every list (``checker`` of the dataset)."""
+        check = self._checkers.get(dataset)
+        if check is None:
+            check = self._checkers[dataset] = self.checker(dataset)
+        check(originals, pairs, plain, derived, global_originals, names)
 
     def derived_identifier(self, value: str) -> None:
         self.derived_hashes.append(hash(value))

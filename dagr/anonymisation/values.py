@@ -86,7 +86,7 @@ import re
 import sys
 import unicodedata
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -96,6 +96,8 @@ from stdnum import iban as stdnum_iban
 from dagr.core import identifiers, person_names
 
 _OLD_CODES_UNTIL = date(2017, 6, 30)
+# the first two digits of the year of an old personal code's century digit (1800 + 100 c)
+CENTURY = {"0": "18", "1": "19", "2": "20"}
 _COMPANY_WEIGHTS = (9, 1, 4, 8, 3, 10, 2, 5, 7, 6)
 _IRREGULAR_COMPANY_PREFIX = "4999"
 
@@ -106,6 +108,34 @@ def _digest(key: bytes, message: str) -> bytes:
 
 def _h64(key: bytes, message: str) -> int:
     return int.from_bytes(_digest(key, message)[:8], "big")
+
+
+class Mac:
+    """HMAC-SHA256 under one key — the same bytes as ``_digest(key, message)`` — with the
+    key's padded inner and outer SHA-256 states computed once (RFC 2104), so that a message
+    costs two copies of a state and no re-hashing of the key pads: about half the CPU of
+    ``hmac.digest`` for the short messages here (a person's seed, an address code), which
+    run once a person or an address."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > 64:  # the block size of SHA-256: a longer key is hashed first
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def digest(self, message: str) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message.encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+    def h64(self, message: str) -> int:
+        """The first 8 bytes of the digest as a big-endian integer (as ``_h64``)."""
+        return int.from_bytes(self.digest(message)[:8], "big")
 
 
 def _stream(key: bytes, label: str, size: int) -> bytes:
@@ -126,6 +156,15 @@ def _table(key: bytes, label: str, size: int, modulus: int) -> array[int]:
 
 def shares_window(original: str, output: str, width: int = 6) -> bool:
     """Whether ``output`` contains any ``width``-character substring of ``original``."""
+    if width == 6 and len(original) == 11:  # a code: its six windows in one expression
+        return (
+            original[0:6] in output
+            or original[1:7] in output
+            or original[2:8] in output
+            or original[3:9] in output
+            or original[4:10] in output
+            or original[5:11] in output
+        )
     for i in range(len(original) - width + 1):  # noqa: SIM110 (a loop is faster than any())
         if original[i : i + width] in output:
             return True
@@ -560,6 +599,9 @@ class PersonalCodes:
         """ISO birth date of an (output) old-format code; None for the new format."""
         if output_code[0] == "3" and output_code[1] == "2":
             return None
+        century = CENTURY.get(output_code[6])  # the usual codes: the text from slices
+        if century is not None:
+            return f"{century}{output_code[4:6]}-{output_code[2:4]}-{output_code[:2]}"
         year = 1800 + 100 * int(output_code[6]) + int(output_code[4:6])
         return f"{year:04d}-{output_code[2:4]}-{output_code[:2]}"
 
@@ -851,7 +893,17 @@ class AddressRegister:
         # children grouped by parent: ``order`` lists indices sorted by parent index
         order = sorted(range(n), key=self.parent.__getitem__)
         self.order = array("i", order)
-        self.order_parent = array("i", (self.parent[i] for i in order))
+        # the children of parent index p are ``order[starts[p]:starts[p + 1]]`` (found without
+        # a search: 4 bytes an address)
+        starts = array("i", [0]) * (n + 1)
+        for p in self.parent:
+            if p >= 0:
+                starts[p + 1] += 1
+        running = n - sum(starts)  # the addresses without a parent come first in ``order``
+        for p in range(n + 1):
+            running += starts[p]
+            starts[p] = running
+        self.starts = starts
         # the top-level unit of each address
         top = array("i", [-2]) * n
         for i in range(n):
@@ -865,6 +917,7 @@ class AddressRegister:
                 top[k] = root
         self.top = top
         self._key = key
+        self._mac = Mac(key)
         self.unknown = 0
         self.kept_alone = 0
         self._replaced: array[int] | None = None
@@ -886,9 +939,7 @@ class AddressRegister:
         return isinstance(code, str) and self.index(code) >= 0
 
     def children(self, parent_index: int) -> array[int]:
-        lo = bisect.bisect_left(self.order_parent, parent_index)
-        hi = bisect.bisect_right(self.order_parent, parent_index)
-        return self.order[lo:hi]
+        return self.order[self.starts[parent_index] : self.starts[parent_index + 1]]
 
     def territory(self, code: str) -> str | None:
         """The code of the top-level unit containing ``code`` (None: not in the register)."""
@@ -932,13 +983,14 @@ class AddressRegister:
     def _replace(self, code: str, i: int) -> int:
         """The index of the replacement of ``code`` (at index ``i``); ``i``: kept alone."""
         p = self.parent[i]
-        choice = _h64(self._key, f"address/{code}")
+        choice = self._mac.h64(f"address/{code}")
         if p >= 0:
-            siblings = self.children(p)
-            if len(siblings) > 1:
-                pick = siblings[choice % (len(siblings) - 1)]
+            # the siblings are ``order[lo:hi]`` (read in place: a street can have hundreds)
+            lo, hi = self.starts[p], self.starts[p + 1]
+            if hi - lo > 1:
+                pick = self.order[lo + choice % (hi - lo - 1)]
                 if pick == i:
-                    pick = siblings[-1]
+                    pick = self.order[hi - 1]
                 return pick
             g = self.parent[p]
             if g >= 0:
@@ -993,7 +1045,7 @@ def gender_of(gender_value: object = None, first_name: object = None) -> str:
     return "f"
 
 
-_NAME_LISTS = {
+NAME_LISTS = {
     ("first", "m"): person_names.FIRST_NAMES_MALE,
     ("first", "f"): person_names.FIRST_NAMES_FEMALE,
     ("last", "m"): person_names.LAST_NAMES_MALE,
@@ -1007,31 +1059,21 @@ class Names:
 
     def __init__(self, keys: Keyring) -> None:
         self._key = keys.sub("name")
-
-    def person(self, person: str) -> bytes:
-        """32 keyed bytes of a person (HMAC-SHA256 of the person's seed): bytes 0–7 pick the
-        first name, 8–15 the last name, 16–23 the birth-date shift."""
-        return _digest(self._key, person)
+        # ``person(seed)``: 32 keyed bytes of a person (HMAC-SHA256 of the person's seed):
+        # bytes 0–7 pick the first name, 8–15 the last name, 16–23 the birth-date shift (the
+        # key's ``Mac.digest`` itself: one call a person, no wrapper)
+        self.person: Callable[[str], bytes] = Mac(self._key).digest
 
     def name(
         self, part: str, gender: str, person: str, original: object, pick: int | None = None
     ) -> str:
         """``part`` "first" or "last"; never the original, and sharing no 6-character window
         with it. ``pick``: the person's keyed number for this part (else derived here)."""
-        options = _NAME_LISTS[(part, gender)]
+        options = NAME_LISTS[(part, gender)]
         if pick is None:
             raw = self.person(person)
             pick = int.from_bytes(raw[:8] if part == "first" else raw[8:16], "big")
-        text = str(original or "")
-        n = len(options)
-        if len(text) < 6:  # no 6-character piece to share: only "not the same name"
-            candidate = options[pick % n]
-            return candidate if candidate != text else options[(pick + 1) % n]
-        for step in range(n):
-            candidate = options[(pick + step) % n]
-            if candidate != text and not shares_window(text, candidate):
-                return candidate
-        return options[pick % len(options)] + "a"  # unreachable with real lists
+        return choose_name(options, original, pick)
 
     def full_name(self, gender: str, person: str, original: object) -> str:
         text = str(original or "")
@@ -1040,6 +1082,21 @@ class Names:
         last = self.name("last", gender, person, parts[-1] if parts else "")
         out = f"{first} {last}"
         return out if not shares_window(text, out) else first
+
+
+def choose_name(options: Sequence[str], original: object, pick: int) -> str:
+    """The name of ``options`` that ``pick`` chooses for a person whose name is ``original``:
+    never the original, and sharing no 6-character window with it (``Names.name``)."""
+    text = original if type(original) is str else str(original or "")
+    n = len(options)
+    if len(text) < 6:  # no 6-character piece to share: only "not the same name"
+        candidate = options[pick % n]
+        return candidate if candidate != text else options[(pick + 1) % n]
+    for step in range(n):
+        candidate = options[(pick + step) % n]
+        if candidate != text and not shares_window(text, candidate):
+            return candidate
+    return options[pick % len(options)] + "a"  # unreachable with real lists
 
 
 def ascii_fold(text: str) -> str:
@@ -1061,19 +1118,22 @@ class Values:
         self._keys = keys
         self._personal = personal
         self._companies = companies
+        self._macs: dict[str, Mac] = {}
 
     def _pick(self, kind: str, original: str, make: object, valid: object = None) -> str:
         assert callable(make)
-        key = self._keys.sub(kind)
+        mac = self._macs.get(kind)
+        if mac is None:
+            mac = self._macs[kind] = Mac(self._keys.sub(kind))
         for attempt in range(64):
-            out = make(_h64(key, f"{attempt}/{original}"))
+            out = make(mac.h64(f"{attempt}/{original}"))
             if (
                 out != original
                 and not shares_window(original, out)
                 and (valid is None or valid(out))  # type: ignore[operator]
             ):
                 return str(out)
-        return str(make(_h64(key, f"last/{original}")))
+        return str(make(mac.h64(f"last/{original}")))
 
     def email(self, original: object, first: str | None = None, last: str | None = None) -> str:
         text = str(original).strip().lower()
