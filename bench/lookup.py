@@ -9,6 +9,9 @@ BENCH_ROLLUPS=1 (also measure the statistics' cost on this hot path: 16 clients 
 job off, on — a process calling ``dagr.dashboard.services.stats_periodic`` every
 BENCH_ROLLUP_INTERVAL_S, default 5 s, six times as often as the worker's default — and off
 again, in one run; the rollups are caught up and the sizes measured before the "on" phase),
+BENCH_SUBJECT_INDEX=0 (do not run the worker's subject index job during the windows; by
+default the index is caught up before each group of windows — the floor's and DAGR's alike —
+and the job runs during it as ``dagr worker`` would, see ``SUBJECT_INDEX_LOOP``),
 BENCH_THREADS (blocking threads per process, 1 — more threads or processes than cores measured
 slower on this 2-core machine: 4 threads 833 req/s, 3 processes 875 req/s, vs 1,019 for 2×1).
 
@@ -46,6 +49,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -283,6 +287,52 @@ ROLLUP_LOOP = textwrap.dedent(
 )
 
 
+# The worker's job that indexes the access entries' subjects after commit (``dagr.audit.subjects``),
+# run beside DAGR while it is measured, as ``dagr worker`` does in production: the index inserts
+# the requests no longer make are still paid on the same cores. BENCH_SUBJECT_INDEX=0: not run.
+SUBJECT_INDEX_LOOP = textwrap.dedent(
+    """
+    import time
+    import django
+    django.setup()
+    from django.conf import settings
+    from dagr.audit.subjects import subject_index_run
+    interval = settings.AUDIT_SUBJECT_INDEX_INTERVAL_S
+    print("started", flush=True)
+    while True:
+        started = time.perf_counter()
+        done = subject_index_run()
+        print(f"indexed {done.subjects} subjects of {done.entries} entries in "
+              f"{time.perf_counter() - started:.2f} s", flush=True)
+        time.sleep(max(0.0, interval - (time.perf_counter() - started)))
+    """
+)
+
+
+@contextlib.contextmanager
+def subject_index_job(
+    env: dict[str, str], report: dict[str, list[str]], window: str
+) -> Iterator[None]:
+    """The index caught up first (``dagr audit index-subjects``: no window pays for an earlier
+    one's entries), then the subject index job running during the window; its runs are reported
+    into ``report[window]``."""
+    runs = report.setdefault(window, [])
+    if os.environ.get("BENCH_SUBJECT_INDEX", "1") == "0":
+        yield
+        return
+    run([PYTHON, "-m", "dagr.cli", "audit", "index-subjects"], env, stdout=subprocess.DEVNULL)
+    loop = subprocess.Popen([PYTHON, "-c", SUBJECT_INDEX_LOOP], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        if not loop.stdout or loop.stdout.readline().strip() != "started":
+            raise SystemExit("the subject index job did not start")
+        yield
+    finally:
+        loop.send_signal(signal.SIGTERM)
+        out, _ = loop.communicate(timeout=60)
+        runs.extend(line for line in out.splitlines() if line.startswith("indexed"))
+
+
 def rollups_on_off(port: int, script: Path, env: dict[str, str]) -> dict[str, float]:
     """req/s at 16 clients: rollup job off, on, off (one run, so the figures compare)."""
     interval = os.environ.get("BENCH_ROLLUP_INTERVAL_S", "5")
@@ -346,11 +396,24 @@ def bench(backend: str) -> dict[str, float] | None:
                                         "permission": PERMISSION})  # fmt: skip
         wrk(floor_port, 4, script)  # warm-up: caches, connections, page cache
         wrk(port, 4, script)
-        floor_before = {c: wrk(floor_port, c, script) for c in (1, 16)}
-        one = wrk(port, 1, script)
-        sixteen = wrk(port, 16, script)
-        floor_after = {c: wrk(floor_port, c, script) for c in (1, 16)}
-        batch_rate = batch(port, bearer, info["keys"])
+        # Each server pays for indexing its own entries' subjects: the index is caught up
+        # before each group of windows and the job runs during it (floor and DAGR alike).
+        index_runs: dict[str, list[str]] = {}
+        with subject_index_job(env, index_runs, "floor before"):
+            floor_before = {c: wrk(floor_port, c, script) for c in (1, 16)}
+        with subject_index_job(env, index_runs, "DAGR"):
+            one = wrk(port, 1, script)
+            sixteen = wrk(port, 16, script)
+        with subject_index_job(env, index_runs, "floor after"):
+            floor_after = {c: wrk(floor_port, c, script) for c in (1, 16)}
+        with subject_index_job(env, index_runs, "DAGR batch"):
+            batch_rate = batch(port, bearer, info["keys"])
+        for window, window_runs in index_runs.items():
+            indexed = sum(int(line.split()[1]) for line in window_runs)
+            print(
+                f"  [{backend}] subject index job during {window}: {len(window_runs)} runs, "
+                f"{indexed:,} subjects indexed"
+            )
         rollups = rollups_on_off(port, script, env) if os.environ.get("BENCH_ROLLUPS") else {}
     finally:
         stop(server)

@@ -112,6 +112,31 @@ def test_the_index_job_is_idempotent_and_batched(settings: Any):
     assert integrity.audit_verify().ok
 
 
+def test_on_sqlite_the_job_paces_its_batches_so_requests_get_the_write_lock(
+    settings: Any, monkeypatch: Any
+):
+    """SQLite has one write lock: between two batches the job pauses (twice as long as the batch
+    held the lock), and it sizes the next batch to hold the lock ``SQLITE_HOLD_S``."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's writers do not wait for the job's transaction")
+    entries = [write(f"3200000{i:04d}", PERSON) for i in range(7)]
+    settings.AUDIT_SUBJECT_INDEX_SUBJECTS = 4  # two entries per transaction: four batches
+    pauses: list[float] = []
+    import time
+
+    monkeypatch.setattr(
+        subjects, "time", SimpleNamespace(perf_counter=time.perf_counter, sleep=pauses.append)
+    )
+    run = subjects.subject_index_run(batch=3)
+    assert (run.entries, run.indexed_to) == (7, entries[-1].pk)
+    assert len(pauses) == 3 and all(0 < p <= 0.5 for p in pauses)  # between the four batches
+    settings.AUDIT_SUBJECT_INDEX_SUBJECTS = 20_000
+    assert subjects._sqlite_next(20_000, 4_000, 0.080) == (1_000, 0.160)  # held 4× too long
+    assert subjects._sqlite_next(1_000, 1_000, 0.001)[0] == 20_000  # never above the setting
+    assert subjects._sqlite_next(1_000, 1_000, 5.0) == (subjects.SQLITE_MIN_SUBJECTS, 0.5)
+    assert subjects._sqlite_next(700, 0, 0.001)[0] == 700  # an empty batch keeps the size
+
+
 def test_index_command_and_periodic_job(capsys: Any):
     entry = write(PERSON)
     assert "dagr.audit.subjects.subject_index_periodic" in settings.DAGR_PERIODIC_JOBS
