@@ -53,6 +53,28 @@ def two_factor_enforced(settings: Any) -> None:
     settings.DAGR_TWO_FACTOR_ENFORCE = True
 
 
+# Tests that run the task worker in-process (`call_command("db_worker", …)`) leave its
+# graceful-shutdown handlers installed in the test process; restore them after every test, so
+# that SIGTERM and Ctrl-C act on the suite as usual and later forks do not inherit them.
+_STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGQUIT")
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_restored() -> Iterator[None]:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    numbers = [getattr(signal, name) for name in _STOP_SIGNALS if hasattr(signal, name)]
+    before = {number: signal.getsignal(number) for number in numbers}
+    yield
+    for number, handler in before.items():
+        if signal.getsignal(number) is not handler and handler is not None:
+            signal.signal(number, handler)
+
+
 # --- passwords: Argon2 is deliberately slow; hash the shared test password once ---------------
 TEST_PASSWORD = "Parole-Test-2026!"
 _HASH_CACHE: dict[str, str] = {}

@@ -44,6 +44,7 @@ import contextlib
 import gc
 import multiprocessing
 import re
+import signal
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -912,6 +913,18 @@ _FORKED_FN: Callable[[int, int], Any] | None = None  # the function of a ``_fork
 _RANGE = 10_000  # the originals a worker maps at a time in the pre-pass
 
 
+def _worker_start() -> None:
+    """In each forked worker: SIGTERM ends the process again. The pool's ``terminate`` (on
+    leaving ``with``) stops its workers with SIGTERM; a handler inherited from the parent (e.g.
+    the task worker's graceful shutdown, ``django_tasks_db``'s ``db_worker``) would only set
+    its flag, and the pool would wait for a worker blocked on its queue forever."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _pool(workers: int) -> Any:
+    return multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start)
+
+
 def _call_forked(lo: int, hi: int) -> Any:
     assert _FORKED_FN is not None
     return _FORKED_FN(lo, hi)
@@ -928,7 +941,7 @@ def _fork_map(workers: int) -> Mapper:
             return [fn(0, n)]
         _FORKED_FN = fn
         try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
+            with _pool(workers) as pool:
                 ranges = [(lo, min(lo + _RANGE, n)) for lo in range(0, n, _RANGE)]
                 return pool.starmap(_call_forked, ranges)
         finally:
@@ -1088,7 +1101,7 @@ def _run_forked(
 
     _FORKED = state
     try:
-        with multiprocessing.get_context("fork").Pool(spec.workers) as pool:
+        with _pool(spec.workers) as pool:
             as_lines = ndjson is not None
             for index, ds in enumerate(spec.datasets):
                 records, raw = _source(ds)

@@ -334,3 +334,29 @@ def test_workers_only_from_a_process_running_one_thread(
     assert services._workers(large - 1) == 1
     monkeypatch.setattr(services.threading, "active_count", lambda: 2)
     assert services._workers(large) == 1
+
+
+def _sigterm_disposition() -> Any:
+    import signal
+
+    return signal.getsignal(signal.SIGTERM)
+
+
+def test_workers_end_on_sigterm_even_when_the_parent_handles_it() -> None:
+    """A process that handles SIGTERM gracefully (``dagr worker``, through ``django_tasks_db``)
+    forks the pool: a worker inheriting that handler ignores the pool's ``terminate`` (SIGTERM,
+    on leaving ``with``) and, blocked on the pool's queue, is waited for forever — the suite
+    hung so once. The pool's workers start with SIGTERM's default action again."""
+    import signal
+
+    def graceful(signum: int, frame: Any) -> None:  # only notes it, as such handlers do
+        pass
+
+    before = signal.signal(signal.SIGTERM, graceful)
+    try:
+        with engine._pool(2) as pool:
+            in_workers = {pool.apply(_sigterm_disposition) for _ in range(4)}
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert _sigterm_disposition() is before
+    assert in_workers == {signal.SIG_DFL}
