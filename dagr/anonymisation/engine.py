@@ -359,26 +359,24 @@ def _fake_name(part: str, rel: _Release) -> Callable[[Any, _Obj], Any]:
     lists = {g: NAME_LISTS[(part, g)] for g in ("m", "f")}
     start = 0 if part == "first" else 8
 
+    def chosen(v: Any, o: _Obj) -> str:
+        raw = o._person
+        if raw is None:
+            raw = o._person = person(o.seed)
+        gender = o._gender
+        if gender is None:
+            gender = _gender(o)
+        return choose_name(lists[gender], v, int.from_bytes(raw[start : start + 8], "big"))
+
+    # one function a part, each keeping its name on the object (once an object)
     def first(v: Any, o: _Obj) -> Any:
         if o._first is None:
-            raw = o._person
-            if raw is None:
-                raw = o._person = person(o.seed)
-            gender = o._gender
-            if gender is None:
-                gender = _gender(o)
-            o._first = choose_name(lists[gender], v, int.from_bytes(raw[:8], "big"))
+            o._first = chosen(v, o)
         return o._first
 
     def last(v: Any, o: _Obj) -> Any:
         if o._last is None:
-            raw = o._person
-            if raw is None:
-                raw = o._person = person(o.seed)
-            gender = o._gender
-            if gender is None:
-                gender = _gender(o)
-            o._last = choose_name(lists[gender], v, int.from_bytes(raw[start : start + 8], "big"))
+            o._last = chosen(v, o)
         return o._last
 
     return first if part == "first" else last
