@@ -16,6 +16,7 @@ answers "who read person X" (``AccessSubject``) is filled from it after commit, 
 from __future__ import annotations
 
 import hmac
+import operator
 import os
 import threading
 import uuid
@@ -199,6 +200,9 @@ def _write(values: dict[str, Any], subjects: list[bytes], operation: str) -> Wri
 
 
 _ENTRY_COLUMNS = (*ACCESS_COLUMNS, "prev_hash", "entry_hash", "subject_hashes")
+# The values of ``ACCESS_COLUMNS`` in one C call (this runs once per data request).
+_access_values = operator.itemgetter(*ACCESS_COLUMNS)
+_FIELDS = ACCESS_COLUMNS.index("fields")
 
 
 def _entry_params(
@@ -208,22 +212,19 @@ def _entry_params(
     segment: str,
     subjects: list[bytes],
     db: BaseDatabaseWrapper = connection,
-) -> tuple:
-    """The new entry's digest (keyed, over every column and its subjects) and SQL parameters."""
-    values.update(segment=segment, segment_seq=last_seq + 1)
-    content = [values[c] for c in ACCESS_COLUMNS]
-    content[0] = at_text(content[0])
+) -> tuple[str, list[Any]]:
+    """The new entry's digest (keyed, over every column and its subjects) and SQL parameters
+    (in ``_ENTRY_COLUMNS`` order)."""
+    values["segment"] = segment
+    values["segment_seq"] = last_seq + 1
+    params = list(_access_values(values))
+    at = params[0]
+    params[0] = at_text(at)  # the digest's form of the time, then the database's
     packed = pack(subjects)
-    entry_hash = access_digest(chain_key(), last_hash, content, [packed])
-    row = dict(values, prev_hash=last_hash, entry_hash=entry_hash, subject_hashes=packed)
-    params = [
-        db.ops.adapt_datetimefield_value(row[c])
-        if c == "at"
-        else orjson.dumps(row[c]).decode()
-        if c == "fields"
-        else row[c]
-        for c in _ENTRY_COLUMNS
-    ]
+    entry_hash = access_digest(chain_key(), last_hash, params, [packed])
+    params[0] = db.ops.adapt_datetimefield_value(at)
+    params[_FIELDS] = orjson.dumps(params[_FIELDS]).decode()
+    params += (last_hash, entry_hash, packed)
     return entry_hash, params
 
 
@@ -261,6 +262,10 @@ _SQLITE_INSERT = "INSERT INTO {entries} ({columns}) VALUES ({marks}) RETURNING i
     entries=AccessEntry._meta.db_table, columns=", ".join(_ENTRY_COLUMNS),
     marks=", ".join("?" for _ in _ENTRY_COLUMNS),
 )  # fmt: skip
+_SQLITE_HEAD_MOVE = (
+    f"UPDATE {AccessSegment._meta.db_table} SET last_seq = ?, last_hash = ? "  # noqa: S608
+    "WHERE segment = ? AND last_seq = ? AND last_hash = ?"
+)
 
 
 def _insert_checked_sqlite(
@@ -286,9 +291,7 @@ def _insert_checked_sqlite(
             raw.execute("BEGIN IMMEDIATE")
             try:
                 moved = raw.execute(
-                    f"UPDATE {AccessSegment._meta.db_table} SET last_seq = ?, last_hash = ? "  # noqa: S608
-                    "WHERE segment = ? AND last_seq = ? AND last_hash = ?",
-                    (last_seq + 1, entry_hash, segment.name, last_seq, last_hash),
+                    _SQLITE_HEAD_MOVE, (last_seq + 1, entry_hash, segment.name, last_seq, last_hash)
                 ).rowcount
                 if moved != 1:
                     raw.execute("ROLLBACK")
