@@ -32,6 +32,7 @@ from .chains import (
     admin_digest,
     at_text,
     chain_key,
+    keyed,
     public_key_pem,
     signing_key,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "checkpoint_export",
     "checkpoint_store",
     "checkpoint_write",
+    "keyed",
     "public_key_pem",
     "signature_valid",
     "signing_key",
