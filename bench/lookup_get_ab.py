@@ -1,9 +1,10 @@
 """CPU A/B of the GET-by-identifier hot path: DAGR's WSGI application called in-process as in
 ``bench/lookup_cpu.py`` (each answer closed as a WSGI server closes it), the current code ("new")
-against the access audit module (``dagr/audit/access.py``) as it was at each git revision of
-``BENCH_AB_REVS`` (default ``main``; comma-separated, e.g. ``main,HEAD~1``): that file's text at the
-revision is loaded as a module of its own and put in the place of ``dagr.retrieval.access.audit``
-for the variant's blocks (its own chain segment; everything else is the current code). The
+against the access audit (``dagr/audit/access.py`` with the digest and key functions of
+``dagr/audit/chains.py``) as it was at each git revision of ``BENCH_AB_REVS`` (default ``main``;
+comma-separated, e.g. ``main,HEAD~1``): those files' text at the revision is loaded as modules of
+their own and put in the place of ``dagr.retrieval.access.audit`` for the variant's blocks (its
+own chain segment; everything else is the current code). The
 variants alternate in blocks of ``BENCH_BLOCK`` requests, ``BENCH_ROUNDS`` rounds, the order
 reversed every round, all in ONE process over the same database; ``time.process_time`` per block.
 On PostgreSQL the backend's CPU (``/proc/<pid>/stat``, 10 ms ticks, summed over all rounds) is
@@ -50,18 +51,29 @@ CHILD = textwrap.dedent(
     bearer, _ = token_encode(connection_id=conn.pk, client_id=conn.client_id,
                              institution_id=conn.institution_id, kind=conn.kind, lifetime_s=3600)
 
-    def module_at(rev, text):
-        # a module of the package dagr.audit (its relative imports are the current ones)
-        name = "dagr.audit._access_at_" + "".join(c if c.isalnum() else "_" for c in rev)
+    import dagr.audit.chains
+
+    def load(rev, path, text):
+        # a module of the package dagr.audit (its relative imports are the current modules)
+        name = "dagr.audit._at_" + "".join(c if c.isalnum() else "_" for c in rev + path)
         spec = importlib.util.spec_from_loader(name, loader=None)
         module = importlib.util.module_from_spec(spec)
         module.__package__ = "dagr.audit"
         sys.modules[name] = module
-        exec(compile(text, f"<{rev}:dagr/audit/access.py>", "exec"), module.__dict__)
+        exec(compile(text, f"<{rev}:{path}>", "exec"), module.__dict__)
+        return module
+
+    def audit_at(rev, texts):
+        # access.py at the revision, with the chain functions of chains.py at the revision
+        chains = load(rev, "dagr/audit/chains.py", texts["dagr/audit/chains.py"])
+        module = load(rev, "dagr/audit/access.py", texts["dagr/audit/access.py"])
+        for name, value in list(module.__dict__.items()):
+            if getattr(dagr.audit.chains, name, None) is value and hasattr(chains, name):
+                setattr(module, name, getattr(chains, name))
         return module
 
     VARIANTS = {"new": []} | {
-        rev: [(access, "audit", module_at(rev, text))] for rev, text in sources.items()
+        rev: [(access, "audit", audit_at(rev, texts))] for rev, texts in sources.items()
     }
 
     def start_response(status, headers, exc_info=None):
@@ -139,10 +151,13 @@ def main() -> None:
     backends = [b for b in lookup.BACKENDS if "BENCH_BACKENDS" in os.environ or b == "sqlite"]
     revs = [r for r in os.environ.get("BENCH_AB_REVS", "main").split(",") if r]
     sources = json.dumps({
-        rev: subprocess.run(
-            ["git", "show", f"{rev}:dagr/audit/access.py"], cwd=lookup.ROOT, check=True,
-            stdout=subprocess.PIPE, text=True,
-        ).stdout
+        rev: {
+            path: subprocess.run(
+                ["git", "show", f"{rev}:{path}"], cwd=lookup.ROOT, check=True,
+                stdout=subprocess.PIPE, text=True,
+            ).stdout
+            for path in ("dagr/audit/access.py", "dagr/audit/chains.py")
+        }
         for rev in revs
     })  # fmt: skip
     parts = []

@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
@@ -45,8 +44,7 @@ from .integrity import (
     access_digest,
     at_text,
     audit_verify,
-    chain_key,
-    keyed,
+    keyed_setting,
 )
 from .models import AccessEntry, AccessSegment
 from .subjects import SUBJECT_BYTES, entries_with_subject, pack
@@ -78,7 +76,7 @@ def subject_hash(value: str) -> bytes:
     HMAC-SHA256 over the value without spaces and hyphens, upper-cased
     (``identifiers.subject_form``)."""
     normalised = identifiers.subject_form(value)
-    state = keyed(settings.AUDIT_SUBJECT_KEY.encode()).copy()
+    state = keyed_setting("AUDIT_SUBJECT_KEY").copy()
     state.update(normalised.encode())
     return state.digest()[:SUBJECT_BYTES]
 
@@ -88,7 +86,7 @@ def subject_hashes(values: Iterable[str | None]) -> list[bytes]:
     GET, ~2,000 for a batch lookup: the HMAC's keyed state is prepared once per key (``keyed``)
     and copied per distinct subject form."""
     forms = {identifiers.subject_form(v) for v in set(values) if v not in (None, "")}
-    base = keyed(settings.AUDIT_SUBJECT_KEY.encode())
+    base = keyed_setting("AUDIT_SUBJECT_KEY")
     out = []
     for form in forms:
         state = base.copy()
@@ -220,7 +218,7 @@ def _entry_params(
     at = params[0]
     params[0] = at_text(at)  # the digest's form of the time, then the database's
     packed = pack(subjects)
-    entry_hash = access_digest(chain_key(), last_hash, params, [packed])
+    entry_hash = access_digest(keyed_setting("AUDIT_CHAIN_KEY"), last_hash, params, [packed])
     params[0] = db.ops.adapt_datetimefield_value(at)
     params[_FIELDS] = orjson.dumps(params[_FIELDS]).decode()
     params += (last_hash, entry_hash, packed)

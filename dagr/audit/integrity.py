@@ -33,6 +33,7 @@ from .chains import (
     at_text,
     chain_key,
     keyed,
+    keyed_setting,
     public_key_pem,
     signing_key,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "checkpoint_store",
     "checkpoint_write",
     "keyed",
+    "keyed_setting",
     "public_key_pem",
     "signature_valid",
     "signing_key",

@@ -5,6 +5,7 @@ for entries already written."""
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +13,7 @@ from django.db import connection
 from django.test import override_settings
 
 from dagr.audit import access
+from dagr.audit.chains import access_digest, at_text
 
 AT = datetime(2026, 12, 7, 23, 30, 1, 123456, tzinfo=UTC)
 ENTRY = {
@@ -46,3 +48,24 @@ def test_entry_digest_and_values_match_the_existing_chains(at: datetime, digest:
         SUBJECTS,
     ]  # fmt: skip
     assert params[0] == connection.ops.adapt_datetimefield_value(at)
+
+
+@pytest.mark.django_db
+def test_a_changed_key_is_used_at_once() -> None:
+    """The keyed HMAC states are kept per setting (``chains.keyed_setting``) until Django
+    reports the setting changed — an entry written after a key change is under the new key."""
+    with override_settings(AUDIT_CHAIN_KEY="chain-key", AUDIT_SUBJECT_KEY="subject-key"):
+        values, subjects = access._entry_values(at=AT, **ENTRY)
+        first, _ = access._entry_params(values, 41, "ab" * 32, "segment-1", subjects)
+    with override_settings(AUDIT_CHAIN_KEY="other-chain-key", AUDIT_SUBJECT_KEY="other-key"):
+        values, subjects = access._entry_values(at=AT, **ENTRY)
+        second, params = access._entry_params(values, 41, "ab" * 32, "segment-1", subjects)
+        assert subjects == sorted(
+            hmac.digest(b"other-key", form, "sha256")[:16]
+            for form in (b"30122718203", b"32000001234")
+        )
+        content = [at_text(AT), *params[1:21]]
+        content[14] = ["first_name", "address.code"]
+        assert second == access_digest(b"other-chain-key", "ab" * 32, content, subjects)
+    assert first == CASES[0][1]
+    assert second != first
