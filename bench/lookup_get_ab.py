@@ -1,16 +1,22 @@
-"""CPU A/B of the GET-by-identifier changes of 7 December, evening (``docs/performance.md``,
-"GET-by-identifier: CPU per request"): DAGR's WSGI application called in-process as in
-``bench/lookup_cpu.py`` (each answer closed as a WSGI server closes it), the current code
-("new") against the code before, restored by patching one change back at a time ("-sql",
-"-date", "-metrics") and all of them ("old"). The variants alternate in blocks of
-``BENCH_BLOCK`` requests, ``BENCH_ROUNDS`` rounds, the order reversed every round, all in ONE
-process over the same database; ``time.process_time`` per block. Same database, grant and keys as
-`make bench-lookup` (``bench/lookup.py``'s steps; SQLite unless ``BENCH_BACKENDS`` says otherwise).
+"""CPU A/B of the GET-by-identifier hot path: DAGR's WSGI application called in-process as in
+``bench/lookup_cpu.py`` (each answer closed as a WSGI server closes it), the current code ("new")
+against the access audit (``dagr/audit/access.py`` with the digest and key functions of
+``dagr/audit/chains.py``) as it was at each git revision of ``BENCH_AB_REVS`` (default ``main``;
+comma-separated, e.g. ``main,HEAD~1``): those files' text at the revision is loaded as modules of
+their own and put in the place of ``dagr.retrieval.access.audit`` for the variant's blocks (its
+own chain segment; everything else is the current code). The
+variants alternate in blocks of ``BENCH_BLOCK`` requests, ``BENCH_ROUNDS`` rounds, the order
+reversed every round, all in ONE process over the same database; ``time.process_time`` per block.
+On PostgreSQL the backend's CPU (``/proc/<pid>/stat``, 10 ms ticks, summed over all rounds) is
+reported too. Same database, grant and keys as `make bench-lookup` (``bench/lookup.py``'s steps;
+SQLite unless ``BENCH_BACKENDS`` says otherwise).
 
     BENCH_PERSONS=50000 BENCH_ROUNDS=40 BENCH_BLOCK=150 .venv/bin/python bench/lookup_get_ab.py
 
-Prints, per variant, the median CPU µs per request and the median of its paired difference to
-"new" in the same round; ends with ``RESULT lookup_get_ab <backend>_<variant>_us=…``.
+Prints, per variant, the median and min CPU µs per request and the median of its paired difference
+to "new" in the same round; ends with ``RESULT lookup_get_ab <backend>_<variant>_us=…`` (the
+evening of 7 December this script patched back that evening's changes instead: ``git show
+d7f923c:bench/lookup_get_ab.py``).
 """
 
 from __future__ import annotations
@@ -28,62 +34,47 @@ import lookup
 
 CHILD = textwrap.dedent(
     """
-    import io, json, random, statistics, sys, time
+    import importlib.util, io, json, os, random, statistics, sys, time
     from unittest import mock
     import django
     django.setup()
     from django.db import connection
     from dagr.connections.models import Connection
     from dagr.connections.tokens import token_encode
-    from dagr.core.db.prepared import fetch_prepared
-    from dagr.dashboard import metrics
-    from dagr.grants.selectors import grant_active_for
-    from dagr.records import queries
     from dagr.retrieval import access
-    from dagr.retrieval.datasets import dataset_for_retrieval
-    import config.wsgi
     from config.wsgi import application
 
     info = json.loads(open(sys.argv[1]).read())
     rounds, block = int(sys.argv[2]), int(sys.argv[3])
+    sources = json.loads(sys.argv[4])  # revision -> text of dagr/audit/access.py
     conn = Connection.objects.get(client_id=info["client_id"])
     bearer, _ = token_encode(connection_id=conn.pk, client_id=conn.client_id,
                              institution_id=conn.institution_id, kind=conn.kind, lifetime_s=3600)
 
-    # --- the code before each change ---
-    def old_records_by_identifier(*, dataset_id, path, key_path, value, where, params,
-                                  limit=1000):
-        # Django's cursor on SQLite (``fetch_prepared``'s fallback), the ``connection`` proxy
-        if path == key_path:
-            sql = ("SELECT r.id, r.data FROM records_record r "
-                   f"WHERE r.dataset_id = %%s AND r.key = %%s AND r.deleted_at IS NULL "
-                   f"AND ({where})")
-            rows = fetch_prepared(connection, sql, [dataset_id, value, *params])
-        else:
-            sql = ("SELECT r.id, r.data FROM records_recordidentifier i "
-                   "JOIN records_record r ON r.id = i.record_id "
-                   "WHERE i.dataset_id = %%s AND i.path = %%s AND i.value = %%s "
-                   f"AND r.deleted_at IS NULL AND ({where}) ORDER BY r.id LIMIT %%s")
-            rows = fetch_prepared(connection, sql, [dataset_id, path, value, *params, limit])
-        return [(pk, queries._data(data)) for pk, data in rows]
+    import dagr.audit.chains
 
-    def old_resolve(self):  # the grant's validity judged on a second ``localdate()``
-        self.dataset = dataset_for_retrieval(self.code)
-        self.grant = grant_active_for(institution_id=self.caller.institution_id,
-                                      dataset_id=self.dataset.id,
-                                      permission_number=self.permission_number)
-        return self.dataset, self.grant
+    def load(rev, path, text):
+        # a module of the package dagr.audit (its relative imports are the current modules)
+        name = "dagr.audit._at_" + "".join(c if c.isalnum() else "_" for c in rev + path)
+        spec = importlib.util.spec_from_loader(name, loader=None)
+        module = importlib.util.module_from_spec(spec)
+        module.__package__ = "dagr.audit"
+        sys.modules[name] = module
+        exec(compile(text, f"<{rev}:{path}>", "exec"), module.__dict__)
+        return module
 
-    def old_request_count(route, method, status, started):
-        metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()
-        metrics.HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
+    def audit_at(rev, texts):
+        # access.py at the revision, with the chain functions of chains.py at the revision
+        chains = load(rev, "dagr/audit/chains.py", texts["dagr/audit/chains.py"])
+        module = load(rev, "dagr/audit/access.py", texts["dagr/audit/access.py"])
+        for name, value in list(module.__dict__.items()):
+            if getattr(dagr.audit.chains, name, None) is value and hasattr(chains, name):
+                setattr(module, name, getattr(chains, name))
+        return module
 
-    OLD = {
-        "sql": (queries, "records_by_identifier", old_records_by_identifier),
-        "date": (access._Access, "resolve", old_resolve),
-        "metrics": (config.wsgi, "request_count", old_request_count),
+    VARIANTS = {"new": []} | {
+        rev: [(access, "audit", audit_at(rev, texts))] for rev, texts in sources.items()
     }
-    VARIANTS = {"new": [], "old": list(OLD)} | {"-" + k: [k] for k in OLD}
 
     def start_response(status, headers, exc_info=None):
         start_response.status = status
@@ -101,13 +92,21 @@ CHILD = textwrap.dedent(
 
     rng = random.Random(3)
     keys = info["keys"]
+    backend_pid = None
+
+    def backend_ticks():
+        if backend_pid is None:
+            return 0
+        fields = open(f"/proc/{backend_pid}/stat").read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
 
     def measure(name, count):
-        patches = [mock.patch.object(*OLD[k]) for k in VARIANTS[name]]
+        patches = [mock.patch.object(*p) for p in VARIANTS[name]]
         for p in patches:
             p.start()
         envs = [environ(rng.choice(keys)) for _ in range(count)]
         try:
+            ticks = backend_ticks()
             started = time.process_time()
             for env in envs:
                 result = application(env, start_response)
@@ -115,7 +114,7 @@ CHILD = textwrap.dedent(
                 result.close()  # as a WSGI server does: request_finished
                 if not start_response.status.startswith("200"):
                     raise SystemExit(f"{name}: {start_response.status}")
-            return (time.process_time() - started) / count * 1e6
+            return (time.process_time() - started) / count * 1e6, backend_ticks() - ticks
         finally:
             for p in patches:
                 p.stop()
@@ -123,14 +122,24 @@ CHILD = textwrap.dedent(
     names = list(VARIANTS)
     for name in names:
         measure(name, 300)  # warm-up
+    if connection.vendor == "postgresql":
+        pid = connection.connection.info.backend_pid
+        if os.path.exists(f"/proc/{pid}/stat"):  # a server on this machine
+            backend_pid = pid
     samples = {name: [] for name in names}
+    ticks = {name: 0 for name in names}
     for r in range(rounds):
         for name in names if r %% 2 == 0 else names[::-1]:
-            samples[name].append(measure(name, block))
+            us, t = measure(name, block)
+            samples[name].append(us)
+            ticks[name] += t
+    hz = os.sysconf("SC_CLK_TCK")
     out = {}
     for name in names:
         diff = [a - b for a, b in zip(samples[name], samples["new"])]
-        out[name] = (statistics.median(samples[name]), statistics.median(diff))
+        backend = ticks[name] / hz / (rounds * block) * 1e6 if backend_pid else None
+        out[name] = (statistics.median(samples[name]), min(samples[name]),
+                     statistics.median(diff), backend)
     print(json.dumps(out))
     """
 )
@@ -140,6 +149,17 @@ def main() -> None:
     rounds = int(os.environ.get("BENCH_ROUNDS", "40"))
     block = int(os.environ.get("BENCH_BLOCK", "150"))
     backends = [b for b in lookup.BACKENDS if "BENCH_BACKENDS" in os.environ or b == "sqlite"]
+    revs = [r for r in os.environ.get("BENCH_AB_REVS", "main").split(",") if r]
+    sources = json.dumps({
+        rev: {
+            path: subprocess.run(
+                ["git", "show", f"{rev}:{path}"], cwd=lookup.ROOT, check=True,
+                stdout=subprocess.PIPE, text=True,
+            ).stdout
+            for path in ("dagr/audit/access.py", "dagr/audit/chains.py")
+        }
+        for rev in revs
+    })  # fmt: skip
     parts = []
     for backend in backends:
         env = lookup.prepare(backend)
@@ -151,15 +171,23 @@ def main() -> None:
         info_file.write_text(json.dumps(info))
         code = CHILD % {"dataset": lookup.DATASET, "permission": lookup.PERMISSION}
         out = subprocess.run(
-            [sys.executable, "-c", code, str(info_file), str(rounds), str(block)],
+            [sys.executable, "-c", code, str(info_file), str(rounds), str(block), sources],
             env={**env, "PYTHONPATH": str(lookup.ROOT)}, cwd=lookup.ROOT, check=True,
             stdout=subprocess.PIPE, text=True,
         ).stdout  # fmt: skip
         result = json.loads(out.strip().splitlines()[-1])
         print(f"\n{backend}: CPU µs per GET-by-identifier, {rounds} rounds × {block} requests")
-        for name, (median, diff) in result.items():
-            print(f"  {name:<10} median {median:7.1f}   paired difference to new {diff:+7.1f}")
-            parts.append(f"{backend}_{name.replace('-', 'without_')}_us={median:.0f}")
+        for name, (median, low, diff, server) in result.items():
+            label = "".join(c if c.isalnum() else "_" for c in name)
+            line = (
+                f"  {name:<10} median {median:7.1f}  min {low:7.1f}  "
+                f"paired difference to new {diff:+7.1f}"
+            )
+            parts.append(f"{backend}_{label}_us={median:.0f} {backend}_{label}_min_us={low:.0f}")
+            if server is not None:
+                line += f"  database backend {server:7.1f}"
+                parts.append(f"{backend}_{label}_backend_us={server:.0f}")
+            print(line)
     print("RESULT lookup_get_ab " + " ".join(parts))
 
 

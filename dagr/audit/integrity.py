@@ -32,6 +32,8 @@ from .chains import (
     admin_digest,
     at_text,
     chain_key,
+    keyed,
+    keyed_setting,
     public_key_pem,
     signing_key,
 )
@@ -74,6 +76,8 @@ __all__ = [
     "checkpoint_export",
     "checkpoint_store",
     "checkpoint_write",
+    "keyed",
+    "keyed_setting",
     "public_key_pem",
     "signature_valid",
     "signing_key",

@@ -73,7 +73,9 @@ class AccessEntry(models.Model):
     connection_id = models.BigIntegerField(_("connection id"), null=True, blank=True)
     user_id = models.BigIntegerField(_("user id"), null=True, blank=True)
     actor_label = models.CharField(_("caller"), max_length=255, blank=True)
-    dataset_id = models.BigIntegerField(_("dataset id"), null=True, db_index=True)
+    # No index of its own: ``access_dataset_at`` (dataset_id, at) serves every look-up by dataset,
+    # and each index is pages an entry writes on every data request (``docs/performance.md``).
+    dataset_id = models.BigIntegerField(_("dataset id"), null=True)
     dataset_code = models.CharField(_("dataset"), max_length=64, blank=True)
     grant_id = models.BigIntegerField(_("grant id"), null=True, blank=True)
     permission_number = models.CharField(_("permission number"), max_length=100, blank=True)
