@@ -14,9 +14,11 @@ in ``PRAGMA wal_autocheckpoint``, settings), and the worker calls ``wal_checkpoi
 
 1. a PASSIVE checkpoint without any lock: it copies what the WAL holds into the database file
    while requests keep writing (SQLite lets one checkpointer run beside the writer);
-2. then, if the WAL holds ``DAGR_SQLITE_WAL_RESET_PAGES`` or more, a second PASSIVE checkpoint
-   while holding the writer lock: no commit can append meanwhile, so it copies the few pages
-   written since step 1 and the whole WAL is in the database file; the next writer then starts
+2. then, if the WAL holds ``DAGR_SQLITE_WAL_RESET_PAGES`` or more — after up to three more
+   lock-free passes over what was written meanwhile, and a sync of the database file, so that
+   little is left to copy and sync — one more PASSIVE checkpoint while holding the writer lock:
+   no commit can append meanwhile, so it copies the few pages written since and the whole WAL is
+   in the database file; the next writer then starts
    the WAL from its beginning again (SQLite restarts a fully checkpointed WAL by itself). Without
    this step a checkpoint never catches up with writers that append every millisecond, and the
    WAL file would grow for as long as requests keep coming.
