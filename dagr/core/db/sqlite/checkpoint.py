@@ -18,10 +18,10 @@ in ``PRAGMA wal_autocheckpoint``, settings), and the worker calls ``wal_checkpoi
    lock-free passes over what was written meanwhile, and a sync of the database file, so that
    little is left to copy and sync — one more PASSIVE checkpoint while holding the writer lock:
    no commit can append meanwhile, so it copies the few pages written since and the whole WAL is
-   in the database file; the next writer then starts
-   the WAL from its beginning again (SQLite restarts a fully checkpointed WAL by itself). Without
-   this step a checkpoint never catches up with writers that append every millisecond, and the
-   WAL file would grow for as long as requests keep coming.
+   in the database file; the next writer then starts the WAL from its beginning again (SQLite
+   restarts a fully checkpointed WAL by itself). Without this step a checkpoint never catches up
+   with writers that append every millisecond, and the WAL file would grow for as long as
+   requests keep coming.
 
 A reader still reading an older snapshot when step 2 runs keeps the pages it may need in the WAL
 (SQLite does not copy past it); the next run finishes the job. If the worker is not running,
