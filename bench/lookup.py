@@ -11,7 +11,8 @@ BENCH_ROLLUP_INTERVAL_S, default 5 s, six times as often as the worker's default
 again, in one run; the rollups are caught up and the sizes measured before the "on" phase),
 BENCH_SUBJECT_INDEX=0 (do not run the worker's subject index job during the windows; by
 default the index is caught up before each group of windows — the floor's and DAGR's alike —
-and the job runs during it as ``dagr worker`` would, see ``SUBJECT_INDEX_LOOP``),
+and the job runs during it as ``dagr worker`` would, see ``SUBJECT_INDEX_LOOP``; on SQLite the
+worker's WAL checkpoint job runs throughout in any case, see ``CHECKPOINT_LOOP``),
 BENCH_THREADS (blocking threads per process, 1 — more threads or processes than cores measured
 slower on this 2-core machine: 4 threads 833 req/s, 3 processes 875 req/s, vs 1,019 for 2×1).
 
@@ -309,6 +310,43 @@ SUBJECT_INDEX_LOOP = textwrap.dedent(
 )
 
 
+# The worker's WAL checkpoint job on SQLite (``dagr.core.db.sqlite.checkpoint``: the web
+# processes' commits leave checkpoints to it), run as ``dagr worker`` runs it, from the server's
+# start to its end — warm-up and every window, the floor's and DAGR's alike.
+CHECKPOINT_LOOP = textwrap.dedent(
+    """
+    import signal, threading
+    import django
+    django.setup()
+    from django.conf import settings
+    from dagr.core.management.commands.worker import _periodic
+    path = "dagr.core.db.sqlite.checkpoint.wal_checkpoint_periodic"
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *args: stop.set())
+    job = threading.Thread(target=_periodic, args=(path, settings.DAGR_PERIODIC_JOBS[path], stop))
+    job.start()
+    print("started", flush=True)
+    job.join()
+    """
+)
+
+
+@contextlib.contextmanager
+def checkpoint_job(backend: str, env: dict[str, str]) -> Iterator[None]:
+    if backend != "sqlite":
+        yield
+        return
+    loop = subprocess.Popen([PYTHON, "-c", CHECKPOINT_LOOP], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        if not loop.stdout or loop.stdout.readline().strip() != "started":
+            raise SystemExit("the checkpoint job did not start")
+        yield
+    finally:
+        loop.send_signal(signal.SIGTERM)
+        loop.communicate(timeout=60)
+
+
 @contextlib.contextmanager
 def subject_index_job(
     env: dict[str, str], report: dict[str, list[str]], window: str
@@ -387,7 +425,9 @@ def bench(backend: str) -> dict[str, float] | None:
                  "FLOOR_INSTITUTION": str(info["institution_id"]),
                  "PYTHONPATH": str(ROOT)}  # fmt: skip
     floor = granian("bench.floor_server:application", floor_port, floor_env)
+    jobs = contextlib.ExitStack()
     try:
+        jobs.enter_context(checkpoint_job(backend, env))
         wait_for(port)
         wait_for(floor_port)
         bearer = token(port, info["client_id"], info["secret"])
@@ -416,6 +456,7 @@ def bench(backend: str) -> dict[str, float] | None:
             )
         rollups = rollups_on_off(port, script, env) if os.environ.get("BENCH_ROLLUPS") else {}
     finally:
+        jobs.close()
         stop(server)
         stop(floor)
     served = served_count(metrics_dir)

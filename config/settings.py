@@ -202,19 +202,35 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'dagr.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600)}
+# SQLite's WAL checkpoints (dagr.core.db.sqlite.checkpoint, docs/performance.md "SQLite tail
+# latency"): the worker checkpoints every DAGR_SQLITE_CHECKPOINT_S without holding up writers,
+# and once the WAL holds DAGR_SQLITE_WAL_RESET_PAGES pages, finishes under the writer lock so the
+# WAL starts over; a commit checkpoints only at DAGR_SQLITE_AUTOCHECKPOINT_PAGES (the worker not
+# running — SQLite's default is 1,000, which put a checkpoint into every ~100th request).
+DAGR_SQLITE_CHECKPOINT_S = float(os.environ.get("DAGR_SQLITE_CHECKPOINT_S", "1"))
+DAGR_SQLITE_WAL_RESET_PAGES = int(os.environ.get("DAGR_SQLITE_WAL_RESET_PAGES", "16000"))
+DAGR_SQLITE_AUTOCHECKPOINT_PAGES = int(os.environ.get("DAGR_SQLITE_AUTOCHECKPOINT_PAGES", "100000"))
+DAGR_SQLITE_WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes
+# The SQLite connection's settings (every DAGR process: web, worker, CLI).
+DAGR_SQLITE_OPTIONS = {
+    # WAL lets the web server and the worker read while one of them writes; IMMEDIATE
+    # transactions take the write lock up front instead of failing half-way.
+    "init_command": (
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+        "PRAGMA busy_timeout=10000; "
+        # WAL checkpoints are the worker's job (dagr.core.db.sqlite.checkpoint): a commit
+        # checkpoints only when the WAL reaches this many pages (the worker not running),
+        # and a WAL file grown past the size limit is cut back when it restarts.
+        f"PRAGMA wal_autocheckpoint={DAGR_SQLITE_AUTOCHECKPOINT_PAGES}; "
+        f"PRAGMA journal_size_limit={DAGR_SQLITE_WAL_SIZE_LIMIT};"
+    ),
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's SQLite backend plus a prompt cross-process writer lock (see its docstring).
     DATABASES["default"]["ENGINE"] = "dagr.core.db.sqlite"
-    DATABASES["default"]["OPTIONS"] = {
-        # WAL lets the web server and the worker read while one of them writes; IMMEDIATE
-        # transactions take the write lock up front instead of failing half-way.
-        "init_command": (
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-            "PRAGMA busy_timeout=10000;"
-        ),
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    }
+    DATABASES["default"]["OPTIONS"] = DAGR_SQLITE_OPTIONS
     DATABASES["default"]["CONN_MAX_AGE"] = None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -466,6 +482,11 @@ DAGR_PERIODIC_JOBS = {
     # the access audit's subject index: the entries written since the last run, in bulk
     "dagr.audit.subjects.subject_index_periodic": AUDIT_SUBJECT_INDEX_INTERVAL_S,
 }
+if DATABASES["default"]["ENGINE"] == "dagr.core.db.sqlite":
+    # SQLite's WAL checkpoints, out of the requests' commits (see DAGR_SQLITE_CHECKPOINT_S)
+    DAGR_PERIODIC_JOBS["dagr.core.db.sqlite.checkpoint.wal_checkpoint_periodic"] = (
+        DAGR_SQLITE_CHECKPOINT_S
+    )
 
 # --- Connectors (DU-12) ------------------------------------------------------------------------
 # Run log lines are kept this many days; a run's claim on its connector lasts this many seconds

@@ -131,10 +131,36 @@ def test_on_sqlite_the_job_paces_its_batches_so_requests_get_the_write_lock(
     assert (run.entries, run.indexed_to) == (7, entries[-1].pk)
     assert len(pauses) == 3 and all(0 < p <= 0.5 for p in pauses)  # between the four batches
     settings.AUDIT_SUBJECT_INDEX_SUBJECTS = 20_000
-    assert subjects._sqlite_next(20_000, 4_000, 0.080) == (1_000, 0.160)  # held 4× too long
-    assert subjects._sqlite_next(1_000, 1_000, 0.001)[0] == 20_000  # never above the setting
+    # held 20× too long (``SQLITE_HOLD_S`` is 4 ms): a batch a twentieth as large next time
+    assert subjects._sqlite_next(20_000, 4_000, 0.080) == (200, 0.160)
+    assert subjects._sqlite_next(1_000, 1_000, 0.0001)[0] == 20_000  # never above the setting
     assert subjects._sqlite_next(1_000, 1_000, 5.0) == (subjects.SQLITE_MIN_SUBJECTS, 0.5)
     assert subjects._sqlite_next(700, 0, 0.001)[0] == 700  # an empty batch keeps the size
+
+
+def test_a_batch_reads_no_more_entries_than_it_may_index(settings: Any, monkeypatch: Any):
+    """An entry holds at least one subject (or none), so a batch of at most N subjects needs at
+    most N entries: reading the whole ``batch`` to index a few dozen (SQLite's small batches)
+    made the job's CPU per subject 2.5 times as high."""
+    for i in range(3):
+        write(f"3200000{i:04d}", PERSON)
+    monkeypatch.setattr(subjects, "time", SimpleNamespace(perf_counter=lambda: 0.0, sleep=id))
+    limits: list[int] = []
+
+    def spy(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if "ORDER BY id LIMIT" in sql:
+            limits.append(params[-1])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        subjects.subject_index_run()
+    subject_limit = (
+        subjects.SQLITE_FIRST_SUBJECTS
+        if connection.vendor == "sqlite"
+        else settings.AUDIT_SUBJECT_INDEX_SUBJECTS
+    )
+    assert limits == [min(settings.AUDIT_SUBJECT_INDEX_BATCH, subject_limit)]
+    assert subjects.index_lag()[0] == 0
 
 
 def test_index_command_and_periodic_job(capsys: Any):

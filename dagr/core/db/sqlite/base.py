@@ -23,6 +23,7 @@ from django.db import OperationalError
 from django.db.backends.sqlite3 import base
 
 LOCK_TIMEOUT_S = 20.0
+LOCK_PAUSE_MAX_S = 0.002  # the longest pause between two polls
 
 
 class _WriteLock:
@@ -54,7 +55,7 @@ class _WriteLock:
                     if time.monotonic() > deadline:
                         raise OperationalError("database is locked (writer lock timeout)") from None
                     time.sleep(pause)
-                    pause = min(pause * 2, 0.002)
+                    pause = min(pause * 2, LOCK_PAUSE_MAX_S)
         except BaseException:
             self.thread_lock.release()
             raise
