@@ -502,8 +502,16 @@ class PersonalCodes:
             self._months[block] = found
         return found
 
-    def _old(self, d: int, a: int, b: int, block: str) -> str:
-        t1, t2, t3, t4, rot, days, _issuable, weighted = self._month(block)
+    def _old(
+        self,
+        d: int,
+        a: int,
+        b: int,
+        block: str,
+        month: tuple[bytes, bytes, bytes, bytes, tuple[int, ...], int, bool, int],
+    ) -> str:
+        """The Feistel rounds of ``(d, a, b)`` in ``block`` (``month``: its ``_month``)."""
+        t1, t2, t3, t4, rot, days, _issuable, weighted = month
         b = (b + t1[d * 10 + a]) % 100
         a = (a + 1 + t2[d * 100 + b] % 9) % 10
         d = (d - 1 + rot[t3[a * 100 + b] % len(rot)]) % days + 1
@@ -514,14 +522,15 @@ class PersonalCodes:
 
     def _old_repaired(self, code: str) -> str | None:
         block = code[2:7]
-        _t1, _t2, _t3, _t4, _rot, days, issuable, weighted = self._month(block)
+        month = self._month(block)
+        days, issuable = month[5], month[6]
         d = int(code[:2])
         if not issuable or not 1 <= d <= days or _pc_check(code[:10]) != code[10]:
             return None
         a = int(code[7])
         b = int(code[8:10])
-        out = self._old_layer1(code, d, a, b, block, days, weighted)
-        if shares_window(code, out):
+        out, bad = self._old_layer1(code, d, a, b, block, month)
+        if bad:
             # what the swap repair cannot fix (months whose digits repeat, such as 11/1931
             # "11311", leave a few) takes the irregular path: a 32… code
             self.unrepaired += 1
@@ -529,30 +538,40 @@ class PersonalCodes:
         return out
 
     def _old_layer1(
-        self, code: str, d: int, a: int, b: int, block: str, days: int, weighted: int
-    ) -> str:
-        """``code`` (valid, of day ``d``, serial digits ``a``, ``b`` and month ``block``)
-        through the first layer."""
-        out = self._old(d, a, b, block)
+        self,
+        code: str,
+        d: int,
+        a: int,
+        b: int,
+        block: str,
+        month: tuple[bytes, bytes, bytes, bytes, tuple[int, ...], int, bool, int],
+    ) -> tuple[str, bool]:
+        """``code`` (valid, of day ``d``, serial digits ``a``, ``b`` and month ``block``,
+        whose ``_month`` is ``month``) through the first layer; and whether the output still
+        shares a 6-character window with ``code`` (``_swap``)."""
+        days, weighted = month[5], month[7]
+        out = self._old(d, a, b, block, month)
         # the partner differs in the day's last digit and the first serial digit, so it shares
         # no 6-window with ``code`` at the same place; its check digit from the numbers (as
         # in ``_old``)
         pd, pa = _flip_day(d, days), a ^ 1
         total = pd // 10 + 6 * (pd % 10) + weighted + 8 * pa + 4 * (b // 10) + 2 * (b % 10)
         partner = f"{pd:02d}{block}{pa}{b:02d}{(1101 - total) % 11 % 10}"
-        return self._swap(code, out, partner, self._old(pd, pa, b, block))
+        return self._swap(code, out, partner, self._old(pd, pa, b, block, month))
 
-    def _swap(self, code: str, out: str, partner: str, partner_out: str) -> str:
+    def _swap(self, code: str, out: str, partner: str, partner_out: str) -> tuple[str, bool]:
         """The swap repair (a bijection: ``code`` and ``partner`` exchange images only when
-        either is bad and both are good after the exchange — a symmetric condition)."""
+        either is bad and both are good after the exchange — a symmetric condition); and
+        whether the image it gives shares a 6-character window with ``code`` (known here: the
+        caller need not test it again)."""
         bad = shares_window(code, out)
         if (bad or shares_window(partner, partner_out)) and not (
             shares_window(code, partner_out) or shares_window(partner, out)
         ):
             if bad:
                 self.repaired += 1
-            return partner_out
-        return out
+            return partner_out, False  # the exchange asks ``code`` and ``partner_out`` good
+        return out, bad
 
     # new format ---------------------------------------------------------------------------------
     def _new(self, u: int, t: int, v: int) -> str:
@@ -571,8 +590,8 @@ class PersonalCodes:
         out = self._new(u, t, v)
         first_ten = f"32{u:03d}{t ^ 1}{v:04d}"  # differs at index 5, inside every 6-window
         partner = first_ten + _pc_check(first_ten)
-        out = self._swap(code, out, partner, self._new(u, t ^ 1, v))
-        if shares_window(code, out):
+        out, bad = self._swap(code, out, partner, self._new(u, t ^ 1, v))
+        if bad:
             self.unrepaired += 1
             return None if self._raw else self._irregular_code(code)
         return out
