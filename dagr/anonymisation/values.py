@@ -171,6 +171,42 @@ def shares_window(original: str, output: str, width: int = 6) -> bool:
     return False
 
 
+class SortedIndex:
+    """Where an integer is in a sorted array of integers: the value range is cut into at most
+    2**16 buckets (a power of two wide) and a bisect runs only inside the bucket's slice —
+    on the large tables (a million codes: 8 MB) a bisect of the whole array misses the cache
+    at most of its ~20 steps (1.58 → 1.03 µs a lookup measured on 1 M codes under load).
+    The starts take 8 bytes a bucket (≤ 512 kB)."""
+
+    __slots__ = ("_buckets", "_lo", "_shift", "_starts", "values")
+
+    def __init__(self, values: array[int], bits: int = 16) -> None:
+        self.values = values
+        if not values:
+            self._lo, self._shift, self._buckets, self._starts = 0, 0, 0, array("q", [0])
+            return
+        lo = self._lo = values[0]
+        span = values[-1] - lo + 1
+        shift = self._shift = max(0, (span - 1).bit_length() - bits)
+        self._buckets = ((span - 1) >> shift) + 1
+        # bucket k holds the values in [lo + k·2**shift, lo + (k + 1)·2**shift)
+        self._starts = array(
+            "q",
+            [bisect.bisect_left(values, lo + (k << shift)) for k in range(self._buckets)]
+            + [len(values)],
+        )
+
+    def find(self, x: int) -> int:
+        """The index of ``x`` in the array, -1 when it is not there."""
+        k = (x - self._lo) >> self._shift
+        if k < 0 or k >= self._buckets:
+            return -1
+        starts = self._starts
+        hi = starts[k + 1]
+        i = bisect.bisect_left(self.values, x, starts[k], hi)
+        return i if i < hi and self.values[i] == x else -1
+
+
 def _in_sorted(values: array[int], x: int) -> bool:
     i = bisect.bisect_left(values, x)
     return i < len(values) and values[i] == x
@@ -252,6 +288,8 @@ class _DisjointMap:
         none); ``irregular``: the last fallback, avoiding what ``free`` refuses; ``mapper``:
         runs step 1 on ranges of the originals (e.g. in worker processes; None: here)."""
         self.originals = originals
+        # built before the mapper forks: its ranges look up every image among the originals
+        where = self._where = SortedIndex(originals).find
         n = len(originals)
         names = ("repaired", "unrepaired", "collisions")
 
@@ -264,7 +302,7 @@ class _DisjointMap:
                 out = regular(f"{originals[i]:011d}")
                 if out is not None:
                     y = int(out)
-                    if not _in_sorted(originals, y):
+                    if where(y) < 0:
                         part[i - lo] = y
             delta = tuple(getattr(counted, name) - b for name, b in zip(names, before, strict=True))
             for name, b in zip(names, before, strict=True):
@@ -289,7 +327,7 @@ class _DisjointMap:
         given: set[int] = set()
 
         def free(y: int) -> bool:
-            return not (_in_sorted(originals, y) or _in_sorted(taken, y) or y in given)
+            return not (where(y) >= 0 or _in_sorted(taken, y) or y in given)
 
         # 2. the displaced (the bijection's image is another original, or there is none): the
         #    next free code on the bijection's own cycle, in the order of the originals (so the
@@ -333,10 +371,8 @@ class _DisjointMap:
     def get(self, code: str) -> str | None:
         if len(code) != 11 or not code.isdigit():
             return None
-        x = int(code)
-        originals = self.originals
-        i = bisect.bisect_left(originals, x)
-        if i < len(originals) and originals[i] == x:
+        i = self._where(int(code))
+        if i >= 0:
             return f"{self.images[i]:011d}"
         return None
 
@@ -917,12 +953,12 @@ class AddressRegister:
         parent_codes = [p for _c, p in raw]
         del raw
         n = len(self.codes)
-        codes = self.codes
+        where = self._where = SortedIndex(self.codes).find
         self.parent = array("i", [-1]) * n
         for i, p in enumerate(parent_codes):
             if p >= 0:
-                j = bisect.bisect_left(codes, p)
-                if j < n and codes[j] == p:
+                j = where(p)
+                if j >= 0:
                     self.parent[i] = j
         del parent_codes
         # children grouped by parent: ``order`` lists indices sorted by parent index
@@ -967,8 +1003,7 @@ class AddressRegister:
         c = _as_int(code)
         if c is None:
             return -1
-        j = bisect.bisect_left(self.codes, c)
-        return j if j < len(self.codes) and self.codes[j] == c else -1
+        return self._where(c)
 
     def __contains__(self, code: object) -> bool:
         return isinstance(code, str) and self.index(code) >= 0
