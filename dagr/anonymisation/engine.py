@@ -105,10 +105,16 @@ _VOCABULARY = {"first_name", "last_name", "full_name", "gender"}
 class _Release:
     """The keyed generators and counters of one release."""
 
-    def __init__(self, key: bytes, register: AddressRegister) -> None:
-        self.keys = Keyring(key)
-        self.personal = PersonalCodes(self.keys)
-        self.companies = CompanyCodes(self.keys)
+    def __init__(
+        self,
+        keys: Keyring,
+        register: AddressRegister,
+        personal: PersonalCodes,
+        companies: CompanyCodes,
+    ) -> None:
+        self.keys = keys
+        self.personal = personal  # prepared (``_prepare_codes``)
+        self.companies = companies
         self.names = Names(self.keys)
         self.values = Values(self.keys, self.personal, self.companies)
         self.register = register
@@ -591,9 +597,14 @@ def _code_reader(
                 for item in value:
                     inner(item, sinks)
             elif kind == "personal_code":
-                personal(normalise(kind, value))
+                # a string of digits is its own normalised form (the stored form: no call)
+                personal(
+                    value if type(value) is str and value.isdigit() else normalise(kind, value)
+                )
             elif kind == "company_code":
-                companies(normalise(kind, value))
+                companies(
+                    value if type(value) is str and value.isdigit() else normalise(kind, value)
+                )
             else:  # the digits as ``Values.vat`` reads them
                 digits = re.sub(r"[\s-]", "", str(value)).upper().removeprefix("LV")
                 if identifiers.is_valid_company_code(digits):
@@ -606,7 +617,12 @@ def _code_reader(
     return read
 
 
-def _prepare_codes(spec: ReleaseSpec, rel: _Release, mapper: Mapper | None = None) -> None:
+def _prepare_codes(
+    spec: ReleaseSpec,
+    personal_codes: PersonalCodes,
+    company_codes: CompanyCodes,
+    mapper: Mapper | None = None,
+) -> None:
     """The pre-pass: the original personal codes and company numbers of every dataset of the
     release (a cheap read of the identifier fields only), so that the tables of
     ``values.PersonalCodes``/``CompanyCodes`` are fixed before the first output: no output
@@ -641,9 +657,9 @@ def _prepare_codes(spec: ReleaseSpec, rel: _Release, mapper: Mapper | None = Non
             records = ds.records()
         for record in records:
             read(record, sinks)
-    rel.personal.prepare(personal, mapper)
+    personal_codes.prepare(personal, mapper)
     del personal
-    rel.companies.prepare(companies, irregular_vat, mapper)
+    company_codes.prepare(companies, irregular_vat, mapper)
 
 
 _MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -737,9 +753,21 @@ def _build(
     progress: Callable[[int], None],
     ndjson: NdjsonSink | None,
 ) -> PrivacyReport:
-    register = AddressRegister(spec.address_codes or (), key=Keyring(spec.key).sub("address"))
-    rel = _Release(spec.key, register)
-    _prepare_codes(spec, rel, _fork_map(spec.workers) if spec.workers > 1 else None)
+    keys = Keyring(spec.key)
+    registers: list[AddressRegister] = []
+
+    def read_register() -> None:
+        if not registers:
+            registers.append(AddressRegister(spec.address_codes or (), key=keys.sub("address")))
+
+    personal, companies = PersonalCodes(keys), CompanyCodes(keys)
+    # with workers, this process reads the address register while they map the codes (the
+    # register is not used before the transform); else (or when the mapping ran here) after
+    mapper = _fork_map(spec.workers, read_register) if spec.workers > 1 else None
+    _prepare_codes(spec, personal, companies, mapper)
+    read_register()
+    register = registers[0]
+    rel = _Release(keys, register, personal, companies)
     auditor = Auditor(spec.privacy, register, {ds.code: ds.schema for ds in spec.datasets})
     # plain cells are looked up whole only when some personal string is pseudonymised (its
     # originals join the global set); decided before the first record of any dataset
@@ -928,10 +956,11 @@ def _call_forked(lo: int, hi: int) -> Any:
     return _FORKED_FN(lo, hi)
 
 
-def _fork_map(workers: int) -> Mapper:
+def _fork_map(workers: int, meanwhile: Callable[[], None] = lambda: None) -> Mapper:
     """A ``values.Mapper`` running the ranges in ``workers`` processes forked for the call
     (the pre-pass's bijection of every original code: a pure function of the key and the
-    code, independent for each code)."""
+    code, independent for each code). ``meanwhile``: work of this process that needs none of
+    the results, run while the workers map (else this process only waits)."""
 
     def mapper(fn: Callable[[int, int], Any], n: int) -> list[Any]:
         global _FORKED_FN
@@ -941,7 +970,9 @@ def _fork_map(workers: int) -> Mapper:
         try:
             with _pool(workers) as pool:
                 ranges = [(lo, min(lo + _RANGE, n)) for lo in range(0, n, _RANGE)]
-                return pool.starmap(_call_forked, ranges)
+                mapped = pool.starmap_async(_call_forked, ranges)
+                meanwhile()
+                return list(mapped.get())
         finally:
             _FORKED_FN = None
 

@@ -4,6 +4,7 @@ phonenumbers, bijectivity, no shared 6-character piece with the original."""
 from __future__ import annotations
 
 import random
+from array import array
 from datetime import date, timedelta
 
 import phonenumbers
@@ -18,6 +19,7 @@ from dagr.anonymisation.values import (
     Keyring,
     Names,
     PersonalCodes,
+    SortedIndex,
     Values,
     gender_of,
     shares_window,
@@ -265,6 +267,9 @@ def test_prepared_personal_codes_are_disjoint_from_dense_originals(
     # (see test_repetitive_months_move_what_is_left_to_the_irregular_path)
     assert in_month >= 0.99 * sum(1 for c in ordered if c[:2] != "32") - 30
     assert codes.collisions == 0
+    # the sorted images (merged from step 1's and the walk's) are every image, once
+    assert codes._map is not None
+    assert codes._map.all_images == array("q", sorted(set(codes._map.images)))
     rng.shuffle(ordered)
     again = PersonalCodes(keys_)
     again.prepare(ordered)
@@ -298,3 +303,21 @@ def test_prepared_company_numbers_are_disjoint_from_a_chain_of_originals(
     assert all(identifiers.is_valid_company_code(o) and pvn.is_valid(o) for o in outs)
     assert not any(shares_window(c, o) for c, o in zip(sorted(originals), outs, strict=True))
     assert companies_.displaced > 0 and companies_.collisions == 0
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.integers(-(2**62), 2**62) | st.integers(0, 3000), max_size=300),
+    st.lists(st.integers(-(2**62), 2**62) | st.integers(-10, 3010), max_size=50),
+    st.integers(1, 16),
+)
+def test_sorted_index_finds_what_a_bisect_finds(
+    values_: list[int], probes: list[int], bits: int
+) -> None:
+    """The bucketed lookup of the code tables and the address register: the index of every
+    value (present or not, below or above the range) in arrays with narrow and wide spans,
+    one value, none, with few and many buckets."""
+    ordered = array("q", sorted(set(values_)))
+    index = SortedIndex(ordered, bits)
+    for x in [*ordered, *probes]:
+        assert index.find(x) == (ordered.index(x) if x in ordered else -1)
