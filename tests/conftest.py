@@ -222,3 +222,13 @@ def audit_table_refuses_inserts(db: Any) -> Iterator[None]:
                 "BEGIN SELECT RAISE(ABORT, 'audit storage unavailable'); END"
             )
     yield
+
+
+@pytest.fixture
+def walfile(tmp_path: Any, django_db_blocker: Any) -> Iterator[Any]:
+    """A SQLite database file in WAL mode with the settings' connection options and a table
+    ``t`` (``tests/walfile.py``) — on the PostgreSQL run of the suite as well."""
+    from tests.walfile import wal_database
+
+    with django_db_blocker.unblock(), wal_database(tmp_path / "wal.sqlite3") as db:
+        yield db

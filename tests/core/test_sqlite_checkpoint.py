@@ -7,11 +7,9 @@ memory), with the settings' connection options — on the PostgreSQL run of the 
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,62 +17,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.utils import ConnectionHandler
 
 from dagr.core.db.sqlite import base, checkpoint
-
-ROW = "x" * 3000  # most of a 4 KB page: one page per row
-
-
-@pytest.fixture
-def walfile(tmp_path: Path, django_db_blocker: Any) -> Iterator[BaseDatabaseWrapper]:
-    handler = ConnectionHandler(
-        {
-            "default": {
-                "ENGINE": "dagr.core.db.sqlite",
-                "NAME": str(tmp_path / "ckpt.sqlite3"),
-                "OPTIONS": settings.DAGR_SQLITE_OPTIONS,
-                "CONN_MAX_AGE": None,
-            }
-        }
-    )
-    wrapper = handler["default"]
-    with django_db_blocker.unblock():
-        with wrapper.cursor() as cursor:
-            cursor.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the table in the file itself
-        yield wrapper
-        wrapper.close()
-
-
-def insert(db: BaseDatabaseWrapper, rows: int, per_transaction: int = 10) -> None:
-    """Commits as a request's access entry does (``dagr.audit.access``): ``BEGIN IMMEDIATE`` …
-    ``COMMIT`` under the backend's writer lock."""
-    db.ensure_connection()
-    lock = db._lock()  # type: ignore[attr-defined]
-    for _ in range(0, rows, per_transaction):
-        lock.acquire()
-        try:
-            db.connection.execute("BEGIN IMMEDIATE")
-            db.connection.executemany("INSERT INTO t (v) VALUES (?)", [(ROW,)] * per_transaction)
-            db.connection.execute("COMMIT")
-        finally:
-            lock.release()
-
-
-def wal_pages(db: BaseDatabaseWrapper) -> int:
-    """Frames in the WAL now (a PASSIVE checkpoint reports it; here nothing is left to copy)."""
-    with db.cursor() as cursor:
-        cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        return int(cursor.fetchone()[1])
-
-
-def rows_in_database_file(db: BaseDatabaseWrapper, tmp_path: Path) -> int:
-    """What the database file holds by itself, without its WAL: a copy of the file alone."""
-    alone = tmp_path / f"alone-{time.monotonic_ns()}.sqlite3"
-    shutil.copyfile(str(db.settings_dict["NAME"]), alone)
-    with sqlite3.connect(alone) as plain:
-        return int(plain.execute("SELECT COUNT(*) FROM t").fetchone()[0])
+from tests.walfile import ROW, insert, rows_in_database_file, wal_pages
 
 
 def test_the_connections_leave_checkpoints_to_the_worker(walfile: BaseDatabaseWrapper):
