@@ -87,13 +87,9 @@ def _db() -> Any:
             import sqlite3
 
             conn = sqlite3.connect(DB["NAME"], isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=5000")
-            # the same WAL checkpoint regime as DAGR's connections (settings): the bench runs
-            # the worker's checkpoint job beside both, so neither pays checkpoints in requests
-            conn.execute(f"PRAGMA wal_autocheckpoint={settings.DAGR_SQLITE_AUTOCHECKPOINT_PAGES}")
-            conn.execute(f"PRAGMA journal_size_limit={settings.DAGR_SQLITE_WAL_SIZE_LIMIT}")
+            # DAGR's own connection settings (WAL, synchronous=NORMAL, the checkpoint regime:
+            # the bench runs the worker's checkpoint job beside both servers)
+            conn.executescript(settings.DAGR_SQLITE_OPTIONS["init_command"])
         else:
             import psycopg
 
